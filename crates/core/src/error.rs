@@ -1,0 +1,221 @@
+//! AWS errors as data, and the one pure function that decides what each one means.
+
+use serde::Serialize;
+
+/// How a call failed, below the level of AWS error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// AWS answered with an error (see `code` and `status`).
+    Service,
+    /// No answer in time.
+    Timeout,
+    /// The connection could not be made or broke (refused, reset, DNS, TLS).
+    Connection,
+    /// Anything else: a request that could not be built, a response that could not be read.
+    Other,
+}
+
+/// An error from an AWS call, with the error code kept as data so that throttling, access
+/// denied and "already exists" stay distinguishable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct AwsError {
+    /// The API operation, e.g. `CreateFlowLogs`.
+    pub operation: &'static str,
+    /// The AWS error code without EC2's `Client.`/`Server.` prefix, e.g. `RequestLimitExceeded`.
+    pub code: Option<String>,
+    pub message: String,
+    /// The HTTP status, when there was a response.
+    pub status: Option<u16>,
+    pub fault: Fault,
+}
+
+impl AwsError {
+    /// A service error with a code.
+    pub fn service(operation: &'static str, code: &str, message: impl Into<String>) -> Self {
+        let code = code
+            .strip_prefix("Client.")
+            .or_else(|| code.strip_prefix("Server."))
+            .unwrap_or(code);
+        Self {
+            operation,
+            code: Some(code.to_owned()),
+            message: message.into(),
+            status: None,
+            fault: Fault::Service,
+        }
+    }
+
+    /// Whether the code is `code` (prefix-insensitive).
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+/// What to do about an error: the counterpart of kube-rs' `error_policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Transient: throttling, 5xx, timeouts, broken connections. Retry the whole trigger later.
+    RetryLater,
+    /// Permanent: access denied, invalid parameters, limits. A person must look.
+    GiveUp,
+    /// The thing to create exists already: re-read and check.
+    AlreadyDone,
+    /// The resource is gone (a deleted VPC or flow log): nothing left to do.
+    Gone,
+}
+
+const THROTTLING: [&str; 10] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "EC2ThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+const TRANSIENT: [&str; 9] = [
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "Unavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "OperationAbortedException",
+];
+const ALREADY: [&str; 3] = [
+    "FlowLogAlreadyExists",
+    "ResourceAlreadyExistsException",
+    "EntityAlreadyExists",
+];
+const GONE: [&str; 5] = [
+    "InvalidVpcID.NotFound",
+    "InvalidFlowLogId.NotFound",
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "InvalidVpcId.NotFound",
+];
+
+/// Classifies an error. Pure, so the Lambda, the CLI and the tests agree.
+pub fn classify(error: &AwsError) -> Disposition {
+    match error.fault {
+        Fault::Timeout | Fault::Connection => return Disposition::RetryLater,
+        Fault::Other => return Disposition::GiveUp,
+        Fault::Service => {}
+    }
+    let code = error.code.as_deref().unwrap_or_default();
+    if THROTTLING.contains(&code) || TRANSIENT.contains(&code) {
+        Disposition::RetryLater
+    } else if ALREADY.contains(&code) {
+        Disposition::AlreadyDone
+    } else if GONE.contains(&code) {
+        Disposition::Gone
+    } else if error.status.is_some_and(|s| s >= 500)
+        || (code.is_empty() && error.status == Some(429))
+    {
+        Disposition::RetryLater
+    } else {
+        Disposition::GiveUp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_status(code: &str, status: u16) -> AwsError {
+        AwsError {
+            status: Some(status),
+            ..AwsError::service("Op", code, "m")
+        }
+    }
+
+    #[test]
+    fn classification_table() {
+        let cases = [
+            (
+                AwsError::service("DescribeVpcs", "RequestLimitExceeded", "slow down"),
+                Disposition::RetryLater,
+            ),
+            (
+                AwsError::service("PutRetentionPolicy", "ThrottlingException", ""),
+                Disposition::RetryLater,
+            ),
+            (
+                AwsError::service("CreateFlowLogs", "Server.InternalError", ""),
+                Disposition::RetryLater,
+            ),
+            (with_status("", 503), Disposition::RetryLater),
+            (with_status("SomethingNew", 500), Disposition::RetryLater),
+            (
+                AwsError::service("CreateFlowLogs", "Client.UnauthorizedOperation", ""),
+                Disposition::GiveUp,
+            ),
+            (
+                AwsError::service("CreateLogGroup", "AccessDeniedException", ""),
+                Disposition::GiveUp,
+            ),
+            (
+                with_status("InvalidParameterValue", 400),
+                Disposition::GiveUp,
+            ),
+            (
+                AwsError::service("CreateFlowLogs", "FlowLogAlreadyExists", ""),
+                Disposition::AlreadyDone,
+            ),
+            (
+                AwsError::service("CreateLogGroup", "ResourceAlreadyExistsException", ""),
+                Disposition::AlreadyDone,
+            ),
+            (
+                AwsError::service("DescribeVpcs", "InvalidVpcID.NotFound", ""),
+                Disposition::Gone,
+            ),
+            (
+                AwsError::service("DeleteFlowLogs", "InvalidFlowLogId.NotFound", ""),
+                Disposition::Gone,
+            ),
+            (
+                AwsError {
+                    fault: Fault::Timeout,
+                    ..AwsError::service("Op", "", "")
+                },
+                Disposition::RetryLater,
+            ),
+            (
+                AwsError {
+                    fault: Fault::Connection,
+                    ..AwsError::service("Op", "", "")
+                },
+                Disposition::RetryLater,
+            ),
+            (
+                AwsError {
+                    fault: Fault::Other,
+                    ..AwsError::service("Op", "", "")
+                },
+                Disposition::GiveUp,
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(classify(&error), want, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn ec2_prefixes_are_stripped() {
+        let e = AwsError::service("CreateFlowLogs", "Client.UnauthorizedOperation", "no");
+        assert!(e.has_code("UnauthorizedOperation"));
+        assert_eq!(
+            e.to_string(),
+            "CreateFlowLogs failed: UnauthorizedOperation: no"
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! An in-memory fake of flowguard's own ports, for tests of the engine and the shells. It is
+//! not an imitation of AWS: it keeps flowguard's model of one region and applies writes to
+//! it, with the few AWS behaviours the engine relies on (duplicates, missing groups).
+
+use crate::error::AwsError;
+use crate::ids::{FlowLogId, LogGroupName, VpcId};
+use crate::observed::{Destination, FlowLog, LogGroup, Retention, Vpc};
+use crate::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
+use crate::ports::{
+    Created, FlowLogQuery, FlowLogRequest, Inventory, Permission, Remediator, VpcQuery,
+};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+/// The state of one fake region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub vpcs: Vec<Vpc>,
+    pub flow_logs: Vec<FlowLog>,
+    pub log_groups: BTreeMap<LogGroupName, LogGroup>,
+}
+
+/// A fake region: both ports over one [`State`], recording every call by operation name.
+#[derive(Debug, Default)]
+pub struct FakeRegion {
+    state: Mutex<State>,
+    calls: Mutex<Vec<&'static str>>,
+    /// Operations that fail with the given error, for failure-path tests.
+    failures: Mutex<BTreeMap<&'static str, AwsError>>,
+    next_id: Mutex<u64>,
+    /// How many more `DescribeFlowLogs` calls answer as if there were no flow logs (a stale
+    /// read, as when another run creates one between our read and our write).
+    stale_flow_log_reads: Mutex<u32>,
+}
+
+impl FakeRegion {
+    pub fn new(state: State) -> Self {
+        Self {
+            state: Mutex::new(state),
+            ..Self::default()
+        }
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+        // A panic in another test thread must not hide this test's result.
+        m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A copy of the current state.
+    pub fn state(&self) -> State {
+        Self::lock(&self.state).clone()
+    }
+
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<&'static str> {
+        Self::lock(&self.calls).clone()
+    }
+
+    /// Makes `operation` fail with `error` from now on.
+    pub fn fail(&self, operation: &'static str, error: AwsError) {
+        Self::lock(&self.failures).insert(operation, error);
+    }
+
+    /// Makes the next `n` `DescribeFlowLogs` calls see no flow logs.
+    pub fn stale_flow_log_reads(&self, n: u32) {
+        *Self::lock(&self.stale_flow_log_reads) = n;
+    }
+
+    fn call(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, AwsError> {
+        Self::lock(&self.calls).push(operation);
+        if let Some(error) = Self::lock(&self.failures).get(operation) {
+            return Err(error.clone());
+        }
+        Ok(Self::lock(&self.state))
+    }
+
+    fn new_flow_log_id(&self) -> FlowLogId {
+        let mut next = Self::lock(&self.next_id);
+        *next += 1;
+        FlowLogId::new(format!("fl-fake{:08x}", *next))
+    }
+}
+
+/// Builds a VPC with tags.
+pub fn vpc(id: &str, tags: &[(&str, &str)]) -> Vpc {
+    Vpc {
+        id: VpcId::new(id),
+        tags: tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+impl Inventory for FakeRegion {
+    async fn vpcs(&self, query: VpcQuery<'_>) -> Result<Vec<Vpc>, AwsError> {
+        let state = self.call("DescribeVpcs")?;
+        Ok(match query {
+            VpcQuery::All => state.vpcs.clone(),
+            VpcQuery::Ids(ids) => state
+                .vpcs
+                .iter()
+                .filter(|v| ids.contains(&v.id))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    async fn flow_logs(&self, query: FlowLogQuery<'_>) -> Result<Vec<FlowLog>, AwsError> {
+        let state = self.call("DescribeFlowLogs")?;
+        let mut stale = Self::lock(&self.stale_flow_log_reads);
+        if *stale > 0 {
+            *stale -= 1;
+            return Ok(Vec::new());
+        }
+        Ok(state
+            .flow_logs
+            .iter()
+            .filter(|fl| match query {
+                FlowLogQuery::All => true,
+                FlowLogQuery::Resources(ids) => ids.iter().any(|id| id.as_str() == fl.resource_id),
+                FlowLogQuery::LogGroup(name) => fl.log_group() == Some(name),
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn log_groups(&self, names: &[LogGroupName]) -> Result<Vec<LogGroup>, AwsError> {
+        let state = self.call("DescribeLogGroups")?;
+        Ok(names
+            .iter()
+            .filter_map(|n| state.log_groups.get(n).cloned())
+            .collect())
+    }
+
+    async fn check_create_flow_logs(
+        &self,
+        _request: &FlowLogRequest,
+    ) -> Result<Permission, AwsError> {
+        drop(self.call("CreateFlowLogs(DryRun)")?);
+        Ok(Permission::Allowed)
+    }
+}
+
+impl Remediator for FakeRegion {
+    async fn create_log_group(
+        &self,
+        name: &LogGroupName,
+        _kms_key_arn: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let mut state = self.call("CreateLogGroup")?;
+        if state.log_groups.contains_key(name) {
+            return Err(AwsError::service(
+                "CreateLogGroup",
+                "ResourceAlreadyExistsException",
+                "The specified log group already exists",
+            ));
+        }
+        state.log_groups.insert(
+            name.clone(),
+            LogGroup {
+                name: name.clone(),
+                retention: Retention::NeverExpire,
+            },
+        );
+        Ok(())
+    }
+
+    async fn put_retention_policy(&self, name: &LogGroupName, days: u32) -> Result<(), AwsError> {
+        let mut state = self.call("PutRetentionPolicy")?;
+        match state.log_groups.get_mut(name) {
+            Some(group) => {
+                group.retention = Retention::Days(days);
+                Ok(())
+            }
+            None => Err(AwsError::service(
+                "PutRetentionPolicy",
+                "ResourceNotFoundException",
+                "The specified log group does not exist",
+            )),
+        }
+    }
+
+    async fn create_flow_logs(
+        &self,
+        request: &FlowLogRequest,
+    ) -> Result<Vec<(VpcId, Created)>, AwsError> {
+        let mut state = self.call("CreateFlowLogs")?;
+        let mut outcomes = Vec::new();
+        for vpc in &request.vpcs {
+            if !state.vpcs.iter().any(|v| &v.id == vpc) {
+                outcomes.push((
+                    vpc.clone(),
+                    Created::Failed(AwsError::service(
+                        "CreateFlowLogs",
+                        "InvalidVpcID.NotFound",
+                        "no such VPC",
+                    )),
+                ));
+                continue;
+            }
+            let duplicate = state.flow_logs.iter().any(|fl| {
+                fl.resource_id == vpc.as_str()
+                    && fl.log_group() == Some(&request.log_group)
+                    && fl.traffic_type == Some(request.traffic_type)
+            });
+            if duplicate {
+                let e = AwsError::service(
+                    "CreateFlowLogs",
+                    "FlowLogAlreadyExists",
+                    "There is an existing Flow Log with the same configuration and log destination.",
+                );
+                outcomes.push((vpc.clone(), Created::AlreadyExists(e)));
+                continue;
+            }
+            let group_exists = state.log_groups.contains_key(&request.log_group);
+            let id = self.new_flow_log_id();
+            state.flow_logs.push(FlowLog {
+                id: id.clone(),
+                resource_id: vpc.as_str().to_owned(),
+                status: "ACTIVE".to_owned(),
+                traffic_type: Some(request.traffic_type),
+                deliver_status: Some(if group_exists { "SUCCESS" } else { "FAILED" }.to_owned()),
+                destination: Destination::CloudWatchLogs(request.log_group.clone()),
+                tags: [(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())].into(),
+            });
+            outcomes.push((vpc.clone(), Created::Created(id)));
+        }
+        Ok(outcomes)
+    }
+
+    async fn delete_flow_logs(
+        &self,
+        ids: &[FlowLogId],
+    ) -> Result<Vec<(FlowLogId, Option<AwsError>)>, AwsError> {
+        let mut state = self.call("DeleteFlowLogs")?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let before = state.flow_logs.len();
+                state.flow_logs.retain(|fl| &fl.id != id);
+                let error = (state.flow_logs.len() == before).then(|| {
+                    AwsError::service(
+                        "DeleteFlowLogs",
+                        "InvalidFlowLogId.NotFound",
+                        format!("{id} does not exist"),
+                    )
+                });
+                (id.clone(), error)
+            })
+            .collect())
+    }
+}

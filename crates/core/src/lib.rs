@@ -1,0 +1,49 @@
+//! # flowguard-core
+//!
+//! The compliance engine of flowguard, pure: no AWS SDK, no tokio, no Lambda. It decides;
+//! the shells (`flowguard-aws`, `flowguard-lambda`, `flowguard-cli`) do the sending.
+//!
+//! The path of every run, each step its own module:
+//!
+//! 1. [`trigger`]: an EventBridge event becomes a [`Trigger`] (reconcile these VPCs, sweep
+//!    the region, reconcile a log group, or ignore with a reason).
+//! 2. [`reconcile::observe`]: the [`Inventory`] port reads the live state into an
+//!    [`Observed`] (the event is a hint, never the state).
+//! 3. [`rule`]: the compliance rule judges each VPC and each of its flow logs.
+//! 4. [`plan()`]: a pure function from ([`Policy`], [`Observed`]) to an ordered [`Plan`].
+//! 5. [`reconcile`]: [`reconcile::audit`] and [`reconcile::dry_run`] report the plan (the
+//!    dry run checks permissions with EC2's `DryRun=true`); [`reconcile::enforce`] applies it
+//!    through the [`Remediator`] port, re-reading on "already exists".
+//! 6. [`report`]: the [`Report`], `Serialize` for machines and `Display` for people.
+//!
+//! Errors from AWS stay data ([`AwsError`] keeps the code); [`classify`] is the one pure
+//! function that says whether to retry later, give up, treat as done, or treat as gone.
+//! [`Policy`] is read and validated from the `FLOWGUARD_*` configuration.
+//!
+//! With the `fake` feature, [`fake::FakeRegion`] implements both ports in memory for tests.
+
+pub mod error;
+pub mod ids;
+pub mod observed;
+pub mod plan;
+pub mod policy;
+pub mod ports;
+pub mod reconcile;
+pub mod report;
+pub mod rule;
+pub mod trigger;
+
+#[cfg(any(test, feature = "fake"))]
+pub mod fake;
+
+pub use error::{AwsError, Disposition, Fault, classify};
+pub use ids::{FlowLogId, LogGroupName, Place, VpcId};
+pub use observed::{Destination, FlowLog, LogGroup, Observed, Retention, Vpc};
+pub use plan::{Decision, Plan, Step, plan};
+pub use policy::{ConfigError, LogGroupTemplate, Policy, TrafficType};
+pub use ports::{
+    Created, FlowLogQuery, FlowLogRequest, Inventory, Permission, Remediator, VpcQuery,
+};
+pub use reconcile::{ReconcileError, Run, Scope};
+pub use report::{Action, ActionKind, ActionResult, Outcome, Report, VpcStatus};
+pub use trigger::{InvalidEvent, Target, Trigger, TriggerKind, parse_event};

@@ -1,0 +1,104 @@
+//! The two ports through which the engine reaches AWS, in flowguard's own types.
+//!
+//! [`Inventory`] only reads (its `check_create_flow_logs` sends EC2's `DryRun=true`, which
+//! changes nothing); [`Remediator`] writes. An audit or a dry run is given only an
+//! `Inventory`, so it cannot change anything by construction.
+
+use crate::error::AwsError;
+use crate::ids::{FlowLogId, LogGroupName, VpcId};
+use crate::observed::{FlowLog, LogGroup, Vpc};
+use crate::policy::TrafficType;
+use serde::Serialize;
+use std::future::Future;
+
+/// Which VPCs to describe.
+#[derive(Debug, Clone, Copy)]
+pub enum VpcQuery<'a> {
+    All,
+    Ids(&'a [VpcId]),
+}
+
+/// Which flow logs to describe.
+#[derive(Debug, Clone, Copy)]
+pub enum FlowLogQuery<'a> {
+    All,
+    /// The flow logs attached to these VPCs.
+    Resources(&'a [VpcId]),
+    /// The flow logs that deliver to this log group.
+    LogGroup(&'a LogGroupName),
+}
+
+/// One `CreateFlowLogs` request: one flow log per VPC, all into one log group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowLogRequest {
+    pub vpcs: Vec<VpcId>,
+    pub log_group: LogGroupName,
+    pub delivery_role_arn: String,
+    pub traffic_type: TrafficType,
+    pub max_aggregation_interval: u32,
+    /// Idempotency token derived from the trigger and the request (at most 64 characters).
+    pub client_token: String,
+}
+
+/// The answer of EC2's `DryRun=true` permission check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    Allowed,
+    Denied,
+    Unchecked,
+}
+
+/// The outcome of `CreateFlowLogs` for one VPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Created(FlowLogId),
+    /// `FlowLogAlreadyExists`, at top level or as an `Unsuccessful` entry.
+    AlreadyExists(AwsError),
+    Failed(AwsError),
+}
+
+/// The read side. Implementations paginate every listing completely.
+pub trait Inventory: Sync {
+    fn vpcs(&self, query: VpcQuery<'_>) -> impl Future<Output = Result<Vec<Vpc>, AwsError>> + Send;
+    fn flow_logs(
+        &self,
+        query: FlowLogQuery<'_>,
+    ) -> impl Future<Output = Result<Vec<FlowLog>, AwsError>> + Send;
+    /// The groups among `names` that exist (absent ones are simply not returned).
+    fn log_groups(
+        &self,
+        names: &[LogGroupName],
+    ) -> impl Future<Output = Result<Vec<LogGroup>, AwsError>> + Send;
+    /// `CreateFlowLogs` with `DryRun=true`: would the request be allowed?
+    fn check_create_flow_logs(
+        &self,
+        request: &FlowLogRequest,
+    ) -> impl Future<Output = Result<Permission, AwsError>> + Send;
+}
+
+/// The write side.
+pub trait Remediator: Sync {
+    /// Creates a group tagged `managed-by=flowguard`, with the KMS key if given.
+    fn create_log_group(
+        &self,
+        name: &LogGroupName,
+        kms_key_arn: Option<&str>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn put_retention_policy(
+        &self,
+        name: &LogGroupName,
+        days: u32,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Creates the flow logs (tagged `managed-by=flowguard`); one outcome per requested VPC.
+    /// A top-level error other than `FlowLogAlreadyExists` is returned as `Err`.
+    fn create_flow_logs(
+        &self,
+        request: &FlowLogRequest,
+    ) -> impl Future<Output = Result<Vec<(VpcId, Created)>, AwsError>> + Send;
+    /// Deletes flow logs; one outcome per id (`None` = deleted).
+    fn delete_flow_logs(
+        &self,
+        ids: &[FlowLogId],
+    ) -> impl Future<Output = Result<Vec<(FlowLogId, Option<AwsError>)>, AwsError>> + Send;
+}

@@ -1,0 +1,318 @@
+//! The [`Report`] every run produces: JSON for machines (`Serialize`), text for people
+//! (`Display`). Field names are part of flowguard's interface; see the design contract.
+
+use crate::ids::{FlowLogId, LogGroupName, VpcId};
+use crate::ports::Permission;
+use crate::rule::Checks;
+use crate::trigger::{Trigger, TriggerKind};
+use serde::Serialize;
+use std::fmt;
+
+/// What happened to one VPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VpcStatus {
+    Compliant,
+    Remediated,
+    WouldRemediate,
+    Exempt,
+    Gone,
+    Failed,
+}
+
+impl VpcStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Compliant => "compliant",
+            Self::Remediated => "remediated",
+            Self::WouldRemediate => "would_remediate",
+            Self::Exempt => "exempt",
+            Self::Gone => "gone",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The kinds of change flowguard makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    CreateLogGroup,
+    PutRetentionPolicy,
+    CreateFlowLogs,
+    DeleteFlowLogs,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateLogGroup => "create_log_group",
+            Self::PutRetentionPolicy => "put_retention_policy",
+            Self::CreateFlowLogs => "create_flow_logs",
+            Self::DeleteFlowLogs => "delete_flow_logs",
+        }
+    }
+}
+
+/// How an action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionResult {
+    Planned,
+    Applied,
+    AlreadyDone,
+    Failed,
+}
+
+impl ActionResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Applied => "applied",
+            Self::AlreadyDone => "already_done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The trigger as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TriggerReport {
+    pub kind: TriggerKind,
+    pub event_name: Option<String>,
+    pub event_id: Option<String>,
+    pub reason: String,
+}
+
+impl From<&Trigger> for TriggerReport {
+    fn from(trigger: &Trigger) -> Self {
+        Self {
+            kind: trigger.target.kind(),
+            event_name: trigger.event_name.clone(),
+            event_id: trigger.event_id.clone(),
+            reason: trigger.reason.clone(),
+        }
+    }
+}
+
+/// One VPC's line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VpcReport {
+    pub vpc_id: VpcId,
+    pub status: VpcStatus,
+    pub reason: String,
+    pub checks: Checks,
+}
+
+/// One action, planned or done. A failed action carries the error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    pub action: ActionKind,
+    /// The VPC (create_flow_logs), flow log (delete_flow_logs) or log group it acts on.
+    pub target: String,
+    pub result: ActionResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<LogGroupName>,
+    /// Human detail: "30 days -> 365 days", "REJECT, role …".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_log_id: Option<FlowLogId>,
+    /// Dry runs only: EC2's `DryRun=true` answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<Permission>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+}
+
+impl Action {
+    pub(crate) fn new(action: ActionKind, target: impl Into<String>, result: ActionResult) -> Self {
+        Self {
+            action,
+            target: target.into(),
+            result,
+            log_group: None,
+            detail: None,
+            flow_log_id: None,
+            permission: None,
+            error_code: None,
+            error_message: None,
+            retryable: None,
+        }
+    }
+}
+
+/// Counts of VPCs by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VpcCounts {
+    pub compliant: usize,
+    pub remediated: usize,
+    pub would_remediate: usize,
+    pub exempt: usize,
+    pub gone: usize,
+    pub failed: usize,
+}
+
+/// Counts of actions by result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ActionCounts {
+    pub planned: usize,
+    pub applied: usize,
+    pub already_done: usize,
+    pub failed: usize,
+}
+
+/// The summary block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub vpcs: VpcCounts,
+    pub actions: ActionCounts,
+}
+
+/// The report of one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub region: String,
+    pub account: String,
+    pub trigger: TriggerReport,
+    pub vpcs: Vec<VpcReport>,
+    pub actions: Vec<Action>,
+    /// Things a person should know that are not failures (e.g. a dry run without a role).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+}
+
+/// Whether a run failed, and whether trying again may help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Failed { retryable: bool },
+}
+
+impl Report {
+    /// Builds a report and computes its summary.
+    pub fn new(
+        dry_run: bool,
+        region: String,
+        account: String,
+        trigger: TriggerReport,
+        vpcs: Vec<VpcReport>,
+        actions: Vec<Action>,
+        warnings: Vec<String>,
+    ) -> Self {
+        let mut summary = Summary::default();
+        for vpc in &vpcs {
+            let counts = &mut summary.vpcs;
+            *match vpc.status {
+                VpcStatus::Compliant => &mut counts.compliant,
+                VpcStatus::Remediated => &mut counts.remediated,
+                VpcStatus::WouldRemediate => &mut counts.would_remediate,
+                VpcStatus::Exempt => &mut counts.exempt,
+                VpcStatus::Gone => &mut counts.gone,
+                VpcStatus::Failed => &mut counts.failed,
+            } += 1;
+        }
+        for action in &actions {
+            let counts = &mut summary.actions;
+            *match action.result {
+                ActionResult::Planned => &mut counts.planned,
+                ActionResult::Applied => &mut counts.applied,
+                ActionResult::AlreadyDone => &mut counts.already_done,
+                ActionResult::Failed => &mut counts.failed,
+            } += 1;
+        }
+        Self {
+            dry_run,
+            region,
+            account,
+            trigger,
+            vpcs,
+            actions,
+            warnings,
+            summary,
+        }
+    }
+
+    /// Failed if any action failed: retryable when any failure is retryable.
+    pub fn outcome(&self) -> Outcome {
+        let failed: Vec<&Action> = self
+            .actions
+            .iter()
+            .filter(|a| a.result == ActionResult::Failed)
+            .collect();
+        if failed.is_empty() && self.summary.vpcs.failed == 0 {
+            Outcome::Ok
+        } else {
+            Outcome::Failed {
+                retryable: failed.iter().any(|a| a.retryable == Some(true)),
+            }
+        }
+    }
+
+    /// Whether every VPC is compliant or exempt (or gone) after this run.
+    pub fn all_compliant(&self) -> bool {
+        let v = &self.summary.vpcs;
+        v.would_remediate == 0 && v.failed == 0
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = if self.dry_run { "dry run" } else { "run" };
+        writeln!(
+            f,
+            "flowguard {mode} in {} (account {})",
+            self.region, self.account
+        )?;
+        let t = &self.trigger;
+        let name = t.event_name.as_deref().unwrap_or("-");
+        writeln!(f, "trigger: {:?} ({name}): {}", t.kind, t.reason)?;
+        for vpc in &self.vpcs {
+            writeln!(
+                f,
+                "  {:<24} {:<16} {}",
+                vpc.vpc_id,
+                vpc.status.as_str(),
+                vpc.reason
+            )?;
+        }
+        for a in &self.actions {
+            write!(
+                f,
+                "  {:<22} {:<24} {}",
+                a.action.as_str(),
+                a.target,
+                a.result.as_str()
+            )?;
+            if let Some(p) = a.permission {
+                write!(f, " (permission: {p:?})")?;
+            }
+            if let Some(detail) = &a.detail {
+                write!(f, " — {detail}")?;
+            }
+            if let Some(message) = &a.error_message {
+                write!(
+                    f,
+                    " — {}: {message}",
+                    a.error_code.as_deref().unwrap_or("error")
+                )?;
+            }
+            writeln!(f)?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "  warning: {warning}")?;
+        }
+        let v = &self.summary.vpcs;
+        write!(
+            f,
+            "summary: {} compliant, {} remediated, {} would remediate, {} exempt, {} gone, {} failed",
+            v.compliant, v.remediated, v.would_remediate, v.exempt, v.gone, v.failed
+        )
+    }
+}

@@ -1,0 +1,204 @@
+//! The compliance rule of the design contract, as pure functions over [`Observed`] state.
+//!
+//! A VPC is compliant when at least one of its VPC-level flow logs is ACTIVE, captures
+//! rejected traffic as the policy asks, is not failing delivery, and, for CloudWatch Logs,
+//! delivers to a log group that exists and keeps data at least the policy's retention.
+
+use crate::ids::LogGroupName;
+use crate::observed::{FlowLog, LogGroup, Observed, Retention, Vpc};
+use crate::policy::Policy;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Why one flow log does or does not count for its VPC's compliance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowLogVerdict {
+    Counts,
+    NotActive(String),
+    WrongTraffic,
+    FailingDelivery,
+    GroupMissing(LogGroupName),
+    RetentionTooShort(LogGroupName, Retention),
+}
+
+impl FlowLogVerdict {
+    /// One line for people.
+    pub fn describe(&self, fl: &FlowLog, policy: &Policy) -> String {
+        let id = &fl.id;
+        match self {
+            Self::Counts => format!("{id} counts"),
+            Self::NotActive(status) => format!("{id} is {status}, not ACTIVE"),
+            Self::WrongTraffic => format!(
+                "{id} captures {} traffic, the policy needs {}",
+                fl.traffic_type.map_or("unknown", |t| t.as_str()),
+                policy.traffic_type
+            ),
+            Self::FailingDelivery => format!("{id} is failing delivery (DeliverLogsStatus=FAILED)"),
+            Self::GroupMissing(group) => {
+                format!("{id} delivers to log group {group}, which does not exist")
+            }
+            Self::RetentionTooShort(group, retention) => format!(
+                "{id} delivers to {group}, which keeps data {retention}, less than {} days",
+                policy.retention_days
+            ),
+        }
+    }
+}
+
+/// Judges one flow log against the four points of the rule.
+pub fn judge(
+    policy: &Policy,
+    fl: &FlowLog,
+    groups: &BTreeMap<LogGroupName, LogGroup>,
+) -> FlowLogVerdict {
+    if fl.status != "ACTIVE" {
+        return FlowLogVerdict::NotActive(fl.status.clone());
+    }
+    if !fl
+        .traffic_type
+        .is_some_and(|t| t.satisfies(policy.traffic_type))
+    {
+        return FlowLogVerdict::WrongTraffic;
+    }
+    if fl.deliver_status.as_deref() == Some("FAILED") {
+        return FlowLogVerdict::FailingDelivery;
+    }
+    if let Some(name) = fl.log_group() {
+        match groups.get(name) {
+            None => return FlowLogVerdict::GroupMissing(name.clone()),
+            Some(group) if !group.retention.at_least(policy.retention_days) => {
+                return FlowLogVerdict::RetentionTooShort(name.clone(), group.retention);
+            }
+            Some(_) => {}
+        }
+    }
+    FlowLogVerdict::Counts
+}
+
+/// The facts an auditor reads per VPC: the CIS benchmark's own test (an ACTIVE flow log
+/// exists) and flowguard's stricter checks, each over all of the VPC's flow logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Checks {
+    /// CIS 3.x audit step: at least one flow log with `FlowLogStatus=ACTIVE`.
+    pub active_flow_log: bool,
+    /// An ACTIVE flow log captures the policy's traffic type.
+    pub captures_rejects: bool,
+    /// An ACTIVE flow log of the right traffic type is not failing delivery.
+    pub delivering: bool,
+    /// The log group of the flow log that counts (or of the best candidate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<LogGroupName>,
+    /// That group's retention; absent when it does not exist or is not CloudWatch Logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    pub exempt: bool,
+}
+
+/// What the rule says of one VPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    pub compliant: bool,
+    pub exempt: bool,
+    /// Why, in one line.
+    pub reason: String,
+    /// Every flow log of the VPC with its verdict.
+    pub verdicts: Vec<(FlowLog, FlowLogVerdict)>,
+    pub checks: Checks,
+}
+
+/// Applies the rule to one VPC.
+pub fn evaluate(policy: &Policy, vpc: &Vpc, observed: &Observed) -> Evaluation {
+    let exempt = policy.is_exempt(vpc.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let verdicts: Vec<(FlowLog, FlowLogVerdict)> = observed
+        .flow_logs_of(&vpc.id)
+        .map(|fl| (fl.clone(), judge(policy, fl, &observed.log_groups)))
+        .collect();
+    let counting = verdicts.iter().find(|(_, v)| *v == FlowLogVerdict::Counts);
+    let checks = checks(
+        policy,
+        &verdicts,
+        counting.map(|(fl, _)| fl),
+        observed,
+        exempt,
+    );
+    let compliant = counting.is_some();
+    let reason = if exempt {
+        format!("tagged {}=true: exempt, never changed", policy.exempt_tag)
+    } else if let Some((fl, _)) = counting {
+        match fl.log_group() {
+            Some(group) => format!("flow log {} ({}) delivers to {group}", fl.id, traffic(fl)),
+            None => format!(
+                "flow log {} ({}) delivers to {}",
+                fl.id,
+                traffic(fl),
+                destination(fl)
+            ),
+        }
+    } else if verdicts.is_empty() {
+        "no flow log".to_owned()
+    } else {
+        verdicts
+            .iter()
+            .map(|(fl, v)| v.describe(fl, policy))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Evaluation {
+        compliant,
+        exempt,
+        reason,
+        verdicts,
+        checks,
+    }
+}
+
+fn traffic(fl: &FlowLog) -> &'static str {
+    fl.traffic_type.map_or("unknown traffic", |t| t.as_str())
+}
+
+fn destination(fl: &FlowLog) -> &str {
+    match &fl.destination {
+        crate::observed::Destination::CloudWatchLogs(name) => name.as_str(),
+        crate::observed::Destination::Other(arn) => arn,
+    }
+}
+
+fn checks(
+    policy: &Policy,
+    verdicts: &[(FlowLog, FlowLogVerdict)],
+    counting: Option<&FlowLog>,
+    observed: &Observed,
+    exempt: bool,
+) -> Checks {
+    let active: Vec<&FlowLog> = verdicts
+        .iter()
+        .map(|(fl, _)| fl)
+        .filter(|fl| fl.status == "ACTIVE")
+        .collect();
+    let capturing: Vec<&&FlowLog> = active
+        .iter()
+        .filter(|fl| {
+            fl.traffic_type
+                .is_some_and(|t| t.satisfies(policy.traffic_type))
+        })
+        .collect();
+    let delivering = capturing
+        .iter()
+        .any(|fl| fl.deliver_status.as_deref() != Some("FAILED"));
+    let shown = counting
+        .or_else(|| capturing.first().map(|fl| **fl))
+        .or_else(|| active.first().copied());
+    let log_group = shown.and_then(|fl| fl.log_group().cloned());
+    let retention = log_group
+        .as_ref()
+        .and_then(|g| observed.log_groups.get(g))
+        .map(|g| g.retention);
+    Checks {
+        active_flow_log: !active.is_empty(),
+        captures_rejects: !capturing.is_empty(),
+        delivering,
+        log_group,
+        retention,
+        exempt,
+    }
+}

@@ -1,0 +1,360 @@
+//! Reading EventBridge events into a [`Trigger`]: where to look, never what to conclude.
+//!
+//! Parsing is lenient, as real CloudTrail records demand (missing or empty fields, one id or
+//! a list, `responseElements: null` on failure). Only input that is not an EventBridge event
+//! at all (not JSON, not an object, no string `detail-type` and `source`, no object
+//! `detail`) is an error, and a permanent one.
+
+use crate::ids::{LogGroupName, VpcId};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Events larger than this are refused before parsing (EventBridge's own limit is 256 KiB).
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// Input that is not an EventBridge event: a permanent error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidEvent {
+    #[error("the input is empty")]
+    Empty,
+    #[error("the input is {0} bytes, more than the {MAX_EVENT_BYTES} bytes an event may have")]
+    TooLarge(usize),
+    #[error("the input is not JSON: {0}")]
+    NotJson(String),
+    #[error("the input is a JSON {0}, not an EventBridge event object")]
+    NotAnObject(&'static str),
+    #[error("the input is not an EventBridge event: {0}")]
+    NotAnEvent(String),
+}
+
+/// What kind of work a trigger asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    Vpc,
+    Sweep,
+    LogGroup,
+    Ignored,
+}
+
+/// Where to look.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Reconcile these VPCs.
+    Vpcs(Vec<VpcId>),
+    /// Reconcile every VPC of the region.
+    Sweep,
+    /// Reconcile a log group and the VPCs that deliver to it.
+    LogGroup(LogGroupName),
+    /// Nothing to do; `Trigger::reason` says why.
+    Ignored,
+}
+
+impl Target {
+    pub fn kind(&self) -> TriggerKind {
+        match self {
+            Self::Vpcs(_) => TriggerKind::Vpc,
+            Self::Sweep => TriggerKind::Sweep,
+            Self::LogGroup(_) => TriggerKind::LogGroup,
+            Self::Ignored => TriggerKind::Ignored,
+        }
+    }
+}
+
+/// A recognised event: the target, and what the report says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub target: Target,
+    pub event_name: Option<String>,
+    pub event_id: Option<String>,
+    pub reason: String,
+    /// From the envelope, else `detail.awsRegion`.
+    pub region: Option<String>,
+    /// From the envelope, else `detail.recipientAccountId`.
+    pub account: Option<String>,
+    /// The envelope's `time` as Unix seconds, when readable.
+    pub time: Option<i64>,
+}
+
+impl Trigger {
+    /// A sweep not caused by an event (the CLI's `audit`, `plan`, `apply`).
+    pub fn manual_sweep(reason: impl Into<String>) -> Self {
+        Self {
+            target: Target::Sweep,
+            event_name: None,
+            event_id: None,
+            reason: reason.into(),
+            region: None,
+            account: None,
+            time: None,
+        }
+    }
+}
+
+/// Parses raw bytes (size-checked first; serde_json bounds nesting at 128 levels).
+pub fn parse_event(input: &[u8]) -> Result<Trigger, InvalidEvent> {
+    if input.len() > MAX_EVENT_BYTES {
+        return Err(InvalidEvent::TooLarge(input.len()));
+    }
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(InvalidEvent::Empty);
+    }
+    let value: Value =
+        serde_json::from_slice(input).map_err(|e| InvalidEvent::NotJson(e.to_string()))?;
+    trigger_from_value(&value)
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+/// Turns a parsed event into a trigger, following the design contract's trigger table.
+pub fn trigger_from_value(event: &Value) -> Result<Trigger, InvalidEvent> {
+    let Some(envelope) = event.as_object() else {
+        return Err(InvalidEvent::NotAnObject(json_type(event)));
+    };
+    let field = |name: &str| envelope.get(name);
+    let detail_type = match field("detail-type") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => {
+            return Err(InvalidEvent::NotAnEvent(format!(
+                "\"detail-type\" is a {}, not a string",
+                json_type(other)
+            )));
+        }
+        None => return Err(InvalidEvent::NotAnEvent("no \"detail-type\"".to_owned())),
+    };
+    let source = match field("source") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => {
+            return Err(InvalidEvent::NotAnEvent(format!(
+                "\"source\" is a {}, not a string",
+                json_type(other)
+            )));
+        }
+        None => return Err(InvalidEvent::NotAnEvent("no \"source\"".to_owned())),
+    };
+    let detail = match field("detail") {
+        Some(detail @ Value::Object(_)) => detail,
+        Some(other) => {
+            return Err(InvalidEvent::NotAnEvent(format!(
+                "\"detail\" is a {}, not an object",
+                json_type(other)
+            )));
+        }
+        None => return Err(InvalidEvent::NotAnEvent("no \"detail\"".to_owned())),
+    };
+
+    let mut trigger = Trigger {
+        target: Target::Ignored,
+        event_name: str_at(detail, &["eventName"]).map(str::to_owned),
+        event_id: str_at(event, &["id"])
+            .or_else(|| str_at(detail, &["eventID"]))
+            .map(str::to_owned),
+        reason: String::new(),
+        region: str_at(event, &["region"])
+            .or_else(|| str_at(detail, &["awsRegion"]))
+            .map(str::to_owned),
+        account: str_at(event, &["account"])
+            .or_else(|| str_at(detail, &["recipientAccountId"]))
+            .map(str::to_owned),
+        time: str_at(event, &["time"]).and_then(parse_rfc3339),
+    };
+    let (target, reason) = route(source, detail_type, detail, trigger.event_name.as_deref());
+    trigger.target = target;
+    trigger.reason = reason;
+    Ok(trigger)
+}
+
+fn route(
+    source: &str,
+    detail_type: &str,
+    detail: &Value,
+    event_name: Option<&str>,
+) -> (Target, String) {
+    if source == "aws.events" && detail_type == "Scheduled Event" {
+        return (Target::Sweep, "scheduled sweep".to_owned());
+    }
+    if detail_type != "AWS API Call via CloudTrail" {
+        return (
+            Target::Ignored,
+            format!("not an event flowguard acts on: {source} \"{detail_type}\""),
+        );
+    }
+    let Some(name) = event_name else {
+        return (
+            Target::Ignored,
+            format!("a CloudTrail event from {source} without an eventName"),
+        );
+    };
+    match detail.get("errorCode") {
+        None | Some(Value::Null) => {}
+        Some(code) => {
+            let code = code
+                .as_str()
+                .map_or_else(|| code.to_string(), str::to_owned);
+            return (
+                Target::Ignored,
+                format!("{name} failed ({code}): nothing changed"),
+            );
+        }
+    }
+    let sweep = |why: String| (Target::Sweep, why);
+    match (source, name) {
+        ("aws.ec2", "CreateVpc") => match str_at(detail, &["responseElements", "vpc", "vpcId"]) {
+            Some(id) if VpcId::is_well_formed(id) => (
+                Target::Vpcs(vec![VpcId::new(id)]),
+                format!("VPC {id} was created"),
+            ),
+            _ => sweep(
+                "CreateVpc without a readable responseElements.vpc.vpcId: sweeping the region"
+                    .to_owned(),
+            ),
+        },
+        ("aws.ec2", "CreateDefaultVpc") => match detail
+            .get("responseElements")
+            .and_then(|r| find_vpc_id(r, 6))
+        {
+            Some(id) => (
+                Target::Vpcs(vec![VpcId::new(&id)]),
+                format!("default VPC {id} was created"),
+            ),
+            None => {
+                sweep("CreateDefaultVpc without a readable vpcId: sweeping the region".to_owned())
+            }
+        },
+        ("aws.ec2", "DeleteFlowLogs") => {
+            let ids = deleted_flow_log_ids(detail);
+            if ids.is_empty() {
+                sweep("flow logs were deleted (ids unreadable); the event cannot name their VPCs: sweeping the region".to_owned())
+            } else {
+                sweep(format!(
+                    "flow logs {} were deleted; the event cannot name their VPCs: sweeping the region",
+                    ids.join(", ")
+                ))
+            }
+        }
+        ("aws.logs", "DeleteLogGroup" | "PutRetentionPolicy" | "DeleteRetentionPolicy") => {
+            match str_at(detail, &["requestParameters", "logGroupName"]) {
+                Some(group) => (
+                    Target::LogGroup(LogGroupName::new(group)),
+                    format!("{name} on log group {group}"),
+                ),
+                None => sweep(format!(
+                    "{name} without a readable logGroupName: sweeping the region"
+                )),
+            }
+        }
+        _ => (
+            Target::Ignored,
+            format!("not an event flowguard acts on: {source} {name}"),
+        ),
+    }
+}
+
+/// Looks for a `vpcId` string anywhere under `value`, to a bounded depth.
+fn find_vpc_id(value: &Value, depth: u8) -> Option<String> {
+    match value {
+        Value::Object(map) => {
+            if let Some(id) = map
+                .get("vpcId")
+                .and_then(Value::as_str)
+                .filter(|id| VpcId::is_well_formed(id))
+            {
+                return Some(id.to_owned());
+            }
+            if depth == 0 {
+                return None;
+            }
+            map.values().find_map(|v| find_vpc_id(v, depth - 1))
+        }
+        Value::Array(items) if depth > 0 => items.iter().find_map(|v| find_vpc_id(v, depth - 1)),
+        _ => None,
+    }
+}
+
+/// The flow-log ids of a `DeleteFlowLogs` record: `{"content": "fl-…"}`, a list of those,
+/// or plain strings, under `DeleteFlowLogsRequest.FlowLogId` or `flowLogIds`.
+fn deleted_flow_log_ids(detail: &Value) -> Vec<String> {
+    let params = detail.get("requestParameters");
+    let raw = params
+        .and_then(|p| p.get("DeleteFlowLogsRequest"))
+        .and_then(|r| r.get("FlowLogId"))
+        .or_else(|| {
+            params
+                .and_then(|p| p.get("flowLogIds"))
+                .and_then(|f| f.get("item").or(Some(f)))
+        });
+    let one = |v: &Value| -> Option<String> {
+        let id = v
+            .as_str()
+            .or_else(|| v.get("content").and_then(Value::as_str))
+            .or_else(|| v.get("flowLogId").and_then(Value::as_str))?;
+        id.starts_with("fl-").then(|| id.to_owned())
+    };
+    match raw {
+        Some(Value::Array(items)) => items.iter().filter_map(one).collect(),
+        Some(value) => one(value).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Parses `YYYY-MM-DDThh:mm:ss` (then anything, e.g. `Z`) as UTC into Unix seconds.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_parses_to_unix_seconds() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2019-02-25T15:33:07Z"), Some(1_551_108_787));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T00:00:00.123Z"),
+            Some(1_709_164_800)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
+    }
+}

@@ -1,0 +1,59 @@
+//! Builders shared by the engine's tests.
+#![allow(dead_code)]
+
+use flowguard_core::fake::{State, vpc};
+use flowguard_core::observed::{Destination, FlowLog, LogGroup, Observed, Retention};
+use flowguard_core::policy::TrafficType;
+use flowguard_core::{FlowLogId, LogGroupName, Place};
+
+pub const MANAGED: &str = "/vpc/flow-logs";
+
+pub fn place() -> Place {
+    Place {
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+    }
+}
+
+pub fn flow_log(id: &str, vpc: &str, traffic: TrafficType, group: &str) -> FlowLog {
+    FlowLog {
+        id: FlowLogId::new(id),
+        resource_id: vpc.to_owned(),
+        status: "ACTIVE".into(),
+        traffic_type: Some(traffic),
+        deliver_status: Some("SUCCESS".into()),
+        destination: Destination::CloudWatchLogs(LogGroupName::new(group)),
+        tags: Default::default(),
+    }
+}
+
+pub fn ours(mut fl: FlowLog) -> FlowLog {
+    fl.tags.insert("managed-by".into(), "flowguard".into());
+    fl
+}
+
+pub fn group(name: &str, retention: Retention) -> (LogGroupName, LogGroup) {
+    (
+        LogGroupName::new(name),
+        LogGroup {
+            name: LogGroupName::new(name),
+            retention,
+        },
+    )
+}
+
+pub fn state(vpcs: &[&str], flow_logs: Vec<FlowLog>, groups: &[(&str, Retention)]) -> State {
+    State {
+        vpcs: vpcs.iter().map(|id| vpc(id, &[])).collect(),
+        flow_logs,
+        log_groups: groups.iter().map(|(n, r)| group(n, *r)).collect(),
+    }
+}
+
+pub fn observed(state: &State) -> Observed {
+    let mut o = Observed::new(place());
+    o.vpcs = state.vpcs.clone();
+    o.flow_logs = state.flow_logs.clone();
+    o.log_groups = state.log_groups.clone();
+    o
+}
