@@ -1,1 +1,48 @@
-//! stub
+//! # flowguard-aws
+//!
+//! The AWS SDK for Rust behind flowguard-core's ports, and the entry points that the Lambda
+//! and the CLI share.
+//!
+//! - [`config`]: SDK configuration (retries and timeouts sized for the Lambda) and [`Clients`].
+//! - [`AwsInventory`]: the read side (`DescribeVpcs`, `DescribeFlowLogs`,
+//!   `DescribeLogGroups`, always paginated; the `DryRun=true` check of `CreateFlowLogs`).
+//! - [`AwsRemediator`]: the write side (`CreateLogGroup`, `PutRetentionPolicy`,
+//!   `CreateFlowLogs` with tags and client token, `DeleteFlowLogs`).
+//! - [`iam`]: verify the delivery role, or set one up.
+//! - [`Reconciler`]: one region's clients plus the engine: `run(trigger)`, `sweep`, `vpc`,
+//!   `log_group`, each returning the [`flowguard_core::Report`].
+//!
+//! SDK types never leave this crate: [`error::aws_error`] and the `convert` module turn
+//! them into flowguard's own at one place each; EC2 errors keep their code as data.
+
+pub mod config;
+mod convert;
+pub mod error;
+pub mod iam;
+mod inventory;
+mod reconciler;
+mod remediator;
+
+pub use config::Clients;
+pub use inventory::AwsInventory;
+pub use reconciler::{Mode, Reconciler};
+pub use remediator::AwsRemediator;
+
+use flowguard_core::AwsError;
+
+/// The account of the current credentials (`sts:GetCallerIdentity`), and its partition.
+pub async fn caller_account(clients: &Clients) -> Result<(String, String), AwsError> {
+    let output = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| error::aws_error("GetCallerIdentity", e))?;
+    let account = output.account().unwrap_or_default().to_owned();
+    let partition = output
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_owned();
+    Ok((account, partition))
+}

@@ -224,7 +224,7 @@ impl Remediator for FakeRegion {
                 destination: Destination::CloudWatchLogs(request.log_group.clone()),
                 tags: [(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())].into(),
             });
-            outcomes.push((vpc.clone(), Created::Created(id)));
+            outcomes.push((vpc.clone(), Created::Created(Some(id))));
         }
         Ok(outcomes)
     }

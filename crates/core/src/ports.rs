@@ -52,7 +52,8 @@ pub enum Permission {
 /// The outcome of `CreateFlowLogs` for one VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
-    Created(FlowLogId),
+    /// Created; the id when EC2's answer ties it to this VPC (one VPC per request).
+    Created(Option<FlowLogId>),
     /// `FlowLogAlreadyExists`, at top level or as an `Unsuccessful` entry.
     AlreadyExists(AwsError),
     Failed(AwsError),

@@ -637,7 +637,7 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
             let action = match outcome {
                 Created::Created(id) => Action {
                     result: ActionResult::Applied,
-                    flow_log_id: Some(id),
+                    flow_log_id: id,
                     ..action
                 },
                 Created::AlreadyExists(_) => {

@@ -1,0 +1,64 @@
+//! SDK configuration and clients, built once per process (per region).
+//!
+//! Retries and timeouts are chosen to fit the Lambda's 60-second timeout: the SDK's
+//! standard retry mode with 3 attempts (exponential backoff with jitter, at most 2 s),
+//! a 2 s connect timeout, 4 s per attempt and 10 s per operation. One reconcile makes at
+//! most five rounds of calls one after the other (two of reads, then writes), so even a run
+//! in which every call exhausts its retries returns within about 50 s, as a retryable error
+//! that Lambda's own async retries take over.
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::time::Duration;
+
+/// Attempts per call, first try included.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// Time for one whole operation, retries included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time for one attempt.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// Time to open a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Loads the standard AWS configuration (credentials chain, `AWS_REGION`,
+/// `AWS_ENDPOINT_URL`), with flowguard's retry and timeout settings. `region` overrides the
+/// environment's.
+pub async fn load(region: Option<&str>) -> SdkConfig {
+    let retry = RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(2));
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_owned()));
+    }
+    loader.load().await
+}
+
+/// The SDK clients flowguard uses. Cheap to clone (each is an `Arc` inside).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            ec2: aws_sdk_ec2::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! SDK types into flowguard's own, in one place.
+
+use aws_sdk_ec2::types as ec2;
+use flowguard_core::observed::{Destination, FlowLog, LogGroup, Retention, Vpc};
+use flowguard_core::{FlowLogId, LogGroupName, TrafficType, VpcId};
+
+fn tags(tags: &[ec2::Tag]) -> std::collections::BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+pub fn vpc(v: &ec2::Vpc) -> Option<Vpc> {
+    Some(Vpc {
+        id: VpcId::new(v.vpc_id()?),
+        tags: tags(v.tags()),
+    })
+}
+
+pub fn flow_log(fl: &ec2::FlowLog) -> Option<FlowLog> {
+    let destination = match (fl.log_destination_type(), fl.log_group_name()) {
+        (Some(ec2::LogDestinationType::CloudWatchLogs) | None, Some(group)) => {
+            Destination::CloudWatchLogs(LogGroupName::new(group))
+        }
+        _ => Destination::Other(fl.log_destination().unwrap_or("unknown").to_owned()),
+    };
+    Some(FlowLog {
+        id: FlowLogId::new(fl.flow_log_id()?),
+        resource_id: fl.resource_id()?.to_owned(),
+        status: fl.flow_log_status().unwrap_or("UNKNOWN").to_owned(),
+        traffic_type: fl
+            .traffic_type()
+            .and_then(|t| TrafficType::parse(t.as_str())),
+        deliver_status: fl.deliver_logs_status().map(str::to_owned),
+        destination,
+        tags: tags(fl.tags()),
+    })
+}
+
+pub fn log_group(g: &aws_sdk_cloudwatchlogs::types::LogGroup) -> Option<LogGroup> {
+    let retention = match g.retention_in_days() {
+        Some(days) => Retention::Days(u32::try_from(days).unwrap_or(0)),
+        None => Retention::NeverExpire,
+    };
+    Some(LogGroup {
+        name: LogGroupName::new(g.log_group_name()?),
+        retention,
+    })
+}
+
+pub fn traffic_type(t: TrafficType) -> ec2::TrafficType {
+    match t {
+        TrafficType::Accept => ec2::TrafficType::Accept,
+        TrafficType::Reject => ec2::TrafficType::Reject,
+        TrafficType::All => ec2::TrafficType::All,
+    }
+}

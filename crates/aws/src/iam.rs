@@ -1,0 +1,231 @@
+//! The delivery role: verify that it exists and trusts `vpc-flow-logs.amazonaws.com`, or
+//! set one up with the confused-deputy conditions (`aws:SourceAccount`, `aws:SourceArn`).
+
+use crate::error::aws_error;
+use flowguard_core::{AwsError, LogGroupTemplate};
+use percent_encoding::percent_decode_str;
+use serde_json::{Value, json};
+
+/// The service that assumes the delivery role.
+pub const FLOW_LOGS_SERVICE: &str = "vpc-flow-logs.amazonaws.com";
+/// The inline policy that `setup-role` writes.
+pub const POLICY_NAME: &str = "flowguard-flow-log-delivery";
+
+/// Why a delivery role cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleProblem {
+    #[error("the delivery role {0} does not exist (create it with `flowguard setup-role`)")]
+    NotFound(String),
+    #[error(
+        "the delivery role {0} does not trust {FLOW_LOGS_SERVICE} (its trust policy must allow sts:AssumeRole to that service)"
+    )]
+    NotTrusted(String),
+    #[error("could not read the delivery role: {0}")]
+    Call(AwsError),
+}
+
+/// The role name of a role ARN (`arn:aws:iam::123456789012:role/path/name` → `name`).
+pub fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn as_list(value: Option<&Value>) -> Vec<&str> {
+    match value {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a trust policy (URL-encoded, as IAM returns it, or plain JSON) lets the flow-logs
+/// service assume the role.
+pub fn trusts_flow_logs(document: &str) -> bool {
+    let decoded = percent_decode_str(document).decode_utf8_lossy();
+    let Ok(policy) = serde_json::from_str::<Value>(&decoded) else {
+        return false;
+    };
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    statements.iter().any(|s| {
+        s.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && as_list(s.get("Action"))
+                .iter()
+                .any(|a| *a == "sts:AssumeRole" || *a == "sts:*" || *a == "*")
+            && as_list(s.get("Principal").and_then(|p| p.get("Service")))
+                .contains(&FLOW_LOGS_SERVICE)
+    })
+}
+
+/// Checks the configured delivery role with `iam:GetRole`.
+pub async fn verify_delivery_role(iam: &aws_sdk_iam::Client, arn: &str) -> Result<(), RoleProblem> {
+    let output = match iam.get_role().role_name(role_name(arn)).send().await {
+        Ok(output) => output,
+        Err(e) => {
+            let error = aws_error("GetRole", e);
+            return Err(if error.has_code("NoSuchEntity") {
+                RoleProblem::NotFound(arn.to_owned())
+            } else {
+                RoleProblem::Call(error)
+            });
+        }
+    };
+    let trusted = output
+        .role()
+        .and_then(|r| r.assume_role_policy_document())
+        .is_some_and(trusts_flow_logs);
+    if trusted {
+        Ok(())
+    } else {
+        Err(RoleProblem::NotTrusted(arn.to_owned()))
+    }
+}
+
+/// The trust policy: only the flow-logs service, only for this account's flow logs.
+pub fn trust_policy(partition: &str, account: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": FLOW_LOGS_SERVICE },
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": { "aws:SourceAccount": account },
+                "ArnLike": { "aws:SourceArn": format!("arn:{partition}:ec2:*:{account}:vpc-flow-log/*") }
+            }
+        }]
+    })
+}
+
+/// The permissions: write flow-log records, only into the managed log group(s).
+pub fn delivery_policy(partition: &str, account: &str, log_group: &LogGroupTemplate) -> Value {
+    let group = log_group
+        .as_str()
+        .replace("{vpc_id}", "*")
+        .replace("{region}", "*")
+        .replace("{account_id}", account);
+    let arn = format!("arn:{partition}:logs:*:{account}:log-group:{group}");
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DeliverFlowLogsToTheManagedLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"],
+            "Resource": [arn.clone(), format!("{arn}:*")]
+        }]
+    })
+}
+
+/// What `setup-role` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSetup {
+    pub arn: String,
+    pub created: bool,
+}
+
+/// Creates the delivery role, or verifies and updates an existing one of that name; then
+/// writes its inline policy. Running it twice is fine.
+pub async fn setup_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    partition: &str,
+    account: &str,
+    log_group: &LogGroupTemplate,
+) -> Result<RoleSetup, AwsError> {
+    let trust = trust_policy(partition, account).to_string();
+    let (arn, created) = match iam.get_role().role_name(name).send().await {
+        Ok(output) => {
+            let role = output.role();
+            let arn = role.map(|r| r.arn().to_owned()).unwrap_or_default();
+            iam.update_assume_role_policy()
+                .role_name(name)
+                .policy_document(&trust)
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateAssumeRolePolicy", e))?;
+            (arn, false)
+        }
+        Err(e) => {
+            let error = aws_error("GetRole", e);
+            if !error.has_code("NoSuchEntity") {
+                return Err(error);
+            }
+            let output = iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(&trust)
+                .description("Lets VPC Flow Logs deliver to flowguard's log group")
+                .tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("managed-by")
+                        .value("flowguard")
+                        .build()
+                        .map_err(|e| AwsError {
+                            operation: "CreateRole",
+                            code: None,
+                            message: e.to_string(),
+                            status: None,
+                            fault: flowguard_core::Fault::Other,
+                        })?,
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateRole", e))?;
+            (
+                output
+                    .role()
+                    .map(|r| r.arn().to_owned())
+                    .unwrap_or_default(),
+                true,
+            )
+        }
+    };
+    iam.put_role_policy()
+        .role_name(name)
+        .policy_name(POLICY_NAME)
+        .policy_document(delivery_policy(partition, account, log_group).to_string())
+        .send()
+        .await
+        .map_err(|e| aws_error("PutRolePolicy", e))?;
+    Ok(RoleSetup { arn, created })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_policies() {
+        let ok = trust_policy("aws", "123456789012").to_string();
+        assert!(trusts_flow_logs(&ok));
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(&ok, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        assert!(trusts_flow_logs(&encoded));
+        let list = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","vpc-flow-logs.amazonaws.com"]},"Action":["sts:AssumeRole"]}]}"#;
+        assert!(trusts_flow_logs(list));
+        let other = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        assert!(!trusts_flow_logs(other));
+        let deny = r#"{"Statement":{"Effect":"Deny","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
+        assert!(!trusts_flow_logs(deny));
+        assert!(!trusts_flow_logs("not json"));
+    }
+
+    #[test]
+    fn names_and_scoped_permissions() {
+        assert_eq!(
+            role_name("arn:aws:iam::123456789012:role/path/flow-logs"),
+            "flow-logs"
+        );
+        let template =
+            LogGroupTemplate::parse("/flow/{region}/{vpc_id}").unwrap_or_else(|e| panic!("{e}"));
+        let policy = delivery_policy("aws", "123456789012", &template).to_string();
+        assert!(
+            policy.contains("arn:aws:logs:*:123456789012:log-group:/flow/*/*"),
+            "{policy}"
+        );
+        assert!(!policy.contains("\"Resource\":\"*\""));
+    }
+}

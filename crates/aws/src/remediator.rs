@@ -1,0 +1,165 @@
+//! [`AwsRemediator`]: the write-side port. Everything it creates is tagged
+//! `managed-by=flowguard`; it deletes only the flow logs the engine names, which the planner
+//! restricts to flowguard's own (and the deployed IAM policy enforces the same by tag).
+
+use crate::config::Clients;
+use crate::convert;
+use crate::error::aws_error;
+use crate::inventory::{DESTINATION, RESOURCE_TYPE};
+use aws_sdk_ec2::operation::create_flow_logs::builders::CreateFlowLogsFluentBuilder;
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use flowguard_core::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
+use flowguard_core::{
+    AwsError, Created, FlowLogId, FlowLogRequest, LogGroupName, Remediator, VpcId,
+};
+
+/// The write side, for one region.
+#[derive(Debug, Clone)]
+pub struct AwsRemediator {
+    clients: Clients,
+}
+
+impl AwsRemediator {
+    pub fn new(clients: Clients) -> Self {
+        Self { clients }
+    }
+}
+
+/// The `CreateFlowLogs` call for a request (shared with the dry-run check).
+pub(crate) fn create_flow_logs_request(
+    ec2: &aws_sdk_ec2::Client,
+    request: &FlowLogRequest,
+) -> CreateFlowLogsFluentBuilder {
+    let tag = Tag::builder()
+        .key(MANAGED_TAG_KEY)
+        .value(MANAGED_TAG_VALUE)
+        .build();
+    ec2.create_flow_logs()
+        .resource_type(RESOURCE_TYPE)
+        .set_resource_ids(Some(
+            request.vpcs.iter().map(|v| v.as_str().to_owned()).collect(),
+        ))
+        .traffic_type(convert::traffic_type(request.traffic_type))
+        .log_destination_type(DESTINATION)
+        .log_group_name(request.log_group.as_str())
+        .deliver_logs_permission_arn(&request.delivery_role_arn)
+        .max_aggregation_interval(i32::try_from(request.max_aggregation_interval).unwrap_or(600))
+        .client_token(&request.client_token)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::VpcFlowLog)
+                .tags(tag)
+                .build(),
+        )
+}
+
+fn unsuccessful_error(
+    operation: &'static str,
+    item: &aws_sdk_ec2::types::UnsuccessfulItem,
+) -> AwsError {
+    let code = item.error().and_then(|e| e.code()).unwrap_or("Unknown");
+    let message = item.error().and_then(|e| e.message()).unwrap_or_default();
+    AwsError::service(operation, code, message)
+}
+
+impl Remediator for AwsRemediator {
+    async fn create_log_group(
+        &self,
+        name: &LogGroupName,
+        kms_key_arn: Option<&str>,
+    ) -> Result<(), AwsError> {
+        self.clients
+            .logs
+            .create_log_group()
+            .log_group_name(name.as_str())
+            .tags(MANAGED_TAG_KEY, MANAGED_TAG_VALUE)
+            .set_kms_key_id(kms_key_arn.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateLogGroup", e))?;
+        Ok(())
+    }
+
+    async fn put_retention_policy(&self, name: &LogGroupName, days: u32) -> Result<(), AwsError> {
+        self.clients
+            .logs
+            .put_retention_policy()
+            .log_group_name(name.as_str())
+            .retention_in_days(i32::try_from(days).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| aws_error("PutRetentionPolicy", e))?;
+        Ok(())
+    }
+
+    async fn create_flow_logs(
+        &self,
+        request: &FlowLogRequest,
+    ) -> Result<Vec<(VpcId, Created)>, AwsError> {
+        let output = match create_flow_logs_request(&self.clients.ec2, request)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(e) => {
+                let error = aws_error("CreateFlowLogs", e);
+                // Some endpoints answer a duplicate with a top-level error instead of an
+                // `Unsuccessful` entry: the same meaning for every VPC of the request.
+                if error.has_code("FlowLogAlreadyExists") {
+                    return Ok(request
+                        .vpcs
+                        .iter()
+                        .map(|v| (v.clone(), Created::AlreadyExists(error.clone())))
+                        .collect());
+                }
+                return Err(error);
+            }
+        };
+        let single = (request.vpcs.len() == 1)
+            .then(|| output.flow_log_ids().first().map(FlowLogId::new))
+            .flatten();
+        Ok(request
+            .vpcs
+            .iter()
+            .map(|vpc| {
+                let failure = output
+                    .unsuccessful()
+                    .iter()
+                    .find(|u| u.resource_id() == Some(vpc.as_str()));
+                let outcome = match failure.map(|u| unsuccessful_error("CreateFlowLogs", u)) {
+                    Some(e) if e.has_code("FlowLogAlreadyExists") => Created::AlreadyExists(e),
+                    Some(e) => Created::Failed(e),
+                    None => Created::Created(single.clone()),
+                };
+                (vpc.clone(), outcome)
+            })
+            .collect())
+    }
+
+    async fn delete_flow_logs(
+        &self,
+        ids: &[FlowLogId],
+    ) -> Result<Vec<(FlowLogId, Option<AwsError>)>, AwsError> {
+        let output = self
+            .clients
+            .ec2
+            .delete_flow_logs()
+            .set_flow_log_ids(Some(ids.iter().map(|id| id.as_str().to_owned()).collect()))
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteFlowLogs", e))?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let failure = output
+                    .unsuccessful()
+                    .iter()
+                    .find(|u| u.resource_id() == Some(id.as_str()));
+                (
+                    id.clone(),
+                    failure.map(|u| unsuccessful_error("DeleteFlowLogs", u)),
+                )
+            })
+            .collect())
+    }
+}
