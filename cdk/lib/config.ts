@@ -1,0 +1,311 @@
+/**
+ * flowguard's deployment settings: the stack properties that mirror the Lambda's configuration
+ * (DESIGN.md, "Configuration"), their defaults, and the same validation as the Rust side, so a
+ * bad value fails `cdk synth` with a message that names the setting, the value and what is
+ * allowed — instead of a Lambda that refuses to start after the deployment.
+ */
+
+export type TrafficType = 'REJECT' | 'ALL';
+export type AggregationInterval = 60 | 600;
+
+/** What a caller may set (stack props, or `-c key=value` context). Every field is optional. */
+export interface FlowGuardSettings {
+  /** Plan only: the Lambda makes no mutating call, and its role gets no write permission. */
+  readonly dryRun?: boolean;
+  /** Minimum retention of the flow-log group(s), in days (>= 365, a CloudWatch Logs value). */
+  readonly retentionDays?: number;
+  /** Traffic type of the flow logs flowguard creates. */
+  readonly trafficType?: TrafficType;
+  /** Log group name; may contain `{vpc_id}`, `{region}` and `{account_id}`. */
+  readonly logGroupName?: string;
+  /** VPC tag key whose value `true` exempts a VPC. */
+  readonly exemptTag?: string;
+  /** KMS key for the log group(s) that flowguard creates (same region as the stack). */
+  readonly kmsKeyArn?: string;
+  /** EventBridge schedule expression of the sweep. */
+  readonly sweepSchedule?: string;
+  /** Address subscribed to the alarm topic (the subscription must be confirmed by e-mail). */
+  readonly alarmEmail?: string;
+  /** Max aggregation interval of the flow logs, in seconds. */
+  readonly maxAggregationInterval?: number;
+  /** Reserved concurrency of the function. */
+  readonly reservedConcurrency?: number;
+}
+
+/** The validated settings, defaults applied. */
+export interface FlowGuardConfig {
+  readonly dryRun: boolean;
+  readonly retentionDays: number;
+  readonly trafficType: TrafficType;
+  readonly logGroupName: string;
+  readonly exemptTag: string;
+  readonly kmsKeyArn?: string;
+  readonly sweepSchedule: string;
+  readonly alarmEmail?: string;
+  readonly maxAggregationInterval: AggregationInterval;
+  readonly reservedConcurrency: number;
+}
+
+export const DEFAULTS = {
+  dryRun: false,
+  retentionDays: 365,
+  trafficType: 'REJECT' as TrafficType,
+  logGroupName: '/vpc/flow-logs',
+  exemptTag: 'flowguard:exempt',
+  sweepSchedule: 'rate(1 hour)',
+  maxAggregationInterval: 600 as AggregationInterval,
+  reservedConcurrency: 5,
+};
+
+/** The retention values that CloudWatch Logs' PutRetentionPolicy accepts. */
+export const CLOUDWATCH_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+  3288, 3653,
+];
+/** CIS (and DESIGN.md): flow-log data is kept for at least a year. */
+export const MIN_RETENTION_DAYS = 365;
+export const ALLOWED_RETENTION_DAYS = CLOUDWATCH_RETENTION_DAYS.filter((d) => d >= MIN_RETENTION_DAYS);
+
+export const PLACEHOLDERS = ['{vpc_id}', '{region}', '{account_id}'];
+
+/** The environment variable of the Lambda that each setting feeds, for error messages. */
+const ENV_NAME: Record<keyof FlowGuardSettings, string> = {
+  dryRun: 'FLOWGUARD_DRY_RUN',
+  retentionDays: 'FLOWGUARD_RETENTION_DAYS',
+  trafficType: 'FLOWGUARD_TRAFFIC_TYPE',
+  logGroupName: 'FLOWGUARD_LOG_GROUP',
+  exemptTag: 'FLOWGUARD_EXEMPT_TAG',
+  kmsKeyArn: 'FLOWGUARD_KMS_KEY_ARN',
+  sweepSchedule: 'the scheduled sweep rule',
+  alarmEmail: 'the alarm topic subscription',
+  maxAggregationInterval: 'FLOWGUARD_MAX_AGGREGATION_INTERVAL',
+  reservedConcurrency: 'the function\'s reserved concurrency',
+};
+
+export class ConfigError extends Error {
+  constructor(setting: string, value: unknown, allowed: string) {
+    const feeds = ENV_NAME[setting as keyof FlowGuardSettings];
+    super(
+      `invalid flowguard setting ${setting}${feeds ? ` (${feeds})` : ''}: ` +
+        `${JSON.stringify(value)}: ${allowed}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Applies the defaults and validates every setting; throws ConfigError on the first bad one. */
+export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig {
+  const retentionDays = settings.retentionDays ?? DEFAULTS.retentionDays;
+  if (!Number.isInteger(retentionDays) || !ALLOWED_RETENTION_DAYS.includes(retentionDays)) {
+    throw new ConfigError(
+      'retentionDays',
+      settings.retentionDays,
+      `must be a retention that CloudWatch Logs accepts and at least ${MIN_RETENTION_DAYS}: ` +
+        ALLOWED_RETENTION_DAYS.join(', '),
+    );
+  }
+
+  const trafficType = settings.trafficType ?? DEFAULTS.trafficType;
+  if (trafficType !== 'REJECT' && trafficType !== 'ALL') {
+    throw new ConfigError('trafficType', settings.trafficType, 'must be REJECT or ALL');
+  }
+
+  const maxAggregationInterval = settings.maxAggregationInterval ?? DEFAULTS.maxAggregationInterval;
+  if (maxAggregationInterval !== 60 && maxAggregationInterval !== 600) {
+    throw new ConfigError('maxAggregationInterval', settings.maxAggregationInterval, 'must be 60 or 600 (seconds)');
+  }
+
+  const logGroupName = settings.logGroupName ?? DEFAULTS.logGroupName;
+  validateLogGroupName(logGroupName);
+
+  const exemptTag = settings.exemptTag ?? DEFAULTS.exemptTag;
+  if (exemptTag.length < 1 || exemptTag.length > 128 || exemptTag.toLowerCase().startsWith('aws:')) {
+    throw new ConfigError('exemptTag', exemptTag, 'must be a tag key of 1 to 128 characters, not starting with "aws:"');
+  }
+
+  const kmsKeyArn = emptyToUndefined(settings.kmsKeyArn);
+  if (kmsKeyArn !== undefined && !KMS_KEY_ARN.test(kmsKeyArn)) {
+    throw new ConfigError(
+      'kmsKeyArn',
+      kmsKeyArn,
+      'must be the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID); CloudWatch Logs takes no alias',
+    );
+  }
+
+  const sweepSchedule = settings.sweepSchedule ?? DEFAULTS.sweepSchedule;
+  validateSchedule(sweepSchedule);
+
+  const alarmEmail = emptyToUndefined(settings.alarmEmail);
+  if (alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail)) {
+    throw new ConfigError('alarmEmail', alarmEmail, 'must be an e-mail address');
+  }
+
+  const reservedConcurrency = settings.reservedConcurrency ?? DEFAULTS.reservedConcurrency;
+  if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1 || reservedConcurrency > 1000) {
+    throw new ConfigError('reservedConcurrency', settings.reservedConcurrency, 'must be an integer from 1 to 1000');
+  }
+
+  return {
+    dryRun: settings.dryRun ?? DEFAULTS.dryRun,
+    retentionDays,
+    trafficType,
+    logGroupName,
+    exemptTag,
+    kmsKeyArn,
+    sweepSchedule,
+    alarmEmail,
+    maxAggregationInterval,
+    reservedConcurrency,
+  };
+}
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+/** The region of a KMS key ARN (validated by resolveConfig). */
+export function kmsKeyRegion(kmsKeyArn: string): string {
+  return kmsKeyArn.split(':')[3];
+}
+
+function validateLogGroupName(name: string): void {
+  const unknown = (name.match(/\{[^}]*\}?/g) ?? []).filter((p) => !PLACEHOLDERS.includes(p));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      'logGroupName',
+      name,
+      `unknown placeholder ${unknown[0]}; the placeholders are ${PLACEHOLDERS.join(', ')}`,
+    );
+  }
+  if (name.split('{vpc_id}').length > 2) {
+    throw new ConfigError('logGroupName', name, '{vpc_id} may appear only once');
+  }
+  // The longest values the placeholders can take, so that the length check is a real bound.
+  const sample = name
+    .split('{vpc_id}').join('vpc-0123456789abcdef0')
+    .split('{region}').join('ap-southeast-5')
+    .split('{account_id}').join('123456789012');
+  if (!/^[A-Za-z0-9_\-/.#]{1,512}$/.test(sample) || sample.startsWith('aws/')) {
+    throw new ConfigError(
+      'logGroupName',
+      name,
+      'must be a CloudWatch Logs group name: 1 to 512 of a-z A-Z 0-9 _ - / . #, not starting with "aws/" ' +
+        `(placeholders ${PLACEHOLDERS.join(', ')} allowed)`,
+    );
+  }
+}
+
+function validateSchedule(expression: string): void {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const value = Number(rate[1]);
+    const singular = !rate[2].endsWith('s');
+    if (value >= 1 && singular === (value === 1)) {
+      return;
+    }
+  }
+  if (/^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/.test(expression)) {
+    return;
+  }
+  throw new ConfigError(
+    'sweepSchedule',
+    expression,
+    'must be an EventBridge schedule expression: rate(1 hour), rate(30 minutes), cron(0 * * * ? *), ...',
+  );
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context: `cdk deploy -c dryRun=true -c regions=us-east-1,eu-west-1`. Values given with `-c`
+// arrive as strings; values written in cdk.json keep their JSON type. Both are accepted.
+
+/** Reads a context value by key; the app passes `(key) => app.node.tryGetContext(key)`. */
+export type ContextReader = (key: string) => unknown;
+
+/** The settings found in the context; missing keys stay undefined (the defaults apply later). */
+export function settingsFromContext(read: ContextReader): FlowGuardSettings {
+  return {
+    dryRun: contextBoolean(read, 'dryRun'),
+    retentionDays: contextNumber(read, 'retentionDays'),
+    trafficType: contextString(read, 'trafficType')?.toUpperCase() as TrafficType | undefined,
+    logGroupName: contextString(read, 'logGroupName'),
+    exemptTag: contextString(read, 'exemptTag'),
+    kmsKeyArn: contextString(read, 'kmsKeyArn'),
+    sweepSchedule: contextString(read, 'sweepSchedule'),
+    alarmEmail: contextString(read, 'alarmEmail'),
+    maxAggregationInterval: contextNumber(read, 'maxAggregationInterval'),
+    reservedConcurrency: contextNumber(read, 'reservedConcurrency'),
+  };
+}
+
+/** The regions to deploy to: `-c regions=a,b` (or a JSON list in cdk.json), else the fallback. */
+export function regionsFromContext(read: ContextReader, fallback: string | undefined): string[] {
+  const raw = read('regions');
+  let regions: string[];
+  if (raw === undefined || raw === null || raw === '') {
+    regions = fallback ? [fallback] : [];
+  } else if (Array.isArray(raw)) {
+    regions = raw.map((r) => String(r).trim());
+  } else {
+    regions = String(raw).split(',').map((r) => r.trim()).filter((r) => r !== '');
+  }
+  if (regions.length === 0) {
+    throw new ConfigError(
+      'regions',
+      raw ?? null,
+      'no region: pass -c regions=us-east-1[,eu-west-1...] or configure a default region (AWS_REGION / profile)',
+    );
+  }
+  for (const region of regions) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+      throw new ConfigError('regions', region, 'must be AWS region names separated by commas, e.g. us-east-1,eu-west-1');
+    }
+  }
+  if (new Set(regions).size !== regions.length) {
+    throw new ConfigError('regions', regions.join(','), 'lists a region twice');
+  }
+  return regions;
+}
+
+function contextString(read: ContextReader, key: string): string | undefined {
+  const value = read(key);
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  return String(value);
+}
+
+/** Booleans accept true/false/1/0/yes/no in any case, like the Lambda's configuration. */
+function contextBoolean(read: ContextReader, key: string): boolean | undefined {
+  const value = read(key);
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value === 'boolean') {
+    return value;
+  }
+  const text = String(value).trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(text)) {
+    return true;
+  }
+  if (['false', '0', 'no'].includes(text)) {
+    return false;
+  }
+  throw new ConfigError(key, value, 'must be true/false/1/0/yes/no');
+}
+
+function contextNumber(read: ContextReader, key: string): number | undefined {
+  const value = read(key);
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value === 'number') {
+    return value;
+  }
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text)) {
+    throw new ConfigError(key, value, 'must be a whole number');
+  }
+  return Number(text);
+}

@@ -1,0 +1,198 @@
+import {
+  ALLOWED_RETENTION_DAYS,
+  ConfigError,
+  DEFAULTS,
+  regionsFromContext,
+  resolveConfig,
+  settingsFromContext,
+} from '../lib/config';
+import { logGroupName } from '../lib/log-group-name';
+
+const context = (values: Record<string, unknown>) => (key: string) => values[key];
+
+describe('resolveConfig', () => {
+  test('applies the defaults of the configuration table', () => {
+    expect(resolveConfig({})).toEqual({
+      dryRun: false,
+      retentionDays: 365,
+      trafficType: 'REJECT',
+      logGroupName: '/vpc/flow-logs',
+      exemptTag: 'flowguard:exempt',
+      kmsKeyArn: undefined,
+      sweepSchedule: 'rate(1 hour)',
+      alarmEmail: undefined,
+      maxAggregationInterval: 600,
+      reservedConcurrency: DEFAULTS.reservedConcurrency,
+    });
+  });
+
+  test('accepts every CloudWatch Logs retention of at least 365 days', () => {
+    expect(ALLOWED_RETENTION_DAYS).toEqual([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]);
+    for (const days of ALLOWED_RETENTION_DAYS) {
+      expect(resolveConfig({ retentionDays: days }).retentionDays).toBe(days);
+    }
+  });
+
+  test.each([30, 180, 0, -1, 366, 500, 3650, 365.5])('refuses retentionDays=%p, naming the setting and what is allowed', (days) => {
+    expect(() => resolveConfig({ retentionDays: days })).toThrow(ConfigError);
+    expect(() => resolveConfig({ retentionDays: days })).toThrow(
+      new RegExp(`retentionDays \\(FLOWGUARD_RETENTION_DAYS\\): ${String(days).replace('.', '\\.')}: .*at least 365: 365, 400, 545`),
+    );
+  });
+
+  test('trafficType is REJECT or ALL', () => {
+    expect(resolveConfig({ trafficType: 'ALL' }).trafficType).toBe('ALL');
+    expect(() => resolveConfig({ trafficType: 'ACCEPT' as never })).toThrow(
+      'invalid flowguard setting trafficType (FLOWGUARD_TRAFFIC_TYPE): "ACCEPT": must be REJECT or ALL',
+    );
+  });
+
+  test('maxAggregationInterval is 60 or 600', () => {
+    expect(resolveConfig({ maxAggregationInterval: 60 }).maxAggregationInterval).toBe(60);
+    expect(() => resolveConfig({ maxAggregationInterval: 300 })).toThrow(
+      'maxAggregationInterval (FLOWGUARD_MAX_AGGREGATION_INTERVAL): 300: must be 60 or 600',
+    );
+  });
+
+  test('logGroupName accepts the three placeholders and refuses others', () => {
+    expect(resolveConfig({ logGroupName: '/vpc/{account_id}/{region}/{vpc_id}' }).logGroupName).toBe(
+      '/vpc/{account_id}/{region}/{vpc_id}',
+    );
+    expect(() => resolveConfig({ logGroupName: '/vpc/{vpc}' })).toThrow('unknown placeholder {vpc}');
+    expect(() => resolveConfig({ logGroupName: '/vpc/{vpc_id' })).toThrow('unknown placeholder {vpc_id');
+    expect(() => resolveConfig({ logGroupName: '/vpc/{vpc_id}/{vpc_id}' })).toThrow('{vpc_id} may appear only once');
+  });
+
+  test.each(['', 'has space', 'aws/vpc', '/vpc/*', 'x'.repeat(513)])('refuses the log group name %p', (name) => {
+    expect(() => resolveConfig({ logGroupName: name })).toThrow('logGroupName (FLOWGUARD_LOG_GROUP)');
+  });
+
+  test('exemptTag must be a usable tag key', () => {
+    expect(resolveConfig({ exemptTag: 'security:exempt' }).exemptTag).toBe('security:exempt');
+    expect(() => resolveConfig({ exemptTag: '' })).toThrow('exemptTag (FLOWGUARD_EXEMPT_TAG)');
+    expect(() => resolveConfig({ exemptTag: 'aws:exempt' })).toThrow('not starting with "aws:"');
+  });
+
+  test('kmsKeyArn must be a key ARN; empty means none', () => {
+    const arn = 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(resolveConfig({ kmsKeyArn: arn }).kmsKeyArn).toBe(arn);
+    expect(resolveConfig({ kmsKeyArn: '' }).kmsKeyArn).toBeUndefined();
+    expect(() => resolveConfig({ kmsKeyArn: 'alias/flow-logs' })).toThrow('kmsKeyArn (FLOWGUARD_KMS_KEY_ARN)');
+  });
+
+  test.each(['rate(1 hour)', 'rate(30 minutes)', 'rate(2 days)', 'cron(0 * * * ? *)'])('accepts the schedule %p', (s) => {
+    expect(resolveConfig({ sweepSchedule: s }).sweepSchedule).toBe(s);
+  });
+
+  test.each(['rate(1 hours)', 'rate(2 hour)', 'rate(0 minutes)', 'hourly', 'cron(0 * * *)'])('refuses the schedule %p', (s) => {
+    expect(() => resolveConfig({ sweepSchedule: s })).toThrow('sweepSchedule');
+  });
+
+  test('alarmEmail must look like an address', () => {
+    expect(resolveConfig({ alarmEmail: 'secops@example.com' }).alarmEmail).toBe('secops@example.com');
+    expect(() => resolveConfig({ alarmEmail: 'secops' })).toThrow('alarmEmail');
+  });
+
+  test('reservedConcurrency is a positive integer', () => {
+    expect(resolveConfig({ reservedConcurrency: 2 }).reservedConcurrency).toBe(2);
+    expect(() => resolveConfig({ reservedConcurrency: 0 })).toThrow('reservedConcurrency');
+  });
+});
+
+describe('settingsFromContext', () => {
+  test('reads -c strings like the Lambda reads its environment', () => {
+    const settings = settingsFromContext(
+      context({
+        dryRun: 'YES',
+        retentionDays: '400',
+        trafficType: 'all',
+        logGroupName: '/flow/{vpc_id}',
+        exemptTag: 'x:exempt',
+        kmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/abc',
+        sweepSchedule: 'rate(30 minutes)',
+        alarmEmail: 'a@example.com',
+        maxAggregationInterval: '60',
+        reservedConcurrency: '3',
+      }),
+    );
+    expect(resolveConfig(settings)).toEqual({
+      dryRun: true,
+      retentionDays: 400,
+      trafficType: 'ALL',
+      logGroupName: '/flow/{vpc_id}',
+      exemptTag: 'x:exempt',
+      kmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/abc',
+      sweepSchedule: 'rate(30 minutes)',
+      alarmEmail: 'a@example.com',
+      maxAggregationInterval: 60,
+      reservedConcurrency: 3,
+    });
+  });
+
+  test('keeps the JSON types of cdk.json values', () => {
+    expect(settingsFromContext(context({ dryRun: true, retentionDays: 731 }))).toMatchObject({
+      dryRun: true,
+      retentionDays: 731,
+    });
+  });
+
+  test.each([
+    ['true', true], ['1', true], ['yes', true], ['TRUE', true],
+    ['false', false], ['0', false], ['no', false], ['No', false],
+  ])('dryRun=%p is %p', (text, value) => {
+    expect(settingsFromContext(context({ dryRun: text })).dryRun).toBe(value);
+  });
+
+  test('refuses a boolean or a number it cannot read', () => {
+    expect(() => settingsFromContext(context({ dryRun: 'maybe' }))).toThrow(
+      'invalid flowguard setting dryRun (FLOWGUARD_DRY_RUN): "maybe": must be true/false/1/0/yes/no',
+    );
+    expect(() => settingsFromContext(context({ retentionDays: 'a year' }))).toThrow('must be a whole number');
+  });
+
+  test('missing keys stay undefined, so the defaults apply', () => {
+    expect(resolveConfig(settingsFromContext(context({})))).toEqual(resolveConfig({}));
+  });
+});
+
+describe('regionsFromContext', () => {
+  test('splits -c regions=a,b', () => {
+    expect(regionsFromContext(context({ regions: 'us-east-1, eu-west-1' }), undefined)).toEqual(['us-east-1', 'eu-west-1']);
+  });
+
+  test('accepts a JSON list from cdk.json', () => {
+    expect(regionsFromContext(context({ regions: ['ap-southeast-2'] }), undefined)).toEqual(['ap-southeast-2']);
+  });
+
+  test('falls back to the default region', () => {
+    expect(regionsFromContext(context({}), 'eu-central-1')).toEqual(['eu-central-1']);
+  });
+
+  test('refuses no region, a bad name, or a duplicate', () => {
+    expect(() => regionsFromContext(context({}), undefined)).toThrow('no region');
+    expect(() => regionsFromContext(context({ regions: 'us-east-1,Europe' }), undefined)).toThrow('"Europe"');
+    expect(() => regionsFromContext(context({ regions: 'us-east-1,us-east-1' }), undefined)).toThrow('twice');
+  });
+});
+
+describe('logGroupName', () => {
+  test('a plain name is the managed group itself', () => {
+    expect(logGroupName('/vpc/flow-logs', 'us-east-1', '111111111111')).toEqual({
+      configured: '/vpc/flow-logs',
+      name: '/vpc/flow-logs',
+      perVpc: false,
+      iamPattern: '/vpc/flow-logs',
+      literalPrefix: '/vpc/flow-logs',
+    });
+  });
+
+  test('substitutes region and account; {vpc_id} becomes a wildcard and ends the prefix', () => {
+    expect(logGroupName('/vpc/{account_id}/{region}/{vpc_id}/flow', 'eu-west-1', '222222222222')).toEqual({
+      configured: '/vpc/{account_id}/{region}/{vpc_id}/flow',
+      name: '/vpc/222222222222/eu-west-1/{vpc_id}/flow',
+      perVpc: true,
+      iamPattern: '/vpc/222222222222/eu-west-1/*/flow',
+      literalPrefix: '/vpc/222222222222/eu-west-1/',
+    });
+  });
+});

@@ -1,0 +1,659 @@
+import childProcess = require('node:child_process');
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { Bundling } from 'cargo-lambda-cdk/lib/bundling';
+import { FlowGuardStack } from '../lib/flowguard-stack';
+import {
+  ACCOUNT,
+  REGION,
+  Statement,
+  actionsOf,
+  allStatements,
+  allowing,
+  logicalId,
+  resourcesOf,
+  roleStatements,
+  synth,
+  testApp,
+} from './util';
+
+const KMS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const FLOW_LOG_ARN = `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc-flow-log/*`;
+const VPC_ARN = `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/*`;
+const GROUP_ARN = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/vpc/flow-logs`;
+
+/** Everything the account lets flowguard change, apart from its own logs and failure queue. */
+const WRITES = [
+  'ec2:CreateFlowLogs',
+  'ec2:DeleteFlowLogs',
+  'ec2:CreateTags',
+  'ec2:DeleteTags',
+  'logs:CreateLogGroup',
+  'logs:PutRetentionPolicy',
+  'logs:DeleteRetentionPolicy',
+  'logs:DeleteLogGroup',
+  'logs:TagResource',
+  'logs:TagLogGroup',
+  'logs:AssociateKmsKey',
+  'iam:PassRole',
+];
+
+function functionStatements(stack: FlowGuardStack, template: ReturnType<typeof synth>['template']): Statement[] {
+  return roleStatements(template, logicalId(stack, stack.functionRole));
+}
+
+function bySid(statements: Statement[], sid: string): Statement {
+  const found = statements.filter((s) => s.Sid === sid);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+describe('the Lambda function', () => {
+  const { stack, template } = synth();
+
+  test('is the arm64 provided.al2023 build of crates/lambda, with JSON logs', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'provided.al2023',
+      Architectures: ['arm64'],
+      Handler: 'bootstrap',
+      Timeout: 60,
+      MemorySize: 256,
+      ReservedConcurrentExecutions: 5,
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: logicalId(stack, stack.function.logGroup as never) } },
+      Role: { 'Fn::GetAtt': [logicalId(stack, stack.functionRole), 'Arn'] },
+    });
+  });
+
+  test('gets the configuration table as its environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          FLOWGUARD_DELIVERY_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole), 'Arn'] },
+          FLOWGUARD_LOG_GROUP: '/vpc/flow-logs',
+          FLOWGUARD_RETENTION_DAYS: '365',
+          FLOWGUARD_TRAFFIC_TYPE: 'REJECT',
+          FLOWGUARD_DRY_RUN: 'false',
+          FLOWGUARD_EXEMPT_TAG: 'flowguard:exempt',
+          FLOWGUARD_MAX_AGGREGATION_INTERVAL: '600',
+        },
+      },
+    });
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    expect(Object.keys(fn.Properties.Environment.Variables)).not.toContain('FLOWGUARD_KMS_KEY_ARN');
+  });
+
+  test('passes every non-default setting through', () => {
+    const custom = synth({
+      dryRun: true,
+      retentionDays: 731,
+      trafficType: 'ALL',
+      logGroupName: '/flow/{region}/{vpc_id}',
+      exemptTag: 'sec:exempt',
+      kmsKeyArn: KMS_KEY,
+      maxAggregationInterval: 60,
+      reservedConcurrency: 2,
+    });
+    custom.template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 2,
+      Environment: {
+        Variables: {
+          // The Lambda substitutes the placeholders itself.
+          FLOWGUARD_LOG_GROUP: '/flow/{region}/{vpc_id}',
+          FLOWGUARD_RETENTION_DAYS: '731',
+          FLOWGUARD_TRAFFIC_TYPE: 'ALL',
+          FLOWGUARD_DRY_RUN: 'true',
+          FLOWGUARD_EXEMPT_TAG: 'sec:exempt',
+          FLOWGUARD_KMS_KEY_ARN: KMS_KEY,
+          FLOWGUARD_MAX_AGGREGATION_INTERVAL: '60',
+        },
+      },
+    });
+  });
+
+  test('keeps its own log (the reports) for a year', () => {
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 365, LogGroupName: Match.absent() },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  test('retries asynchronous invocations twice for up to an hour, then sends them to the on-failure queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(stack, stack.function) },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack, stack.onFailureQueue), 'Arn'] } },
+      },
+    });
+  });
+
+  test('synthesizes without starting cargo (no bundling, no cargo-lambda probe)', () => {
+    Bundling.clearRunsLocallyCache(); // as in a fresh `cdk synth` process
+    const spawnSync = jest.spyOn(childProcess, 'spawnSync');
+    const execSync = jest.spyOn(childProcess, 'execSync');
+    try {
+      const app = testApp();
+      new FlowGuardStack(app, 'NoCargo', { env: { account: ACCOUNT, region: REGION } });
+      app.synth();
+      const commands = [...spawnSync.mock.calls, ...execSync.mock.calls].map((c) => String(c[0]));
+      expect(commands.filter((c) => c.includes('cargo'))).toEqual([]);
+    } finally {
+      spawnSync.mockRestore();
+      execSync.mockRestore();
+    }
+  });
+
+  test('can deploy a prebuilt zip instead (-c lambdaZip=...)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-zip-'));
+    const zip = path.join(dir, 'bootstrap.zip');
+    fs.writeFileSync(zip, 'not really a zip');
+    const prebuilt = synth({ lambdaZip: zip });
+    prebuilt.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'provided.al2023',
+      Architectures: ['arm64'],
+      Handler: 'bootstrap',
+      LoggingConfig: { LogFormat: 'JSON' },
+    });
+  });
+});
+
+describe('the outputs', () => {
+  test('name what an operator looks for after a deployment', () => {
+    const { stack, template } = synth();
+    template.hasOutput('FunctionName', { Value: { Ref: logicalId(stack, stack.function) } });
+    template.hasOutput('FunctionLogGroup', { Value: { Ref: logicalId(stack, stack.function.logGroup as never) } });
+    template.hasOutput('DeliveryRoleArn', { Value: { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole), 'Arn'] } });
+    template.hasOutput('FlowLogGroup', { Value: '/vpc/flow-logs' });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack, stack.alarmTopic) } });
+    template.hasOutput('DryRun', { Value: 'false' });
+  });
+});
+
+describe('the managed log group', () => {
+  test('has the configured retention, is retained on stack deletion and tagged managed-by=flowguard', () => {
+    const { template } = synth();
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: {
+        LogGroupName: '/vpc/flow-logs',
+        RetentionInDays: 365,
+        KmsKeyId: Match.absent(),
+        Tags: [{ Key: 'managed-by', Value: 'flowguard' }],
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  test('uses the configured retention and KMS key', () => {
+    const { template } = synth({ retentionDays: 3653, kmsKeyArn: KMS_KEY });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/vpc/flow-logs',
+      RetentionInDays: 3653,
+      KmsKeyId: KMS_KEY,
+    });
+  });
+
+  test('substitutes {region} and {account_id} in the name', () => {
+    const { template } = synth({ logGroupName: '/vpc/{account_id}/{region}' });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/vpc/${ACCOUNT}/${REGION}` });
+  });
+
+  test('is not created when the name has {vpc_id}: the Lambda creates one group per VPC', () => {
+    const { template } = synth({ logGroupName: '/vpc/{vpc_id}', kmsKeyArn: KMS_KEY });
+    template.resourceCountIs('AWS::Logs::LogGroup', 1); // the function's own
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { FLOWGUARD_LOG_GROUP: '/vpc/{vpc_id}', FLOWGUARD_KMS_KEY_ARN: KMS_KEY } },
+    });
+  });
+
+  test('refuses a KMS key of another region', () => {
+    expect(() => synth({ kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/abc` })).toThrow(
+      /kmsKeyArn .*must be a key in us-east-1/,
+    );
+  });
+
+  test('refuses an invalid retention at synth time', () => {
+    expect(() => synth({ retentionDays: 30 })).toThrow(/retentionDays \(FLOWGUARD_RETENTION_DAYS\): 30/);
+  });
+});
+
+describe('the delivery role', () => {
+  const { stack, template } = synth();
+  const deliveryRoleId = logicalId(stack, stack.deliveryRole);
+
+  test('trusts only VPC Flow Logs of this account and region (confused deputy)', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': ACCOUNT },
+              ArnLike: { 'aws:SourceArn': FLOW_LOG_ARN },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  test('may write only to the managed log group', () => {
+    const statements = roleStatements(template, deliveryRoleId);
+    expect(statements).toHaveLength(1);
+    expect([...actionsOf(statements[0])].sort()).toEqual([
+      'logs:CreateLogGroup',
+      'logs:CreateLogStream',
+      'logs:DescribeLogGroups',
+      'logs:DescribeLogStreams',
+      'logs:PutLogEvents',
+    ]);
+    expect(resourcesOf(statements[0])).toEqual([GROUP_ARN, `${GROUP_ARN}:*`]);
+  });
+
+  test('with {vpc_id} in the name, may write to the per-VPC groups only', () => {
+    const perVpc = synth({ logGroupName: '/vpc/{region}/{vpc_id}/flow' });
+    const statements = roleStatements(perVpc.template, logicalId(perVpc.stack, perVpc.stack.deliveryRole));
+    const pattern = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/vpc/${REGION}/*/flow`;
+    expect(resourcesOf(statements[0])).toEqual([pattern, `${pattern}:*`]);
+  });
+});
+
+describe('the function role (enforcing)', () => {
+  const { stack, template } = synth();
+  const statements = functionStatements(stack, template);
+  const deliveryRoleArn = { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole), 'Arn'] };
+
+  test('reads the inventory with the calls that cannot be scoped', () => {
+    const read = bySid(statements, 'ReadInventory');
+    expect([...actionsOf(read)].sort()).toEqual(['ec2:DescribeFlowLogs', 'ec2:DescribeVpcs', 'logs:DescribeLogGroups']);
+    expect(read.Resource).toBe('*');
+  });
+
+  test('creates flow logs on VPCs', () => {
+    const create = bySid(statements, 'CreateFlowLogs');
+    expect(actionsOf(create)).toEqual(['ec2:CreateFlowLogs']);
+    expect([...resourcesOf(create)].sort()).toEqual([FLOW_LOG_ARN, VPC_ARN]);
+  });
+
+  test('tags flow logs only while creating them', () => {
+    expect(allowing(statements, 'ec2:CreateTags')).toEqual([
+      {
+        Sid: 'TagFlowLogsAtCreation',
+        Effect: 'Allow',
+        Action: 'ec2:CreateTags',
+        Resource: FLOW_LOG_ARN,
+        Condition: { StringEquals: { 'ec2:CreateAction': 'CreateFlowLogs' } },
+      },
+    ]);
+  });
+
+  test('deletes only flow logs tagged managed-by=flowguard', () => {
+    expect(allowing(statements, 'ec2:DeleteFlowLogs')).toEqual([
+      {
+        Sid: 'ReplaceOwnFailingFlowLogs',
+        Effect: 'Allow',
+        Action: 'ec2:DeleteFlowLogs',
+        Resource: FLOW_LOG_ARN,
+        Condition: { StringEquals: { 'aws:ResourceTag/managed-by': 'flowguard' } },
+      },
+    ]);
+  });
+
+  test('writes to CloudWatch Logs only on the managed log group', () => {
+    const manage = bySid(statements, 'ManageFlowLogGroups');
+    expect([...actionsOf(manage)].sort()).toEqual([
+      'logs:CreateLogGroup',
+      'logs:PutRetentionPolicy',
+      'logs:TagLogGroup',
+      'logs:TagResource',
+    ]);
+    expect(resourcesOf(manage)).toEqual([GROUP_ARN, `${GROUP_ARN}:*`]);
+    for (const action of ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:TagResource', 'logs:TagLogGroup']) {
+      expect(allowing(statements, action)).toEqual([manage]);
+    }
+  });
+
+  test('passes only the delivery role, only to VPC Flow Logs', () => {
+    expect(allowing(statements, 'iam:PassRole')).toEqual([
+      {
+        Sid: 'PassDeliveryRoleToFlowLogs',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: deliveryRoleArn,
+        Condition: { StringEquals: { 'iam:PassedToService': 'vpc-flow-logs.amazonaws.com' } },
+      },
+    ]);
+  });
+
+  test('reads the delivery role (the dry run reports whether it exists)', () => {
+    expect(allowing(statements, 'iam:GetRole')).toEqual([
+      { Sid: 'ReadDeliveryRole', Effect: 'Allow', Action: 'iam:GetRole', Resource: deliveryRoleArn },
+    ]);
+  });
+
+  test('has no KMS permission, even with a KMS key (CloudWatch Logs uses the key, see docs/deploy.md)', () => {
+    const withKey = synth({ kmsKeyArn: KMS_KEY });
+    const kmsActions = allStatements(withKey.template).flatMap(actionsOf).filter((a) => a.startsWith('kms:'));
+    expect(kmsActions).toEqual([]);
+  });
+
+  test('uses the per-VPC group pattern for its Logs writes', () => {
+    const perVpc = synth({ logGroupName: '/vpc/{account_id}/{vpc_id}' });
+    const manage = bySid(functionStatements(perVpc.stack, perVpc.template), 'ManageFlowLogGroups');
+    const pattern = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/vpc/${ACCOUNT}/*`;
+    expect(resourcesOf(manage)).toEqual([pattern, `${pattern}:*`]);
+  });
+});
+
+describe('no policy in the stack grants too much', () => {
+  const configurations = {
+    enforcing: synth(),
+    'dry run': synth({ dryRun: true }),
+    'per-VPC groups with KMS': synth({ logGroupName: '/vpc/{vpc_id}', kmsKeyArn: KMS_KEY }),
+  };
+
+  describe.each(Object.entries(configurations))('%s', (_name, { template }) => {
+    const statements = allStatements(template);
+
+    test('no action wildcard, and no Deny needed to make it safe', () => {
+      expect(statements.flatMap(actionsOf).filter((a) => a.includes('*'))).toEqual([]);
+      expect(statements.filter((s) => s.Effect !== 'Allow')).toEqual([]);
+    });
+
+    test('no iam:PassRole on "*", and never without iam:PassedToService', () => {
+      for (const s of allowing(statements, 'iam:PassRole')) {
+        expect(resourcesOf(s)).not.toContain('*');
+        expect(s.Condition?.StringEquals?.['iam:PassedToService']).toBe('vpc-flow-logs.amazonaws.com');
+      }
+    });
+
+    test('no ec2:DeleteFlowLogs without the managed-by=flowguard condition', () => {
+      for (const s of allowing(statements, 'ec2:DeleteFlowLogs')) {
+        expect(s.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/managed-by': 'flowguard' } });
+      }
+    });
+
+    test('no write action on "*"', () => {
+      const onStar = statements.filter((s) => resourcesOf(s).some((r) => r === '*'));
+      expect(onStar.flatMap(actionsOf).sort()).toEqual(['ec2:DescribeFlowLogs', 'ec2:DescribeVpcs', 'logs:DescribeLogGroups']);
+    });
+
+    test('never deletes a log group, never lowers or removes a retention, never touches other tags', () => {
+      const actions = statements.flatMap(actionsOf);
+      for (const forbidden of ['logs:DeleteLogGroup', 'logs:DeleteRetentionPolicy', 'ec2:DeleteTags', 'logs:UntagResource', 'logs:AssociateKmsKey', 'logs:DisassociateKmsKey']) {
+        expect(actions).not.toContain(forbidden);
+      }
+    });
+  });
+});
+
+describe('the function role (dry run)', () => {
+  const { stack, template } = synth({ dryRun: true });
+  const statements = functionStatements(stack, template);
+
+  test('grants no write beyond what the DryRun check of CreateFlowLogs evaluates', () => {
+    const writes = statements.flatMap(actionsOf).filter((a) => WRITES.includes(a));
+    expect(writes.sort()).toEqual(['ec2:CreateFlowLogs', 'ec2:CreateTags', 'iam:PassRole']);
+    expect(allowing(statements, 'ec2:CreateTags')[0].Condition).toEqual({
+      StringEquals: { 'ec2:CreateAction': 'CreateFlowLogs' },
+    });
+    expect(allowing(statements, 'iam:PassRole')[0].Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'vpc-flow-logs.amazonaws.com' },
+    });
+  });
+
+  test('no Logs write (but to its own log group) and no DeleteFlowLogs', () => {
+    const ownLog = { 'Fn::GetAtt': [logicalId(stack, stack.function.logGroup as never), 'Arn'] };
+    for (const s of statements) {
+      if (actionsOf(s).some((a) => a.startsWith('logs:') && a !== 'logs:DescribeLogGroups')) {
+        expect(s).toEqual({ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: ownLog });
+      }
+    }
+    expect(statements.flatMap(actionsOf)).not.toContain('ec2:DeleteFlowLogs');
+  });
+
+  test('the complete list: reads, the DryRun-checked calls, its own log and its failure queue', () => {
+    expect([...new Set(statements.flatMap(actionsOf))].sort()).toEqual([
+      'ec2:CreateFlowLogs',
+      'ec2:CreateTags',
+      'ec2:DescribeFlowLogs',
+      'ec2:DescribeVpcs',
+      'iam:GetRole',
+      'iam:PassRole',
+      'logs:CreateLogStream',
+      'logs:DescribeLogGroups',
+      'logs:PutLogEvents',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+    ]);
+    for (const s of allowing(statements, 'sqs:SendMessage')) {
+      expect(s.Resource).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.onFailureQueue), 'Arn'] });
+    }
+  });
+
+  test('the Lambda is told it is a dry run', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ FLOWGUARD_DRY_RUN: 'true' }) },
+    });
+  });
+});
+
+describe('the EventBridge rules', () => {
+  const { stack, template } = synth();
+  const target = {
+    Arn: { 'Fn::GetAtt': [logicalId(stack, stack.function), 'Arn'] },
+    DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack, stack.ruleDeadLetterQueue), 'Arn'] } },
+  };
+
+  test('three rules, each targeting the function with the dead-letter queue', () => {
+    template.resourceCountIs('AWS::Events::Rule', 3);
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    for (const rule of rules) {
+      expect(rule.Properties.Targets).toEqual([expect.objectContaining(target)]);
+    }
+    template.resourceCountIs('AWS::Lambda::Permission', 3);
+  });
+
+  test('EC2: CreateVpc, CreateDefaultVpc and DeleteFlowLogs via CloudTrail', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ec2'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['ec2.amazonaws.com'],
+          eventName: ['CreateVpc', 'CreateDefaultVpc', 'DeleteFlowLogs'],
+        },
+      },
+    });
+  });
+
+  test('Logs: DeleteLogGroup, PutRetentionPolicy, DeleteRetentionPolicy on the managed group', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.logs'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['logs.amazonaws.com'],
+          eventName: ['DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy'],
+          requestParameters: { logGroupName: ['/vpc/flow-logs'] },
+        },
+      },
+    });
+  });
+
+  test('Logs: a prefix match on the literal prefix when the name has {vpc_id}', () => {
+    const perVpc = synth({ logGroupName: '/vpc/{region}/{vpc_id}' });
+    perVpc.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.logs'],
+        detail: { requestParameters: { logGroupName: [{ prefix: `/vpc/${REGION}/` }] } },
+      },
+    });
+  });
+
+  test('Logs: every group when the name starts with {vpc_id} (no literal prefix)', () => {
+    const perVpc = synth({ logGroupName: '{vpc_id}-flow-logs' });
+    perVpc.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.logs'], detail: { requestParameters: Match.absent() } },
+    });
+  });
+
+  test('the scheduled sweep, hourly by default', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+    const custom = synth({ sweepSchedule: 'cron(15 */6 * * ? *)' });
+    custom.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(15 */6 * * ? *)' });
+  });
+});
+
+describe('the queues', () => {
+  const { stack, template } = synth();
+
+  test('both are encrypted (SQS-managed) and keep messages 14 days', () => {
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    for (const queue of Object.values(template.findResources('AWS::SQS::Queue'))) {
+      expect(queue.Properties).toEqual(
+        expect.objectContaining({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 }),
+      );
+    }
+  });
+
+  test('both refuse anything but TLS', () => {
+    for (const queue of [stack.onFailureQueue, stack.ruleDeadLetterQueue]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: logicalId(stack, queue) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Principal: { AWS: '*' },
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('EventBridge may send to the dead-letter queue for these rules only', () => {
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId(stack, stack.ruleDeadLetterQueue) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('the alarms', () => {
+  const { stack, template } = synth();
+  const topic = { Ref: logicalId(stack, stack.alarmTopic) };
+  const common = {
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+    Period: 300,
+    TreatMissingData: 'notBreaching',
+    AlarmActions: [topic],
+  };
+
+  test('four alarms, all to the topic', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  });
+
+  test('on function errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Statistic: 'Sum',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack, stack.function) } }],
+    });
+  });
+
+  test('on the RemediationFailures metric that the Lambda emits (EMF)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'FlowGuard',
+      MetricName: 'RemediationFailures',
+      Statistic: 'Sum',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack, stack.function) } }],
+    });
+  });
+
+  test('on the depth of both queues', () => {
+    for (const queue of [stack.onFailureQueue, stack.ruleDeadLetterQueue]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        ...common,
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Statistic: 'Maximum',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack, queue), 'QueueName'] } }],
+      });
+    }
+  });
+});
+
+describe('the alarm topic', () => {
+  test('is encrypted with a rotated key that CloudWatch may use', () => {
+    const { stack, template } = synth();
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.alarmTopic.masterKey as never), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('refuses publishing without TLS, and lets only this account\'s alarms publish', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': ACCOUNT },
+              ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:*` },
+            },
+          }),
+        ],
+      },
+    });
+  });
+
+  test('has an e-mail subscription only when alarmEmail is set', () => {
+    synth().template.resourceCountIs('AWS::SNS::Subscription', 0);
+    synth({ alarmEmail: 'secops@example.com' }).template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'secops@example.com',
+    });
+  });
+});
