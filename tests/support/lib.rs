@@ -1,1 +1,252 @@
-//! stub
+//! # flowguard-tests
+//!
+//! Test support for the integration and end-to-end suites: a handle on the moto server that
+//! `./scripts/test` starts ([`moto`]), SDK clients that can only ever reach it (dummy
+//! credentials, explicit endpoint, no instance metadata), and seeding helpers.
+//!
+//! Suites: `integration.rs` (the engine and adapters against moto), `cli.rs` (the
+//! `flowguard` binary), `lambda_e2e.rs` (the built Lambda binary under `cargo lambda watch`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::types::{Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification, TrafficType};
+use flowguard_aws::Clients;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::net::TcpStream;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// The default test region.
+pub const REGION: &str = "us-east-1";
+/// moto's default account.
+pub const ACCOUNT: &str = "123456789012";
+/// A delivery role ARN (moto does not check it when creating flow logs).
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/flowguard-delivery";
+
+/// One moto server is shared by every test; this lock makes the tests of one binary take
+/// turns, each starting from a reset emulator.
+static LOCK: Mutex<()> = Mutex::const_new(());
+
+/// The moto endpoint, from `MOTO_URL` (set by `./scripts/test`).
+pub fn moto_url() -> String {
+    std::env::var("MOTO_URL").unwrap_or_else(|_| {
+        panic!("MOTO_URL is not set: run the tests with ./scripts/test, which installs and starts moto server")
+    })
+}
+
+/// Exclusive use of a freshly reset moto server for the duration of one test.
+#[derive(Debug)]
+pub struct Moto {
+    pub url: String,
+    _turn: MutexGuard<'static, ()>,
+}
+
+/// Takes the emulator for one test and resets it.
+pub async fn moto() -> Moto {
+    let turn = LOCK.lock().await;
+    let url = moto_url();
+    reset(&url);
+    Moto { url, _turn: turn }
+}
+
+/// `POST /moto-api/reset`: forget every resource.
+pub fn reset(url: &str) {
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap_or_else(|e| panic!("moto server at {url} is not reachable: {e}"));
+    write!(stream, "POST /moto-api/reset HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"), "reset failed: {answer}");
+}
+
+impl Moto {
+    /// SDK configuration that can only reach moto.
+    pub async fn config(&self, region: &str) -> SdkConfig {
+        let credentials = aws_credential_types::Credentials::new("testing", "testing", None, None, "flowguard-tests");
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(&self.url)
+            .credentials_provider(credentials)
+            .load()
+            .await
+    }
+
+    pub async fn clients(&self, region: &str) -> Clients {
+        Clients::new(&self.config(region).await)
+    }
+
+    /// Clients whose every request (each attempt) is counted by operation name.
+    pub async fn counted_clients(&self, region: &str) -> (Clients, CallCounter) {
+        let config = self.config(region).await;
+        let counter = CallCounter::default();
+        let clients = Clients {
+            ec2: aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&config).interceptor(counter.clone()).build()),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(&config).interceptor(counter.clone()).build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(&config).interceptor(counter.clone()).build()),
+            sts: aws_sdk_sts::Client::new(&config),
+        };
+        (clients, counter)
+    }
+
+    /// Environment for child processes (the CLI, the Lambda): moto, dummy credentials,
+    /// no instance metadata, no shared config files.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.url.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_SESSION_TOKEN", "testing".into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ]
+    }
+}
+
+/// Counts the requests that reach the wire, by operation, in order.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl CallCounter {
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg.load::<Metadata>().map_or("unknown", |m| m.name()).to_owned();
+        self.0.lock().unwrap().push(name);
+        Ok(())
+    }
+}
+
+/// Seeding and inspection helpers over the raw SDK (never over flowguard's own code).
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub ec2: aws_sdk_ec2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Seed {
+    pub fn new(clients: &Clients) -> Self {
+        Self { ec2: clients.ec2.clone(), logs: clients.logs.clone() }
+    }
+
+    pub async fn vpc(&self) -> String {
+        let out = self.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+        out.vpc().unwrap().vpc_id().unwrap().to_owned()
+    }
+
+    pub async fn tag(&self, resource: &str, key: &str, value: &str) {
+        self.ec2.create_tags().resources(resource).tags(Tag::builder().key(key).value(value).build()).send().await.unwrap();
+    }
+
+    pub async fn log_group(&self, name: &str, retention: Option<i32>) {
+        self.logs.create_log_group().log_group_name(name).send().await.unwrap();
+        if let Some(days) = retention {
+            self.logs.put_retention_policy().log_group_name(name).retention_in_days(days).send().await.unwrap();
+        }
+    }
+
+    /// A flow log created by someone else (no flowguard tag).
+    pub async fn foreign_flow_log(&self, vpc: &str, traffic: TrafficType, group: &str) -> String {
+        let out = self
+            .ec2
+            .create_flow_logs()
+            .resource_type(FlowLogsResourceType::Vpc)
+            .resource_ids(vpc)
+            .traffic_type(traffic)
+            .log_destination_type(LogDestinationType::CloudWatchLogs)
+            .log_group_name(group)
+            .deliver_logs_permission_arn(ROLE)
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::VpcFlowLog)
+                    .tags(Tag::builder().key("owner").value("network-team").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        out.flow_log_ids()[0].clone()
+    }
+
+    /// Every VPC-level flow log of `vpc`.
+    pub async fn flow_logs_of(&self, vpc: &str) -> Vec<aws_sdk_ec2::types::FlowLog> {
+        let f = Filter::builder().name("resource-id").values(vpc).build();
+        self.ec2.describe_flow_logs().filter(f).send().await.unwrap().flow_logs().to_vec()
+    }
+
+    pub async fn all_flow_logs(&self) -> Vec<aws_sdk_ec2::types::FlowLog> {
+        self.ec2.describe_flow_logs().send().await.unwrap().flow_logs().to_vec()
+    }
+
+    /// The retention of a group: `None` when missing, `Some(None)` for never expire.
+    pub async fn retention(&self, name: &str) -> Option<Option<i32>> {
+        let out = self.logs.describe_log_groups().log_group_name_prefix(name).send().await.unwrap();
+        out.log_groups().iter().find(|g| g.log_group_name() == Some(name)).map(|g| g.retention_in_days())
+    }
+
+    pub async fn vpc_ids(&self) -> Vec<String> {
+        let out = self.ec2.describe_vpcs().send().await.unwrap();
+        out.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect()
+    }
+}
+
+/// A fixture event from `tests/fixtures/events`, with its VPC id, region and account
+/// replaced where given.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
+
+/// The CreateVpc fixture for `vpc`, stamped with the current time (so it counts as fresh).
+pub fn create_vpc_event(vpc: &str) -> serde_json::Value {
+    let mut event = fixture("create_vpc.json");
+    event["detail"]["responseElements"]["vpc"]["vpcId"] = vpc.into();
+    event["time"] = now_rfc3339().into();
+    event["id"] = format!("test-{vpc}").into();
+    event
+}
+
+/// The current time as `YYYY-MM-DDThh:mm:ssZ`.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}

@@ -25,7 +25,8 @@ mod remediator;
 
 pub use config::Clients;
 pub use inventory::AwsInventory;
-pub use reconciler::{Mode, Reconciler};
+pub use flowguard_core::Mode;
+pub use reconciler::{Reconciler, unix_now};
 pub use remediator::AwsRemediator;
 
 use flowguard_core::AwsError;

@@ -44,6 +44,6 @@ pub use policy::{ConfigError, LogGroupTemplate, Policy, TrafficType};
 pub use ports::{
     Created, FlowLogQuery, FlowLogRequest, Inventory, Permission, Remediator, VpcQuery,
 };
-pub use reconcile::{ReconcileError, Run, Scope};
+pub use reconcile::{Mode, ReconcileError, Run, Scope, reconcile};
 pub use report::{Action, ActionKind, ActionResult, Outcome, Report, VpcStatus};
 pub use trigger::{InvalidEvent, Target, Trigger, TriggerKind, parse_event};

@@ -34,6 +34,26 @@ pub struct Run<'a> {
     pub run_id: String,
 }
 
+/// How a run may act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Report compliance; no permission checks, no changes.
+    Audit,
+    /// Plan, check `CreateFlowLogs` with `DryRun=true`, change nothing.
+    DryRun,
+    /// Plan and apply.
+    Enforce,
+}
+
+/// Runs one trigger in `mode`. Only [`Mode::Enforce`] touches the remediator.
+pub async fn reconcile<I: Inventory, R: Remediator>(inv: &I, rem: &R, run: &Run<'_>, mode: Mode) -> Result<Report, ReconcileError> {
+    match mode {
+        Mode::Audit => audit(inv, run).await,
+        Mode::DryRun => dry_run(inv, run).await,
+        Mode::Enforce => enforce(inv, rem, run).await,
+    }
+}
+
 /// A run that could not produce a report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReconcileError {

@@ -1,0 +1,82 @@
+//! What the function writes to CloudWatch: one summary line per invocation (the report, its
+//! keys at the top level so that Logs Insights can query `summary.vpcs.failed`), and one
+//! CloudWatch Embedded Metric Format record with the metrics of the design contract.
+
+use flowguard_core::Report;
+use serde_json::{Value, json};
+
+/// The metric namespace.
+pub const NAMESPACE: &str = "FlowGuard";
+
+/// The four metrics of one report.
+pub fn metrics(report: &Report) -> [(&'static str, usize); 4] {
+    let v = &report.summary.vpcs;
+    [
+        ("VpcsChecked", report.vpcs.len()),
+        ("VpcsNonCompliant", v.remediated + v.would_remediate + v.failed),
+        ("Remediations", v.remediated),
+        ("RemediationFailures", v.failed),
+    ]
+}
+
+/// An EMF record: namespace `FlowGuard`, one dimension `FunctionName`.
+pub fn emf(report: &Report, function_name: &str, timestamp_ms: u128) -> Value {
+    let metrics = metrics(report);
+    let mut record = json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["FunctionName"]],
+                "Metrics": metrics.iter().map(|(name, _)| json!({"Name": name, "Unit": "Count"})).collect::<Vec<_>>(),
+            }]
+        },
+        "FunctionName": function_name,
+    });
+    for (name, value) in metrics {
+        record[name] = json!(value);
+    }
+    record
+}
+
+/// The summary line: the report with `level` and `message` added.
+pub fn summary_line(report: &Report, request_id: &str) -> Value {
+    let mut line = serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    line["level"] = json!("INFO");
+    line["message"] = json!("flowguard report");
+    line["requestId"] = json!(request_id);
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowguard_core::report::{TriggerReport, VpcReport, VpcStatus};
+    use flowguard_core::rule::Checks;
+    use flowguard_core::{TriggerKind, VpcId};
+
+    #[test]
+    fn emf_record_has_the_four_metrics() {
+        let vpc = |id: &str, status| VpcReport { vpc_id: VpcId::new(id), status, reason: String::new(), checks: Checks::default() };
+        let trigger = TriggerReport { kind: TriggerKind::Sweep, event_name: None, event_id: None, reason: String::new() };
+        let report = Report::new(
+            false,
+            "us-east-1".into(),
+            "123456789012".into(),
+            trigger,
+            vec![vpc("vpc-1", VpcStatus::Remediated), vpc("vpc-2", VpcStatus::Failed), vpc("vpc-3", VpcStatus::Compliant)],
+            vec![],
+            vec![],
+        );
+        let record = emf(&report, "fn", 1);
+        assert_eq!(record["_aws"]["CloudWatchMetrics"][0]["Namespace"], "FlowGuard");
+        assert_eq!(record["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(record["VpcsChecked"], 3);
+        assert_eq!(record["VpcsNonCompliant"], 2);
+        assert_eq!(record["Remediations"], 1);
+        assert_eq!(record["RemediationFailures"], 1);
+        let line = summary_line(&report, "req");
+        assert_eq!(line["summary"]["vpcs"]["failed"], 1);
+        assert_eq!(line["message"], "flowguard report");
+    }
+}
