@@ -5,16 +5,24 @@ use aws_sdk_ec2::types::TrafficType;
 use flowguard_aws::{Mode, Reconciler};
 use flowguard_core::trigger::trigger_from_value;
 use flowguard_core::{ActionResult, Outcome, Permission, Place, Policy, Report, VpcStatus};
-use flowguard_tests::{ACCOUNT, CallCounter, Moto, REGION, ROLE, Seed, create_vpc_event, fixture, moto};
+use flowguard_tests::{
+    ACCOUNT, CallCounter, Moto, REGION, ROLE, Seed, create_vpc_event, fixture, moto,
+};
 
 const MANAGED: &str = "/vpc/flow-logs";
 
 fn policy() -> Policy {
-    Policy { delivery_role_arn: Some(ROLE.into()), ..Policy::default() }
+    Policy {
+        delivery_role_arn: Some(ROLE.into()),
+        ..Policy::default()
+    }
 }
 
 fn place() -> Place {
-    Place { region: REGION.into(), account: ACCOUNT.into() }
+    Place {
+        region: REGION.into(),
+        account: ACCOUNT.into(),
+    }
 }
 
 async fn setup(m: &Moto) -> (Reconciler, Seed, CallCounter) {
@@ -29,7 +37,12 @@ async fn on_event(r: &Reconciler, event: &serde_json::Value, mode: Mode) -> Repo
 }
 
 fn status_of<'a>(report: &'a Report, vpc: &str) -> &'a VpcStatus {
-    &report.vpcs.iter().find(|v| v.vpc_id.as_str() == vpc).unwrap_or_else(|| panic!("{vpc} not in {report}")).status
+    &report
+        .vpcs
+        .iter()
+        .find(|v| v.vpc_id.as_str() == vpc)
+        .unwrap_or_else(|| panic!("{vpc} not in {report}"))
+        .status
 }
 
 fn sorted(mut calls: Vec<String>) -> Vec<String> {
@@ -53,8 +66,19 @@ async fn create_vpc_is_remediated_in_four_calls_whatever_the_size_of_the_account
     assert_eq!(report.vpcs.len(), 1, "{report}");
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated);
     let calls = counter.calls();
-    eprintln!("CreateVpc remediation, 51 other VPCs: {} calls: {calls:?}", calls.len());
-    assert_eq!(sorted(calls), ["CreateFlowLogs", "DescribeFlowLogs", "DescribeLogGroups", "DescribeVpcs"]);
+    eprintln!(
+        "CreateVpc remediation, 51 other VPCs: {} calls: {calls:?}",
+        calls.len()
+    );
+    assert_eq!(
+        sorted(calls),
+        [
+            "CreateFlowLogs",
+            "DescribeFlowLogs",
+            "DescribeLogGroups",
+            "DescribeVpcs"
+        ]
+    );
 
     let flow_logs = seed.flow_logs_of(&vpc).await;
     assert_eq!(flow_logs.len(), 1);
@@ -63,8 +87,15 @@ async fn create_vpc_is_remediated_in_four_calls_whatever_the_size_of_the_account
     assert_eq!(fl.log_group_name(), Some(MANAGED));
     assert_eq!(fl.deliver_logs_permission_arn(), Some(ROLE));
     assert_eq!(fl.max_aggregation_interval(), Some(600));
-    assert!(fl.tags().iter().any(|t| t.key() == Some("managed-by") && t.value() == Some("flowguard")));
-    assert_eq!(report.actions[0].flow_log_id.as_ref().map(|id| id.as_str()), fl.flow_log_id());
+    assert!(
+        fl.tags()
+            .iter()
+            .any(|t| t.key() == Some("managed-by") && t.value() == Some("flowguard"))
+    );
+    assert_eq!(
+        report.actions[0].flow_log_id.as_ref().map(|id| id.as_str()),
+        fl.flow_log_id()
+    );
 }
 
 #[tokio::test]
@@ -74,7 +105,10 @@ async fn running_twice_changes_nothing_the_second_time() {
     let vpc = seed.vpc().await;
     let first = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
     assert_eq!(first.outcome(), Outcome::Ok);
-    assert_eq!(first.summary.vpcs.remediated, 2, "the new VPC and moto's default VPC: {first}");
+    assert_eq!(
+        first.summary.vpcs.remediated, 2,
+        "the new VPC and moto's default VPC: {first}"
+    );
     assert_eq!(seed.retention(MANAGED).await, Some(Some(365)));
     let before = seed.all_flow_logs().await;
 
@@ -82,7 +116,11 @@ async fn running_twice_changes_nothing_the_second_time() {
     let second = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
     assert!(second.actions.is_empty(), "{second}");
     assert_eq!(second.summary.vpcs.compliant, 2);
-    assert!(counter.calls().iter().all(|c| c.starts_with("Describe")), "{:?}", counter.calls());
+    assert!(
+        counter.calls().iter().all(|c| c.starts_with("Describe")),
+        "{:?}",
+        counter.calls()
+    );
     assert_eq!(seed.all_flow_logs().await, before);
 
     // The same CreateVpc event delivered again: already compliant, nothing written.
@@ -97,15 +135,28 @@ async fn a_deleted_flow_log_comes_back_on_the_delete_flow_logs_event() {
     let (r, seed, _) = setup(&m).await;
     let vpc = seed.vpc().await;
     on_event(&r, &create_vpc_event(&vpc), Mode::Enforce).await;
-    let id = seed.flow_logs_of(&vpc).await[0].flow_log_id().unwrap().to_owned();
-    seed.ec2.delete_flow_logs().flow_log_ids(&id).send().await.unwrap();
+    let id = seed.flow_logs_of(&vpc).await[0]
+        .flow_log_id()
+        .unwrap()
+        .to_owned();
+    seed.ec2
+        .delete_flow_logs()
+        .flow_log_ids(&id)
+        .send()
+        .await
+        .unwrap();
     assert!(seed.flow_logs_of(&vpc).await.is_empty());
 
     let mut event = fixture("delete_flow_logs.json");
-    event["detail"]["requestParameters"]["DeleteFlowLogsRequest"]["FlowLogId"]["content"] = id.clone().into();
+    event["detail"]["requestParameters"]["DeleteFlowLogsRequest"]["FlowLogId"]["content"] =
+        id.clone().into();
     let report = on_event(&r, &event, Mode::Enforce).await;
 
-    assert!(report.trigger.reason.contains(&id), "{}", report.trigger.reason);
+    assert!(
+        report.trigger.reason.contains(&id),
+        "{}",
+        report.trigger.reason
+    );
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated);
     assert_eq!(seed.flow_logs_of(&vpc).await.len(), 1);
 }
@@ -121,19 +172,36 @@ async fn retention_is_raised_never_lowered() {
     let (a, b, c) = (seed.vpc().await, seed.vpc().await, seed.vpc().await);
     seed.foreign_flow_log(&a, TrafficType::Reject, short).await;
     seed.foreign_flow_log(&b, TrafficType::Reject, long).await;
-    seed.foreign_flow_log(&c, TrafficType::Reject, forever).await;
+    seed.foreign_flow_log(&c, TrafficType::Reject, forever)
+        .await;
     seed.log_group(MANAGED, Some(90)).await;
 
     let report = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
 
-    assert_eq!(seed.retention(short).await, Some(Some(365)), "raised to the policy");
+    assert_eq!(
+        seed.retention(short).await,
+        Some(Some(365)),
+        "raised to the policy"
+    );
     assert_eq!(seed.retention(long).await, Some(Some(731)), "longer kept");
-    assert_eq!(seed.retention(forever).await, Some(None), "never-expire kept");
-    assert_eq!(seed.retention(MANAGED).await, Some(Some(365)), "the managed group is raised too");
+    assert_eq!(
+        seed.retention(forever).await,
+        Some(None),
+        "never-expire kept"
+    );
+    assert_eq!(
+        seed.retention(MANAGED).await,
+        Some(Some(365)),
+        "the managed group is raised too"
+    );
     assert_eq!(*status_of(&report, &a), VpcStatus::Remediated);
     assert_eq!(*status_of(&report, &b), VpcStatus::Compliant);
     assert_eq!(*status_of(&report, &c), VpcStatus::Compliant);
-    assert_eq!(seed.flow_logs_of(&a).await.len(), 1, "raising the retention was enough");
+    assert_eq!(
+        seed.flow_logs_of(&a).await.len(),
+        1,
+        "raising the retention was enough"
+    );
 }
 
 #[tokio::test]
@@ -142,8 +210,11 @@ async fn an_all_flow_log_counts_and_an_accept_only_one_does_not() {
     let (r, seed, _) = setup(&m).await;
     seed.log_group("/team/net", Some(365)).await;
     let (all, accept) = (seed.vpc().await, seed.vpc().await);
-    seed.foreign_flow_log(&all, TrafficType::All, "/team/net").await;
-    let accept_log = seed.foreign_flow_log(&accept, TrafficType::Accept, "/team/net").await;
+    seed.foreign_flow_log(&all, TrafficType::All, "/team/net")
+        .await;
+    let accept_log = seed
+        .foreign_flow_log(&accept, TrafficType::Accept, "/team/net")
+        .await;
 
     let report = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
 
@@ -151,9 +222,20 @@ async fn an_all_flow_log_counts_and_an_accept_only_one_does_not() {
     assert_eq!(seed.flow_logs_of(&all).await.len(), 1);
     assert_eq!(*status_of(&report, &accept), VpcStatus::Remediated);
     let logs = seed.flow_logs_of(&accept).await;
-    assert_eq!(logs.len(), 2, "the ACCEPT flow log stays, a REJECT one is added");
-    assert!(logs.iter().any(|fl| fl.flow_log_id() == Some(accept_log.as_str())));
-    assert!(logs.iter().any(|fl| fl.traffic_type() == Some(&TrafficType::Reject) && fl.log_group_name() == Some(MANAGED)));
+    assert_eq!(
+        logs.len(),
+        2,
+        "the ACCEPT flow log stays, a REJECT one is added"
+    );
+    assert!(
+        logs.iter()
+            .any(|fl| fl.flow_log_id() == Some(accept_log.as_str()))
+    );
+    assert!(
+        logs.iter()
+            .any(|fl| fl.traffic_type() == Some(&TrafficType::Reject)
+                && fl.log_group_name() == Some(MANAGED))
+    );
 }
 
 #[tokio::test]
@@ -181,11 +263,19 @@ async fn dry_run_makes_no_mutating_call() {
     assert_eq!(*status_of(&report, &vpc), VpcStatus::WouldRemediate);
     let create = report.actions.iter().find(|a| a.target == vpc).unwrap();
     assert_eq!(create.result, ActionResult::Planned);
-    assert_eq!(create.permission, Some(Permission::Allowed), "moto answers DryRunOperation");
+    assert_eq!(
+        create.permission,
+        Some(Permission::Allowed),
+        "moto answers DryRunOperation"
+    );
     let retention = report.actions.iter().find(|a| a.target == MANAGED).unwrap();
     assert_eq!(retention.detail.as_deref(), Some("30 days -> 365 days"));
     // Reads, plus CreateFlowLogs with DryRun=true (one per batch) and nothing else.
-    let writes: Vec<String> = counter.calls().into_iter().filter(|c| !c.starts_with("Describe")).collect();
+    let writes: Vec<String> = counter
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("Describe"))
+        .collect();
     assert_eq!(writes, ["CreateFlowLogs"]);
     assert!(seed.all_flow_logs().await.is_empty());
     assert_eq!(seed.retention(MANAGED).await, Some(Some(30)));
@@ -198,7 +288,9 @@ async fn a_flow_log_flowguard_did_not_create_is_never_touched() {
     seed.log_group(MANAGED, Some(365)).await;
     let vpc = seed.vpc().await;
     // Delivering to a group that does not exist: moto marks it FAILED.
-    let theirs = seed.foreign_flow_log(&vpc, TrafficType::Reject, "/theirs/missing").await;
+    let theirs = seed
+        .foreign_flow_log(&vpc, TrafficType::Reject, "/theirs/missing")
+        .await;
     let before = seed.flow_logs_of(&vpc).await;
     assert_eq!(before[0].deliver_logs_status(), Some("FAILED"));
 
@@ -208,8 +300,18 @@ async fn a_flow_log_flowguard_did_not_create_is_never_touched() {
     assert!(!counter.calls().contains(&"DeleteFlowLogs".to_owned()));
     let after = seed.flow_logs_of(&vpc).await;
     assert_eq!(after.len(), 2);
-    assert_eq!(after.iter().find(|fl| fl.flow_log_id() == Some(theirs.as_str())), before.first(), "unchanged");
-    assert_eq!(seed.retention("/theirs/missing").await, None, "a foreign group is not created");
+    assert_eq!(
+        after
+            .iter()
+            .find(|fl| fl.flow_log_id() == Some(theirs.as_str())),
+        before.first(),
+        "unchanged"
+    );
+    assert_eq!(
+        seed.retention("/theirs/missing").await,
+        None,
+        "a foreign group is not created"
+    );
 }
 
 #[tokio::test]
@@ -227,7 +329,9 @@ async fn flowguards_own_failing_flow_log_is_replaced() {
         max_aggregation_interval: 600,
         client_token: "seed".into(),
     };
-    flowguard_core::Remediator::create_flow_logs(&remediator, &request).await.unwrap();
+    flowguard_core::Remediator::create_flow_logs(&remediator, &request)
+        .await
+        .unwrap();
     let old = seed.flow_logs_of(&vpc).await;
     assert_eq!(old[0].deliver_logs_status(), Some("FAILED"));
     counter.clear();
@@ -235,8 +339,20 @@ async fn flowguards_own_failing_flow_log_is_replaced() {
     let report = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
 
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated, "{report}");
-    let writes: Vec<String> = counter.calls().into_iter().filter(|c| !c.starts_with("Describe")).collect();
-    assert_eq!(writes, ["CreateLogGroup", "PutRetentionPolicy", "DeleteFlowLogs", "CreateFlowLogs"]);
+    let writes: Vec<String> = counter
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("Describe"))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "CreateLogGroup",
+            "PutRetentionPolicy",
+            "DeleteFlowLogs",
+            "CreateFlowLogs"
+        ]
+    );
     let now = seed.flow_logs_of(&vpc).await;
     assert_eq!(now.len(), 1);
     assert_eq!(now[0].log_group_name(), Some(MANAGED));
@@ -251,20 +367,44 @@ async fn log_group_events_restore_the_managed_group() {
     on_event(&r, &create_vpc_event(&vpc), Mode::Enforce).await;
 
     // Someone lowers the retention.
-    seed.logs.put_retention_policy().log_group_name(MANAGED).retention_in_days(30).send().await.unwrap();
-    let report = on_event(&r, &fixture("variants/put_retention_policy.json"), Mode::Enforce).await;
+    seed.logs
+        .put_retention_policy()
+        .log_group_name(MANAGED)
+        .retention_in_days(30)
+        .send()
+        .await
+        .unwrap();
+    let report = on_event(
+        &r,
+        &fixture("variants/put_retention_policy.json"),
+        Mode::Enforce,
+    )
+    .await;
     assert_eq!(seed.retention(MANAGED).await, Some(Some(365)), "{report}");
 
     // Someone deletes the group: the flow log still points at it, the group comes back.
-    seed.logs.delete_log_group().log_group_name(MANAGED).send().await.unwrap();
-    let report = on_event(&r, &fixture("variants/delete_managed_log_group.json"), Mode::Enforce).await;
+    seed.logs
+        .delete_log_group()
+        .log_group_name(MANAGED)
+        .send()
+        .await
+        .unwrap();
+    let report = on_event(
+        &r,
+        &fixture("variants/delete_managed_log_group.json"),
+        Mode::Enforce,
+    )
+    .await;
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated, "{report}");
     assert_eq!(seed.retention(MANAGED).await, Some(Some(365)));
     assert_eq!(seed.flow_logs_of(&vpc).await.len(), 1, "no second flow log");
 
     // An unrelated group is ignored.
     let report = on_event(&r, &fixture("delete_log_group.json"), Mode::Enforce).await;
-    assert!(report.actions.is_empty() && report.trigger.reason.contains("nothing to do"), "{report}");
+    assert!(
+        report.actions.is_empty() && report.trigger.reason.contains("nothing to do"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -278,19 +418,32 @@ async fn a_sweep_over_300_vpcs_makes_a_constant_number_of_calls() {
 
     let report = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
 
-    assert_eq!(report.summary.vpcs.remediated, 301, "300 and the default VPC");
+    assert_eq!(
+        report.summary.vpcs.remediated, 301,
+        "300 and the default VPC"
+    );
     let calls = counter.calls();
     eprintln!("300-VPC sweep: {} calls: {calls:?}", calls.len());
     assert_eq!(
         sorted(calls),
-        ["CreateFlowLogs", "CreateLogGroup", "DescribeFlowLogs", "DescribeLogGroups", "DescribeVpcs", "PutRetentionPolicy"]
+        [
+            "CreateFlowLogs",
+            "CreateLogGroup",
+            "DescribeFlowLogs",
+            "DescribeLogGroups",
+            "DescribeVpcs",
+            "PutRetentionPolicy"
+        ]
     );
     assert_eq!(seed.all_flow_logs().await.len(), 301);
 
     counter.clear();
     let again = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
     assert_eq!(again.summary.vpcs.compliant, 301);
-    assert_eq!(sorted(counter.calls()), ["DescribeFlowLogs", "DescribeLogGroups", "DescribeVpcs"]);
+    assert_eq!(
+        sorted(counter.calls()),
+        ["DescribeFlowLogs", "DescribeLogGroups", "DescribeVpcs"]
+    );
 }
 
 #[tokio::test]
@@ -299,13 +452,21 @@ async fn the_lambda_handler_path_runs_against_moto() {
     let seed = Seed::new(&m.clients(REGION).await);
     let vpc = seed.vpc().await;
     let backend = flowguard_lambda::AwsBackend::new(m.config(REGION).await);
-    let setup = flowguard_lambda::Setup { policy: policy(), region: REGION.into(), warnings: vec![] };
-    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &create_vpc_event(&vpc)).await.unwrap();
+    let setup = flowguard_lambda::Setup {
+        policy: policy(),
+        region: REGION.into(),
+        warnings: vec![],
+    };
+    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &create_vpc_event(&vpc))
+        .await
+        .unwrap();
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated);
     // An event from another region acts in that region.
     let mut event = fixture("scheduled_event.json");
     event["region"] = "eu-west-1".into();
-    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &event).await.unwrap();
+    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &event)
+        .await
+        .unwrap();
     assert_eq!(report.region, "eu-west-1");
     assert_eq!(report.summary.vpcs.remediated, 1, "eu-west-1's default VPC");
     assert!(seed.flow_logs_of(&vpc).await.len() == 1);

@@ -10,17 +10,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ec2::types::{Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification, TrafficType};
-use flowguard_aws::Clients;
+use aws_sdk_ec2::types::{
+    Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
+    TrafficType,
+};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use flowguard_aws::Clients;
 use std::io::{Read, Write};
-use std::sync::Arc;
 use std::net::TcpStream;
+use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
 /// The default test region.
@@ -59,17 +62,27 @@ pub async fn moto() -> Moto {
 /// `POST /moto-api/reset`: forget every resource.
 pub fn reset(url: &str) {
     let address = url.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap_or_else(|e| panic!("moto server at {url} is not reachable: {e}"));
+    let mut stream = TcpStream::connect(address)
+        .unwrap_or_else(|e| panic!("moto server at {url} is not reachable: {e}"));
     write!(stream, "POST /moto-api/reset HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"), "reset failed: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+        "reset failed: {answer}"
+    );
 }
 
 impl Moto {
     /// SDK configuration that can only reach moto.
     pub async fn config(&self, region: &str) -> SdkConfig {
-        let credentials = aws_credential_types::Credentials::new("testing", "testing", None, None, "flowguard-tests");
+        let credentials = aws_credential_types::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "flowguard-tests",
+        );
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(&self.url)
@@ -87,11 +100,21 @@ impl Moto {
         let config = self.config(region).await;
         let counter = CallCounter::default();
         let clients = Clients {
-            ec2: aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&config).interceptor(counter.clone()).build()),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-                aws_sdk_cloudwatchlogs::config::Builder::from(&config).interceptor(counter.clone()).build(),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
             ),
-            iam: aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(&config).interceptor(counter.clone()).build()),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
             sts: aws_sdk_sts::Client::new(&config),
         };
         (clients, counter)
@@ -139,7 +162,10 @@ impl Intercept for CallCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg.load::<Metadata>().map_or("unknown", |m| m.name()).to_owned();
+        let name = cfg
+            .load::<Metadata>()
+            .map_or("unknown", |m| m.name())
+            .to_owned();
         self.0.lock().unwrap().push(name);
         Ok(())
     }
@@ -154,22 +180,48 @@ pub struct Seed {
 
 impl Seed {
     pub fn new(clients: &Clients) -> Self {
-        Self { ec2: clients.ec2.clone(), logs: clients.logs.clone() }
+        Self {
+            ec2: clients.ec2.clone(),
+            logs: clients.logs.clone(),
+        }
     }
 
     pub async fn vpc(&self) -> String {
-        let out = self.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+        let out = self
+            .ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .unwrap();
         out.vpc().unwrap().vpc_id().unwrap().to_owned()
     }
 
     pub async fn tag(&self, resource: &str, key: &str, value: &str) {
-        self.ec2.create_tags().resources(resource).tags(Tag::builder().key(key).value(value).build()).send().await.unwrap();
+        self.ec2
+            .create_tags()
+            .resources(resource)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn log_group(&self, name: &str, retention: Option<i32>) {
-        self.logs.create_log_group().log_group_name(name).send().await.unwrap();
+        self.logs
+            .create_log_group()
+            .log_group_name(name)
+            .send()
+            .await
+            .unwrap();
         if let Some(days) = retention {
-            self.logs.put_retention_policy().log_group_name(name).retention_in_days(days).send().await.unwrap();
+            self.logs
+                .put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(days)
+                .send()
+                .await
+                .unwrap();
         }
     }
 
@@ -199,22 +251,47 @@ impl Seed {
     /// Every VPC-level flow log of `vpc`.
     pub async fn flow_logs_of(&self, vpc: &str) -> Vec<aws_sdk_ec2::types::FlowLog> {
         let f = Filter::builder().name("resource-id").values(vpc).build();
-        self.ec2.describe_flow_logs().filter(f).send().await.unwrap().flow_logs().to_vec()
+        self.ec2
+            .describe_flow_logs()
+            .filter(f)
+            .send()
+            .await
+            .unwrap()
+            .flow_logs()
+            .to_vec()
     }
 
     pub async fn all_flow_logs(&self) -> Vec<aws_sdk_ec2::types::FlowLog> {
-        self.ec2.describe_flow_logs().send().await.unwrap().flow_logs().to_vec()
+        self.ec2
+            .describe_flow_logs()
+            .send()
+            .await
+            .unwrap()
+            .flow_logs()
+            .to_vec()
     }
 
     /// The retention of a group: `None` when missing, `Some(None)` for never expire.
     pub async fn retention(&self, name: &str) -> Option<Option<i32>> {
-        let out = self.logs.describe_log_groups().log_group_name_prefix(name).send().await.unwrap();
-        out.log_groups().iter().find(|g| g.log_group_name() == Some(name)).map(|g| g.retention_in_days())
+        let out = self
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .unwrap();
+        out.log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .map(|g| g.retention_in_days())
     }
 
     pub async fn vpc_ids(&self) -> Vec<String> {
         let out = self.ec2.describe_vpcs().send().await.unwrap();
-        out.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect()
+        out.vpcs()
+            .iter()
+            .filter_map(|v| v.vpc_id().map(str::to_owned))
+            .collect()
     }
 }
 
@@ -222,7 +299,8 @@ impl Seed {
 /// replaced where given.
 pub fn fixture(name: &str) -> serde_json::Value {
     let path = format!("{}/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap()
 }
 
 /// The CreateVpc fixture for `vpc`, stamped with the current time (so it counts as fresh).
@@ -236,7 +314,10 @@ pub fn create_vpc_event(vpc: &str) -> serde_json::Value {
 
 /// The current time as `YYYY-MM-DDThh:mm:ssZ`.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil from days (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -248,5 +329,10 @@ pub fn now_rfc3339() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

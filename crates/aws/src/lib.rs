@@ -8,7 +8,7 @@
 //!   `DescribeLogGroups`, always paginated; the `DryRun=true` check of `CreateFlowLogs`).
 //! - [`AwsRemediator`]: the write side (`CreateLogGroup`, `PutRetentionPolicy`,
 //!   `CreateFlowLogs` with tags and client token, `DeleteFlowLogs`).
-//! - [`iam`]: verify the delivery role, or set one up.
+//! - [`iam`]: verify the delivery role, or set one up; [`regions`]: the enabled regions.
 //! - [`Reconciler`]: one region's clients plus the engine: `run(trigger)`, `sweep`, `vpc`,
 //!   `log_group`, each returning the [`flowguard_core::Report`].
 //!
@@ -21,11 +21,12 @@ pub mod error;
 pub mod iam;
 mod inventory;
 mod reconciler;
+pub mod regions;
 mod remediator;
 
 pub use config::Clients;
-pub use inventory::AwsInventory;
 pub use flowguard_core::Mode;
+pub use inventory::AwsInventory;
 pub use reconciler::{Reconciler, unix_now};
 pub use remediator::AwsRemediator;
 

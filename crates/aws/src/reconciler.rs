@@ -11,7 +11,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, for the freshness of events.
 pub fn unix_now() -> Option<i64> {
-    SystemTime::now().duration_since(UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_secs()).ok())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
 }
 
 /// The engine bound to one region's clients.
@@ -24,7 +27,11 @@ pub struct Reconciler {
 
 impl Reconciler {
     pub fn new(clients: Clients, place: Place) -> Self {
-        Self { inventory: AwsInventory::new(clients.clone()), remediator: AwsRemediator::new(clients), place }
+        Self {
+            inventory: AwsInventory::new(clients.clone()),
+            remediator: AwsRemediator::new(clients),
+            place,
+        }
     }
 
     /// The region and account this reconciler acts in.
@@ -38,26 +45,62 @@ impl Reconciler {
     }
 
     /// Runs one trigger in `mode`.
-    pub async fn run(&self, policy: &Policy, trigger: &Trigger, mode: Mode) -> Result<Report, ReconcileError> {
-        let run_id = format!("{}-{}", trigger.event_id.as_deref().unwrap_or("manual"), unix_now().unwrap_or_default());
-        let run = Run { policy, place: self.place.clone(), trigger, now: unix_now(), run_id };
+    pub async fn run(
+        &self,
+        policy: &Policy,
+        trigger: &Trigger,
+        mode: Mode,
+    ) -> Result<Report, ReconcileError> {
+        let run_id = format!(
+            "{}-{}",
+            trigger.event_id.as_deref().unwrap_or("manual"),
+            unix_now().unwrap_or_default()
+        );
+        let run = Run {
+            policy,
+            place: self.place.clone(),
+            trigger,
+            now: unix_now(),
+            run_id,
+        };
         reconcile::reconcile(&self.inventory, &self.remediator, &run, mode).await
     }
 
     /// Sweeps the region.
-    pub async fn sweep(&self, policy: &Policy, mode: Mode, reason: &str) -> Result<Report, ReconcileError> {
+    pub async fn sweep(
+        &self,
+        policy: &Policy,
+        mode: Mode,
+        reason: &str,
+    ) -> Result<Report, ReconcileError> {
         self.run(policy, &Trigger::manual_sweep(reason), mode).await
     }
 
     /// Reconciles one VPC.
-    pub async fn vpc(&self, policy: &Policy, vpc: VpcId, mode: Mode) -> Result<Report, ReconcileError> {
-        let trigger = Trigger { target: Target::Vpcs(vec![vpc]), ..Trigger::manual_sweep("reconcile one VPC") };
+    pub async fn vpc(
+        &self,
+        policy: &Policy,
+        vpc: VpcId,
+        mode: Mode,
+    ) -> Result<Report, ReconcileError> {
+        let trigger = Trigger {
+            target: Target::Vpcs(vec![vpc]),
+            ..Trigger::manual_sweep("reconcile one VPC")
+        };
         self.run(policy, &trigger, mode).await
     }
 
     /// Reconciles a log group and the VPCs that deliver to it.
-    pub async fn log_group(&self, policy: &Policy, name: LogGroupName, mode: Mode) -> Result<Report, ReconcileError> {
-        let trigger = Trigger { target: Target::LogGroup(name), ..Trigger::manual_sweep("reconcile one log group") };
+    pub async fn log_group(
+        &self,
+        policy: &Policy,
+        name: LogGroupName,
+        mode: Mode,
+    ) -> Result<Report, ReconcileError> {
+        let trigger = Trigger {
+            target: Target::LogGroup(name),
+            ..Trigger::manual_sweep("reconcile one log group")
+        };
         self.run(policy, &trigger, mode).await
     }
 }

@@ -1,1 +1,40 @@
-fn main() {}
+//! # flowguard, the command line
+//!
+//! - [`args`]: the clap definition ([`args::Cli`]) and the configuration flags, each of
+//!   which overrides its `FLOWGUARD_*` variable.
+//! - [`sweep`]: `audit`, `plan` and `apply` over one, several or all enabled regions.
+//! - [`handle_event`]: the Lambda handler's code path on one event.
+//! - [`setup_role`]: the delivery role.
+//! - [`output`]: reports as JSON or tables; [`failure`]: errors as one or two lines that say
+//!   what to do.
+//!
+//! Exit codes: 0 all good, 1 not compliant / remediation failed, 2 error.
+
+mod args;
+mod failure;
+mod handle_event;
+mod output;
+mod setup_role;
+mod sweep;
+
+use args::{Cli, Command};
+use clap::Parser;
+use output::Kind;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let flags = &cli.config;
+    let result = match &cli.command {
+        Command::Audit(args) => sweep::run(Kind::Audit, args, false, flags).await,
+        Command::Plan(args) => sweep::run(Kind::Plan, args, false, flags).await,
+        Command::Apply { sweep, yes } => sweep::run(Kind::Apply, sweep, *yes, flags).await,
+        Command::HandleEvent { file, dry_run } => handle_event::run(file, *dry_run, flags).await,
+        Command::SetupRole { name } => setup_role::run(name, flags).await,
+    };
+    result.unwrap_or_else(|failure| {
+        eprintln!("error: {failure}");
+        ExitCode::from(2)
+    })
+}

@@ -109,25 +109,45 @@ impl<T: Inventory + Send> Inventory for std::sync::Arc<T> {
     fn vpcs(&self, query: VpcQuery<'_>) -> impl Future<Output = Result<Vec<Vpc>, AwsError>> + Send {
         (**self).vpcs(query)
     }
-    fn flow_logs(&self, query: FlowLogQuery<'_>) -> impl Future<Output = Result<Vec<FlowLog>, AwsError>> + Send {
+    fn flow_logs(
+        &self,
+        query: FlowLogQuery<'_>,
+    ) -> impl Future<Output = Result<Vec<FlowLog>, AwsError>> + Send {
         (**self).flow_logs(query)
     }
-    fn log_groups(&self, names: &[LogGroupName]) -> impl Future<Output = Result<Vec<LogGroup>, AwsError>> + Send {
+    fn log_groups(
+        &self,
+        names: &[LogGroupName],
+    ) -> impl Future<Output = Result<Vec<LogGroup>, AwsError>> + Send {
         (**self).log_groups(names)
     }
-    fn check_create_flow_logs(&self, request: &FlowLogRequest) -> impl Future<Output = Result<Permission, AwsError>> + Send {
+    fn check_create_flow_logs(
+        &self,
+        request: &FlowLogRequest,
+    ) -> impl Future<Output = Result<Permission, AwsError>> + Send {
         (**self).check_create_flow_logs(request)
     }
 }
 
 impl<T: Remediator + Send> Remediator for std::sync::Arc<T> {
-    fn create_log_group(&self, name: &LogGroupName, kms_key_arn: Option<&str>) -> impl Future<Output = Result<(), AwsError>> + Send {
+    fn create_log_group(
+        &self,
+        name: &LogGroupName,
+        kms_key_arn: Option<&str>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
         (**self).create_log_group(name, kms_key_arn)
     }
-    fn put_retention_policy(&self, name: &LogGroupName, days: u32) -> impl Future<Output = Result<(), AwsError>> + Send {
+    fn put_retention_policy(
+        &self,
+        name: &LogGroupName,
+        days: u32,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
         (**self).put_retention_policy(name, days)
     }
-    fn create_flow_logs(&self, request: &FlowLogRequest) -> impl Future<Output = Result<Vec<(VpcId, Created)>, AwsError>> + Send {
+    fn create_flow_logs(
+        &self,
+        request: &FlowLogRequest,
+    ) -> impl Future<Output = Result<Vec<(VpcId, Created)>, AwsError>> + Send {
         (**self).create_flow_logs(request)
     }
     fn delete_flow_logs(

@@ -46,7 +46,12 @@ pub enum Mode {
 }
 
 /// Runs one trigger in `mode`. Only [`Mode::Enforce`] touches the remediator.
-pub async fn reconcile<I: Inventory, R: Remediator>(inv: &I, rem: &R, run: &Run<'_>, mode: Mode) -> Result<Report, ReconcileError> {
+pub async fn reconcile<I: Inventory, R: Remediator>(
+    inv: &I,
+    rem: &R,
+    run: &Run<'_>,
+    mode: Mode,
+) -> Result<Report, ReconcileError> {
     match mode {
         Mode::Audit => audit(inv, run).await,
         Mode::DryRun => dry_run(inv, run).await,

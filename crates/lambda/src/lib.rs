@@ -41,19 +41,31 @@ pub struct AwsBackend {
 
 impl AwsBackend {
     pub fn new(config: SdkConfig) -> Self {
-        Self { config, clients: Mutex::new(HashMap::new()) }
+        Self {
+            config,
+            clients: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The clients of `region` (of the configured region when `region` is empty).
     pub fn clients(&self, region: &str) -> Clients {
-        let mut cache = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         cache
             .entry(region.to_owned())
             .or_insert_with(|| {
                 if region.is_empty() || self.config.region().is_some_and(|r| r.as_ref() == region) {
                     Clients::new(&self.config)
                 } else {
-                    Clients::new(&self.config.to_builder().region(Region::new(region.to_owned())).build())
+                    Clients::new(
+                        &self
+                            .config
+                            .to_builder()
+                            .region(Region::new(region.to_owned()))
+                            .build(),
+                    )
                 }
             })
             .clone()
@@ -66,7 +78,10 @@ impl Backend for AwsBackend {
 
     fn ports(&self, region: &str) -> (AwsInventory, AwsRemediator) {
         let clients = self.clients(region);
-        (AwsInventory::new(clients.clone()), AwsRemediator::new(clients))
+        (
+            AwsInventory::new(clients.clone()),
+            AwsRemediator::new(clients),
+        )
     }
 }
 
@@ -94,14 +109,19 @@ pub enum InitError {
 /// Reads the configuration and checks the delivery role. In dry run, a missing or unusable
 /// role is a warning (the dry run exists to review before enforcing); otherwise an error.
 pub async fn init(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError> {
-    let region = config.region().map(|r| r.as_ref().to_owned()).ok_or(InitError::NoRegion)?;
+    let region = config
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .ok_or(InitError::NoRegion)?;
     let mut warnings = Vec::new();
     let iam_client = aws_sdk_iam::Client::new(config);
     if !policy.dry_run {
         policy.require_delivery_role()?;
     }
     match &policy.delivery_role_arn {
-        None => warnings.push("FLOWGUARD_DELIVERY_ROLE_ARN is not set: enforcing would refuse to start".to_owned()),
+        None => warnings.push(
+            "FLOWGUARD_DELIVERY_ROLE_ARN is not set: enforcing would refuse to start".to_owned(),
+        ),
         Some(arn) => {
             if let Err(problem) = iam::verify_delivery_role(&iam_client, arn).await {
                 if !policy.dry_run {
@@ -111,7 +131,11 @@ pub async fn init(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError
             }
         }
     }
-    Ok(Setup { policy, region, warnings })
+    Ok(Setup {
+        policy,
+        region,
+        warnings,
+    })
 }
 
 /// Why an event was not handled cleanly.
@@ -125,7 +149,10 @@ pub enum HandlerError {
     Reconcile { error: ReconcileError },
     /// Remediation ran and some of it failed; the report says what.
     #[error("{} failure: {} VPC(s) failed remediation", if *retryable { "retryable" } else { "permanent" }, report.summary.vpcs.failed.max(1))]
-    Remediation { report: Box<Report>, retryable: bool },
+    Remediation {
+        report: Box<Report>,
+        retryable: bool,
+    },
 }
 
 impl HandlerError {
@@ -149,22 +176,48 @@ impl HandlerError {
 
 /// Handles one event: the one path shared by the Lambda and `flowguard handle-event`.
 /// `account` is the fallback when the event names none (the Lambda takes it from its ARN).
-pub async fn handle<B: Backend>(backend: &B, setup: &Setup, account: &str, event: &Value) -> Result<Report, HandlerError> {
+pub async fn handle<B: Backend>(
+    backend: &B,
+    setup: &Setup,
+    account: &str,
+    event: &Value,
+) -> Result<Report, HandlerError> {
     let trigger = trigger_from_value(event)?;
     let place = Place {
-        region: trigger.region.clone().unwrap_or_else(|| setup.region.clone()),
-        account: trigger.account.clone().unwrap_or_else(|| account.to_owned()),
+        region: trigger
+            .region
+            .clone()
+            .unwrap_or_else(|| setup.region.clone()),
+        account: trigger
+            .account
+            .clone()
+            .unwrap_or_else(|| account.to_owned()),
     };
     let (inventory, remediator) = backend.ports(&place.region);
     let now = unix_now();
     let run_id = format!("lambda-{}", now.unwrap_or_default());
-    let run = Run { policy: &setup.policy, place, trigger: &trigger, now, run_id };
-    let mode = if setup.policy.dry_run { Mode::DryRun } else { Mode::Enforce };
-    let mut report = reconcile(&inventory, &remediator, &run, mode).await.map_err(|error| HandlerError::Reconcile { error })?;
+    let run = Run {
+        policy: &setup.policy,
+        place,
+        trigger: &trigger,
+        now,
+        run_id,
+    };
+    let mode = if setup.policy.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Enforce
+    };
+    let mut report = reconcile(&inventory, &remediator, &run, mode)
+        .await
+        .map_err(|error| HandlerError::Reconcile { error })?;
     report.warnings.extend(setup.warnings.iter().cloned());
     match report.outcome() {
         Outcome::Ok => Ok(report),
-        Outcome::Failed { retryable } => Err(HandlerError::Remediation { report: Box::new(report), retryable }),
+        Outcome::Failed { retryable } => Err(HandlerError::Remediation {
+            report: Box::new(report),
+            retryable,
+        }),
     }
 }
 

@@ -13,7 +13,10 @@ pub fn metrics(report: &Report) -> [(&'static str, usize); 4] {
     let v = &report.summary.vpcs;
     [
         ("VpcsChecked", report.vpcs.len()),
-        ("VpcsNonCompliant", v.remediated + v.would_remediate + v.failed),
+        (
+            "VpcsNonCompliant",
+            v.remediated + v.would_remediate + v.failed,
+        ),
         ("Remediations", v.remediated),
         ("RemediationFailures", v.failed),
     ]
@@ -39,9 +42,15 @@ pub fn emf(report: &Report, function_name: &str, timestamp_ms: u128) -> Value {
     record
 }
 
+/// The report as the function's response.
+pub fn report_value(report: &Report) -> Value {
+    serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }))
+}
+
 /// The summary line: the report with `level` and `message` added.
 pub fn summary_line(report: &Report, request_id: &str) -> Value {
-    let mut line = serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    let mut line =
+        serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }));
     line["level"] = json!("INFO");
     line["message"] = json!("flowguard report");
     line["requestId"] = json!(request_id);
@@ -57,20 +66,40 @@ mod tests {
 
     #[test]
     fn emf_record_has_the_four_metrics() {
-        let vpc = |id: &str, status| VpcReport { vpc_id: VpcId::new(id), status, reason: String::new(), checks: Checks::default() };
-        let trigger = TriggerReport { kind: TriggerKind::Sweep, event_name: None, event_id: None, reason: String::new() };
+        let vpc = |id: &str, status| VpcReport {
+            vpc_id: VpcId::new(id),
+            status,
+            reason: String::new(),
+            checks: Checks::default(),
+        };
+        let trigger = TriggerReport {
+            kind: TriggerKind::Sweep,
+            event_name: None,
+            event_id: None,
+            reason: String::new(),
+        };
         let report = Report::new(
             false,
             "us-east-1".into(),
             "123456789012".into(),
             trigger,
-            vec![vpc("vpc-1", VpcStatus::Remediated), vpc("vpc-2", VpcStatus::Failed), vpc("vpc-3", VpcStatus::Compliant)],
+            vec![
+                vpc("vpc-1", VpcStatus::Remediated),
+                vpc("vpc-2", VpcStatus::Failed),
+                vpc("vpc-3", VpcStatus::Compliant),
+            ],
             vec![],
             vec![],
         );
         let record = emf(&report, "fn", 1);
-        assert_eq!(record["_aws"]["CloudWatchMetrics"][0]["Namespace"], "FlowGuard");
-        assert_eq!(record["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(
+            record["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "FlowGuard"
+        );
+        assert_eq!(
+            record["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["FunctionName"]])
+        );
         assert_eq!(record["VpcsChecked"], 3);
         assert_eq!(record["VpcsNonCompliant"], 2);
         assert_eq!(record["Remediations"], 1);

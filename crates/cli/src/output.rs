@@ -1,0 +1,344 @@
+//! Printing reports: JSON (one report, or an array for several regions) or tables for people.
+
+use crate::failure::Failure;
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
+use flowguard_core::report::VpcReport;
+use flowguard_core::{Permission, Report, VpcStatus};
+use std::io::Write;
+
+/// Which command's reports these are; it decides the words of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Audit,
+    Plan,
+    Apply,
+}
+
+/// One report as itself, several as an array.
+pub fn json(reports: &[Report]) -> Result<String, Failure> {
+    let text = match reports {
+        [one] => serde_json::to_string_pretty(one),
+        many => serde_json::to_string_pretty(many),
+    };
+    text.map_err(|e| Failure(format!("could not write the report as JSON: {e}")))
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+fn status(vpc: &VpcReport, kind: Kind) -> &'static str {
+    match (vpc.status, kind) {
+        (VpcStatus::WouldRemediate, Kind::Audit) => "NOT COMPLIANT",
+        (VpcStatus::WouldRemediate, _) => "would remediate",
+        (VpcStatus::Failed, _) => "FAILED",
+        (other, _) => other.as_str(),
+    }
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_header(header.iter().copied());
+    // Wrap the last column (free text) to the terminal, unless it reports no useful width
+    // (a pipe, some ptys); ids and names are never broken.
+    if table.width().is_some_and(|width| width >= 80) {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+        let last = header.len().saturating_sub(1);
+        for column in table.column_iter_mut().take(last) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    table
+}
+
+/// The VPC table: the CIS audit's columns, one row per VPC of every region.
+pub fn vpc_table(reports: &[Report], kind: Kind) -> Table {
+    let mut t = table(&[
+        "region",
+        "VPC",
+        "CIS: ACTIVE flow log",
+        "captures REJECT",
+        "delivering",
+        "log group",
+        "retention",
+        "exempt",
+        "status",
+        "reason",
+    ]);
+    for report in reports {
+        for vpc in &report.vpcs {
+            let c = &vpc.checks;
+            t.add_row(vec![
+                report.region.clone(),
+                vpc.vpc_id.to_string(),
+                yes_no(c.active_flow_log).to_owned(),
+                yes_no(c.captures_rejects).to_owned(),
+                yes_no(c.delivering).to_owned(),
+                c.log_group
+                    .as_ref()
+                    .map_or("-".to_owned(), ToString::to_string),
+                c.retention.map_or("-".to_owned(), |r| r.to_string()),
+                yes_no(c.exempt).to_owned(),
+                status(vpc, kind).to_owned(),
+                vpc.reason.clone(),
+            ]);
+        }
+    }
+    t
+}
+
+/// The actions of every region, in order; `None` when there are none.
+pub fn action_table(reports: &[Report]) -> Option<Table> {
+    let mut t = table(&["region", "action", "target", "result", "detail"]);
+    let mut any = false;
+    for report in reports {
+        for a in &report.actions {
+            any = true;
+            let mut detail = a.detail.clone().unwrap_or_default();
+            if let Some(permission) = a.permission {
+                let permission = match permission {
+                    Permission::Allowed => "allowed",
+                    Permission::Denied => "denied",
+                    Permission::Unchecked => "unchecked",
+                };
+                detail = format!("{detail} (permission: {permission})")
+                    .trim()
+                    .to_owned();
+            }
+            if let Some(message) = &a.error_message {
+                let code = a.error_code.as_deref().unwrap_or("error");
+                detail = format!("{detail} {code}: {message}").trim().to_owned();
+            }
+            t.add_row(vec![
+                report.region.clone(),
+                a.action.as_str().to_owned(),
+                a.target.clone(),
+                a.result.as_str().to_owned(),
+                detail,
+            ]);
+        }
+    }
+    any.then_some(t)
+}
+
+/// "5 VPCs in 2 regions: 3 compliant, 1 exempt, 1 NOT COMPLIANT; actions: 2 planned".
+pub fn summary(reports: &[Report], kind: Kind) -> String {
+    let mut vpcs = [0usize; 6];
+    let mut actions = [0usize; 4];
+    for r in reports {
+        let (v, a) = (&r.summary.vpcs, &r.summary.actions);
+        let counts = [
+            v.compliant,
+            v.remediated,
+            v.would_remediate,
+            v.exempt,
+            v.gone,
+            v.failed,
+        ];
+        vpcs.iter_mut().zip(counts).for_each(|(sum, n)| *sum += n);
+        let counts = [a.planned, a.applied, a.already_done, a.failed];
+        actions
+            .iter_mut()
+            .zip(counts)
+            .for_each(|(sum, n)| *sum += n);
+    }
+    let would = if kind == Kind::Audit {
+        "NOT COMPLIANT"
+    } else {
+        "would remediate"
+    };
+    let names = ["compliant", "remediated", would, "exempt", "gone", "FAILED"];
+    let listed = |counts: &[usize], names: &[&str]| -> Vec<String> {
+        counts
+            .iter()
+            .zip(names)
+            .filter(|(n, _)| **n > 0)
+            .map(|(n, name)| format!("{n} {name}"))
+            .collect()
+    };
+    let total: usize = vpcs.iter().sum();
+    let regions = match reports.len() {
+        1 => "1 region".to_owned(),
+        n => format!("{n} regions"),
+    };
+    let mut line = format!("{total} VPC(s) in {regions}");
+    let states = listed(&vpcs, &names);
+    if !states.is_empty() {
+        line = format!("{line}: {}", states.join(", "));
+    }
+    let done = listed(&actions, &["planned", "applied", "already done", "FAILED"]);
+    if kind != Kind::Audit {
+        let done = if done.is_empty() {
+            "none".to_owned()
+        } else {
+            done.join(", ")
+        };
+        line = format!("{line}; actions: {done}");
+    }
+    line
+}
+
+/// The warnings of all reports, each once; with the regions that gave it when not all did.
+pub fn warnings(reports: &[Report]) -> Vec<String> {
+    let mut found: Vec<(&str, Vec<&str>)> = Vec::new();
+    for r in reports {
+        for w in &r.warnings {
+            match found.iter_mut().find(|(text, _)| text == w) {
+                Some((_, regions)) => regions.push(&r.region),
+                None => found.push((w, vec![&r.region])),
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(text, regions)| {
+            if regions.len() == reports.len() {
+                format!("warning: {text}")
+            } else {
+                format!("warning ({}): {text}", regions.join(", "))
+            }
+        })
+        .collect()
+}
+
+/// Writes `text` to stdout. A closed pipe (`flowguard audit | head`) is not an error.
+pub fn emit(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure(format!("could not write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Prints the reports to stdout in `format`.
+pub fn print(reports: &[Report], kind: Kind, format: crate::args::Format) -> Result<(), Failure> {
+    match format {
+        crate::args::Format::Json => emit(&format!("{}\n", json(reports)?)),
+        crate::args::Format::Table => emit(&render_tables(reports, kind)),
+    }
+}
+
+/// The tables, warnings and summary line, as text.
+pub fn render_tables(reports: &[Report], kind: Kind) -> String {
+    let mut text = String::new();
+    if reports.iter().any(|r| !r.vpcs.is_empty()) {
+        text.push_str(&format!("{}\n", vpc_table(reports, kind)));
+    }
+    if kind != Kind::Audit
+        && let Some(actions) = action_table(reports)
+    {
+        text.push_str(&format!("{actions}\n"));
+    }
+    for line in warnings(reports) {
+        text.push_str(&format!("{line}\n"));
+    }
+    text.push_str(&format!("{}\n", summary(reports, kind)));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowguard_core::report::TriggerReport;
+    use flowguard_core::rule::Checks;
+    use flowguard_core::{TriggerKind, VpcId};
+
+    fn report(region: &str, statuses: &[VpcStatus], warnings: &[&str]) -> Report {
+        let vpcs = statuses
+            .iter()
+            .enumerate()
+            .map(|(i, status)| VpcReport {
+                vpc_id: VpcId::new(format!("vpc-{i}")),
+                status: *status,
+                reason: "why".to_owned(),
+                checks: Checks::default(),
+            })
+            .collect();
+        let trigger = TriggerReport {
+            kind: TriggerKind::Sweep,
+            event_name: None,
+            event_id: None,
+            reason: "test".to_owned(),
+        };
+        let warnings = warnings.iter().map(|w| (*w).to_owned()).collect();
+        Report::new(
+            true,
+            region.to_owned(),
+            "123456789012".to_owned(),
+            trigger,
+            vpcs,
+            Vec::new(),
+            warnings,
+        )
+    }
+
+    #[test]
+    fn summaries_count_across_regions() {
+        let reports = [
+            report(
+                "us-east-1",
+                &[VpcStatus::Compliant, VpcStatus::WouldRemediate],
+                &[],
+            ),
+            report("eu-west-1", &[VpcStatus::Exempt], &[]),
+        ];
+        assert_eq!(
+            summary(&reports, Kind::Audit),
+            "3 VPC(s) in 2 regions: 1 compliant, 1 NOT COMPLIANT, 1 exempt"
+        );
+        assert_eq!(
+            summary(&reports, Kind::Plan),
+            "3 VPC(s) in 2 regions: 1 compliant, 1 would remediate, 1 exempt; actions: none"
+        );
+    }
+
+    #[test]
+    fn json_is_one_report_or_an_array() {
+        let one = [report("us-east-1", &[], &[])];
+        assert!(json(&one).unwrap().starts_with('{'));
+        let two = [report("us-east-1", &[], &[]), report("eu-west-1", &[], &[])];
+        assert!(json(&two).unwrap().starts_with('['));
+    }
+
+    #[test]
+    fn warnings_are_said_once() {
+        let reports = [
+            report("us-east-1", &[], &["no role"]),
+            report("eu-west-1", &[], &["no role", "odd"]),
+        ];
+        assert_eq!(
+            warnings(&reports),
+            vec!["warning: no role", "warning (eu-west-1): odd"]
+        );
+    }
+
+    #[test]
+    fn audit_table_has_the_cis_columns() {
+        let text = render_tables(
+            &[report("us-east-1", &[VpcStatus::WouldRemediate], &[])],
+            Kind::Audit,
+        );
+        for column in [
+            "region",
+            "VPC",
+            "CIS: ACTIVE flow log",
+            "captures REJECT",
+            "delivering",
+            "log group",
+            "retention",
+            "exempt",
+            "status",
+            "reason",
+        ] {
+            assert!(text.contains(column), "{column} missing:\n{text}");
+        }
+        assert!(text.contains("NOT COMPLIANT"));
+    }
+}
