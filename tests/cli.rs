@@ -14,26 +14,12 @@ use std::time::Duration;
 const ROLE_NAME: &str = "flowguard-delivery";
 const MANAGED_GROUP: &str = "/vpc/flow-logs";
 
-/// The `flowguard` binary: `FLOWGUARD_BIN`, else `<target>/<profile>/flowguard` (this test
-/// runs from `<target>/<profile>/deps/`).
+/// The `flowguard` binary: `FLOWGUARD_BIN`, else the workspace's own build.
 fn binary() -> PathBuf {
-    let path = std::env::var_os("FLOWGUARD_BIN").map_or_else(
-        || {
-            let exe = std::env::current_exe().unwrap();
-            exe.parent()
-                .and_then(|deps| deps.parent())
-                .unwrap()
-                .join("flowguard")
-        },
+    std::env::var_os("FLOWGUARD_BIN").map_or_else(
+        || flowguard_tests::workspace_binary("flowguard"),
         PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "the flowguard binary is not at {}: build it first with `cargo build --workspace --bins` \
-         (./scripts/test does), or set FLOWGUARD_BIN",
-        path.display()
-    );
-    path
+    )
 }
 
 /// What one run of the binary gave.

@@ -295,6 +295,37 @@ impl Seed {
     }
 }
 
+/// A binary of this workspace: `<target>/<profile>/NAME` (test executables run from
+/// `<target>/<profile>/deps/`). `./scripts/test` builds the binaries before the tests.
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{name} is not at {}: build it first with `cargo build --workspace --bins` (./scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// Creates a delivery role in moto's IAM that trusts the flow-logs service; returns its ARN.
+pub async fn delivery_role(m: &Moto, name: &str) -> String {
+    let iam = aws_sdk_iam::Client::new(&m.config(REGION).await);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let out = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    out.role().unwrap().arn().to_owned()
+}
+
 /// A fixture event from `tests/fixtures/events`, with its VPC id, region and account
 /// replaced where given.
 pub fn fixture(name: &str) -> serde_json::Value {
