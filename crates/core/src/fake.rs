@@ -31,6 +31,9 @@ pub struct FakeRegion {
     /// How many more `DescribeFlowLogs` calls answer as if there were no flow logs (a stale
     /// read, as when another run creates one between our read and our write).
     stale_flow_log_reads: Mutex<u32>,
+    /// Answer a duplicate as moto does: the VPCs before it in the batch are created, then the
+    /// whole request fails with a top-level `FlowLogAlreadyExists`.
+    whole_batch_duplicates: Mutex<bool>,
 }
 
 impl FakeRegion {
@@ -59,6 +62,11 @@ impl FakeRegion {
     /// Makes `operation` fail with `error` from now on.
     pub fn fail(&self, operation: &'static str, error: AwsError) {
         Self::lock(&self.failures).insert(operation, error);
+    }
+
+    /// Refuses a whole `CreateFlowLogs` batch on the first duplicate (moto's behaviour).
+    pub fn whole_batch_duplicates(&self) {
+        *Self::lock(&self.whole_batch_duplicates) = true;
     }
 
     /// Makes the next `n` `DescribeFlowLogs` calls see no flow logs.
@@ -204,6 +212,18 @@ impl Remediator for FakeRegion {
                     && fl.log_group() == Some(&request.log_group)
                     && fl.traffic_type == Some(request.traffic_type)
             });
+            if duplicate && *Self::lock(&self.whole_batch_duplicates) {
+                let e = AwsError::service(
+                    "CreateFlowLogs",
+                    "FlowLogAlreadyExists",
+                    "Error. There is an existing Flow Log with the same configuration and log destination.",
+                );
+                return Ok(request
+                    .vpcs
+                    .iter()
+                    .map(|v| (v.clone(), Created::AlreadyExists(e.clone())))
+                    .collect());
+            }
             if duplicate {
                 let e = AwsError::service(
                     "CreateFlowLogs",

@@ -699,6 +699,9 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
             &Scope::Vpcs(ids),
         )
         .await;
+        // VPCs still without any flow log into the destination: nothing blocks them. Some
+        // endpoints refuse a whole batch for one duplicate, so ask again for those alone.
+        let mut retry: BTreeMap<LogGroupName, Vec<(usize, VpcId)>> = BTreeMap::new();
         for (index, vpc) in std::mem::take(&mut self.recheck) {
             let action = self.done[index].0.clone();
             self.done[index].0 = match &observed {
@@ -710,27 +713,60 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                     }
                     Some(v) => {
                         let evaluation = evaluate(self.run.policy, v, observed);
+                        let group = action.log_group.clone();
+                        let into_group = observed
+                            .flow_logs_of(&vpc)
+                            .any(|fl| fl.log_group() == group.as_ref());
                         if evaluation.compliant {
                             Action {
                                 detail: Some(format!("already in place: {}", evaluation.reason)),
                                 ..action
                             }
+                        } else if let (false, Some(group)) = (into_group, group) {
+                            retry.entry(group).or_default().push((index, vpc.clone()));
+                            action
                         } else {
-                            let blocked = AwsError::service(
-                                "CreateFlowLogs",
-                                "FlowLogAlreadyExists",
-                                format!(
-                                    "another flow log blocks the destination and the VPC is not compliant: {}",
-                                    evaluation.reason
-                                ),
-                            );
-                            failed(action, &blocked)
+                            failed(action, &blocked(&evaluation.reason))
                         }
                     }
                 },
             };
         }
+        for (group, entries) in retry {
+            let vpcs: Vec<VpcId> = entries.iter().map(|(_, vpc)| vpc.clone()).collect();
+            let request = flow_log_request(self.run, self.role, &group, &vpcs);
+            let outcomes = self.rem.create_flow_logs(&request).await;
+            for (index, vpc) in entries {
+                let action = self.done[index].0.clone();
+                let outcome = match &outcomes {
+                    Err(e) => Created::Failed(e.clone()),
+                    Ok(per_vpc) => per_vpc.iter().find(|(v, _)| *v == vpc).map_or_else(
+                        || Created::Failed(blocked("no answer for this VPC")),
+                        |(_, o)| o.clone(),
+                    ),
+                };
+                self.done[index].0 = match outcome {
+                    Created::Created(id) => Action {
+                        result: ActionResult::Applied,
+                        flow_log_id: id,
+                        ..action
+                    },
+                    Created::AlreadyExists(_) => {
+                        failed(action, &blocked("refused twice as a duplicate"))
+                    }
+                    Created::Failed(e) => failed(action, &e),
+                };
+            }
+        }
     }
+}
+
+fn blocked(reason: &str) -> AwsError {
+    AwsError::service(
+        "CreateFlowLogs",
+        "FlowLogAlreadyExists",
+        format!("another flow log blocks the destination and the VPC is not compliant: {reason}"),
+    )
 }
 
 fn vpc_reports(

@@ -164,6 +164,40 @@ fn already_exists_and_compliant_is_already_done() {
 }
 
 #[test]
+fn a_batch_refused_for_one_duplicate_is_retried_for_the_others() {
+    // vpc-2 got its flow log from a concurrent run; the batch [vpc-1, vpc-2, vpc-3] is refused
+    // as a whole after vpc-1 was created (moto's behaviour); vpc-3 must still get one.
+    let fake = FakeRegion::new(state(
+        &["vpc-1", "vpc-2", "vpc-3"],
+        vec![ours(flow_log("fl-2", "vpc-2", Reject, MANAGED))],
+        &[(MANAGED, Days(365))],
+    ));
+    fake.stale_flow_log_reads(1);
+    fake.whole_batch_duplicates();
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert_eq!(report.summary.vpcs.remediated, 3, "{report}");
+    assert_eq!(report.outcome(), Outcome::Ok);
+    let after = fake.state();
+    for vpc in ["vpc-1", "vpc-2", "vpc-3"] {
+        assert_eq!(
+            after
+                .flow_logs
+                .iter()
+                .filter(|fl| fl.resource_id == vpc)
+                .count(),
+            1,
+            "{vpc}"
+        );
+    }
+    let writes: Vec<&str> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("Describe"))
+        .collect();
+    assert_eq!(writes, ["CreateFlowLogs", "CreateFlowLogs"]);
+}
+
+#[test]
 fn a_failed_group_creation_fails_the_vpcs_that_need_it_and_is_retryable() {
     let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
     fake.fail(
