@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod proxy;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::types::{
     Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
@@ -169,6 +171,18 @@ impl Intercept for CallCounter {
         self.0.lock().unwrap().push(name);
         Ok(())
     }
+}
+
+/// SDK configuration for a local endpoint, with dummy credentials.
+pub async fn config_for(url: &str, region: &str) -> SdkConfig {
+    let credentials =
+        aws_credential_types::Credentials::new("testing", "testing", None, None, "flowguard-tests");
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(url)
+        .credentials_provider(credentials)
+        .load()
+        .await
 }
 
 /// Seeding and inspection helpers over the raw SDK (never over flowguard's own code).

@@ -43,6 +43,24 @@ pub async fn load(region: Option<&str>) -> SdkConfig {
     loader.load().await
 }
 
+/// flowguard's retry policy: the SDK's standard mode, [`MAX_ATTEMPTS`] attempts, exponential
+/// backoff with jitter from 100 ms to at most 2 s.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(2))
+}
+
+/// Timeouts: to connect, per attempt, per operation (retries included).
+pub fn timeout_config(connect: Duration, attempt: Duration, operation: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(connect)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
+}
+
 /// The SDK clients flowguard uses. Cheap to clone (each is an `Arc` inside).
 #[derive(Debug, Clone)]
 pub struct Clients {

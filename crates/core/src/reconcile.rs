@@ -22,6 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// after the event (EC2 is eventually consistent); later it is reported as gone.
 pub const NEW_VPC_GRACE_SECONDS: i64 = 300;
 
+/// How long a `CreateFlowLogs` client token stays the same for the same trigger and VPCs.
+pub const CLIENT_TOKEN_WINDOW_SECONDS: i64 = 600;
+
 /// The context of one run.
 #[derive(Debug, Clone)]
 pub struct Run<'a> {
@@ -409,7 +412,14 @@ pub fn flow_log_request(
     vpcs: &[VpcId],
 ) -> FlowLogRequest {
     let run_id = run.trigger.event_id.as_deref().unwrap_or(&run.run_id);
-    let mut parts = vec![run_id, log_group.as_str(), &run.place.region];
+    // A ten-minute window: a retry of the same delivery (seconds to minutes later) reuses the
+    // token, while the same event replayed much later (from the dead-letter queue, after the
+    // flow log it created was deleted) gets a new one instead of EC2's cached answer.
+    let window = run
+        .now
+        .map(|now| (now / CLIENT_TOKEN_WINDOW_SECONDS).to_string())
+        .unwrap_or_default();
+    let mut parts = vec![run_id, log_group.as_str(), &run.place.region, &window];
     parts.extend(vpcs.iter().map(VpcId::as_str));
     FlowLogRequest {
         vpcs: vpcs.to_vec(),
