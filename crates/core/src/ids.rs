@@ -60,6 +60,15 @@ impl VpcId {
     }
 }
 
+impl FlowLogId {
+    /// Whether `value` looks like a flow-log id (`fl-` then 1 to 32 letters or digits).
+    pub fn is_well_formed(value: &str) -> bool {
+        value.strip_prefix("fl-").is_some_and(|rest| {
+            (1..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+    }
+}
+
 /// Where a run acts: one region of one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Place {

@@ -5,7 +5,7 @@
 //! at all (not JSON, not an object, no string `detail-type` and `source`, no object
 //! `detail`) is an error, and a permanent one.
 
-use crate::ids::{LogGroupName, VpcId};
+use crate::ids::{FlowLogId, LogGroupName, VpcId};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -115,6 +115,18 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// The JSON type with its article, for messages: "an array", "a number", "null".
+fn a_json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter()
         .try_fold(value, |v, key| v.get(key))?
@@ -132,8 +144,8 @@ pub fn trigger_from_value(event: &Value) -> Result<Trigger, InvalidEvent> {
         Some(Value::String(s)) => s.as_str(),
         Some(other) => {
             return Err(InvalidEvent::NotAnEvent(format!(
-                "\"detail-type\" is a {}, not a string",
-                json_type(other)
+                "\"detail-type\" is {}, not a string",
+                a_json_type(other)
             )));
         }
         None => return Err(InvalidEvent::NotAnEvent("no \"detail-type\"".to_owned())),
@@ -142,8 +154,8 @@ pub fn trigger_from_value(event: &Value) -> Result<Trigger, InvalidEvent> {
         Some(Value::String(s)) => s.as_str(),
         Some(other) => {
             return Err(InvalidEvent::NotAnEvent(format!(
-                "\"source\" is a {}, not a string",
-                json_type(other)
+                "\"source\" is {}, not a string",
+                a_json_type(other)
             )));
         }
         None => return Err(InvalidEvent::NotAnEvent("no \"source\"".to_owned())),
@@ -152,8 +164,8 @@ pub fn trigger_from_value(event: &Value) -> Result<Trigger, InvalidEvent> {
         Some(detail @ Value::Object(_)) => detail,
         Some(other) => {
             return Err(InvalidEvent::NotAnEvent(format!(
-                "\"detail\" is a {}, not an object",
-                json_type(other)
+                "\"detail\" is {}, not an object",
+                a_json_type(other)
             )));
         }
         None => return Err(InvalidEvent::NotAnEvent("no \"detail\"".to_owned())),
@@ -203,10 +215,12 @@ fn route(
     };
     match detail.get("errorCode") {
         None | Some(Value::Null) => {}
+        Some(Value::String(code)) if code.is_empty() => {}
         Some(code) => {
             let code = code
                 .as_str()
                 .map_or_else(|| code.to_string(), str::to_owned);
+            let code: String = code.chars().take(100).collect();
             return (
                 Target::Ignored,
                 format!("{name} failed ({code}): nothing changed"),
@@ -304,7 +318,7 @@ fn deleted_flow_log_ids(detail: &Value) -> Vec<String> {
             .as_str()
             .or_else(|| v.get("content").and_then(Value::as_str))
             .or_else(|| v.get("flowLogId").and_then(Value::as_str))?;
-        id.starts_with("fl-").then(|| id.to_owned())
+        FlowLogId::is_well_formed(id).then(|| id.to_owned())
     };
     match raw {
         Some(Value::Array(items)) => items.iter().filter_map(one).collect(),

@@ -156,7 +156,7 @@ fn invalid_inputs_are_permanent_errors_that_name_the_problem() {
         ),
         (
             br#"{"detail-type": "x", "source": "aws.ec2", "detail": []}"#,
-            "\"detail\" is a array",
+            "\"detail\" is an array",
         ),
         (deep.as_bytes(), "recursion limit"),
     ];
