@@ -10,7 +10,7 @@ use crate::observed::{Observed, Retention};
 use crate::policy::Policy;
 use crate::rule::{Checks, FlowLogVerdict, evaluate};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One `CreateFlowLogs` call takes at most this many VPC ids (the EC2 API's limit).
 pub const MAX_VPCS_PER_CREATE: usize = 1000;
@@ -135,6 +135,17 @@ impl Builder {
 
 /// Plans the remediation of everything in `observed`.
 pub fn plan(policy: &Policy, observed: &Observed) -> Plan {
+    plan_avoiding(policy, observed, &BTreeSet::new())
+}
+
+/// Plans like [`plan`], without raising the retention of the groups in `unraisable` (groups
+/// that are not flowguard's and whose retention it was not permitted to change): the VPCs
+/// that depend on them get flowguard's own flow log into the managed group instead.
+pub fn plan_avoiding(
+    policy: &Policy,
+    observed: &Observed,
+    unraisable: &BTreeSet<LogGroupName>,
+) -> Plan {
     let place = &observed.place;
     let mut builder = Builder::default();
     let mut vpcs = Vec::with_capacity(observed.vpcs.len() + observed.missing_vpcs.len());
@@ -155,7 +166,9 @@ pub fn plan(policy: &Policy, observed: &Observed) -> Plan {
             // 2. A flow log that only lacks its group, when that group is one of ours: create it.
             // 3. Otherwise a new flow log into the managed group.
             let short = evaluation.verdicts.iter().find_map(|(_, v)| match v {
-                FlowLogVerdict::RetentionTooShort(name, current) => Some((name, *current)),
+                FlowLogVerdict::RetentionTooShort(name, current) if !unraisable.contains(name) => {
+                    Some((name, *current))
+                }
                 _ => None,
             });
             let missing_ours = evaluation.verdicts.iter().find_map(|(_, v)| match v {

@@ -6,7 +6,7 @@
 use crate::error::{AwsError, Disposition, classify};
 use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
 use crate::observed::{LogGroup, Observed};
-use crate::plan::{Decision, Plan, PlannedVpc, Step, plan};
+use crate::plan::{Decision, Plan, PlannedVpc, Step, plan, plan_avoiding};
 use crate::policy::{ConfigError, Policy};
 use crate::ports::{
     Created, FlowLogQuery, FlowLogRequest, Inventory, Permission, Remediator, VpcQuery,
@@ -480,6 +480,7 @@ pub async fn enforce<I: Inventory, R: Remediator>(
         exec.step(step).await;
     }
     exec.recheck().await;
+    exec.fall_back().await;
     let Executor { done, gone, .. } = exec;
     let vpcs = vpc_reports(&plan, &done, &gone);
     let actions = done.into_iter().map(|(a, _)| a).collect();
@@ -694,6 +695,49 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
             };
             self.done.push((action, vec![vpc]));
         }
+    }
+
+    /// A retention that could not be raised on a group that is not flowguard's (its role may
+    /// change only the managed groups) does not leave the VPCs behind: they get flowguard's
+    /// own flow log into the managed group, and the failed raise is marked superseded.
+    async fn fall_back(&mut self) {
+        let (policy, place) = (self.run.policy, &self.run.place);
+        let mut unraisable = BTreeSet::new();
+        let mut vpcs = Vec::new();
+        for (action, for_vpcs) in &mut self.done {
+            let group = LogGroupName::new(&action.target);
+            let refused = action.action == ActionKind::PutRetentionPolicy
+                && action.result == ActionResult::Failed
+                && action.retryable == Some(false)
+                && action.error_code.as_deref() != Some("DependencyFailed")
+                && policy.log_group.matches(&group, place).is_none();
+            if refused && !for_vpcs.is_empty() {
+                vpcs.append(for_vpcs);
+                action.superseded = true;
+                unraisable.insert(group);
+            }
+        }
+        if vpcs.is_empty() {
+            return;
+        }
+        let observed = match observe(self.inv, policy, place, &Scope::Vpcs(vpcs.clone())).await {
+            Ok(observed) => observed,
+            Err(e) => {
+                for vpc in vpcs {
+                    let action = Action::new(
+                        ActionKind::CreateFlowLogs,
+                        vpc.as_str(),
+                        ActionResult::Planned,
+                    );
+                    self.done.push((failed(action, &e), vec![vpc]));
+                }
+                return;
+            }
+        };
+        for step in &plan_avoiding(policy, &observed, &unraisable).steps {
+            self.step(step).await;
+        }
+        self.recheck().await;
     }
 
     /// "Already exists" is only success if the VPC is now compliant: re-read and decide.

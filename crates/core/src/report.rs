@@ -127,6 +127,10 @@ pub struct Action {
     pub error_message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retryable: Option<bool>,
+    /// A failed action that another one made unnecessary (a retention flowguard may not raise
+    /// on someone else's group, replaced by its own flow log): it does not fail the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub superseded: bool,
 }
 
 impl Action {
@@ -142,6 +146,7 @@ impl Action {
             error_code: None,
             error_message: None,
             retryable: None,
+            superseded: false,
         }
     }
 }
@@ -244,7 +249,7 @@ impl Report {
         let failed: Vec<&Action> = self
             .actions
             .iter()
-            .filter(|a| a.result == ActionResult::Failed)
+            .filter(|a| a.result == ActionResult::Failed && !a.superseded)
             .collect();
         if failed.is_empty() && self.summary.vpcs.failed == 0 {
             Outcome::Ok

@@ -198,6 +198,51 @@ fn a_batch_refused_for_one_duplicate_is_retried_for_the_others() {
 }
 
 #[test]
+fn a_retention_it_may_not_raise_on_someone_elses_group_falls_back_to_its_own_flow_log() {
+    let fake = FakeRegion::new(state(
+        &["vpc-1"],
+        vec![flow_log("fl-theirs", "vpc-1", Reject, "/team/short")],
+        &[(MANAGED, Days(365)), ("/team/short", Days(30))],
+    ));
+    fake.fail(
+        "PutRetentionPolicy",
+        AwsError::service(
+            "PutRetentionPolicy",
+            "AccessDeniedException",
+            "not authorized",
+        ),
+    );
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert_eq!(report.vpcs[0].status, VpcStatus::Remediated, "{report}");
+    assert_eq!(report.outcome(), Outcome::Ok);
+    let raise = report
+        .actions
+        .iter()
+        .find(|a| a.target == "/team/short")
+        .unwrap();
+    assert!(raise.result == ActionResult::Failed && raise.superseded);
+    let after = fake.state();
+    assert_eq!(
+        after.log_groups[&"/team/short".into()].retention,
+        Days(30),
+        "left as it was"
+    );
+    assert!(
+        after
+            .flow_logs
+            .iter()
+            .any(|fl| fl.is_managed() && fl.log_group() == Some(&MANAGED.into()))
+    );
+    assert!(
+        after
+            .flow_logs
+            .iter()
+            .any(|fl| fl.id.as_str() == "fl-theirs"),
+        "theirs untouched"
+    );
+}
+
+#[test]
 fn a_failed_group_creation_fails_the_vpcs_that_need_it_and_is_retryable() {
     let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
     fake.fail(
