@@ -740,11 +740,20 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         self.recheck().await;
     }
 
-    /// "Already exists" is only success if the VPC is now compliant: re-read and decide.
+    /// "Already exists" is only success if the VPC is now compliant: re-read and decide. A VPC
+    /// that still has no flow log into the destination was not blocked (some endpoints refuse a
+    /// whole batch for one duplicate): it is asked for again, up to twice, and an "already
+    /// exists" to that is re-read again (a concurrent run may have won).
     async fn recheck(&mut self) {
-        if self.recheck.is_empty() {
-            return;
+        for may_retry in [true, true, false] {
+            if self.recheck.is_empty() {
+                return;
+            }
+            self.recheck_round(may_retry).await;
         }
+    }
+
+    async fn recheck_round(&mut self, may_retry: bool) {
         let ids: Vec<VpcId> = self.recheck.iter().map(|(_, vpc)| vpc.clone()).collect();
         let observed = observe(
             self.inv,
@@ -753,8 +762,6 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
             &Scope::Vpcs(ids),
         )
         .await;
-        // VPCs still without any flow log into the destination: nothing blocks them. Some
-        // endpoints refuse a whole batch for one duplicate, so ask again for those alone.
         let mut retry: BTreeMap<LogGroupName, Vec<(usize, VpcId)>> = BTreeMap::new();
         for (index, vpc) in std::mem::take(&mut self.recheck) {
             let action = self.done[index].0.clone();
@@ -771,16 +778,17 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                         let into_group = observed
                             .flow_logs_of(&vpc)
                             .any(|fl| fl.log_group() == group.as_ref());
-                        if evaluation.compliant {
-                            Action {
+                        match group {
+                            _ if evaluation.compliant => Action {
+                                result: ActionResult::AlreadyDone,
                                 detail: Some(format!("already in place: {}", evaluation.reason)),
                                 ..action
+                            },
+                            Some(group) if may_retry && !into_group => {
+                                retry.entry(group).or_default().push((index, vpc.clone()));
+                                action
                             }
-                        } else if let (false, Some(group)) = (into_group, group) {
-                            retry.entry(group).or_default().push((index, vpc.clone()));
-                            action
-                        } else {
-                            failed(action, &blocked(&evaluation.reason))
+                            _ => failed(action, &blocked(&evaluation.reason)),
                         }
                     }
                 },
@@ -806,7 +814,8 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                         ..action
                     },
                     Created::AlreadyExists(_) => {
-                        failed(action, &blocked("refused twice as a duplicate"))
+                        self.recheck.push((index, vpc));
+                        action
                     }
                     Created::Failed(e) => failed(action, &e),
                 };
