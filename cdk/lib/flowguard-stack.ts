@@ -394,6 +394,8 @@ export class FlowGuardStack extends Stack {
       description: 'flowguard: a VPC was created, or flow logs were deleted',
       eventPattern: {
         source: ['aws.ec2'],
+        // Only this account's API calls, even if the bus is ever opened to other accounts.
+        account: [this.account],
         detailType: ['AWS API Call via CloudTrail'],
         detail: {
           eventSource: ['ec2.amazonaws.com'],
@@ -408,6 +410,7 @@ export class FlowGuardStack extends Stack {
       description: 'flowguard: the managed flow-log group was deleted or its retention changed',
       eventPattern: {
         source: ['aws.logs'],
+        account: [this.account],
         detailType: ['AWS API Call via CloudTrail'],
         detail: {
           eventSource: ['logs.amazonaws.com'],

@@ -467,6 +467,7 @@ describe('the EventBridge rules', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ec2'],
+        account: [Match.anyValue()],
         'detail-type': ['AWS API Call via CloudTrail'],
         detail: {
           eventSource: ['ec2.amazonaws.com'],
@@ -480,6 +481,7 @@ describe('the EventBridge rules', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.logs'],
+        account: [Match.anyValue()],
         'detail-type': ['AWS API Call via CloudTrail'],
         detail: {
           eventSource: ['logs.amazonaws.com'],
