@@ -10,28 +10,14 @@ use aws_sdk_ec2::types::TrafficType;
 use flowguard_aws::config::{retry_config, timeout_config};
 use flowguard_aws::{AwsRemediator, Clients, Mode, Reconciler};
 use flowguard_core::trigger::{Target, Trigger, trigger_from_value};
-use flowguard_core::{LogGroupName, Outcome, Place, Policy, VpcId};
+use flowguard_core::{LogGroupName, Outcome, VpcId};
 use flowguard_tests::proxy::{FaultProxy, Schedule};
-use flowguard_tests::{ACCOUNT, REGION, ROLE, Seed, config_for, create_vpc_event, moto};
+use flowguard_tests::{REGION, ROLE, Seed, config_for, create_vpc_event, moto, place, policy};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const MANAGED: &str = "/vpc/flow-logs";
 const SCHEDULES: u64 = 200;
-
-fn policy() -> Policy {
-    Policy {
-        delivery_role_arn: Some(ROLE.into()),
-        ..Policy::default()
-    }
-}
-
-fn place() -> Place {
-    Place {
-        region: REGION.into(),
-        account: ACCOUNT.into(),
-    }
-}
 
 /// flowguard's own retry policy; timeouts scaled down (attempt 250 ms, operation 3 s) so
 /// that the proxy's 400 ms delays are timeouts and 200 schedules run in about a minute.

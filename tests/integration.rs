@@ -4,26 +4,12 @@
 use aws_sdk_ec2::types::TrafficType;
 use flowguard_aws::{Mode, Reconciler};
 use flowguard_core::trigger::trigger_from_value;
-use flowguard_core::{ActionResult, Outcome, Permission, Place, Policy, Report, VpcStatus};
+use flowguard_core::{ActionResult, Outcome, Permission, Report, VpcStatus};
 use flowguard_tests::{
-    ACCOUNT, CallCounter, Moto, REGION, ROLE, Seed, create_vpc_event, fixture, moto,
+    ACCOUNT, CallCounter, Moto, REGION, ROLE, Seed, create_vpc_event, fixture, moto, place, policy,
 };
 
 const MANAGED: &str = "/vpc/flow-logs";
-
-fn policy() -> Policy {
-    Policy {
-        delivery_role_arn: Some(ROLE.into()),
-        ..Policy::default()
-    }
-}
-
-fn place() -> Place {
-    Place {
-        region: REGION.into(),
-        account: ACCOUNT.into(),
-    }
-}
 
 async fn setup(m: &Moto) -> (Reconciler, Seed, CallCounter) {
     let (clients, counter) = m.counted_clients(REGION).await;

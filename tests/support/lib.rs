@@ -30,6 +30,22 @@ use tokio::sync::{Mutex, MutexGuard};
 
 /// The default test region.
 pub const REGION: &str = "us-east-1";
+/// The policy of the suites: defaults, with a delivery role.
+pub fn policy() -> flowguard_core::Policy {
+    flowguard_core::Policy {
+        delivery_role_arn: Some(ROLE.into()),
+        ..flowguard_core::Policy::default()
+    }
+}
+
+/// The default test region of moto's default account.
+pub fn place() -> flowguard_core::Place {
+    flowguard_core::Place {
+        region: REGION.into(),
+        account: ACCOUNT.into(),
+    }
+}
+
 /// moto's default account.
 pub const ACCOUNT: &str = "123456789012";
 /// A delivery role ARN (moto does not check it when creating flow logs).

@@ -53,20 +53,23 @@ fn table(header: &[&str]) -> Table {
     table
 }
 
+/// The columns of the VPC table.
+const VPC_COLUMNS: [&str; 10] = [
+    "region",
+    "VPC",
+    "CIS: ACTIVE flow log",
+    "captures REJECT",
+    "delivering",
+    "log group",
+    "retention",
+    "exempt",
+    "status",
+    "reason",
+];
+
 /// The VPC table: the CIS audit's columns, one row per VPC of every region.
 pub fn vpc_table(reports: &[Report], kind: Kind) -> Table {
-    let mut t = table(&[
-        "region",
-        "VPC",
-        "CIS: ACTIVE flow log",
-        "captures REJECT",
-        "delivering",
-        "log group",
-        "retention",
-        "exempt",
-        "status",
-        "reason",
-    ]);
+    let mut t = table(&VPC_COLUMNS);
     for report in reports {
         for vpc in &report.vpcs {
             let c = &vpc.checks;
@@ -325,18 +328,7 @@ mod tests {
             &[report("us-east-1", &[VpcStatus::WouldRemediate], &[])],
             Kind::Audit,
         );
-        for column in [
-            "region",
-            "VPC",
-            "CIS: ACTIVE flow log",
-            "captures REJECT",
-            "delivering",
-            "log group",
-            "retention",
-            "exempt",
-            "status",
-            "reason",
-        ] {
+        for column in VPC_COLUMNS {
             assert!(text.contains(column), "{column} missing:\n{text}");
         }
         assert!(text.contains("NOT COMPLIANT"));
