@@ -53,6 +53,20 @@ pub(crate) fn create_flow_logs_request(
         )
 }
 
+/// EC2's `Unsuccessful` entries by resource id (the first one for each), so that a batch of
+/// 1000 ids is matched in one pass rather than one scan per id.
+fn by_resource(
+    items: &[aws_sdk_ec2::types::UnsuccessfulItem],
+) -> std::collections::HashMap<&str, &aws_sdk_ec2::types::UnsuccessfulItem> {
+    let mut map = std::collections::HashMap::with_capacity(items.len());
+    for item in items {
+        if let Some(id) = item.resource_id() {
+            map.entry(id).or_insert(item);
+        }
+    }
+    map
+}
+
 fn unsuccessful_error(
     operation: &'static str,
     item: &aws_sdk_ec2::types::UnsuccessfulItem,
@@ -118,14 +132,12 @@ impl Remediator for AwsRemediator {
         let single = (request.vpcs.len() == 1)
             .then(|| output.flow_log_ids().first().map(FlowLogId::new))
             .flatten();
+        let unsuccessful = by_resource(output.unsuccessful());
         Ok(request
             .vpcs
             .iter()
             .map(|vpc| {
-                let failure = output
-                    .unsuccessful()
-                    .iter()
-                    .find(|u| u.resource_id() == Some(vpc.as_str()));
+                let failure = unsuccessful.get(vpc.as_str()).copied();
                 let outcome = match failure.map(|u| unsuccessful_error("CreateFlowLogs", u)) {
                     Some(e) if e.has_code("FlowLogAlreadyExists") => Created::AlreadyExists(e),
                     Some(e) => Created::Failed(e),
@@ -148,13 +160,11 @@ impl Remediator for AwsRemediator {
             .send()
             .await
             .map_err(|e| aws_error("DeleteFlowLogs", e))?;
+        let unsuccessful = by_resource(output.unsuccessful());
         Ok(ids
             .iter()
             .map(|id| {
-                let failure = output
-                    .unsuccessful()
-                    .iter()
-                    .find(|u| u.resource_id() == Some(id.as_str()));
+                let failure = unsuccessful.get(id.as_str()).copied();
                 (
                     id.clone(),
                     failure.map(|u| unsuccessful_error("DeleteFlowLogs", u)),

@@ -115,6 +115,17 @@ impl Observed {
         }
     }
 
+    /// The flow logs grouped by the resource they watch, in EC2's order: one pass, for
+    /// callers that look up every VPC (a sweep), instead of one scan per VPC.
+    pub fn flow_logs_by_resource(&self) -> std::collections::HashMap<&str, Vec<&FlowLog>> {
+        let mut index: std::collections::HashMap<&str, Vec<&FlowLog>> =
+            std::collections::HashMap::with_capacity(self.flow_logs.len());
+        for fl in &self.flow_logs {
+            index.entry(fl.resource_id.as_str()).or_default().push(fl);
+        }
+        index
+    }
+
     /// The VPC-level flow logs of `vpc`.
     pub fn flow_logs_of<'a>(&'a self, vpc: &'a VpcId) -> impl Iterator<Item = &'a FlowLog> + 'a {
         self.flow_logs

@@ -8,7 +8,7 @@
 use crate::ids::{FlowLogId, LogGroupName, VpcId};
 use crate::observed::{Observed, Retention};
 use crate::policy::Policy;
-use crate::rule::{Checks, FlowLogVerdict, evaluate};
+use crate::rule::{Checks, FlowLogVerdict};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -150,8 +150,14 @@ pub fn plan_avoiding(
     let mut builder = Builder::default();
     let mut vpcs = Vec::with_capacity(observed.vpcs.len() + observed.missing_vpcs.len());
 
+    let by_resource = observed.flow_logs_by_resource();
     for vpc in &observed.vpcs {
-        let evaluation = evaluate(policy, vpc, observed);
+        let mine = by_resource
+            .get(vpc.id.as_str())
+            .into_iter()
+            .flatten()
+            .copied();
+        let evaluation = crate::rule::evaluate_with(policy, vpc, mine, observed);
         let decision = if evaluation.exempt {
             Decision::Exempt
         } else if evaluation.compliant {

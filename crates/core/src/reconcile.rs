@@ -654,21 +654,21 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         }
         let ids: Vec<VpcId> = ready.iter().map(|(vpc, _)| vpc.clone()).collect();
         let request = flow_log_request(self.run, self.role, log_group, &ids);
-        let outcomes = self.rem.create_flow_logs(&request).await;
+        let outcomes: Result<std::collections::HashMap<VpcId, Created>, AwsError> = self
+            .rem
+            .create_flow_logs(&request)
+            .await
+            .map(|per_vpc| per_vpc.into_iter().rev().collect());
         for (vpc, action) in ready {
             let outcome = match &outcomes {
                 Err(e) => Created::Failed(e.clone()),
-                Ok(per_vpc) => per_vpc
-                    .iter()
-                    .find(|(v, _)| *v == vpc)
-                    .map(|(_, o)| o.clone())
-                    .unwrap_or_else(|| {
-                        Created::Failed(AwsError::service(
-                            "CreateFlowLogs",
-                            "MissingResult",
-                            format!("no result for {vpc}"),
-                        ))
-                    }),
+                Ok(per_vpc) => per_vpc.get(&vpc).cloned().unwrap_or_else(|| {
+                    Created::Failed(AwsError::service(
+                        "CreateFlowLogs",
+                        "MissingResult",
+                        format!("no result for {vpc}"),
+                    ))
+                }),
             };
             let action = match outcome {
                 Created::Created(id) => Action {
@@ -797,15 +797,19 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         for (group, entries) in retry {
             let vpcs: Vec<VpcId> = entries.iter().map(|(_, vpc)| vpc.clone()).collect();
             let request = flow_log_request(self.run, self.role, &group, &vpcs);
-            let outcomes = self.rem.create_flow_logs(&request).await;
+            let outcomes: Result<std::collections::HashMap<VpcId, Created>, AwsError> = self
+                .rem
+                .create_flow_logs(&request)
+                .await
+                .map(|per_vpc| per_vpc.into_iter().rev().collect());
             for (index, vpc) in entries {
                 let action = self.done[index].0.clone();
                 let outcome = match &outcomes {
                     Err(e) => Created::Failed(e.clone()),
-                    Ok(per_vpc) => per_vpc.iter().find(|(v, _)| *v == vpc).map_or_else(
-                        || Created::Failed(blocked("no answer for this VPC")),
-                        |(_, o)| o.clone(),
-                    ),
+                    Ok(per_vpc) => per_vpc
+                        .get(&vpc)
+                        .cloned()
+                        .unwrap_or_else(|| Created::Failed(blocked("no answer for this VPC"))),
                 };
                 self.done[index].0 = match outcome {
                     Created::Created(id) => Action {
@@ -837,17 +841,24 @@ fn vpc_reports(
     done: &[(Action, Vec<VpcId>)],
     gone: &BTreeSet<VpcId>,
 ) -> Vec<VpcReport> {
+    // Each VPC's actions, in the order they were done: one pass over `done`.
+    let mut by_vpc: std::collections::HashMap<&VpcId, Vec<&Action>> =
+        std::collections::HashMap::new();
+    for (action, vpcs) in done {
+        for vpc in vpcs {
+            let mine = by_vpc.entry(vpc).or_default();
+            if !mine.last().is_some_and(|last| std::ptr::eq(*last, action)) {
+                mine.push(action);
+            }
+        }
+    }
     plan.vpcs
         .iter()
         .map(|v| {
             let mut status = status_without_changes(v);
             let mut reason = v.reason.clone();
             if v.decision == Decision::Remediate {
-                let mine: Vec<&Action> = done
-                    .iter()
-                    .filter(|(_, vpcs)| vpcs.contains(&v.vpc_id))
-                    .map(|(a, _)| a)
-                    .collect();
+                let mine: &[&Action] = by_vpc.get(&v.vpc_id).map_or(&[], Vec::as_slice);
                 if gone.contains(&v.vpc_id) {
                     status = VpcStatus::Gone;
                     reason = "the VPC was deleted during the run".to_owned();

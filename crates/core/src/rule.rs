@@ -108,9 +108,20 @@ pub struct Evaluation {
 
 /// Applies the rule to one VPC.
 pub fn evaluate(policy: &Policy, vpc: &Vpc, observed: &Observed) -> Evaluation {
+    evaluate_with(policy, vpc, observed.flow_logs_of(&vpc.id), observed)
+}
+
+/// Applies the rule to one VPC whose flow logs the caller already has (see
+/// [`Observed::flow_logs_by_resource`]).
+pub fn evaluate_with<'a>(
+    policy: &Policy,
+    vpc: &Vpc,
+    flow_logs: impl IntoIterator<Item = &'a FlowLog>,
+    observed: &Observed,
+) -> Evaluation {
     let exempt = policy.is_exempt(vpc.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let verdicts: Vec<(FlowLog, FlowLogVerdict)> = observed
-        .flow_logs_of(&vpc.id)
+    let verdicts: Vec<(FlowLog, FlowLogVerdict)> = flow_logs
+        .into_iter()
         .map(|fl| (fl.clone(), judge(policy, fl, &observed.log_groups)))
         .collect();
     let counting = verdicts.iter().find(|(_, v)| *v == FlowLogVerdict::Counts);
