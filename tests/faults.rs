@@ -229,6 +229,30 @@ async fn two_hundred_fault_schedules_converge_or_ask_for_a_retry() {
     );
 }
 
+type Delivery =
+    tokio::task::JoinHandle<Result<flowguard_core::Report, flowguard_core::ReconcileError>>;
+
+/// One delivery of `event`, running concurrently with the others.
+fn deliver(reconciler: &Reconciler, event: serde_json::Value) -> Delivery {
+    let r = reconciler.clone();
+    tokio::spawn(async move {
+        r.run(
+            &policy(),
+            &trigger_from_value(&event).unwrap(),
+            Mode::Enforce,
+        )
+        .await
+    })
+}
+
+/// Every run ended well.
+async fn all_ok(runs: Vec<Delivery>) {
+    for run in futures::future::join_all(runs).await {
+        let report = run.unwrap().unwrap();
+        assert_eq!(report.outcome(), Outcome::Ok, "{report}");
+    }
+}
+
 #[tokio::test]
 async fn twenty_concurrent_deliveries_of_one_create_vpc_make_one_flow_log() {
     let m = moto().await;
@@ -238,21 +262,10 @@ async fn twenty_concurrent_deliveries_of_one_create_vpc_make_one_flow_log() {
     let vpc = seed.vpc().await;
     let event = create_vpc_event(&vpc);
     let reconciler = Reconciler::new(clients, place());
-    let runs = (0..20).map(|_| {
-        let (r, event) = (reconciler.clone(), event.clone());
-        tokio::spawn(async move {
-            r.run(
-                &policy(),
-                &trigger_from_value(&event).unwrap(),
-                Mode::Enforce,
-            )
-            .await
-        })
-    });
-    for run in futures::future::join_all(runs).await {
-        let report = run.unwrap().unwrap();
-        assert_eq!(report.outcome(), Outcome::Ok, "{report}");
-    }
+    let runs = (0..20)
+        .map(|_| deliver(&reconciler, event.clone()))
+        .collect();
+    all_ok(runs).await;
     assert_eq!(seed.flow_logs_of(&vpc).await.len(), 1);
 }
 
@@ -275,21 +288,10 @@ async fn a_sweep_racing_with_events_leaves_one_flow_log_per_vpc() {
                 .await
         }));
         for vpc in &vpcs {
-            let (r, event) = (reconciler.clone(), create_vpc_event(vpc));
-            runs.push(tokio::spawn(async move {
-                r.run(
-                    &policy(),
-                    &trigger_from_value(&event).unwrap(),
-                    Mode::Enforce,
-                )
-                .await
-            }));
+            runs.push(deliver(&reconciler, create_vpc_event(vpc)));
         }
     }
-    for run in futures::future::join_all(runs).await {
-        let report = run.unwrap().unwrap();
-        assert_eq!(report.outcome(), Outcome::Ok, "{report}");
-    }
+    all_ok(runs).await;
     for vpc in seed.vpc_ids().await {
         assert_eq!(seed.flow_logs_of(&vpc).await.len(), 1, "{vpc}");
     }

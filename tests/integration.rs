@@ -125,17 +125,10 @@ async fn a_deleted_flow_log_comes_back_on_the_delete_flow_logs_event() {
         .flow_log_id()
         .unwrap()
         .to_owned();
-    seed.ec2
-        .delete_flow_logs()
-        .flow_log_ids(&id)
-        .send()
-        .await
-        .unwrap();
+    seed.delete_flow_log(&id).await;
     assert!(seed.flow_logs_of(&vpc).await.is_empty());
 
-    let mut event = fixture("delete_flow_logs.json");
-    event["detail"]["requestParameters"]["DeleteFlowLogsRequest"]["FlowLogId"]["content"] =
-        id.clone().into();
+    let event = flowguard_tests::delete_flow_logs_event(&id);
     let report = on_event(&r, &event, Mode::Enforce).await;
 
     assert!(

@@ -138,15 +138,8 @@ async fn the_lambda_remediates_restores_and_survives_garbage() {
 
     // Someone deletes it → DeleteFlowLogs → restored.
     let id = flow_logs[0].flow_log_id().unwrap().to_owned();
-    seed.ec2
-        .delete_flow_logs()
-        .flow_log_ids(&id)
-        .send()
-        .await
-        .unwrap();
-    let mut event = fixture("delete_flow_logs.json");
-    event["detail"]["requestParameters"]["DeleteFlowLogsRequest"]["FlowLogId"]["content"] =
-        id.clone().into();
+    seed.delete_flow_log(&id).await;
+    let event = flowguard_tests::delete_flow_logs_event(&id);
     let report = invoke_json(port, &event);
     assert_eq!(report["trigger"]["kind"], "sweep");
     assert_eq!(seed.flow_logs_of(&vpc).await.len(), 1, "{report}");

@@ -278,6 +278,16 @@ impl Seed {
         out.flow_log_ids()[0].clone()
     }
 
+    /// Deletes a flow log, as a person would.
+    pub async fn delete_flow_log(&self, id: &str) {
+        self.ec2
+            .delete_flow_logs()
+            .flow_log_ids(id)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Every VPC-level flow log of `vpc`.
     pub async fn flow_logs_of(&self, vpc: &str) -> Vec<aws_sdk_ec2::types::FlowLog> {
         let f = Filter::builder().name("resource-id").values(vpc).build();
@@ -362,6 +372,14 @@ pub fn fixture(name: &str) -> serde_json::Value {
     let path = format!("{}/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
         .unwrap()
+}
+
+/// The DeleteFlowLogs fixture for the flow log `id`.
+pub fn delete_flow_logs_event(id: &str) -> serde_json::Value {
+    let mut event = fixture("delete_flow_logs.json");
+    event["detail"]["requestParameters"]["DeleteFlowLogsRequest"]["FlowLogId"]["content"] =
+        id.into();
+    event
 }
 
 /// The CreateVpc fixture for `vpc`, stamped with the current time (so it counts as fresh).
