@@ -34,16 +34,6 @@ impl Reconciler {
         }
     }
 
-    /// The region and account this reconciler acts in.
-    pub fn place(&self) -> &Place {
-        &self.place
-    }
-
-    /// The two ports, for callers that run the engine themselves.
-    pub fn ports(&self) -> (&AwsInventory, &AwsRemediator) {
-        (&self.inventory, &self.remediator)
-    }
-
     /// Runs one trigger in `mode`.
     pub async fn run(
         &self,
