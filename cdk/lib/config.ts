@@ -20,16 +20,29 @@ export interface FlowGuardSettings {
   readonly logGroupName?: string;
   /** VPC tag key whose value `true` exempts a VPC. */
   readonly exemptTag?: string;
-  /** KMS key for the log group(s) that flowguard creates (same region as the stack). */
+  /**
+   * KMS key for the log group(s) that flowguard creates: one ARN for every region, whose region
+   * may be `{region}` and whose account may be `{account_id}` (a multi-Region key has the same id
+   * in every region). A literal region must be the stack's. Not together with `kmsKeyArns`.
+   */
   readonly kmsKeyArn?: string;
+  /**
+   * KMS keys per region, `{"us-east-1": "arn:aws:kms:us-east-1:...", ...}`: each stack takes the
+   * key of its own region, and a region without a key fails the synth. Not with `kmsKeyArn`.
+   */
+  readonly kmsKeyArns?: Record<string, string>;
   /** EventBridge schedule expression of the sweep. */
   readonly sweepSchedule?: string;
   /** Address subscribed to the alarm topic (the subscription must be confirmed by e-mail). */
   readonly alarmEmail?: string;
   /** Max aggregation interval of the flow logs, in seconds. */
   readonly maxAggregationInterval?: number;
-  /** Reserved concurrency of the function. */
-  readonly reservedConcurrency?: number;
+  /**
+   * Reserved concurrency of the function, or `none` (the default): no reservation. AWS refuses a
+   * reservation that leaves less than 100 unreserved executions in the account and region, and
+   * new accounts have a concurrency quota of 10, so a default reservation would fail there.
+   */
+  readonly reservedConcurrency?: number | 'none';
 }
 
 /** The validated settings, defaults applied. */
@@ -39,11 +52,15 @@ export interface FlowGuardConfig {
   readonly trafficType: TrafficType;
   readonly logGroupName: string;
   readonly exemptTag: string;
+  /** The key ARN template (placeholders kept), when one ARN serves every region. */
   readonly kmsKeyArn?: string;
+  /** The key ARN per region, when given as a map. */
+  readonly kmsKeyArns?: Readonly<Record<string, string>>;
   readonly sweepSchedule: string;
   readonly alarmEmail?: string;
   readonly maxAggregationInterval: AggregationInterval;
-  readonly reservedConcurrency: number;
+  /** undefined: no reservation (the default). */
+  readonly reservedConcurrency?: number;
 }
 
 export const DEFAULTS = {
@@ -54,7 +71,8 @@ export const DEFAULTS = {
   exemptTag: 'flowguard:exempt',
   sweepSchedule: 'rate(1 hour)',
   maxAggregationInterval: 600 as AggregationInterval,
-  reservedConcurrency: 5,
+  /** No reserved concurrency unless asked for (see FlowGuardSettings.reservedConcurrency). */
+  reservedConcurrency: undefined as number | undefined,
 };
 
 /** The retention values that CloudWatch Logs' PutRetentionPolicy accepts. */
@@ -76,6 +94,7 @@ const ENV_NAME: Record<keyof FlowGuardSettings, string> = {
   logGroupName: 'FLOWGUARD_LOG_GROUP',
   exemptTag: 'FLOWGUARD_EXEMPT_TAG',
   kmsKeyArn: 'FLOWGUARD_KMS_KEY_ARN',
+  kmsKeyArns: 'FLOWGUARD_KMS_KEY_ARN',
   sweepSchedule: 'the scheduled sweep rule',
   alarmEmail: 'the alarm topic subscription',
   maxAggregationInterval: 'FLOWGUARD_MAX_AGGREGATION_INTERVAL',
@@ -124,11 +143,15 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
   }
 
   const kmsKeyArn = emptyToUndefined(settings.kmsKeyArn);
-  if (kmsKeyArn !== undefined && !KMS_KEY_ARN.test(kmsKeyArn)) {
+  if (kmsKeyArn !== undefined) {
+    validateKmsKeyArn('kmsKeyArn', kmsKeyArn);
+  }
+  const kmsKeyArns = validateKmsKeyArns(settings.kmsKeyArns);
+  if (kmsKeyArn !== undefined && kmsKeyArns !== undefined) {
     throw new ConfigError(
-      'kmsKeyArn',
-      kmsKeyArn,
-      'must be the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID); CloudWatch Logs takes no alias',
+      'kmsKeyArns',
+      settings.kmsKeyArns,
+      'give either kmsKeyArn (one ARN, {region} and {account_id} allowed) or kmsKeyArns (one ARN per region), not both',
     );
   }
 
@@ -140,9 +163,15 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
     throw new ConfigError('alarmEmail', alarmEmail, 'must be an e-mail address');
   }
 
-  const reservedConcurrency = settings.reservedConcurrency ?? DEFAULTS.reservedConcurrency;
-  if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1 || reservedConcurrency > 1000) {
-    throw new ConfigError('reservedConcurrency', settings.reservedConcurrency, 'must be an integer from 1 to 1000');
+  const reservedConcurrency =
+    settings.reservedConcurrency === 'none' ? undefined : (settings.reservedConcurrency ?? DEFAULTS.reservedConcurrency);
+  if (reservedConcurrency !== undefined && (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 1)) {
+    throw new ConfigError(
+      'reservedConcurrency',
+      settings.reservedConcurrency,
+      'must be "none" (no reservation, the default) or a whole number of at least 1 that leaves at least 100 ' +
+        'unreserved executions in the account and region',
+    );
   }
 
   return {
@@ -152,6 +181,7 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
     logGroupName,
     exemptTag,
     kmsKeyArn,
+    kmsKeyArns,
     sweepSchedule,
     alarmEmail,
     maxAggregationInterval,
@@ -159,11 +189,104 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
   };
 }
 
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+/**
+ * A KMS key ARN: `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, where REGION may be `{region}` and
+ * ACCOUNT `{account_id}` (whole segments, as the Lambda's FLOWGUARD_KMS_KEY_ARN accepts them).
+ */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z]{2}(-[a-z]+)+-\d+|\{region\}):(\d{12}|\{account_id\}):key\/[A-Za-z0-9-]+$/;
+const KMS_PLACEHOLDERS = ['{region}', '{account_id}'];
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
-/** The region of a KMS key ARN (validated by resolveConfig). */
+function validateKmsKeyArn(setting: string, arn: string): void {
+  const unknown = (arn.match(/\{[^}]*\}?/g) ?? []).filter((p) => !KMS_PLACEHOLDERS.includes(p));
+  if (unknown.length > 0) {
+    throw new ConfigError(setting, arn, `unknown placeholder ${unknown[0]}; the placeholders are {region} and {account_id}`);
+  }
+  if (!KMS_KEY_ARN.test(arn)) {
+    throw new ConfigError(
+      setting,
+      arn,
+      'must be the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID, where REGION may be {region} and ACCOUNT ' +
+        '{account_id}); CloudWatch Logs takes no alias',
+    );
+  }
+}
+
+/** `{"us-east-1": "arn:...", ...}`: every key a region name, every value a key ARN of that region. */
+function validateKmsKeyArns(value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError('kmsKeyArns', value, 'must be a JSON object of region to KMS key ARN, {"us-east-1": "arn:aws:kms:us-east-1:...", ...}');
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) {
+    return undefined;
+  }
+  const keys: Record<string, string> = {};
+  for (const [region, arn] of entries) {
+    if (!REGION.test(region)) {
+      throw new ConfigError('kmsKeyArns', region, 'must be keyed by AWS region names, e.g. {"us-east-1": "arn:..."}');
+    }
+    if (typeof arn !== 'string') {
+      throw new ConfigError('kmsKeyArns', arn, `the key of ${region} must be a KMS key ARN (a string)`);
+    }
+    validateKmsKeyArn('kmsKeyArns', arn.trim());
+    const keyRegion = kmsKeyRegion(arn.trim());
+    if (keyRegion !== '{region}' && keyRegion !== region) {
+      throw new ConfigError(
+        'kmsKeyArns',
+        arn,
+        `is listed for ${region} but is a key in ${keyRegion}: CloudWatch Logs only uses keys of its own region`,
+      );
+    }
+    keys[region] = arn.trim();
+  }
+  return keys;
+}
+
+/** The region of a KMS key ARN (validated by resolveConfig); `{region}` when it is a placeholder. */
 export function kmsKeyRegion(kmsKeyArn: string): string {
   return kmsKeyArn.split(':')[3];
+}
+
+/**
+ * The KMS key of one stack (region and account, which may be CloudFormation tokens): the map's
+ * entry for the region, or the template with `{region}` and `{account_id}` filled in. A key whose
+ * literal region is not the stack's fails the synth, as the Lambda would refuse it at start-up.
+ */
+export function kmsKeyFor(config: FlowGuardConfig, region: string, account: string): string | undefined {
+  let setting: 'kmsKeyArn' | 'kmsKeyArns';
+  let template: string;
+  if (config.kmsKeyArns !== undefined) {
+    setting = 'kmsKeyArns';
+    const found = config.kmsKeyArns[region];
+    if (found === undefined) {
+      throw new ConfigError(
+        setting,
+        config.kmsKeyArns,
+        `has no key for ${region}, a region deployed to: add "${region}": "arn:aws:kms:${region}:ACCOUNT:key/ID"`,
+      );
+    }
+    template = found;
+  } else if (config.kmsKeyArn !== undefined) {
+    setting = 'kmsKeyArn';
+    template = config.kmsKeyArn;
+  } else {
+    return undefined;
+  }
+  const keyRegion = kmsKeyRegion(template);
+  if (keyRegion !== '{region}' && keyRegion !== region) {
+    throw new ConfigError(
+      setting,
+      template,
+      `must be a key in ${region}, the stack's region, not in ${keyRegion} (CloudWatch Logs only uses keys of its own ` +
+        'region, and the Lambda refuses another region\'s key at start-up); write {region} in the ARN for a ' +
+        'multi-Region key, or give one key per region with -c kmsKeyArns=\'{"REGION": "ARN", ...}\'',
+    );
+  }
+  return template.split('{region}').join(region).split('{account_id}').join(account);
 }
 
 function validateLogGroupName(name: string): void {
@@ -232,10 +355,11 @@ export function settingsFromContext(read: ContextReader): FlowGuardSettings {
     logGroupName: contextString(read, 'logGroupName'),
     exemptTag: contextString(read, 'exemptTag'),
     kmsKeyArn: contextString(read, 'kmsKeyArn'),
+    kmsKeyArns: contextJsonObject(read, 'kmsKeyArns'),
     sweepSchedule: contextString(read, 'sweepSchedule'),
     alarmEmail: contextString(read, 'alarmEmail'),
     maxAggregationInterval: contextNumber(read, 'maxAggregationInterval'),
-    reservedConcurrency: contextNumber(read, 'reservedConcurrency'),
+    reservedConcurrency: contextReservedConcurrency(read),
   };
 }
 
@@ -258,7 +382,7 @@ export function regionsFromContext(read: ContextReader, fallback: string | undef
     );
   }
   for (const region of regions) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    if (!REGION.test(region)) {
       throw new ConfigError('regions', region, 'must be AWS region names separated by commas, e.g. us-east-1,eu-west-1');
     }
   }
@@ -308,4 +432,37 @@ function contextNumber(read: ContextReader, key: string): number | undefined {
     throw new ConfigError(key, value, 'must be a whole number');
   }
   return Number(text);
+}
+
+/** `none` (any case), an empty value or no value: no reservation; otherwise a whole number. */
+function contextReservedConcurrency(read: ContextReader): number | 'none' | undefined {
+  const value = read('reservedConcurrency');
+  if (typeof value === 'string' && ['none', ''].includes(value.trim().toLowerCase())) {
+    return 'none';
+  }
+  try {
+    return contextNumber(read, 'reservedConcurrency');
+  } catch {
+    throw new ConfigError(
+      'reservedConcurrency',
+      value,
+      'must be "none" (no reservation, the default) or a whole number of at least 1',
+    );
+  }
+}
+
+/** A JSON object: as written in cdk.json, or as a JSON string given with -c. */
+function contextJsonObject(read: ContextReader, key: string): Record<string, string> | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    return value as Record<string, string>; // resolveConfig checks its shape
+  }
+  try {
+    return JSON.parse(value) as Record<string, string>;
+  } catch {
+    throw new ConfigError(key, value, 'must be a JSON object, e.g. {"us-east-1": "arn:aws:kms:us-east-1:111122223333:key/ID"}');
+  }
 }

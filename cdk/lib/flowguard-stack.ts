@@ -4,7 +4,8 @@
  *   CloudTrail events (EventBridge rules) ─┐
  *   scheduled sweep ───────────────────────┴─> Lambda (flowguard-lambda) ──> EC2 / Logs APIs
  *        rule target failures ─> RuleDeadLetterQueue     │ async failures ─> OnFailureQueue
- *   alarms (function errors, queue depth, RemediationFailures) ─> AlarmTopic (e-mail)
+ *   alarms (function errors, failed destination deliveries, queue depth, RemediationFailures)
+ *        ─> AlarmTopic (e-mail)
  *
  * The Lambda's role is least privilege and each grant says why (see `grant`): a dry-run stack
  * can only do what EC2's DryRun check of CreateFlowLogs needs.
@@ -17,7 +18,6 @@ import {
   Stack,
   StackProps,
   Tags,
-  Token,
   ArnFormat,
   Validations,
 } from 'aws-cdk-lib';
@@ -37,7 +37,7 @@ import { RustFunction } from 'cargo-lambda-cdk';
 import { Bundling } from 'cargo-lambda-cdk/lib/bundling';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
-import { ConfigError, FlowGuardConfig, FlowGuardSettings, kmsKeyRegion, resolveConfig } from './config';
+import { FlowGuardConfig, FlowGuardSettings, kmsKeyFor, resolveConfig } from './config';
 import { LogGroupName, logGroupName } from './log-group-name';
 
 /** The tag that marks what flowguard created (flow logs, log groups). */
@@ -46,17 +46,26 @@ export const MANAGED_BY_TAG = { key: 'managed-by', value: 'flowguard' };
 export const METRIC_NAMESPACE = 'FlowGuard';
 export const REMEDIATION_FAILURES_METRIC = 'RemediationFailures';
 
-/** crates/lambda, relative to this file (cdk/lib). */
-const LAMBDA_MANIFEST = path.join(__dirname, '..', '..', 'crates', 'lambda', 'Cargo.toml');
-const LAMBDA_BINARY = 'flowguard-lambda';
+/**
+ * The workspace root's Cargo.toml, relative to this file (cdk/lib). The Lambda is built from the
+ * root, not from crates/lambda: that crate inherits its version, edition, rust-version, lints and
+ * dependencies from the root manifest (`*.workspace = true`), and Cargo.lock lives there too.
+ * cargo-lambda-cdk runs `cargo lambda build` in the manifest's directory (and mounts that
+ * directory in Docker), so anything narrower than the root cannot build it.
+ */
+export const WORKSPACE_MANIFEST = path.join(__dirname, '..', '..', 'Cargo.toml');
+/** The Lambda's package in the workspace, and its binary (crates/lambda/Cargo.toml). */
+export const LAMBDA_PACKAGE = 'flowguard-lambda';
+export const LAMBDA_BINARY = 'flowguard-lambda';
 const FLOW_LOGS_SERVICE = 'vpc-flow-logs.amazonaws.com';
 
 export interface FlowGuardStackProps extends StackProps, FlowGuardSettings {
   /**
-   * A prebuilt Lambda package (a zip with `bootstrap`, from `cargo lambda build --arm64
-   * --output-format zip`) deployed instead of building crates/lambda with cargo-lambda.
+   * A prebuilt Lambda package (a zip with `bootstrap`, from `cargo lambda build --release --arm64
+   * --output-format zip --package flowguard-lambda` at the workspace root) deployed instead of
+   * building it with cargo-lambda during the deployment.
    *
-   * @default - build crates/lambda with cargo-lambda-cdk's RustFunction
+   * @default - build flowguard-lambda from the workspace root with cargo-lambda-cdk's RustFunction
    */
   readonly lambdaZip?: string;
 }
@@ -73,6 +82,8 @@ interface Grant {
 export class FlowGuardStack extends Stack {
   public readonly config: FlowGuardConfig;
   public readonly logGroupName: LogGroupName;
+  /** The KMS key ARN of this stack's region (placeholders rendered), if any. */
+  public readonly kmsKeyArn?: string;
   public readonly deliveryRole: iam.Role;
   public readonly functionRole: iam.Role;
   public readonly function: lambda.Function;
@@ -85,14 +96,10 @@ export class FlowGuardStack extends Stack {
     super(scope, id, props);
     this.config = resolveConfig(props);
     const config = this.config;
-    if (config.kmsKeyArn && !Token.isUnresolved(this.region) && kmsKeyRegion(config.kmsKeyArn) !== this.region) {
-      throw new ConfigError(
-        'kmsKeyArn',
-        config.kmsKeyArn,
-        `must be a key in ${this.region}, the stack's region (CloudWatch Logs only uses keys of its own region); ` +
-          'deploy each region with its own -c kmsKeyArn',
-      );
-    }
+    // The key of this region: from the per-region map, or the template with {region} and
+    // {account_id} filled in; a literal key of another region fails the synth here, as the
+    // Lambda would refuse it at start-up (and CloudWatch Logs would refuse it anyway).
+    this.kmsKeyArn = kmsKeyFor(config, this.region, this.account);
     this.logGroupName = logGroupName(config.logGroupName, this.region, this.account);
 
     this.createManagedLogGroup();
@@ -134,9 +141,7 @@ export class FlowGuardStack extends Stack {
       retention: this.config.retentionDays as logs.RetentionDays,
       // Flow logs are audit evidence: deleting the stack never deletes them.
       removalPolicy: RemovalPolicy.RETAIN,
-      encryptionKey: this.config.kmsKeyArn
-        ? kms.Key.fromKeyArn(this, 'FlowLogKey', this.config.kmsKeyArn)
-        : undefined,
+      encryptionKey: this.kmsKeyArn ? kms.Key.fromKeyArn(this, 'FlowLogKey', this.kmsKeyArn) : undefined,
     });
     Tags.of(group).add(MANAGED_BY_TAG.key, MANAGED_BY_TAG.value);
   }
@@ -152,7 +157,14 @@ export class FlowGuardStack extends Stack {
     return [group, `${group}:*`];
   }
 
-  /** The role that VPC Flow Logs assumes to write into the managed log group(s). */
+  /**
+   * The role that VPC Flow Logs assumes to write into the managed log group(s). It gets no
+   * logs:CreateLogGroup, although AWS's example policy has it: flowguard creates the group itself,
+   * with its KMS key, tag and retention, before any flow log points at it; a service that could
+   * create the group would, after someone deleted it, recreate it never-expiring, unencrypted and
+   * untagged. Without the permission, delivery fails instead, and flowguard (triggered by the
+   * DeleteLogGroup event, or the next sweep) recreates the group properly.
+   */
   private createDeliveryRole(): iam.Role {
     const role = new iam.Role(this, 'DeliveryRole', {
       description: 'Assumed by VPC Flow Logs to deliver the flow logs created by flowguard to its log group(s)',
@@ -167,7 +179,6 @@ export class FlowGuardStack extends Stack {
     this.grant(role, {
       sid: 'DeliverToManagedLogGroups',
       actions: [
-        'logs:CreateLogGroup',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'logs:DescribeLogGroups',
@@ -213,28 +224,57 @@ export class FlowGuardStack extends Stack {
         'ec2:DescribeVpcs, ec2:DescribeFlowLogs and logs:DescribeLogGroups are list calls that support ' +
         'no resource-level permission: IAM only accepts "*" for them',
     });
+    // CreateFlowLogs is authorized on two resource types (Service Authorization Reference, Amazon
+    // EC2): the resource it watches (here `vpc`, which carries the VPC's own tags, ec2:ResourceTag)
+    // and the `vpc-flow-log` being created, the only one whose condition keys include the request's
+    // tags (aws:RequestTag/${TagKey}, aws:TagKeys). A condition key that a resource type does not
+    // have is absent from the request context when that resource is evaluated, and StringEquals on
+    // an absent key is false, so one statement with the aws:RequestTag condition on both ARNs would
+    // deny every call: hence two statements. The flow log may only be created carrying the tag
+    // managed-by=flowguard, the tag that the DeleteFlowLogs grant below trusts; the same request
+    // (with DryRun=true) is what the dry run's permission check sends.
     this.grant(role, {
-      sid: 'CreateFlowLogs',
+      sid: 'CreateFlowLogsOnVpcs',
       actions: ['ec2:CreateFlowLogs'],
-      resources: [this.vpcArn(), this.flowLogArn()],
+      resources: [this.vpcArn()],
       wildcardReason:
         'flowguard puts a flow log on every VPC of the region, including VPCs created after the deployment, ' +
-        'and a new flow log has no id before CreateFlowLogs: both resource types are granted by prefix',
+        'so the VPCs are granted by prefix',
     });
+    this.grant(role, {
+      sid: 'CreateManagedFlowLogs',
+      actions: ['ec2:CreateFlowLogs'],
+      resources: [this.flowLogArn()],
+      conditions: { StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG.key}`]: MANAGED_BY_TAG.value } },
+      wildcardReason:
+        'a new flow log has no id before CreateFlowLogs, so flow logs are granted by prefix, and only when the ' +
+        'request tags them managed-by=flowguard (condition aws:RequestTag)',
+    });
+    // Tags given in CreateFlowLogs' TagSpecifications are authorized as ec2:CreateTags as well
+    // (EC2 User Guide, "Grant permission to tag resources during creation"): only inside
+    // CreateFlowLogs (ec2:CreateAction), and only the managed-by=flowguard tag.
     this.grant(role, {
       sid: 'TagFlowLogsAtCreation',
       actions: ['ec2:CreateTags'],
       resources: [this.flowLogArn()],
-      conditions: { StringEquals: { 'ec2:CreateAction': 'CreateFlowLogs' } },
+      conditions: {
+        StringEquals: {
+          'ec2:CreateAction': 'CreateFlowLogs',
+          [`aws:RequestTag/${MANAGED_BY_TAG.key}`]: MANAGED_BY_TAG.value,
+        },
+      },
       wildcardReason:
         'tags (managed-by=flowguard) only a flow log being created by CreateFlowLogs (condition ' +
         'ec2:CreateAction), whose id is not known in advance',
     });
+    // Only the delivery role, and no iam:PassedToService condition: AWS documents no value of
+    // that key for CreateFlowLogs' DeliverLogsPermissionArn, and a wrong one would deny every
+    // CreateFlowLogs. What the role can be used for is bounded by its own trust policy instead
+    // (vpc-flow-logs.amazonaws.com, for flow logs of this account and region only).
     this.grant(role, {
       sid: 'PassDeliveryRoleToFlowLogs',
       actions: ['iam:PassRole'],
       resources: [this.deliveryRole.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': FLOW_LOGS_SERVICE } },
     });
     this.grant(role, {
       sid: 'ReadDeliveryRole',
@@ -259,9 +299,12 @@ export class FlowGuardStack extends Stack {
         'deletes only flow logs tagged managed-by=flowguard (condition aws:ResourceTag), i.e. the ones ' +
         'flowguard created and found failing delivery; their ids are not known in advance',
     });
+    // CreateLogGroup with `tags` (flowguard always tags its groups managed-by=flowguard) needs
+    // logs:TagResource or the deprecated logs:TagLogGroup besides logs:CreateLogGroup (CloudWatch
+    // Logs API reference, CreateLogGroup's `tags`): TagResource only.
     this.grant(role, {
       sid: 'ManageFlowLogGroups',
-      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:TagResource', 'logs:TagLogGroup'],
+      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:TagResource'],
       resources: this.logGroupArns(),
       wildcardReason:
         'the managed flow-log group only; CloudWatch Logs authorizes PutRetentionPolicy and CreateLogGroup ' +
@@ -320,8 +363,9 @@ export class FlowGuardStack extends Stack {
       FLOWGUARD_EXEMPT_TAG: config.exemptTag,
       FLOWGUARD_MAX_AGGREGATION_INTERVAL: String(config.maxAggregationInterval),
     };
-    if (config.kmsKeyArn) {
-      environment.FLOWGUARD_KMS_KEY_ARN = config.kmsKeyArn;
+    if (this.kmsKeyArn) {
+      // The key of this stack's region, rendered: the Lambda runs in one region only.
+      environment.FLOWGUARD_KMS_KEY_ARN = this.kmsKeyArn;
     }
     // The Lambda's reports: one JSON summary line per invocation; a year of them.
     const logGroup = new logs.LogGroup(this, 'FunctionLogGroup', {
@@ -336,6 +380,8 @@ export class FlowGuardStack extends Stack {
       architecture: lambda.Architecture.ARM_64,
       timeout: Duration.seconds(60),
       memorySize: 256,
+      // Off unless asked for: AWS refuses a reservation that leaves less than 100 unreserved
+      // executions, which is every reservation in a new account (quota 10).
       reservedConcurrentExecutions: config.reservedConcurrency,
       // JSON makes Lambda set AWS_LAMBDA_LOG_FORMAT=JSON, which the Rust tracing setup follows.
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -354,8 +400,10 @@ export class FlowGuardStack extends Stack {
       new RustFunction(this, 'Function', {
         ...options,
         runtime: 'provided.al2023',
-        manifestPath: LAMBDA_MANIFEST,
+        manifestPath: WORKSPACE_MANIFEST,
         binaryName: LAMBDA_BINARY,
+        // `--bin` alone would resolve features over every member of the workspace.
+        bundling: { cargoLambdaFlags: ['--package', LAMBDA_PACKAGE] },
       }),
     );
   }
@@ -488,6 +536,12 @@ export class FlowGuardStack extends Stack {
       'FunctionErrors',
       this.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
       'The flowguard Lambda returned errors (retryable failures or invalid events); see its log group.',
+    );
+    alarm(
+      'DestinationDeliveryFailures',
+      this.function.metric('DestinationDeliveryFailures', { period, statistic: cloudwatch.Stats.SUM }),
+      'Lambda could not deliver a failed event to the on-failure queue: the event is lost unless the function ' +
+        'log shows it; check the queue and the function role\'s sqs:SendMessage.',
     );
     alarm(
       'RemediationFailures',

@@ -57,6 +57,65 @@ describe('the app', () => {
     expect(built.function).toBeInstanceOf(RustFunction);
   });
 
+  test('a KMS key per region: a template rendered per stack, or a map', () => {
+    const envKey = (stack: { region: string }, stacks: ReturnType<typeof buildFlowGuardApp>) => {
+      const template = Template.fromStack(stacks.find((s) => s.region === stack.region)!);
+      const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+      const group = Object.values(template.findResources('AWS::Logs::LogGroup')).find((g) => g.Properties.LogGroupName);
+      expect(group?.Properties.KmsKeyId).toEqual(fn.Properties.Environment.Variables.FLOWGUARD_KMS_KEY_ARN);
+      return fn.Properties.Environment.Variables.FLOWGUARD_KMS_KEY_ARN;
+    };
+    const templated = buildFlowGuardApp(
+      testApp({ regions: 'us-east-1,eu-west-1', kmsKeyArn: 'arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd12ab34cd56ef1234567890ab' }),
+      { account: ACCOUNT },
+    );
+    expect(templated.map((s) => envKey(s, templated))).toEqual([
+      `arn:aws:kms:us-east-1:${ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab`,
+      `arn:aws:kms:eu-west-1:${ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab`,
+    ]);
+    const mapped = buildFlowGuardApp(
+      testApp({
+        regions: 'us-east-1,eu-west-1',
+        kmsKeyArns: JSON.stringify({
+          'eu-west-1': `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0d3c8a1e-2b4f-4c6d-8e9f-0a1b2c3d4e5f`,
+          'us-east-1': `arn:aws:kms:us-east-1:${ACCOUNT}:key/5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c`,
+        }),
+      }),
+      { account: ACCOUNT },
+    );
+    expect(mapped.map((s) => envKey(s, mapped))).toEqual([
+      `arn:aws:kms:us-east-1:${ACCOUNT}:key/5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c`,
+      `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0d3c8a1e-2b4f-4c6d-8e9f-0a1b2c3d4e5f`,
+    ]);
+    // Without credentials the account is the deploying one: {account_id} becomes AWS::AccountId.
+    const [agnostic] = buildFlowGuardApp(
+      testApp({ regions: 'us-east-1', kmsKeyArn: 'arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd12ab34cd56ef1234567890ab' }),
+      {},
+    );
+    expect(JSON.stringify(Template.fromStack(agnostic).toJSON())).toContain(
+      '{"Fn::Join":["",["arn:aws:kms:us-east-1:",{"Ref":"AWS::AccountId"},":key/mrk-1234abcd12ab34cd56ef1234567890ab"]]}',
+    );
+  });
+
+  test('a literal KMS key in a multi-region deployment fails the synth for the other region', () => {
+    expect(() =>
+      buildFlowGuardApp(
+        testApp({ regions: 'us-east-1,eu-west-1', kmsKeyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/abc` }),
+        { account: ACCOUNT },
+      ),
+    ).toThrow(/kmsKeyArn .*must be a key in eu-west-1, the stack's region, not in us-east-1.*write \{region\} in the ARN/);
+  });
+
+  test('-c reservedConcurrency=none, or nothing, reserves nothing', () => {
+    for (const context of [{}, { reservedConcurrency: 'none' }]) {
+      const [stack] = buildFlowGuardApp(testApp({ regions: 'us-east-1', ...context }), { account: ACCOUNT });
+      const fn = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0];
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+    const [reserved] = buildFlowGuardApp(testApp({ regions: 'us-east-1', reservedConcurrency: '4' }), { account: ACCOUNT });
+    Template.fromStack(reserved).hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 4 });
+  });
+
   test('a bad context value fails the synth with a message naming it', () => {
     expect(() => buildFlowGuardApp(testApp({ regions: 'us-east-1', trafficType: 'accept' }), { account: ACCOUNT })).toThrow(
       'invalid flowguard setting trafficType (FLOWGUARD_TRAFFIC_TYPE): "ACCEPT": must be REJECT or ALL',

@@ -2,6 +2,7 @@ import {
   ALLOWED_RETENTION_DAYS,
   ConfigError,
   DEFAULTS,
+  kmsKeyFor,
   regionsFromContext,
   resolveConfig,
   settingsFromContext,
@@ -19,11 +20,13 @@ describe('resolveConfig', () => {
       logGroupName: '/vpc/flow-logs',
       exemptTag: 'flowguard:exempt',
       kmsKeyArn: undefined,
+      kmsKeyArns: undefined,
       sweepSchedule: 'rate(1 hour)',
       alarmEmail: undefined,
       maxAggregationInterval: 600,
-      reservedConcurrency: DEFAULTS.reservedConcurrency,
+      reservedConcurrency: undefined,
     });
+    expect(DEFAULTS.reservedConcurrency).toBeUndefined();
   });
 
   test('accepts every CloudWatch Logs retention of at least 365 days', () => {
@@ -80,6 +83,59 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ kmsKeyArn: 'alias/flow-logs' })).toThrow('kmsKeyArn (FLOWGUARD_KMS_KEY_ARN)');
   });
 
+  test('kmsKeyArn may hold {region} and {account_id} as its region and account', () => {
+    for (const arn of [
+      'arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+      'arn:aws:kms:{region}:111111111111:key/mrk-1',
+      'arn:aws:kms:eu-west-1:{account_id}:key/abc',
+    ]) {
+      expect(resolveConfig({ kmsKeyArn: arn }).kmsKeyArn).toBe(arn);
+    }
+    expect(() => resolveConfig({ kmsKeyArn: 'arn:aws:kms:{vpc_id}:111111111111:key/abc' })).toThrow(
+      'unknown placeholder {vpc_id}; the placeholders are {region} and {account_id}',
+    );
+    // Placeholders stand for whole segments, as the Lambda reads them.
+    expect(() => resolveConfig({ kmsKeyArn: 'arn:aws:kms:us-{region}:111111111111:key/abc' })).toThrow(
+      'must be the ARN of a KMS key',
+    );
+    expect(() => resolveConfig({ kmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/{region}' })).toThrow(
+      'must be the ARN of a KMS key',
+    );
+  });
+
+  test('kmsKeyArns maps regions to key ARNs, and excludes kmsKeyArn', () => {
+    const keys = { 'us-east-1': 'arn:aws:kms:us-east-1:111111111111:key/a', 'eu-west-1': 'arn:aws:kms:eu-west-1:111111111111:key/b' };
+    expect(resolveConfig({ kmsKeyArns: keys }).kmsKeyArns).toEqual(keys);
+    expect(resolveConfig({ kmsKeyArns: {} }).kmsKeyArns).toBeUndefined();
+    expect(() => resolveConfig({ kmsKeyArns: { Virginia: keys['us-east-1'] } })).toThrow(
+      'kmsKeyArns (FLOWGUARD_KMS_KEY_ARN): "Virginia": must be keyed by AWS region names',
+    );
+    expect(() => resolveConfig({ kmsKeyArns: { 'us-east-1': 'alias/x' } })).toThrow('kmsKeyArns (FLOWGUARD_KMS_KEY_ARN): "alias/x"');
+    expect(() => resolveConfig({ kmsKeyArns: ['arn'] as never })).toThrow('must be a JSON object of region to KMS key ARN');
+    expect(() => resolveConfig({ kmsKeyArns: { 'eu-west-1': keys['us-east-1'] } })).toThrow(
+      'is listed for eu-west-1 but is a key in us-east-1',
+    );
+    expect(resolveConfig({ kmsKeyArns: { 'eu-west-1': 'arn:aws:kms:{region}:{account_id}:key/mrk-1' } }).kmsKeyArns).toEqual({
+      'eu-west-1': 'arn:aws:kms:{region}:{account_id}:key/mrk-1',
+    });
+    expect(() => resolveConfig({ kmsKeyArns: keys, kmsKeyArn: keys['us-east-1'] })).toThrow('not both');
+  });
+
+  test('kmsKeyFor renders the key of one region, or refuses a key of another region', () => {
+    const template = resolveConfig({ kmsKeyArn: 'arn:aws:kms:{region}:{account_id}:key/mrk-1' });
+    expect(kmsKeyFor(template, 'eu-west-1', '222222222222')).toBe('arn:aws:kms:eu-west-1:222222222222:key/mrk-1');
+    expect(kmsKeyFor(template, 'us-east-1', '111111111111')).toBe('arn:aws:kms:us-east-1:111111111111:key/mrk-1');
+    const literal = resolveConfig({ kmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:key/a' });
+    expect(kmsKeyFor(literal, 'us-east-1', '111111111111')).toBe('arn:aws:kms:us-east-1:111111111111:key/a');
+    expect(() => kmsKeyFor(literal, 'eu-west-1', '111111111111')).toThrow(
+      /kmsKeyArn \(FLOWGUARD_KMS_KEY_ARN\): "arn:aws:kms:us-east-1:111111111111:key\/a": must be a key in eu-west-1, the stack's region, not in us-east-1/,
+    );
+    const map = resolveConfig({ kmsKeyArns: { 'us-east-1': 'arn:aws:kms:us-east-1:{account_id}:key/a' } });
+    expect(kmsKeyFor(map, 'us-east-1', '333333333333')).toBe('arn:aws:kms:us-east-1:333333333333:key/a');
+    expect(() => kmsKeyFor(map, 'eu-west-1', '333333333333')).toThrow('has no key for eu-west-1');
+    expect(kmsKeyFor(resolveConfig({}), 'us-east-1', '111111111111')).toBeUndefined();
+  });
+
   test.each(['rate(1 hour)', 'rate(30 minutes)', 'rate(2 days)', 'cron(0 * * * ? *)'])('accepts the schedule %p', (s) => {
     expect(resolveConfig({ sweepSchedule: s }).sweepSchedule).toBe(s);
   });
@@ -93,9 +149,14 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ alarmEmail: 'secops' })).toThrow('alarmEmail');
   });
 
-  test('reservedConcurrency is a positive integer', () => {
+  test('reservedConcurrency is off by default, "none", or a positive integer', () => {
+    expect(resolveConfig({}).reservedConcurrency).toBeUndefined();
+    expect(resolveConfig({ reservedConcurrency: 'none' }).reservedConcurrency).toBeUndefined();
     expect(resolveConfig({ reservedConcurrency: 2 }).reservedConcurrency).toBe(2);
-    expect(() => resolveConfig({ reservedConcurrency: 0 })).toThrow('reservedConcurrency');
+    expect(() => resolveConfig({ reservedConcurrency: 0 })).toThrow(
+      'reservedConcurrency (the function\'s reserved concurrency): 0: must be "none" (no reservation, the default) or a whole number of at least 1 that leaves at least 100',
+    );
+    expect(() => resolveConfig({ reservedConcurrency: 1.5 })).toThrow('reservedConcurrency');
   });
 });
 
@@ -122,11 +183,32 @@ describe('settingsFromContext', () => {
       logGroupName: '/flow/{vpc_id}',
       exemptTag: 'x:exempt',
       kmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/abc',
+      kmsKeyArns: undefined,
       sweepSchedule: 'rate(30 minutes)',
       alarmEmail: 'a@example.com',
       maxAggregationInterval: 60,
       reservedConcurrency: 3,
     });
+  });
+
+  test('reservedConcurrency=none (any case) or empty means no reservation', () => {
+    for (const text of ['none', 'NONE', ' None ', '']) {
+      expect(resolveConfig(settingsFromContext(context({ reservedConcurrency: text }))).reservedConcurrency).toBeUndefined();
+    }
+    expect(resolveConfig(settingsFromContext(context({ reservedConcurrency: 7 }))).reservedConcurrency).toBe(7);
+    expect(() => settingsFromContext(context({ reservedConcurrency: 'five' }))).toThrow(
+      'reservedConcurrency (the function\'s reserved concurrency): "five": must be "none" (no reservation, the default) or a whole number of at least 1',
+    );
+  });
+
+  test('kmsKeyArns from -c as a JSON string, or from cdk.json as an object', () => {
+    const keys = { 'us-east-1': 'arn:aws:kms:us-east-1:111111111111:key/a' };
+    expect(settingsFromContext(context({ kmsKeyArns: JSON.stringify(keys) })).kmsKeyArns).toEqual(keys);
+    expect(settingsFromContext(context({ kmsKeyArns: keys })).kmsKeyArns).toEqual(keys);
+    expect(settingsFromContext(context({ kmsKeyArns: '' })).kmsKeyArns).toBeUndefined();
+    expect(() => settingsFromContext(context({ kmsKeyArns: 'us-east-1=arn' }))).toThrow(
+      'kmsKeyArns (FLOWGUARD_KMS_KEY_ARN): "us-east-1=arn": must be a JSON object',
+    );
   });
 
   test('keeps the JSON types of cdk.json values', () => {

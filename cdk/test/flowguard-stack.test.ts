@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Bundling } from 'cargo-lambda-cdk/lib/bundling';
-import { FlowGuardStack } from '../lib/flowguard-stack';
+import { FlowGuardStack, LAMBDA_BINARY, LAMBDA_PACKAGE, WORKSPACE_MANIFEST } from '../lib/flowguard-stack';
 import {
   ACCOUNT,
   REGION,
@@ -23,6 +23,7 @@ const KMS_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-12
 const FLOW_LOG_ARN = `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc-flow-log/*`;
 const VPC_ARN = `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/*`;
 const GROUP_ARN = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/vpc/flow-logs`;
+const REPO_ROOT = path.join(__dirname, '..', '..');
 
 /** Everything the account lets flowguard change, apart from its own logs and failure queue. */
 const WRITES = [
@@ -53,7 +54,7 @@ function bySid(statements: Statement[], sid: string): Statement {
 describe('the Lambda function', () => {
   const { stack, template } = synth();
 
-  test('is the arm64 provided.al2023 build of crates/lambda, with JSON logs', () => {
+  test('is the arm64 provided.al2023 build of crates/lambda, with JSON logs and no reserved concurrency', () => {
     template.resourceCountIs('AWS::Lambda::Function', 1);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'provided.al2023',
@@ -61,7 +62,8 @@ describe('the Lambda function', () => {
       Handler: 'bootstrap',
       Timeout: 60,
       MemorySize: 256,
-      ReservedConcurrentExecutions: 5,
+      // A new account (concurrency quota 10) cannot reserve anything: AWS keeps 100 unreserved.
+      ReservedConcurrentExecutions: Match.absent(),
       LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: logicalId(stack, stack.function.logGroup as never) } },
       Role: { 'Fn::GetAtt': [logicalId(stack, stack.functionRole), 'Arn'] },
     });
@@ -130,6 +132,49 @@ describe('the Lambda function', () => {
         OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack, stack.onFailureQueue), 'Arn'] } },
       },
     });
+  });
+
+  test('reserves concurrency only when asked to; "none" is the same as nothing', () => {
+    synth({ reservedConcurrency: 3 }).template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 3,
+    });
+    synth({ reservedConcurrency: 'none' }).template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+  });
+
+  test('is built from the workspace root, selecting the flowguard-lambda package and binary', () => {
+    const bundle = jest.spyOn(Bundling, 'bundle');
+    try {
+      new FlowGuardStack(testApp(), 'WorkspaceBuild', { env: { account: ACCOUNT, region: REGION } });
+      expect(bundle).toHaveBeenCalledTimes(1);
+      const options = bundle.mock.calls[0][0];
+      // The manifest (and so the directory that cargo-lambda builds in, or mounts in Docker) is
+      // the root one, which declares the workspace that crates/lambda inherits from.
+      expect(path.resolve(options.manifestPath)).toBe(path.resolve(REPO_ROOT, 'Cargo.toml'));
+      expect(path.resolve(WORKSPACE_MANIFEST)).toBe(path.resolve(REPO_ROOT, 'Cargo.toml'));
+      const root = fs.readFileSync(options.manifestPath, 'utf8');
+      expect(root).toMatch(/^\[workspace\]/m);
+      expect(root).toMatch(/members = \[[^\]]*"crates\/lambda"/);
+      const lambdaCrate = fs.readFileSync(path.join(REPO_ROOT, 'crates', 'lambda', 'Cargo.toml'), 'utf8');
+      expect(lambdaCrate).toMatch(new RegExp(`^name = "${LAMBDA_PACKAGE}"`, 'm'));
+      expect(lambdaCrate).toMatch(new RegExp(`\\[\\[bin\\]\\]\\s*name = "${LAMBDA_BINARY}"`));
+      expect(lambdaCrate).toMatch(/\.workspace = true/); // what a build from crates/lambda alone would miss
+      // The command that cargo-lambda-cdk runs (computed here without running anything).
+      const cache = Bundling as unknown as { runsLocally?: boolean };
+      const saved = cache.runsLocally;
+      cache.runsLocally = false;
+      try {
+        const bundling = new Bundling(path.dirname(options.manifestPath), options);
+        expect(bundling.command.join(' ')).toMatch(
+          /cargo lambda build .*--release --arm64 --bin flowguard-lambda --flatten flowguard-lambda --package flowguard-lambda$/,
+        );
+      } finally {
+        cache.runsLocally = saved;
+      }
+    } finally {
+      bundle.mockRestore();
+    }
   });
 
   test('synthesizes without starting cargo (no bundling, no cargo-lambda probe)', () => {
@@ -214,7 +259,31 @@ describe('the managed log group', () => {
 
   test('refuses a KMS key of another region', () => {
     expect(() => synth({ kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/abc` })).toThrow(
-      /kmsKeyArn .*must be a key in us-east-1/,
+      /kmsKeyArn .*must be a key in us-east-1, the stack's region, not in eu-west-1/,
+    );
+    expect(() => synth({ kmsKeyArns: { [REGION]: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/abc` } })).toThrow(
+      /kmsKeyArns .*is listed for us-east-1 but is a key in eu-west-1/,
+    );
+  });
+
+  test('renders {region} and {account_id} in the KMS key for the group and the Lambda', () => {
+    const { template } = synth({ kmsKeyArn: 'arn:aws:kms:{region}:{account_id}:key/mrk-0123456789abcdef0123456789abcdef' });
+    const rendered = `arn:aws:kms:${REGION}:${ACCOUNT}:key/mrk-0123456789abcdef0123456789abcdef`;
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/vpc/flow-logs', KmsKeyId: rendered });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ FLOWGUARD_KMS_KEY_ARN: rendered }) },
+    });
+  });
+
+  test('takes the key of its own region from a per-region map', () => {
+    const mine = `arn:aws:kms:${REGION}:${ACCOUNT}:key/11111111-2222-4333-8444-555555555555`;
+    const { template } = synth({ kmsKeyArns: { 'eu-west-1': `arn:aws:kms:eu-west-1:${ACCOUNT}:key/66666666-7777-4888-9999-aaaaaaaaaaaa`, [REGION]: mine } });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/vpc/flow-logs', KmsKeyId: mine });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ FLOWGUARD_KMS_KEY_ARN: mine }) },
+    });
+    expect(() => synth({ kmsKeyArns: { 'eu-west-1': `arn:aws:kms:eu-west-1:${ACCOUNT}:key/66666666-7777-4888-9999-aaaaaaaaaaaa` } })).toThrow(
+      /kmsKeyArns .*has no key for us-east-1/,
     );
   });
 
@@ -249,13 +318,20 @@ describe('the delivery role', () => {
     const statements = roleStatements(template, deliveryRoleId);
     expect(statements).toHaveLength(1);
     expect([...actionsOf(statements[0])].sort()).toEqual([
-      'logs:CreateLogGroup',
       'logs:CreateLogStream',
       'logs:DescribeLogGroups',
       'logs:DescribeLogStreams',
       'logs:PutLogEvents',
     ]);
     expect(resourcesOf(statements[0])).toEqual([GROUP_ARN, `${GROUP_ARN}:*`]);
+  });
+
+  test('cannot create a log group: only flowguard does, with its key, tag and retention', () => {
+    for (const props of [{}, { logGroupName: '/vpc/{vpc_id}' }, { dryRun: true }]) {
+      const each = synth(props);
+      const statements = roleStatements(each.template, logicalId(each.stack, each.stack.deliveryRole));
+      expect(allowing(statements, 'logs:CreateLogGroup')).toEqual([]);
+    }
   });
 
   test('with {vpc_id} in the name, may write to the per-VPC groups only', () => {
@@ -277,20 +353,31 @@ describe('the function role (enforcing)', () => {
     expect(read.Resource).toBe('*');
   });
 
-  test('creates flow logs on VPCs', () => {
-    const create = bySid(statements, 'CreateFlowLogs');
-    expect(actionsOf(create)).toEqual(['ec2:CreateFlowLogs']);
-    expect([...resourcesOf(create)].sort()).toEqual([FLOW_LOG_ARN, VPC_ARN]);
+  test('creates flow logs on VPCs, only flow logs tagged managed-by=flowguard', () => {
+    expect(allowing(statements, 'ec2:CreateFlowLogs')).toEqual([
+      // The VPC's ARN carries no request tags: no condition on it (it would deny every call).
+      { Sid: 'CreateFlowLogsOnVpcs', Effect: 'Allow', Action: 'ec2:CreateFlowLogs', Resource: VPC_ARN },
+      // The flow log being created is the resource that aws:RequestTag applies to.
+      {
+        Sid: 'CreateManagedFlowLogs',
+        Effect: 'Allow',
+        Action: 'ec2:CreateFlowLogs',
+        Resource: FLOW_LOG_ARN,
+        Condition: { StringEquals: { 'aws:RequestTag/managed-by': 'flowguard' } },
+      },
+    ]);
   });
 
-  test('tags flow logs only while creating them', () => {
+  test('tags flow logs only while creating them, and only managed-by=flowguard', () => {
     expect(allowing(statements, 'ec2:CreateTags')).toEqual([
       {
         Sid: 'TagFlowLogsAtCreation',
         Effect: 'Allow',
         Action: 'ec2:CreateTags',
         Resource: FLOW_LOG_ARN,
-        Condition: { StringEquals: { 'ec2:CreateAction': 'CreateFlowLogs' } },
+        Condition: {
+          StringEquals: { 'ec2:CreateAction': 'CreateFlowLogs', 'aws:RequestTag/managed-by': 'flowguard' },
+        },
       },
     ]);
   });
@@ -309,27 +396,18 @@ describe('the function role (enforcing)', () => {
 
   test('writes to CloudWatch Logs only on the managed log group', () => {
     const manage = bySid(statements, 'ManageFlowLogGroups');
-    expect([...actionsOf(manage)].sort()).toEqual([
-      'logs:CreateLogGroup',
-      'logs:PutRetentionPolicy',
-      'logs:TagLogGroup',
-      'logs:TagResource',
-    ]);
+    // CreateLogGroup with tags needs logs:TagResource (or the deprecated TagLogGroup): not both.
+    expect([...actionsOf(manage)].sort()).toEqual(['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:TagResource']);
     expect(resourcesOf(manage)).toEqual([GROUP_ARN, `${GROUP_ARN}:*`]);
-    for (const action of ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:TagResource', 'logs:TagLogGroup']) {
+    for (const action of ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:TagResource']) {
       expect(allowing(statements, action)).toEqual([manage]);
     }
+    expect(allowing(statements, 'logs:TagLogGroup')).toEqual([]);
   });
 
-  test('passes only the delivery role, only to VPC Flow Logs', () => {
+  test('passes only the delivery role, without an iam:PassedToService condition (DESIGN.md)', () => {
     expect(allowing(statements, 'iam:PassRole')).toEqual([
-      {
-        Sid: 'PassDeliveryRoleToFlowLogs',
-        Effect: 'Allow',
-        Action: 'iam:PassRole',
-        Resource: deliveryRoleArn,
-        Condition: { StringEquals: { 'iam:PassedToService': 'vpc-flow-logs.amazonaws.com' } },
-      },
+      { Sid: 'PassDeliveryRoleToFlowLogs', Effect: 'Allow', Action: 'iam:PassRole', Resource: deliveryRoleArn },
     ]);
   });
 
@@ -358,6 +436,7 @@ describe('no policy in the stack grants too much', () => {
     enforcing: synth(),
     'dry run': synth({ dryRun: true }),
     'per-VPC groups with KMS': synth({ logGroupName: '/vpc/{vpc_id}', kmsKeyArn: KMS_KEY }),
+    'reserved concurrency, per-region KMS keys': synth({ reservedConcurrency: 2, kmsKeyArns: { [REGION]: KMS_KEY } }),
   };
 
   describe.each(Object.entries(configurations))('%s', (_name, { template }) => {
@@ -368,11 +447,31 @@ describe('no policy in the stack grants too much', () => {
       expect(statements.filter((s) => s.Effect !== 'Allow')).toEqual([]);
     });
 
-    test('no iam:PassRole on "*", and never without iam:PassedToService', () => {
+    test('no iam:PassRole on "*", and no iam:PassedToService condition (AWS documents no value for flow logs)', () => {
+      expect(allowing(statements, 'iam:PassRole')).not.toEqual([]);
       for (const s of allowing(statements, 'iam:PassRole')) {
         expect(resourcesOf(s)).not.toContain('*');
-        expect(s.Condition?.StringEquals?.['iam:PassedToService']).toBe('vpc-flow-logs.amazonaws.com');
+        expect(JSON.stringify(s.Condition ?? {})).not.toContain('iam:PassedToService');
       }
+    });
+
+    test('no ec2:CreateFlowLogs on flow logs without the managed-by=flowguard request tag', () => {
+      const create = allowing(statements, 'ec2:CreateFlowLogs');
+      expect(create).toHaveLength(2);
+      for (const s of create) {
+        if (resourcesOf(s).includes(FLOW_LOG_ARN)) {
+          expect(resourcesOf(s)).toEqual([FLOW_LOG_ARN]);
+          expect(s.Condition).toEqual({ StringEquals: { 'aws:RequestTag/managed-by': 'flowguard' } });
+        } else {
+          expect(resourcesOf(s)).toEqual([VPC_ARN]);
+        }
+      }
+    });
+
+    test('the delivery role cannot create log groups', () => {
+      const delivery = statements.filter((s) => actionsOf(s).includes('logs:PutLogEvents') && actionsOf(s).includes('logs:DescribeLogStreams'));
+      expect(delivery).toHaveLength(1);
+      expect(actionsOf(delivery[0])).not.toContain('logs:CreateLogGroup');
     });
 
     test('no ec2:DeleteFlowLogs without the managed-by=flowguard condition', () => {
@@ -400,14 +499,16 @@ describe('the function role (dry run)', () => {
   const statements = functionStatements(stack, template);
 
   test('grants no write beyond what the DryRun check of CreateFlowLogs evaluates', () => {
-    const writes = statements.flatMap(actionsOf).filter((a) => WRITES.includes(a));
-    expect(writes.sort()).toEqual(['ec2:CreateFlowLogs', 'ec2:CreateTags', 'iam:PassRole']);
+    const writes = new Set(statements.flatMap(actionsOf).filter((a) => WRITES.includes(a)));
+    expect([...writes].sort()).toEqual(['ec2:CreateFlowLogs', 'ec2:CreateTags', 'iam:PassRole']);
     expect(allowing(statements, 'ec2:CreateTags')[0].Condition).toEqual({
-      StringEquals: { 'ec2:CreateAction': 'CreateFlowLogs' },
+      StringEquals: { 'ec2:CreateAction': 'CreateFlowLogs', 'aws:RequestTag/managed-by': 'flowguard' },
     });
-    expect(allowing(statements, 'iam:PassRole')[0].Condition).toEqual({
-      StringEquals: { 'iam:PassedToService': 'vpc-flow-logs.amazonaws.com' },
+    // DryRun=true is authorized like the real call: the same tag conditions.
+    expect(bySid(statements, 'CreateManagedFlowLogs').Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/managed-by': 'flowguard' },
     });
+    expect(allowing(statements, 'iam:PassRole')[0].Condition).toBeUndefined();
   });
 
   test('no Logs write (but to its own log group) and no DeleteFlowLogs', () => {
@@ -575,8 +676,24 @@ describe('the alarms', () => {
     AlarmActions: [topic],
   };
 
-  test('four alarms, all to the topic', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  test('five alarms, all to the topic', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+    }
+  });
+
+  test('on failed deliveries to the on-failure destination (an event that would be lost silently)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'DestinationDeliveryFailures',
+      Statistic: 'Sum',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack, stack.function) } }],
+    });
+    synth({ dryRun: true }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DestinationDeliveryFailures',
+    });
   });
 
   test('on function errors', () => {

@@ -26,6 +26,10 @@ describe('cdk-nag AwsSolutions', () => {
       sweepSchedule: 'rate(30 minutes)',
     }],
     ['group name with region and account', { logGroupName: '/vpc/{account_id}/{region}/flow-logs', trafficType: 'ALL' as const }],
+    ['KMS key template, reserved concurrency', {
+      kmsKeyArn: 'arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+      reservedConcurrency: 2,
+    }],
   ])('%s: zero unacknowledged errors or warnings', (_name, props) => {
     const { app } = synth(props);
     expect(unacknowledged(app)).toEqual([]);
