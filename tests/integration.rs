@@ -436,14 +436,14 @@ async fn the_lambda_handler_path_runs_against_moto() {
         region: REGION.into(),
         warnings: vec![],
     };
-    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &create_vpc_event(&vpc))
+    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &create_vpc_event(&vpc), None)
         .await
         .unwrap();
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated);
     // An event from another region acts in that region.
     let mut event = fixture("scheduled_event.json");
     event["region"] = "eu-west-1".into();
-    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &event)
+    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &event, None)
         .await
         .unwrap();
     assert_eq!(report.region, "eu-west-1");

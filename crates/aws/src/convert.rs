@@ -18,17 +18,17 @@ fn tags(tags: &[ec2::Tag]) -> std::collections::BTreeMap<String, String> {
 pub fn vpc(v: &ec2::Vpc) -> Option<Vpc> {
     Some(Vpc {
         id: VpcId::new(v.vpc_id()?),
+        owner_id: v.owner_id().map(str::to_owned),
         tags: tags(v.tags()),
     })
 }
 
 pub fn flow_log(fl: &ec2::FlowLog) -> Option<FlowLog> {
-    let destination = match (fl.log_destination_type(), fl.log_group_name()) {
-        (Some(ec2::LogDestinationType::CloudWatchLogs) | None, Some(group)) => {
-            Destination::CloudWatchLogs(LogGroupName::new(group))
-        }
-        _ => Destination::Other(fl.log_destination().unwrap_or("unknown").to_owned()),
-    };
+    let destination = Destination::from_ec2(
+        fl.log_destination_type().map(|t| t.as_str()),
+        fl.log_group_name(),
+        fl.log_destination(),
+    );
     Some(FlowLog {
         id: FlowLogId::new(fl.flow_log_id()?),
         resource_id: fl.resource_id()?.to_owned(),
@@ -37,7 +37,13 @@ pub fn flow_log(fl: &ec2::FlowLog) -> Option<FlowLog> {
             .traffic_type()
             .and_then(|t| TrafficType::parse(t.as_str())),
         deliver_status: fl.deliver_logs_status().map(str::to_owned),
+        deliver_error: fl.deliver_logs_error_message().map(str::to_owned),
         destination,
+        delivery_role_arn: fl.deliver_logs_permission_arn().map(str::to_owned),
+        max_aggregation_interval: fl
+            .max_aggregation_interval()
+            .and_then(|s| u32::try_from(s).ok()),
+        created_at: fl.creation_time().map(|t| t.secs()),
         tags: tags(fl.tags()),
     })
 }

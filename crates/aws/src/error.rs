@@ -19,7 +19,7 @@ where
         }
         SdkError::DispatchFailure(_) => (Fault::Connection, None),
         SdkError::ServiceError(service) => (Fault::Service, Some(service.raw().status_code())),
-        SdkError::ResponseError(response) => (Fault::Other, Some(response.raw().status_code())),
+        SdkError::ResponseError(response) => (Fault::Response, Some(response.raw().status_code())),
         _ => (Fault::Other, None),
     };
     let (code, message) = match err.code() {

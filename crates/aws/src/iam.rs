@@ -118,70 +118,148 @@ pub fn delivery_policy(partition: &str, account: &str, log_group: &LogGroupTempl
     })
 }
 
-/// What `setup-role` did.
+/// What `setup-role` finds of a role of that name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleSetup {
-    pub arn: String,
-    pub created: bool,
+pub enum RoleState {
+    Missing,
+    /// Trust and flowguard's inline policy are as `setup-role` would write them.
+    Matches {
+        arn: String,
+    },
+    /// The role exists, and these things differ from what `setup-role` would write.
+    Differs {
+        arn: String,
+        differences: Vec<String>,
+    },
 }
 
-/// Creates the delivery role, or verifies and updates an existing one of that name; then
-/// writes its inline policy. Running it twice is fine.
-pub async fn setup_role(
+fn decoded(document: &str) -> Option<Value> {
+    serde_json::from_str(&percent_decode_str(document).decode_utf8_lossy()).ok()
+}
+
+fn tag_error(operation: &'static str, e: impl std::fmt::Display) -> AwsError {
+    AwsError {
+        operation,
+        code: None,
+        message: e.to_string(),
+        status: None,
+        fault: flowguard_core::Fault::Other,
+    }
+}
+
+/// Reads a role and compares it with what `setup-role` would write. Only reads.
+pub async fn inspect_role(
     iam: &aws_sdk_iam::Client,
     name: &str,
     partition: &str,
     account: &str,
     log_group: &LogGroupTemplate,
-) -> Result<RoleSetup, AwsError> {
-    let trust = trust_policy(partition, account).to_string();
-    let (arn, created) = match iam.get_role().role_name(name).send().await {
-        Ok(output) => {
-            let role = output.role();
-            let arn = role.map(|r| r.arn().to_owned()).unwrap_or_default();
-            iam.update_assume_role_policy()
-                .role_name(name)
-                .policy_document(&trust)
-                .send()
-                .await
-                .map_err(|e| aws_error("UpdateAssumeRolePolicy", e))?;
-            (arn, false)
-        }
+) -> Result<RoleState, AwsError> {
+    let role = match iam.get_role().role_name(name).send().await {
+        Ok(output) => output.role().cloned(),
         Err(e) => {
             let error = aws_error("GetRole", e);
+            if error.has_code("NoSuchEntity") {
+                return Ok(RoleState::Missing);
+            }
+            return Err(error);
+        }
+    };
+    let arn = role
+        .as_ref()
+        .map(|r| r.arn().to_owned())
+        .unwrap_or_default();
+    let mut differences = Vec::new();
+    let trust = role
+        .as_ref()
+        .and_then(|r| r.assume_role_policy_document())
+        .and_then(decoded);
+    if trust.as_ref() != Some(&trust_policy(partition, account)) {
+        differences.push(format!(
+            "its trust policy is not flowguard's (only {FLOW_LOGS_SERVICE}, with aws:SourceAccount {account} and aws:SourceArn of this account's flow logs)"
+        ));
+    }
+    let wanted = delivery_policy(partition, account, log_group);
+    match iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(POLICY_NAME)
+        .send()
+        .await
+    {
+        Ok(output) if decoded(output.policy_document()).as_ref() == Some(&wanted) => {}
+        Ok(_) => differences.push(format!(
+            "its inline policy {POLICY_NAME} grants other permissions than delivery into {}",
+            log_group.as_str()
+        )),
+        Err(e) => {
+            let error = aws_error("GetRolePolicy", e);
             if !error.has_code("NoSuchEntity") {
                 return Err(error);
             }
-            let output = iam
-                .create_role()
-                .role_name(name)
-                .assume_role_policy_document(&trust)
-                .description("Lets VPC Flow Logs deliver to flowguard's log group")
-                .tags(
-                    aws_sdk_iam::types::Tag::builder()
-                        .key("managed-by")
-                        .value("flowguard")
-                        .build()
-                        .map_err(|e| AwsError {
-                            operation: "CreateRole",
-                            code: None,
-                            message: e.to_string(),
-                            status: None,
-                            fault: flowguard_core::Fault::Other,
-                        })?,
-                )
-                .send()
-                .await
-                .map_err(|e| aws_error("CreateRole", e))?;
-            (
-                output
-                    .role()
-                    .map(|r| r.arn().to_owned())
-                    .unwrap_or_default(),
-                true,
-            )
+            differences.push(format!("it has no inline policy {POLICY_NAME}"));
         }
-    };
+    }
+    Ok(if differences.is_empty() {
+        RoleState::Matches { arn }
+    } else {
+        RoleState::Differs { arn, differences }
+    })
+}
+
+/// Creates the delivery role with flowguard's trust policy and inline policy; returns its ARN.
+pub async fn create_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    partition: &str,
+    account: &str,
+    log_group: &LogGroupTemplate,
+) -> Result<String, AwsError> {
+    let tag = aws_sdk_iam::types::Tag::builder()
+        .key("managed-by")
+        .value("flowguard")
+        .build()
+        .map_err(|e| tag_error("CreateRole", e))?;
+    let output = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust_policy(partition, account).to_string())
+        .description("Lets VPC Flow Logs deliver to flowguard's log group")
+        .tags(tag)
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateRole", e))?;
+    put_policy(iam, name, partition, account, log_group).await?;
+    Ok(output
+        .role()
+        .map(|r| r.arn().to_owned())
+        .unwrap_or_default())
+}
+
+/// Overwrites an existing role's trust policy and flowguard's inline policy (`--force`).
+pub async fn overwrite_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    partition: &str,
+    account: &str,
+    log_group: &LogGroupTemplate,
+) -> Result<(), AwsError> {
+    iam.update_assume_role_policy()
+        .role_name(name)
+        .policy_document(trust_policy(partition, account).to_string())
+        .send()
+        .await
+        .map_err(|e| aws_error("UpdateAssumeRolePolicy", e))?;
+    put_policy(iam, name, partition, account, log_group).await
+}
+
+async fn put_policy(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    partition: &str,
+    account: &str,
+    log_group: &LogGroupTemplate,
+) -> Result<(), AwsError> {
     iam.put_role_policy()
         .role_name(name)
         .policy_name(POLICY_NAME)
@@ -189,7 +267,7 @@ pub async fn setup_role(
         .send()
         .await
         .map_err(|e| aws_error("PutRolePolicy", e))?;
-    Ok(RoleSetup { arn, created })
+    Ok(())
 }
 
 #[cfg(test)]

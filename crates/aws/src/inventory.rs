@@ -1,5 +1,9 @@
 //! [`AwsInventory`]: the read-side port over EC2 and CloudWatch Logs. Every listing is
-//! paginated to the end; a missing page would be a silent compliance hole.
+//! paginated to the end; a missing page would be a silent compliance hole. Requests stay
+//! within AWS's limits, which the local emulator does not enforce: at most
+//! [`MAX_FILTER_VALUES`] values in one EC2 filter, and log groups looked up by exact name,
+//! [`MAX_LOG_GROUP_IDENTIFIERS`] per `DescribeLogGroups`, never listed by a prefix (a region
+//! can hold tens of thousands of groups).
 
 use crate::config::Clients;
 use crate::convert;
@@ -10,12 +14,14 @@ use flowguard_core::{
     AwsError, FlowLogQuery, FlowLogRequest, Inventory, LogGroupName, Permission, VpcId, VpcQuery,
 };
 use futures::future::try_join_all;
+use futures::stream::{self, StreamExt, TryStreamExt};
 
 /// EC2 accepts at most this many values in one filter.
-const MAX_FILTER_VALUES: usize = 200;
-/// Up to this many log groups are described one by one (concurrently); more are listed
-/// under their common prefix in one paginated listing.
-const MAX_SEPARATE_GROUP_LOOKUPS: usize = 4;
+pub const MAX_FILTER_VALUES: usize = 200;
+/// `DescribeLogGroups` takes at most this many `logGroupIdentifiers`.
+pub const MAX_LOG_GROUP_IDENTIFIERS: usize = 50;
+/// `DescribeLogGroups` calls in flight at once (its quota is a few per second).
+const CONCURRENT_LOG_GROUP_LOOKUPS: usize = 4;
 
 /// The read side, for one region.
 #[derive(Debug, Clone)]
@@ -60,12 +66,13 @@ impl AwsInventory {
         Ok(flow_logs.iter().filter_map(convert::flow_log).collect())
     }
 
-    async fn describe_log_groups(&self, prefix: &str) -> Result<Vec<LogGroup>, AwsError> {
-        let mut request = self.clients.logs.describe_log_groups();
-        if !prefix.is_empty() {
-            request = request.log_group_name_prefix(prefix);
-        }
-        let groups: Vec<_> = request
+    /// The groups of these exact names (at most [`MAX_LOG_GROUP_IDENTIFIERS`]) that exist.
+    async fn describe_log_groups(&self, names: &[LogGroupName]) -> Result<Vec<LogGroup>, AwsError> {
+        let groups: Vec<_> = self
+            .clients
+            .logs
+            .describe_log_groups()
+            .set_log_group_identifiers(Some(names.iter().map(|n| n.as_str().to_owned()).collect()))
             .into_paginator()
             .items()
             .send()
@@ -81,24 +88,6 @@ fn filter(name: &str, values: &[VpcId]) -> Filter {
         .name(name)
         .set_values(Some(values.iter().map(|v| v.as_str().to_owned()).collect()))
         .build()
-}
-
-fn common_prefix(names: &[LogGroupName]) -> &str {
-    let Some(first) = names.first() else {
-        return "";
-    };
-    let mut len = first.as_str().len();
-    for name in &names[1..] {
-        len = first
-            .as_str()
-            .bytes()
-            .zip(name.as_str().bytes())
-            .take(len)
-            .take_while(|(a, b)| a == b)
-            .count();
-    }
-    // Log-group names are ASCII, so any byte index is a char boundary; stay safe anyway.
-    first.as_str().get(..len).unwrap_or("")
 }
 
 impl Inventory for AwsInventory {
@@ -134,18 +123,22 @@ impl Inventory for AwsInventory {
     }
 
     async fn log_groups(&self, names: &[LogGroupName]) -> Result<Vec<LogGroup>, AwsError> {
-        let found: Vec<LogGroup> = if names.is_empty() {
-            Vec::new()
-        } else if names.len() <= MAX_SEPARATE_GROUP_LOOKUPS {
-            try_join_all(names.iter().map(|n| self.describe_log_groups(n.as_str())))
-                .await?
-                .into_iter()
-                .flatten()
-                .collect()
-        } else {
-            self.describe_log_groups(common_prefix(names)).await?
-        };
+        let mut unique = names.to_vec();
+        unique.sort();
+        unique.dedup();
+        let chunks: Vec<Vec<LogGroupName>> = unique
+            .chunks(MAX_LOG_GROUP_IDENTIFIERS)
+            .map(<[LogGroupName]>::to_vec)
+            .collect();
+        let found: Vec<Vec<LogGroup>> = stream::iter(chunks)
+            .map(|chunk| async move { self.describe_log_groups(&chunk).await })
+            .buffer_unordered(CONCURRENT_LOG_GROUP_LOOKUPS)
+            .try_collect()
+            .await?;
+        // An endpoint that ignores the identifiers answers with more: keep what was asked.
         Ok(found
+            .into_iter()
+            .flatten()
             .into_iter()
             .filter(|g| names.contains(&g.name))
             .collect())
@@ -178,21 +171,3 @@ impl Inventory for AwsInventory {
 /// The resource type and destination flowguard always asks for.
 pub(crate) const RESOURCE_TYPE: FlowLogsResourceType = FlowLogsResourceType::Vpc;
 pub(crate) const DESTINATION: LogDestinationType = LogDestinationType::CloudWatchLogs;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn common_prefix_of_names() {
-        let names: Vec<LogGroupName> = ["/fl/vpc-1", "/fl/vpc-2", "/fl/vpc-10"]
-            .map(LogGroupName::new)
-            .to_vec();
-        assert_eq!(common_prefix(&names), "/fl/vpc-");
-        assert_eq!(
-            common_prefix(&[LogGroupName::new("/a"), LogGroupName::new("/b")]),
-            "/"
-        );
-        assert_eq!(common_prefix(&[]), "");
-    }
-}

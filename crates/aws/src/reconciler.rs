@@ -52,6 +52,7 @@ impl Reconciler {
             trigger,
             now: unix_now(),
             run_id,
+            deadline: None,
         };
         reconcile::reconcile(&self.inventory, &self.remediator, &run, mode).await
     }

@@ -237,38 +237,145 @@ async fn the_dry_run_check_reads_the_answer() {
 }
 
 #[tokio::test]
-async fn many_log_groups_are_listed_under_their_common_prefix_in_one_paginated_listing() {
+async fn log_groups_are_looked_up_by_name_at_most_50_per_call_never_listed() {
     use aws_sdk_cloudwatchlogs::types::LogGroup;
-    let group = |name: &str, days: Option<i32>| {
-        LogGroup::builder()
-            .log_group_name(name)
-            .set_retention_in_days(days)
-            .build()
-    };
-    let first = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
-        .match_requests(|r| {
-            r.log_group_name_prefix() == Some("/fl/vpc-") && r.next_token().is_none()
-        })
-        .then_output(move || {
-            DescribeLogGroupsOutput::builder()
-                .log_groups(group("/fl/vpc-1", Some(30)))
-                .next_token("p2")
-                .build()
-        });
-    let second = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
-        .match_requests(|r| r.next_token() == Some("p2"))
-        .then_output(move || {
-            DescribeLogGroupsOutput::builder()
-                .log_groups(group("/fl/vpc-5", None))
-                .log_groups(group("/fl/vpc-99", None))
-                .build()
-        });
-    let inventory = AwsInventory::new(clients(&[], &[&first, &second]));
-    let names: Vec<LogGroupName> = (1..=5)
-        .map(|i| LogGroupName::new(format!("/fl/vpc-{i}")))
+    // 120 per-VPC groups: three calls of at most 50 identifiers each, no prefix, ever.
+    let names: Vec<LogGroupName> = (0..120)
+        .map(|i| LogGroupName::new(format!("/fl/vpc-{i:03}")))
         .collect();
+    let rule = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
+        .match_requests(|r| {
+            r.log_group_name_prefix().is_none()
+                && r.log_group_identifiers().len() <= 50
+                && !r.log_group_identifiers().is_empty()
+        })
+        .then_output(|| {
+            // An endpoint that ignores the identifiers: the adapter keeps only the names asked.
+            DescribeLogGroupsOutput::builder()
+                .log_groups(
+                    LogGroup::builder()
+                        .log_group_name("/fl/vpc-007")
+                        .retention_in_days(30)
+                        .build(),
+                )
+                .log_groups(LogGroup::builder().log_group_name("/other").build())
+                .build()
+        });
+    let inventory = AwsInventory::new(clients(&[], &[&rule]));
     let found = inventory.log_groups(&names).await.unwrap();
     let got: Vec<&str> = found.iter().map(|g| g.name.as_str()).collect();
-    assert_eq!(got, ["/fl/vpc-1", "/fl/vpc-5"], "only the names asked for");
-    assert_eq!(first.num_calls() + second.num_calls(), 2);
+    assert_eq!(got, ["/fl/vpc-007"; 3], "only the names asked for");
+    assert_eq!(rule.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn describe_vpcs_by_id_sends_at_most_200_filter_values() {
+    let ids: Vec<VpcId> = (0..450)
+        .map(|i| VpcId::new(format!("vpc-{i:04}")))
+        .collect();
+    let rule = mock!(aws_sdk_ec2::Client::describe_vpcs)
+        .match_requests(|r| r.filters().iter().all(|f| f.values().len() <= 200))
+        .then_output(|| DescribeVpcsOutput::builder().build());
+    let flow_logs = mock!(aws_sdk_ec2::Client::describe_flow_logs)
+        .match_requests(|r| r.filter().iter().all(|f| f.values().len() <= 200))
+        .then_output(|| DescribeFlowLogsOutput::builder().build());
+    let inventory = AwsInventory::new(clients(&[&rule, &flow_logs], &[]));
+    inventory.vpcs(VpcQuery::Ids(&ids)).await.unwrap();
+    inventory
+        .flow_logs(FlowLogQuery::Resources(&ids))
+        .await
+        .unwrap();
+    assert_eq!((rule.num_calls(), flow_logs.num_calls()), (3, 3));
+}
+
+#[tokio::test]
+async fn owner_creation_time_and_delivery_error_are_read() {
+    use aws_sdk_ec2::primitives::DateTime;
+    let vpcs = mock!(aws_sdk_ec2::Client::describe_vpcs).then_output(|| {
+        DescribeVpcsOutput::builder()
+            .vpcs(
+                Vpc::builder()
+                    .vpc_id("vpc-shared")
+                    .owner_id("210987654321")
+                    .build(),
+            )
+            .build()
+    });
+    let flow_logs = mock!(aws_sdk_ec2::Client::describe_flow_logs).then_output(|| {
+        DescribeFlowLogsOutput::builder()
+            .flow_logs(
+                FlowLog::builder()
+                    .flow_log_id("fl-1")
+                    .resource_id("vpc-1")
+                    .flow_log_status("ACTIVE")
+                    .traffic_type(aws_sdk_ec2::types::TrafficType::Reject)
+                    .deliver_logs_status("FAILED")
+                    .deliver_logs_error_message("Rate limited")
+                    .deliver_logs_permission_arn("arn:aws:iam::123456789012:role/fl")
+                    .max_aggregation_interval(60)
+                    .creation_time(DateTime::from_secs(1_700_000_000))
+                    .log_destination_type(aws_sdk_ec2::types::LogDestinationType::CloudWatchLogs)
+                    // Given by ARN only, with no LogGroupName: the group is read from the ARN.
+                    .log_destination("arn:aws:logs:us-east-1:123456789012:log-group:/by/arn:*")
+                    .build(),
+            )
+            .build()
+    });
+    let inventory = AwsInventory::new(clients(&[&vpcs, &flow_logs], &[]));
+    let vpc = &inventory.vpcs(VpcQuery::All).await.unwrap()[0];
+    assert_eq!(vpc.owner_id.as_deref(), Some("210987654321"));
+    assert!(vpc.is_owned_by_another("123456789012"));
+    let fl = &inventory.flow_logs(FlowLogQuery::All).await.unwrap()[0];
+    assert_eq!(fl.deliver_error.as_deref(), Some("Rate limited"));
+    assert_eq!(fl.created_at, Some(1_700_000_000));
+    assert_eq!(fl.max_aggregation_interval, Some(60));
+    assert_eq!(
+        fl.delivery_role_arn.as_deref(),
+        Some("arn:aws:iam::123456789012:role/fl")
+    );
+    assert_eq!(fl.log_group(), Some(&LogGroupName::new("/by/arn")));
+}
+
+#[tokio::test]
+async fn numeric_5xx_codes_in_unsuccessful_entries_are_retryable() {
+    let rule = mock!(aws_sdk_ec2::Client::create_flow_logs).then_output(|| {
+        CreateFlowLogsOutput::builder()
+            .unsuccessful(
+                UnsuccessfulItem::builder()
+                    .resource_id("vpc-1")
+                    .error(
+                        UnsuccessfulItemError::builder()
+                            .code("503")
+                            .message("Service Unavailable")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let remediator = AwsRemediator::new(clients(&[&rule], &[]));
+    let outcomes = remediator
+        .create_flow_logs(&request(&["vpc-1"]))
+        .await
+        .unwrap();
+    let Created::Failed(e) = &outcomes[0].1 else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(classify(e), Disposition::RetryLater);
+}
+
+#[test]
+fn an_unreadable_response_is_retryable() {
+    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    // The SDK's ResponseError: a response arrived and could not be read (cut short).
+    let raw = HttpResponse::new(StatusCode::try_from(200).unwrap(), SdkBody::from("<Descr"));
+    let err: SdkError<DescribeVpcsError, HttpResponse> =
+        SdkError::response_error("unexpected end of the response body", raw);
+    let error = flowguard_aws::error::aws_error("DescribeVpcs", err);
+    assert_eq!(error.fault, flowguard_core::Fault::Response);
+    assert_eq!(classify(&error), Disposition::RetryLater, "{error:?}");
 }

@@ -61,11 +61,19 @@ pub enum Command {
     /// Create or verify the delivery role that VPC Flow Logs assumes; print its ARN
     ///
     /// The role trusts only vpc-flow-logs.amazonaws.com, for this account's flow logs, and may
-    /// write only to the configured log group. Running it again updates it; harmless.
+    /// write only to the configured log group. An existing role that differs is reported and
+    /// left alone (exit 1) unless --force. In dry run nothing is created or changed.
     SetupRole {
         /// The role name.
         #[arg(long, default_value = DEFAULT_ROLE_NAME)]
         name: String,
+        /// Overwrite the trust policy and flowguard's inline policy of an existing role that
+        /// differs.
+        #[arg(long)]
+        force: bool,
+        /// Report only: make no change (same as FLOWGUARD_DRY_RUN=true).
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

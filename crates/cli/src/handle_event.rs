@@ -52,7 +52,7 @@ pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitC
     policy.dry_run |= dry_run;
     let event = parse(&read_input(file)?)?;
     // Refuse what is not an event before any AWS call; `handle` reads it again.
-    let trigger = trigger_from_value(&event).map_err(|e| invalid(&e))?;
+    trigger_from_value(&event).map_err(|e| invalid(&e))?;
     let config = flowguard_aws::config::load(None).await;
     let setup = init(&config, policy)
         .await
@@ -60,17 +60,14 @@ pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitC
     for warning in &setup.warnings {
         eprintln!("warning: {warning}");
     }
-    // The Lambda falls back to its own ARN's account; the CLI asks STS, only when needed.
-    let account = if trigger.account.is_none() {
-        caller_account(&Clients::new(&config))
-            .await
-            .map_err(|e| Failure(describe(&e, &config)))?
-            .0
-    } else {
-        String::new()
-    };
+    // The run acts in the account of the credentials, as the Lambda acts in its own: an
+    // event of another account is ignored, never acted on here in its name.
+    let account = caller_account(&Clients::new(&config))
+        .await
+        .map_err(|e| Failure(describe(&e, &config)))?
+        .0;
     let backend = AwsBackend::new(config.clone());
-    match handle(&backend, &setup, &account, &event).await {
+    match handle(&backend, &setup, &account, &event, None).await {
         Ok(report) => {
             output::emit(&format!(
                 "{}\n",

@@ -31,7 +31,11 @@ async fn main() -> ExitCode {
         Command::Plan(args) => sweep::run(Kind::Plan, args, false, flags).await,
         Command::Apply { sweep, yes } => sweep::run(Kind::Apply, sweep, *yes, flags).await,
         Command::HandleEvent { file, dry_run } => handle_event::run(file, *dry_run, flags).await,
-        Command::SetupRole { name } => setup_role::run(name, flags).await,
+        Command::SetupRole {
+            name,
+            force,
+            dry_run,
+        } => setup_role::run(name, *force, *dry_run, flags).await,
     };
     result.unwrap_or_else(|failure| {
         eprintln!("error: {failure}");

@@ -32,6 +32,7 @@ fn status(vpc: &VpcReport, kind: Kind) -> &'static str {
         (VpcStatus::WouldRemediate, Kind::Audit) => "NOT COMPLIANT",
         (VpcStatus::WouldRemediate, _) => "would remediate",
         (VpcStatus::Failed, _) => "FAILED",
+        (VpcStatus::NotOwned, _) => "not owned (shared)",
         (other, _) => other.as_str(),
     }
 }
@@ -262,6 +263,7 @@ mod tests {
                 status: *status,
                 reason: "why".to_owned(),
                 checks: Checks::default(),
+                owner_id: None,
             })
             .collect();
         let trigger = TriggerReport {

@@ -35,6 +35,13 @@ pub async fn run(
         refuse_unsafe_apply(&policy, yes)?;
     }
     let scope = resolve(flowguard_aws::config::load(None).await, args).await?;
+    // A KMS key of one region cannot serve another: refuse before anything runs.
+    for region in &scope.regions {
+        policy.kms_key_in(&Place {
+            region: region.clone(),
+            account: scope.account.clone(),
+        })?;
+    }
     let (mode, reason) = match kind {
         Kind::Audit => (Mode::Audit, "flowguard audit"),
         Kind::Plan => (Mode::DryRun, "flowguard plan"),

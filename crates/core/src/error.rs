@@ -12,7 +12,10 @@ pub enum Fault {
     Timeout,
     /// The connection could not be made or broke (refused, reset, DNS, TLS).
     Connection,
-    /// Anything else: a request that could not be built, a response that could not be read.
+    /// A response arrived but could not be read (cut short, garbled): the call may have
+    /// worked or not, and asking again is safe (every write is idempotent).
+    Response,
+    /// Anything else: a request that could not be built.
     Other,
 }
 
@@ -106,7 +109,7 @@ const GONE: [&str; 5] = [
 /// Classifies an error. Pure, so the Lambda, the CLI and the tests agree.
 pub fn classify(error: &AwsError) -> Disposition {
     match error.fault {
-        Fault::Timeout | Fault::Connection => return Disposition::RetryLater,
+        Fault::Timeout | Fault::Connection | Fault::Response => return Disposition::RetryLater,
         Fault::Other => return Disposition::GiveUp,
         Fault::Service => {}
     }
@@ -119,11 +122,17 @@ pub fn classify(error: &AwsError) -> Disposition {
         Disposition::Gone
     } else if error.status.is_some_and(|s| s >= 500)
         || (code.is_empty() && error.status == Some(429))
+        || is_numeric_5xx(code)
     {
         Disposition::RetryLater
     } else {
         Disposition::GiveUp
     }
+}
+
+/// EC2's `Unsuccessful` entries sometimes carry an HTTP status as their code (`500`, `503`).
+fn is_numeric_5xx(code: &str) -> bool {
+    code.len() == 3 && code.starts_with('5') && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -192,6 +201,25 @@ mod tests {
             (
                 AwsError {
                     fault: Fault::Connection,
+                    ..AwsError::service("Op", "", "")
+                },
+                Disposition::RetryLater,
+            ),
+            (
+                AwsError::service("CreateFlowLogs", "503", "Service Unavailable"),
+                Disposition::RetryLater,
+            ),
+            (
+                AwsError::service("CreateFlowLogs", "500", ""),
+                Disposition::RetryLater,
+            ),
+            (
+                AwsError::service("CreateFlowLogs", "400", ""),
+                Disposition::GiveUp,
+            ),
+            (
+                AwsError {
+                    fault: Fault::Response,
                     ..AwsError::service("Op", "", "")
                 },
                 Disposition::RetryLater,

@@ -1,10 +1,15 @@
 //! An in-memory fake of flowguard's own ports, for tests of the engine and the shells. It is
 //! not an imitation of AWS: it keeps flowguard's model of one region and applies writes to
-//! it, with the few AWS behaviours the engine relies on (duplicates, missing groups).
+//! it, with the few AWS behaviours the engine relies on (duplicates, missing groups), and
+//! refuses what AWS refuses: more than [`MAX_VPCS_PER_CREATE`] VPCs in one `CreateFlowLogs`,
+//! more than [`MAX_FLOW_LOGS_PER_DELETE`] ids in one `DeleteFlowLogs`, and (once
+//! [`FakeRegion::account`] is set) a `CreateFlowLogs` naming a VPC of another account, refused
+//! as a whole.
 
 use crate::error::AwsError;
 use crate::ids::{FlowLogId, LogGroupName, VpcId};
 use crate::observed::{Destination, FlowLog, LogGroup, Retention, Vpc};
+use crate::plan::{MAX_FLOW_LOGS_PER_DELETE, MAX_VPCS_PER_CREATE};
 use crate::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 use crate::ports::{
     Created, FlowLogQuery, FlowLogRequest, Inventory, Permission, Remediator, VpcQuery,
@@ -34,6 +39,15 @@ pub struct FakeRegion {
     /// Answer a duplicate as moto does: the VPCs before it in the batch are created, then the
     /// whole request fails with a top-level `FlowLogAlreadyExists`.
     whole_batch_duplicates: Mutex<bool>,
+    /// The account the fake region belongs to: VPCs owned by others are refused.
+    account: Mutex<Option<String>>,
+    /// VPCs that `CreateFlowLogs` does not find although `DescribeVpcs` shows them (EC2's
+    /// eventual consistency), refused as a whole request, as EC2 does.
+    unknown_to_create: Mutex<Vec<VpcId>>,
+    /// VPCs deleted right after the next `DescribeVpcs` has shown them (deleted mid-run).
+    vanishing: Mutex<Vec<VpcId>>,
+    /// Operations that take this long (the thread sleeps), for deadline tests.
+    slow: Mutex<BTreeMap<&'static str, std::time::Duration>>,
 }
 
 impl FakeRegion {
@@ -69,6 +83,36 @@ impl FakeRegion {
         *Self::lock(&self.whole_batch_duplicates) = true;
     }
 
+    /// Makes the region belong to `account`: `CreateFlowLogs` naming a VPC that another
+    /// account owns is then refused as a whole with `UnauthorizedOperation`, as EC2 does.
+    pub fn account(&self, account: &str) {
+        *Self::lock(&self.account) = Some(account.to_owned());
+    }
+
+    /// Makes `CreateFlowLogs` refuse any request naming `vpc` with a top-level
+    /// `InvalidVpcID.NotFound`, while `DescribeVpcs` still shows it.
+    pub fn unknown_to_create(&self, vpc: &str) {
+        Self::lock(&self.unknown_to_create).push(VpcId::new(vpc));
+    }
+
+    /// Deletes `vpc` right after the next `DescribeVpcs` has shown it: someone deletes it
+    /// between flowguard's read and its write.
+    pub fn vanish_after_read(&self, vpc: &str) {
+        Self::lock(&self.vanishing).push(VpcId::new(vpc));
+    }
+
+    /// Makes every `operation` take `duration`.
+    pub fn slow(&self, operation: &'static str, duration: std::time::Duration) {
+        Self::lock(&self.slow).insert(operation, duration);
+    }
+
+    /// Deletes a VPC (and its flow logs), as someone else would mid-run.
+    pub fn delete_vpc(&self, vpc: &str) {
+        let mut state = Self::lock(&self.state);
+        state.vpcs.retain(|v| v.id.as_str() != vpc);
+        state.flow_logs.retain(|fl| fl.resource_id != vpc);
+    }
+
     /// Makes the next `n` `DescribeFlowLogs` calls see no flow logs.
     pub fn stale_flow_log_reads(&self, n: u32) {
         *Self::lock(&self.stale_flow_log_reads) = n;
@@ -76,6 +120,9 @@ impl FakeRegion {
 
     fn call(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, AwsError> {
         Self::lock(&self.calls).push(operation);
+        if let Some(duration) = Self::lock(&self.slow).get(operation).copied() {
+            std::thread::sleep(duration);
+        }
         if let Some(error) = Self::lock(&self.failures).get(operation) {
             return Err(error.clone());
         }
@@ -93,6 +140,7 @@ impl FakeRegion {
 pub fn vpc(id: &str, tags: &[(&str, &str)]) -> Vpc {
     Vpc {
         id: VpcId::new(id),
+        owner_id: None,
         tags: tags
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -102,8 +150,8 @@ pub fn vpc(id: &str, tags: &[(&str, &str)]) -> Vpc {
 
 impl Inventory for FakeRegion {
     async fn vpcs(&self, query: VpcQuery<'_>) -> Result<Vec<Vpc>, AwsError> {
-        let state = self.call("DescribeVpcs")?;
-        Ok(match query {
+        let mut state = self.call("DescribeVpcs")?;
+        let seen = match query {
             VpcQuery::All => state.vpcs.clone(),
             VpcQuery::Ids(ids) => state
                 .vpcs
@@ -111,7 +159,13 @@ impl Inventory for FakeRegion {
                 .filter(|v| ids.contains(&v.id))
                 .cloned()
                 .collect(),
-        })
+        };
+        let vanishing = std::mem::take(&mut *Self::lock(&self.vanishing));
+        state.vpcs.retain(|v| !vanishing.contains(&v.id));
+        state
+            .flow_logs
+            .retain(|fl| !vanishing.iter().any(|v| v.as_str() == fl.resource_id));
+        Ok(seen)
     }
 
     async fn flow_logs(&self, query: FlowLogQuery<'_>) -> Result<Vec<FlowLog>, AwsError> {
@@ -194,6 +248,53 @@ impl Remediator for FakeRegion {
         request: &FlowLogRequest,
     ) -> Result<Vec<(VpcId, Created)>, AwsError> {
         let mut state = self.call("CreateFlowLogs")?;
+        if request.vpcs.len() > MAX_VPCS_PER_CREATE {
+            return Err(AwsError::service(
+                "CreateFlowLogs",
+                "InvalidParameterValue",
+                format!(
+                    "Maximum of {MAX_VPCS_PER_CREATE} resource ids, {} given",
+                    request.vpcs.len()
+                ),
+            ));
+        }
+        if let Some(account) = Self::lock(&self.account).as_deref()
+            && let Some(shared) = request.vpcs.iter().find(|id| {
+                state
+                    .vpcs
+                    .iter()
+                    .any(|v| &v.id == *id && v.is_owned_by_another(account))
+            })
+        {
+            return Err(AwsError::service(
+                "CreateFlowLogs",
+                "Client.UnauthorizedOperation",
+                format!("You are not authorized to perform this operation on {shared}"),
+            ));
+        }
+        if let Some(unknown) = request
+            .vpcs
+            .iter()
+            .find(|id| Self::lock(&self.unknown_to_create).contains(id))
+        {
+            return Err(AwsError::service(
+                "CreateFlowLogs",
+                "InvalidVpcID.NotFound",
+                format!("The vpc ID '{unknown}' does not exist"),
+            ));
+        }
+        if let Some(missing) = request
+            .vpcs
+            .iter()
+            .find(|id| !state.vpcs.iter().any(|v| &v.id == *id))
+        {
+            // EC2 refuses a whole request that names a VPC it does not find.
+            return Err(AwsError::service(
+                "CreateFlowLogs",
+                "InvalidVpcID.NotFound",
+                format!("The vpc ID '{missing}' does not exist"),
+            ));
+        }
         let mut outcomes = Vec::new();
         for vpc in &request.vpcs {
             if !state.vpcs.iter().any(|v| &v.id == vpc) {
@@ -241,7 +342,11 @@ impl Remediator for FakeRegion {
                 status: "ACTIVE".to_owned(),
                 traffic_type: Some(request.traffic_type),
                 deliver_status: Some(if group_exists { "SUCCESS" } else { "FAILED" }.to_owned()),
+                deliver_error: (!group_exists).then(|| "Access error".to_owned()),
                 destination: Destination::CloudWatchLogs(request.log_group.clone()),
+                delivery_role_arn: Some(request.delivery_role_arn.clone()),
+                max_aggregation_interval: Some(request.max_aggregation_interval),
+                created_at: None,
                 tags: [(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())].into(),
             });
             outcomes.push((vpc.clone(), Created::Created(Some(id))));
@@ -254,6 +359,16 @@ impl Remediator for FakeRegion {
         ids: &[FlowLogId],
     ) -> Result<Vec<(FlowLogId, Option<AwsError>)>, AwsError> {
         let mut state = self.call("DeleteFlowLogs")?;
+        if ids.len() > MAX_FLOW_LOGS_PER_DELETE {
+            return Err(AwsError::service(
+                "DeleteFlowLogs",
+                "InvalidParameterValue",
+                format!(
+                    "Maximum of {MAX_FLOW_LOGS_PER_DELETE} flow log ids, {} given",
+                    ids.len()
+                ),
+            ));
+        }
         Ok(ids
             .iter()
             .map(|id| {

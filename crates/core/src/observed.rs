@@ -8,7 +8,21 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vpc {
     pub id: VpcId,
+    /// `OwnerId`: the account that owns the VPC. Another account than the run's means a VPC
+    /// shared to this account through AWS RAM, whose flow logs only the owner may manage.
+    pub owner_id: Option<String>,
     pub tags: BTreeMap<String, String>,
+}
+
+impl Vpc {
+    /// Whether another account than `account` owns it (unknown owner or account: no).
+    pub fn is_owned_by_another(&self, account: &str) -> bool {
+        !account.is_empty()
+            && self
+                .owner_id
+                .as_deref()
+                .is_some_and(|owner| !owner.is_empty() && owner != account)
+    }
 }
 
 /// Where a flow log delivers.
@@ -17,6 +31,41 @@ pub enum Destination {
     CloudWatchLogs(LogGroupName),
     /// S3 or Kinesis Data Firehose, by ARN: no retention to check.
     Other(String),
+}
+
+impl Destination {
+    /// From EC2's description of a flow log: `LogGroupName` when given, else the group that a
+    /// CloudWatch Logs `LogDestination` ARN names (`arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME`,
+    /// optionally ending in `:*`), so that its retention is checked too.
+    pub fn from_ec2(
+        destination_type: Option<&str>,
+        log_group_name: Option<&str>,
+        log_destination: Option<&str>,
+    ) -> Self {
+        let cloud_watch = matches!(destination_type, None | Some("cloud-watch-logs"));
+        if cloud_watch {
+            if let Some(name) = log_group_name.filter(|n| !n.is_empty()) {
+                return Self::CloudWatchLogs(LogGroupName::new(name));
+            }
+            if let Some(name) = log_destination.and_then(log_group_of_arn) {
+                return Self::CloudWatchLogs(LogGroupName::new(name));
+            }
+        }
+        Self::Other(log_destination.unwrap_or("unknown").to_owned())
+    }
+}
+
+/// The log-group name in a CloudWatch Logs log-group ARN.
+fn log_group_of_arn(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    let [prefix, _partition, service, _region, _account, kind, rest] = parts[..] else {
+        return None;
+    };
+    if prefix != "arn" || service != "logs" || kind != "log-group" {
+        return None;
+    }
+    let name = rest.strip_suffix(":*").unwrap_or(rest);
+    (!name.is_empty()).then_some(name)
 }
 
 /// A flow log as EC2 describes it.
@@ -31,7 +80,15 @@ pub struct FlowLog {
     pub traffic_type: Option<TrafficType>,
     /// `DeliverLogsStatus`: `SUCCESS`, `FAILED` or absent.
     pub deliver_status: Option<String>,
+    /// `DeliverLogsErrorMessage`: `Rate limited`, `Access error`, `Unknown error`, when failing.
+    pub deliver_error: Option<String>,
     pub destination: Destination,
+    /// `DeliverLogsPermissionArn`: the delivery role.
+    pub delivery_role_arn: Option<String>,
+    /// `MaxAggregationInterval` in seconds.
+    pub max_aggregation_interval: Option<u32>,
+    /// `CreationTime` as Unix seconds.
+    pub created_at: Option<i64>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -92,10 +149,13 @@ pub struct LogGroup {
 }
 
 /// Everything one run knows about its region. Log groups that were looked up and not found
-/// are simply absent from `log_groups`; `looked_up` says which names were asked for.
+/// are simply absent from `log_groups`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
     pub place: Place,
+    /// When the state was read (Unix seconds), to judge the age of failing flow logs;
+    /// `None` when unknown (then no failing flow log is old enough to replace).
+    pub at: Option<i64>,
     pub vpcs: Vec<Vpc>,
     pub flow_logs: Vec<FlowLog>,
     pub log_groups: BTreeMap<LogGroupName, LogGroup>,
@@ -108,6 +168,7 @@ impl Observed {
     pub fn new(place: Place) -> Self {
         Self {
             place,
+            at: None,
             vpcs: Vec::new(),
             flow_logs: Vec::new(),
             log_groups: BTreeMap::new(),
@@ -131,5 +192,57 @@ impl Observed {
         self.flow_logs
             .iter()
             .filter(move |fl| fl.resource_id == vpc.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_from_ec2_fields() {
+        let group = |n: &str| Destination::CloudWatchLogs(LogGroupName::new(n));
+        assert_eq!(
+            Destination::from_ec2(Some("cloud-watch-logs"), Some("/vpc/flow-logs"), None),
+            group("/vpc/flow-logs")
+        );
+        // Given by ARN only: the group is read from the ARN, with or without `:*`.
+        for arn in [
+            "arn:aws:logs:us-east-1:123456789012:log-group:/vpc/by-arn:*",
+            "arn:aws:logs:us-east-1:123456789012:log-group:/vpc/by-arn",
+        ] {
+            assert_eq!(
+                Destination::from_ec2(Some("cloud-watch-logs"), None, Some(arn)),
+                group("/vpc/by-arn"),
+                "{arn}"
+            );
+        }
+        assert_eq!(
+            Destination::from_ec2(None, None, Some("arn:aws:logs:us-east-1:1:log-group:a:b")),
+            group("a:b")
+        );
+        assert_eq!(
+            Destination::from_ec2(Some("s3"), None, Some("arn:aws:s3:::bucket")),
+            Destination::Other("arn:aws:s3:::bucket".into())
+        );
+        assert_eq!(
+            Destination::from_ec2(Some("cloud-watch-logs"), None, Some("arn:aws:s3:::x")),
+            Destination::Other("arn:aws:s3:::x".into())
+        );
+    }
+
+    #[test]
+    fn owners() {
+        let mut vpc = Vpc {
+            id: VpcId::new("vpc-1"),
+            owner_id: Some("210987654321".into()),
+            tags: BTreeMap::new(),
+        };
+        assert!(vpc.is_owned_by_another("123456789012"));
+        assert!(!vpc.is_owned_by_another(""));
+        vpc.owner_id = Some("123456789012".into());
+        assert!(!vpc.is_owned_by_another("123456789012"));
+        vpc.owner_id = None;
+        assert!(!vpc.is_owned_by_another("123456789012"));
     }
 }

@@ -1,43 +1,65 @@
 //! The planner: a pure function from (policy, observed state) to an ordered list of steps.
 //!
-//! Order matters and is fixed: log groups are created first, then retentions raised, then
-//! flowguard's own failing flow logs deleted, then flow logs created. A flow log is never
-//! created into a group that does not exist yet, and a replacement is created only after
-//! the flow log it replaces is gone (creating first would collide with it).
+//! Order matters. A log group that flowguard creates gets its retention in the same step, and
+//! a flow log is created only after the step that makes its group ready; flowguard's own flow
+//! log that must be replaced (failing delivery for over an hour, or no longer matching the
+//! policy) is deleted right before its replacement is created (creating first would collide
+//! with it). The work is cut into units that each leave something whole behind: with one
+//! managed group, the group, then batches of at most [`MAX_VPCS_PER_CREATE`] VPCs; with a
+//! group per VPC, VPC by VPC. A run cut short between two steps leaves no group without its
+//! retention and no VPC without the flow log it had.
 
-use crate::ids::{FlowLogId, LogGroupName, VpcId};
-use crate::observed::{Observed, Retention};
+use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
+use crate::observed::{FlowLog, Observed, Retention, Vpc};
 use crate::policy::Policy;
 use crate::rule::{Checks, FlowLogVerdict};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 
-/// One `CreateFlowLogs` call takes at most this many VPC ids (the EC2 API's limit).
-pub const MAX_VPCS_PER_CREATE: usize = 1000;
+/// One `CreateFlowLogs` call takes at most this many VPC ids: the EC2 API model's "Maximum of
+/// 25 for transit gateway resource types. Maximum of 300 for the other resource types".
+pub const MAX_VPCS_PER_CREATE: usize = 300;
+/// One `DeleteFlowLogs` call takes at most this many flow-log ids (the EC2 API's limit).
+pub const MAX_FLOW_LOGS_PER_DELETE: usize = 1000;
+/// flowguard's own failing flow log is replaced only when older than this (seconds): a younger
+/// one may still be settling, and replacing it on every run would be a loop.
+pub const REPLACE_FAILING_AFTER_SECONDS: i64 = 3600;
+/// EC2's `DeliverLogsErrorMessage` when CloudWatch Logs throttles the delivery: recreating the
+/// flow log loses records and fixes nothing.
+pub const RATE_LIMITED: &str = "Rate limited";
 
 /// One remediation step. Each names the VPCs whose compliance depends on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// Create a log group (tagged `managed-by=flowguard`, with the policy's KMS key).
+    /// Create a log group (tagged `managed-by=flowguard`, with the policy's KMS key) and set
+    /// its retention to `days` at once, before anything delivers to it.
     CreateLogGroup {
         name: LogGroupName,
+        days: u32,
         for_vpcs: Vec<VpcId>,
     },
-    /// Raise a retention to the policy's. `current` is `None` for a group that this plan
-    /// creates; otherwise the retention that was observed, which is always shorter.
+    /// Raise the retention of the managed group, which was observed shorter than `days`.
     PutRetentionPolicy {
         name: LogGroupName,
         days: u32,
-        current: Option<Retention>,
+        current: Retention,
         for_vpcs: Vec<VpcId>,
     },
-    /// Delete flow logs that flowguard created and that are failing delivery.
-    DeleteFlowLogs { flow_logs: Vec<(FlowLogId, VpcId)> },
+    /// Delete flowguard's own flow logs (at most [`MAX_FLOW_LOGS_PER_DELETE`]).
+    DeleteFlowLogs { flow_logs: Vec<Replacement> },
     /// Create one flow log per VPC into `log_group` (at most [`MAX_VPCS_PER_CREATE`] VPCs).
     CreateFlowLogs {
         log_group: LogGroupName,
         vpcs: Vec<VpcId>,
     },
+}
+
+/// One of flowguard's own flow logs to delete, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    pub flow_log: FlowLogId,
+    pub vpc: VpcId,
+    pub why: String,
 }
 
 /// What the plan does about one VPC.
@@ -46,8 +68,13 @@ pub enum Step {
 pub enum Decision {
     Compliant,
     Exempt,
+    /// Owned by another account (shared through AWS RAM): never changed here.
+    NotOwned,
     Gone,
     Remediate,
+    /// Not compliant, and nothing flowguard may do now would fix it (its own flow log is
+    /// failing delivery but too young or rate limited to replace): a person must look.
+    Blocked,
 }
 
 /// One VPC in the plan, with the rule's reason and the auditor's checks.
@@ -57,6 +84,8 @@ pub struct PlannedVpc {
     pub decision: Decision,
     pub reason: String,
     pub checks: Checks,
+    /// The owning account, for a VPC that another account owns.
+    pub owner_id: Option<String>,
 }
 
 /// The ordered steps, and a decision for every VPC in scope.
@@ -74,78 +103,183 @@ impl Plan {
     }
 }
 
+/// How a log group is made ready before flow logs deliver to it.
+#[derive(Debug)]
+enum Prep {
+    Create(Vec<VpcId>),
+    Raise(Retention, Vec<VpcId>),
+}
+
 #[derive(Default)]
 struct Builder {
-    create_groups: BTreeMap<LogGroupName, Vec<VpcId>>,
-    raise: BTreeMap<LogGroupName, (Option<Retention>, Vec<VpcId>)>,
-    delete: Vec<(FlowLogId, VpcId)>,
-    create_flow_logs: BTreeMap<LogGroupName, Vec<VpcId>>,
+    prep: BTreeMap<LogGroupName, Prep>,
+    /// Flow logs to create, by group, in VPC order.
+    create: BTreeMap<LogGroupName, Vec<VpcId>>,
+    /// Own flow logs to delete right before the VPC's new flow log is created.
+    replace: HashMap<VpcId, Vec<Replacement>>,
+    /// Own flow logs to delete on VPCs that need no new flow log.
+    delete: Vec<Replacement>,
 }
 
 impl Builder {
     fn create_group(&mut self, name: &LogGroupName, vpc: &VpcId) {
-        self.create_groups
+        match self
+            .prep
             .entry(name.clone())
-            .or_default()
-            .push(vpc.clone());
-        self.raise
-            .entry(name.clone())
-            .or_insert((None, Vec::new()))
-            .1
-            .push(vpc.clone());
+            .or_insert_with(|| Prep::Create(Vec::new()))
+        {
+            Prep::Create(vpcs) | Prep::Raise(_, vpcs) => vpcs.push(vpc.clone()),
+        }
     }
 
     fn raise(&mut self, name: &LogGroupName, current: Retention, vpc: Option<&VpcId>) {
-        let entry = self
-            .raise
+        let (Prep::Create(vpcs) | Prep::Raise(_, vpcs)) = self
+            .prep
             .entry(name.clone())
-            .or_insert((Some(current), Vec::new()));
-        entry.1.extend(vpc.cloned());
+            .or_insert_with(|| Prep::Raise(current, Vec::new()));
+        vpcs.extend(vpc.cloned());
     }
 
-    fn into_steps(self, days: u32) -> Vec<Step> {
-        let mut steps = Vec::new();
-        for (name, for_vpcs) in self.create_groups {
-            steps.push(Step::CreateLogGroup { name, for_vpcs });
-        }
-        for (name, (current, for_vpcs)) in self.raise {
-            steps.push(Step::PutRetentionPolicy {
+    fn prep_step(name: LogGroupName, prep: Prep, days: u32) -> Step {
+        match prep {
+            Prep::Create(for_vpcs) => Step::CreateLogGroup {
+                name,
+                days,
+                for_vpcs,
+            },
+            Prep::Raise(current, for_vpcs) => Step::PutRetentionPolicy {
                 name,
                 days,
                 current,
                 for_vpcs,
-            });
+            },
         }
-        if !self.delete.is_empty() {
+    }
+
+    fn deletes(steps: &mut Vec<Step>, replacements: Vec<Replacement>) {
+        for chunk in replacements.chunks(MAX_FLOW_LOGS_PER_DELETE) {
             steps.push(Step::DeleteFlowLogs {
-                flow_logs: self.delete,
+                flow_logs: chunk.to_vec(),
             });
         }
-        for (log_group, vpcs) in self.create_flow_logs {
+    }
+
+    fn into_steps(mut self, days: u32) -> Vec<Step> {
+        let mut steps = Vec::new();
+        // Groups that no new flow log waits for: made ready first.
+        let waiting: Vec<LogGroupName> = self
+            .prep
+            .keys()
+            .filter(|name| !self.create.contains_key(*name))
+            .cloned()
+            .collect();
+        for name in waiting {
+            if let Some(prep) = self.prep.remove(&name) {
+                steps.push(Self::prep_step(name, prep, days));
+            }
+        }
+        // Then unit by unit: the group, then batches of VPCs, each batch's replaced flow
+        // logs deleted right before its flow logs are created.
+        for (log_group, vpcs) in std::mem::take(&mut self.create) {
+            if let Some(prep) = self.prep.remove(&log_group) {
+                steps.push(Self::prep_step(log_group.clone(), prep, days));
+            }
             for chunk in vpcs.chunks(MAX_VPCS_PER_CREATE) {
+                let replaced: Vec<Replacement> = chunk
+                    .iter()
+                    .flat_map(|vpc| self.replace.remove(vpc).unwrap_or_default())
+                    .collect();
+                Self::deletes(&mut steps, replaced);
                 steps.push(Step::CreateFlowLogs {
                     log_group: log_group.clone(),
                     vpcs: chunk.to_vec(),
                 });
             }
         }
+        Self::deletes(&mut steps, self.delete);
         steps
+    }
+}
+
+/// Why flowguard's own flow log no longer matches the policy, if it does not.
+fn mismatch(policy: &Policy, fl: &FlowLog, managed: &LogGroupName) -> Option<String> {
+    if fl.traffic_type != Some(policy.traffic_type) {
+        return Some(format!(
+            "captures {} traffic, the policy asks for {}",
+            fl.traffic_type.map_or("unknown", |t| t.as_str()),
+            policy.traffic_type
+        ));
+    }
+    match fl.log_group() {
+        Some(group) if group == managed => {}
+        Some(group) => {
+            return Some(format!(
+                "delivers to {group}, the policy's group is {managed}"
+            ));
+        }
+        None => {
+            return Some(format!(
+                "does not deliver to CloudWatch Logs group {managed}"
+            ));
+        }
+    }
+    if let (Some(want), Some(have)) = (&policy.delivery_role_arn, &fl.delivery_role_arn)
+        && want != have
+    {
+        return Some(format!(
+            "delivers with role {have}, the policy's role is {want}"
+        ));
+    }
+    if let Some(have) = fl.max_aggregation_interval
+        && have != policy.max_aggregation_interval
+    {
+        return Some(format!(
+            "aggregates over {have} s, the policy asks for {} s",
+            policy.max_aggregation_interval
+        ));
+    }
+    None
+}
+
+/// The likely cause of a delivery error, for the person the alarm reaches.
+pub fn likely_cause(message: Option<&str>) -> &'static str {
+    match message {
+        Some("Access error") => {
+            "likely cause: the delivery role's permissions, its trust policy, or the log group's KMS key policy"
+        }
+        Some(RATE_LIMITED) => {
+            "CloudWatch Logs throttles the delivery: recreating the flow log would lose records and fix nothing; raise the account's CloudWatch Logs quotas"
+        }
+        Some("Unknown error") => "an internal error of the flow-logs service",
+        _ => "see the flow log's DeliverLogsErrorMessage",
+    }
+}
+
+/// Whether flowguard's own failing flow log may be replaced now, or why not.
+fn replaceable(fl: &FlowLog, now: Option<i64>) -> Result<(), String> {
+    let error = fl.deliver_error.as_deref();
+    let what = format!(
+        "flowguard's flow log {} is failing delivery ({}; {})",
+        fl.id,
+        error.unwrap_or("no error message"),
+        likely_cause(error)
+    );
+    if error == Some(RATE_LIMITED) {
+        return Err(format!("{what}: not replaced"));
+    }
+    match (now, fl.created_at) {
+        (Some(now), Some(created)) if now - created > REPLACE_FAILING_AFTER_SECONDS => Ok(()),
+        (Some(now), Some(created)) => Err(format!(
+            "{what}: created {} min ago, replaced only after {} min, so that a failure never loops",
+            (now - created).max(0) / 60,
+            REPLACE_FAILING_AFTER_SECONDS / 60
+        )),
+        _ => Err(format!("{what}: its age is unknown, so it is not replaced")),
     }
 }
 
 /// Plans the remediation of everything in `observed`.
 pub fn plan(policy: &Policy, observed: &Observed) -> Plan {
-    plan_avoiding(policy, observed, &BTreeSet::new())
-}
-
-/// Plans like [`plan`], without raising the retention of the groups in `unraisable` (groups
-/// that are not flowguard's and whose retention it was not permitted to change): the VPCs
-/// that depend on them get flowguard's own flow log into the managed group instead.
-pub fn plan_avoiding(
-    policy: &Policy,
-    observed: &Observed,
-    unraisable: &BTreeSet<LogGroupName>,
-) -> Plan {
     let place = &observed.place;
     let mut builder = Builder::default();
     let mut vpcs = Vec::with_capacity(observed.vpcs.len() + observed.missing_vpcs.len());
@@ -154,63 +288,8 @@ pub fn plan_avoiding(
     for vpc in &observed.vpcs {
         let mine = by_resource
             .get(vpc.id.as_str())
-            .into_iter()
-            .flatten()
-            .copied();
-        let evaluation = crate::rule::evaluate_with(policy, vpc, mine, observed);
-        let decision = if evaluation.exempt {
-            Decision::Exempt
-        } else if evaluation.compliant {
-            Decision::Compliant
-        } else {
-            Decision::Remediate
-        };
-        if decision == Decision::Remediate {
-            let managed = policy.log_group.render(&vpc.id, place);
-            let is_managed = |name: &LogGroupName| policy.log_group.matches(name, place).is_some();
-            // 1. A flow log that only lacks retention: raise it (on any group).
-            // 2. A flow log that only lacks its group, when that group is one of ours: create it.
-            // 3. Otherwise a new flow log into the managed group.
-            let short = evaluation.verdicts.iter().find_map(|(_, v)| match v {
-                FlowLogVerdict::RetentionTooShort(name, current) if !unraisable.contains(name) => {
-                    Some((name, *current))
-                }
-                _ => None,
-            });
-            let missing_ours = evaluation.verdicts.iter().find_map(|(_, v)| match v {
-                FlowLogVerdict::GroupMissing(name) if is_managed(name) => Some(name),
-                _ => None,
-            });
-            if let Some((name, current)) = short {
-                builder.raise(name, current, Some(&vpc.id));
-            } else if let Some(name) = missing_ours {
-                builder.create_group(name, &vpc.id);
-            } else {
-                match observed.log_groups.get(&managed) {
-                    None => builder.create_group(&managed, &vpc.id),
-                    Some(group) if !group.retention.at_least(policy.retention_days) => {
-                        builder.raise(&managed, group.retention, Some(&vpc.id));
-                    }
-                    Some(_) => {}
-                }
-                for (fl, verdict) in &evaluation.verdicts {
-                    if fl.is_managed() && *verdict == FlowLogVerdict::FailingDelivery {
-                        builder.delete.push((fl.id.clone(), vpc.id.clone()));
-                    }
-                }
-                builder
-                    .create_flow_logs
-                    .entry(managed)
-                    .or_default()
-                    .push(vpc.id.clone());
-            }
-        }
-        vpcs.push(PlannedVpc {
-            vpc_id: vpc.id.clone(),
-            decision,
-            reason: evaluation.reason,
-            checks: evaluation.checks,
-        });
+            .map_or(&[][..], Vec::as_slice);
+        vpcs.push(plan_vpc(policy, place, vpc, mine, observed, &mut builder));
     }
 
     // The managed group keeps at least the policy's retention even when no VPC needs it now.
@@ -228,6 +307,7 @@ pub fn plan_avoiding(
             decision: Decision::Gone,
             reason: "the VPC no longer exists".to_owned(),
             checks: Checks::default(),
+            owner_id: None,
         });
     }
 
@@ -235,4 +315,138 @@ pub fn plan_avoiding(
         steps: builder.into_steps(policy.retention_days),
         vpcs,
     }
+}
+
+fn plan_vpc(
+    policy: &Policy,
+    place: &Place,
+    vpc: &Vpc,
+    flow_logs: &[&FlowLog],
+    observed: &Observed,
+    builder: &mut Builder,
+) -> PlannedVpc {
+    let evaluation = crate::rule::evaluate_with(policy, vpc, flow_logs.iter().copied(), observed);
+    let planned = |decision, reason| PlannedVpc {
+        vpc_id: vpc.id.clone(),
+        decision,
+        reason,
+        checks: evaluation.checks.clone(),
+        owner_id: None,
+    };
+    if evaluation.exempt {
+        return planned(Decision::Exempt, evaluation.reason.clone());
+    }
+    if vpc.is_owned_by_another(&place.account) {
+        let owner = vpc.owner_id.clone().unwrap_or_default();
+        return PlannedVpc {
+            owner_id: Some(owner.clone()),
+            ..planned(
+                Decision::NotOwned,
+                format!(
+                    "owned by account {owner} and shared to this one (AWS RAM): only the owner can \
+                     manage its flow logs, and the owner's run enforces the rule"
+                ),
+            )
+        };
+    }
+    let managed = policy.log_group.render(&vpc.id, place);
+    let is_managed = |name: &LogGroupName| policy.log_group.matches(name, place).is_some();
+    // flowguard's own flow logs that no longer match the policy are replaced.
+    let stale: Vec<Replacement> = evaluation
+        .verdicts
+        .iter()
+        .filter(|(fl, _)| fl.is_managed())
+        .filter_map(|(fl, _)| {
+            mismatch(policy, fl, &managed).map(|why| Replacement {
+                flow_log: fl.id.clone(),
+                vpc: vpc.id.clone(),
+                why: format!("flowguard's flow log {} {why}: replace it", fl.id),
+            })
+        })
+        .collect();
+    let is_stale = |fl: &FlowLog| stale.iter().any(|r| r.flow_log == fl.id);
+    let remaining: Vec<&(FlowLog, FlowLogVerdict)> = evaluation
+        .verdicts
+        .iter()
+        .filter(|(fl, _)| !is_stale(fl))
+        .collect();
+
+    if remaining.iter().any(|(_, v)| *v == FlowLogVerdict::Counts) {
+        if stale.is_empty() {
+            return planned(Decision::Compliant, evaluation.reason.clone());
+        }
+        let reason = format!(
+            "{}; {}",
+            evaluation.reason,
+            stale
+                .iter()
+                .map(|r| r.why.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        builder.delete.extend(stale);
+        return planned(Decision::Remediate, reason);
+    }
+
+    // 1. A flow log that only lacks retention on the managed group: raise it.
+    // 2. A flow log that only lacks its group, when that group is the managed one: create it.
+    // 3. Otherwise flowguard's own flow log into the managed group, replacing its own failing
+    //    one only when that is old enough and not rate limited.
+    let short = remaining.iter().find_map(|(_, v)| match v {
+        FlowLogVerdict::RetentionTooShort(name, current) if is_managed(name) => {
+            Some((name, *current))
+        }
+        _ => None,
+    });
+    let missing_ours = remaining.iter().find_map(|(_, v)| match v {
+        FlowLogVerdict::GroupMissing(name) if is_managed(name) => Some(name),
+        _ => None,
+    });
+    if let Some((name, current)) = short {
+        builder.raise(name, current, Some(&vpc.id));
+        builder.delete.extend(stale);
+        return planned(Decision::Remediate, evaluation.reason.clone());
+    }
+    if let Some(name) = missing_ours {
+        builder.create_group(name, &vpc.id);
+        builder.delete.extend(stale);
+        return planned(Decision::Remediate, evaluation.reason.clone());
+    }
+    let mut replace = stale;
+    let mut blocked = Vec::new();
+    for (fl, verdict) in &remaining {
+        if fl.is_managed() && *verdict == FlowLogVerdict::FailingDelivery {
+            match replaceable(fl, observed.at) {
+                Ok(()) => replace.push(Replacement {
+                    flow_log: fl.id.clone(),
+                    vpc: vpc.id.clone(),
+                    why: format!(
+                        "flowguard's flow log {} has been failing delivery for over an hour ({}): replace it",
+                        fl.id,
+                        fl.deliver_error.as_deref().unwrap_or("no error message")
+                    ),
+                }),
+                Err(why) => blocked.push(why),
+            }
+        }
+    }
+    if !blocked.is_empty() {
+        return planned(Decision::Blocked, blocked.join("; "));
+    }
+    match observed.log_groups.get(&managed) {
+        None => builder.create_group(&managed, &vpc.id),
+        Some(group) if !group.retention.at_least(policy.retention_days) => {
+            builder.raise(&managed, group.retention, Some(&vpc.id));
+        }
+        Some(_) => {}
+    }
+    if !replace.is_empty() {
+        builder.replace.insert(vpc.id.clone(), replace);
+    }
+    builder
+        .create
+        .entry(managed)
+        .or_default()
+        .push(vpc.id.clone());
+    planned(Decision::Remediate, evaluation.reason.clone())
 }

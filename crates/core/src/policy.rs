@@ -179,6 +179,8 @@ pub struct Policy {
     pub traffic_type: TrafficType,
     pub dry_run: bool,
     pub exempt_tag: String,
+    /// KMS key ARN for the groups flowguard creates, as configured: it may hold `{region}`
+    /// and `{account_id}`; [`Policy::kms_key_in`] renders it for one place.
     pub kms_key_arn: Option<String>,
     /// 60 or 600 seconds.
     pub max_aggregation_interval: u32,
@@ -260,15 +262,7 @@ impl Policy {
             policy.exempt_tag = value;
         }
         if let Some(value) = get("FLOWGUARD_KMS_KEY_ARN") {
-            if !(value.starts_with("arn:") && value.contains(":kms:") && value.contains(":key/")) {
-                return Err(ConfigError {
-                    variable: "FLOWGUARD_KMS_KEY_ARN",
-                    value,
-                    allowed: "expected a KMS key ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY-ID"
-                        .to_owned(),
-                });
-            }
-            policy.kms_key_arn = Some(value);
+            policy.kms_key_arn = Some(parse_kms_key_arn(&value)?);
         }
         if let Some(value) = get("FLOWGUARD_MAX_AGGREGATION_INTERVAL") {
             policy.max_aggregation_interval = match value.trim() {
@@ -297,6 +291,31 @@ impl Policy {
         })
     }
 
+    /// The KMS key for groups created in `place`, its placeholders filled in. A key of another
+    /// region than `place`'s is refused: CloudWatch Logs accepts only a key of its own region.
+    pub fn kms_key_in(&self, place: &Place) -> Result<Option<String>, ConfigError> {
+        let Some(template) = &self.kms_key_arn else {
+            return Ok(None);
+        };
+        let key = template
+            .replace("{region}", &place.region)
+            .replace("{account_id}", &place.account);
+        let key_region = key.split(':').nth(3).unwrap_or_default();
+        if key_region != place.region {
+            return Err(ConfigError {
+                variable: "FLOWGUARD_KMS_KEY_ARN",
+                value: template.clone(),
+                allowed: format!(
+                    "a key of the region flowguard runs in ({}), not of {key_region}: CloudWatch Logs \
+                     uses only a key of its own region; write {{region}} in the ARN (a multi-Region \
+                     key has the same id in every region) or run one region at a time",
+                    place.region
+                ),
+            });
+        }
+        Ok(Some(key))
+    }
+
     /// Whether `vpc` carries the exemption tag with value `true` (any case).
     pub fn is_exempt<'a>(&self, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
         tags.any(|(key, value)| key == self.exempt_tag && value.trim().eq_ignore_ascii_case("true"))
@@ -321,6 +340,41 @@ fn parse_retention(value: &str) -> Result<u32, ConfigError> {
                 accepted.join(", ")
             ),
         }),
+    }
+}
+
+/// A KMS key ARN, `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, where REGION may be `{region}`
+/// and ACCOUNT `{account_id}`.
+fn parse_kms_key_arn(value: &str) -> Result<String, ConfigError> {
+    let value = value.trim();
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let region_ok = |r: &str| {
+        r == "{region}"
+            || (!r.is_empty()
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    };
+    let account_ok =
+        |a: &str| a == "{account_id}" || (a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "kms"
+        && region_ok(parts[3])
+        && account_ok(parts[4])
+        && parts[5].strip_prefix("key/").is_some_and(|id| {
+            !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(ConfigError {
+            variable: "FLOWGUARD_KMS_KEY_ARN",
+            value: value.to_owned(),
+            allowed: "expected a KMS key ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY-ID, where REGION may be \
+                      {region} and ACCOUNT {account_id}"
+                .to_owned(),
+        })
     }
 }
 
@@ -482,6 +536,48 @@ mod tests {
             fixed.matches(&LogGroupName::new("/vpc/other"), &place),
             None
         );
+    }
+
+    #[test]
+    fn kms_keys_are_rendered_per_region_and_refused_in_another() {
+        let east = Place {
+            region: "us-east-1".into(),
+            account: "111122223333".into(),
+        };
+        let west = Place {
+            region: "eu-west-1".into(),
+            ..east.clone()
+        };
+        let templated = policy(&[(
+            "FLOWGUARD_KMS_KEY_ARN",
+            "arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd",
+        )])
+        .unwrap();
+        assert_eq!(
+            templated.kms_key_in(&west).unwrap().as_deref(),
+            Some("arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd")
+        );
+        let literal = policy(&[(
+            "FLOWGUARD_KMS_KEY_ARN",
+            "arn:aws:kms:us-east-1:111122223333:key/abcd",
+        )])
+        .unwrap();
+        assert!(literal.kms_key_in(&east).unwrap().is_some());
+        let err = literal.kms_key_in(&west).unwrap_err();
+        assert_eq!(err.variable, "FLOWGUARD_KMS_KEY_ARN");
+        let message = err.to_string();
+        assert!(
+            message.contains("eu-west-1") && message.contains("{region}"),
+            "{message}"
+        );
+        assert_eq!(Policy::default().kms_key_in(&west), Ok(None));
+        for bad in [
+            "arn:aws:kms:{vpc_id}:111122223333:key/abcd",
+            "arn:aws:kms:us-east-1:111122223333:alias/mine",
+            "arn:aws:kms:us-east-1:{account}:key/abcd",
+        ] {
+            assert!(policy(&[("FLOWGUARD_KMS_KEY_ARN", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

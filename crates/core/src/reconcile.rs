@@ -6,7 +6,7 @@
 use crate::error::{AwsError, Disposition, classify};
 use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
 use crate::observed::{LogGroup, Observed};
-use crate::plan::{Decision, Plan, PlannedVpc, Step, plan, plan_avoiding};
+use crate::plan::{Decision, Plan, PlannedVpc, Step, plan};
 use crate::policy::{ConfigError, Policy};
 use crate::ports::{
     Created, FlowLogQuery, FlowLogRequest, Inventory, Permission, Remediator, VpcQuery,
@@ -17,10 +17,14 @@ use crate::report::{
 use crate::rule::evaluate;
 use crate::trigger::{Target, Trigger};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
-/// A VPC named by a CreateVpc event that EC2 does not show yet is retried for this long
-/// after the event (EC2 is eventually consistent); later it is reported as gone.
-pub const NEW_VPC_GRACE_SECONDS: i64 = 300;
+/// A VPC named by a CreateVpc event that EC2 does not show yet (or that `CreateFlowLogs` does
+/// not find) is retried for this long after the event (EC2 is eventually consistent); later it
+/// is reported as gone. Lambda retries an asynchronous event twice, about one and three minutes
+/// after the first attempt: the grace ends before the last retry, so a VPC created and deleted
+/// within minutes ends as `gone`, not in the on-failure queue.
+pub const NEW_VPC_GRACE_SECONDS: i64 = 150;
 
 /// How long a `CreateFlowLogs` client token stays the same for the same trigger and VPCs.
 pub const CLIENT_TOKEN_WINDOW_SECONDS: i64 = 600;
@@ -35,6 +39,36 @@ pub struct Run<'a> {
     pub now: Option<i64>,
     /// Identifies the run in client tokens when the trigger has no event id.
     pub run_id: String,
+    /// When to stop starting new steps (the Lambda's invocation deadline less a margin).
+    pub deadline: Option<Deadline>,
+}
+
+/// The moment after which a run starts no new step: what is left is reported as retryable,
+/// for the next run. Each step is whole (a group gets its retention in the same step), so
+/// stopping between two steps leaves nothing half done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub stop_at: Instant,
+}
+
+impl Deadline {
+    /// Whether the time to start new steps is over.
+    pub fn passed(&self) -> bool {
+        Instant::now() >= self.stop_at
+    }
+}
+
+impl Run<'_> {
+    /// Whether the run acts on VPCs named by an event recent enough that EC2 may not show
+    /// them yet.
+    fn is_fresh(&self) -> bool {
+        matches!(self.trigger.target, Target::Vpcs(_))
+            && matches!((self.trigger.time, self.now), (Some(t), Some(now)) if now - t < NEW_VPC_GRACE_SECONDS)
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|d| d.passed())
+    }
 }
 
 /// How a run may act.
@@ -211,12 +245,13 @@ async fn observe_for_run<I: Inventory>(
     run: &Run<'_>,
     scope: &Scope,
 ) -> Result<Observed, ReconcileError> {
-    let observed = observe(inv, run.policy, &run.place, scope)
+    let mut observed = observe(inv, run.policy, &run.place, scope)
         .await
         .map_err(ReconcileError::Observe)?;
-    let fresh = matches!(run.trigger.target, Target::Vpcs(_))
-        && matches!((run.trigger.time, run.now), (Some(t), Some(now)) if now - t < NEW_VPC_GRACE_SECONDS);
-    if fresh && let Some(missing) = observed.missing_vpcs.first() {
+    observed.at = run.now;
+    if run.is_fresh()
+        && let Some(missing) = observed.missing_vpcs.first()
+    {
         return Err(ReconcileError::NotYetVisible(missing.clone()));
     }
     Ok(observed)
@@ -267,12 +302,13 @@ async fn plan_report<I: Inventory>(
     let Some(scope) = scope(run.trigger, run.policy, &run.place) else {
         return Ok(ignored_report(run, true));
     };
+    let kms_key = run.policy.kms_key_in(&run.place)?;
     let observed = observe_for_run(inv, run, &scope).await?;
     let plan = plan(run.policy, &observed);
     let mut warnings = Vec::new();
     let mut actions = Vec::new();
     for step in &plan.steps {
-        let mut planned = planned_actions(step, run.policy);
+        let mut planned = planned_actions(step, run.policy, kms_key.as_deref());
         if check_permissions && let Step::CreateFlowLogs { log_group, vpcs } = step {
             let permission = match &run.policy.delivery_role_arn {
                 None => Permission::Unchecked,
@@ -306,6 +342,7 @@ async fn plan_report<I: Inventory>(
             status: status_without_changes(v),
             reason: v.reason.clone(),
             checks: v.checks.clone(),
+            owner_id: v.owner_id.clone(),
         })
         .collect();
     let trigger = trigger_report(run, &observed, &scope);
@@ -324,25 +361,34 @@ fn status_without_changes(v: &PlannedVpc) -> VpcStatus {
     match v.decision {
         Decision::Compliant => VpcStatus::Compliant,
         Decision::Exempt => VpcStatus::Exempt,
+        Decision::NotOwned => VpcStatus::NotOwned,
         Decision::Gone => VpcStatus::Gone,
         Decision::Remediate => VpcStatus::WouldRemediate,
+        Decision::Blocked => VpcStatus::Failed,
     }
 }
 
-/// The actions a step stands for, one per target, all `planned`.
-pub fn planned_actions(step: &Step, policy: &Policy) -> Vec<Action> {
+/// The actions a step stands for, one per target, all `planned`. `kms_key` is the policy's
+/// key rendered for the run's place.
+pub fn planned_actions(step: &Step, policy: &Policy, kms_key: Option<&str>) -> Vec<Action> {
     match step {
-        Step::CreateLogGroup { name, .. } => {
-            let mut a = Action::new(
+        Step::CreateLogGroup { name, days, .. } => {
+            let mut create = Action::new(
                 ActionKind::CreateLogGroup,
                 name.as_str(),
                 ActionResult::Planned,
             );
-            a.detail = Some(match &policy.kms_key_arn {
+            create.detail = Some(match kms_key {
                 Some(key) => format!("tagged managed-by=flowguard, KMS key {key}"),
                 None => "tagged managed-by=flowguard".to_owned(),
             });
-            vec![a]
+            let mut retention = Action::new(
+                ActionKind::PutRetentionPolicy,
+                name.as_str(),
+                ActionResult::Planned,
+            );
+            retention.detail = Some(format!("new group -> {days} days"));
+            vec![create, retention]
         }
         Step::PutRetentionPolicy {
             name,
@@ -355,23 +401,18 @@ pub fn planned_actions(step: &Step, policy: &Policy) -> Vec<Action> {
                 name.as_str(),
                 ActionResult::Planned,
             );
-            a.detail = Some(match current {
-                Some(current) => format!("{current} -> {days} days"),
-                None => format!("new group -> {days} days"),
-            });
+            a.detail = Some(format!("{current} -> {days} days"));
             vec![a]
         }
         Step::DeleteFlowLogs { flow_logs } => flow_logs
             .iter()
-            .map(|(id, vpc)| {
+            .map(|r| {
                 let mut a = Action::new(
                     ActionKind::DeleteFlowLogs,
-                    id.as_str(),
+                    r.flow_log.as_str(),
                     ActionResult::Planned,
                 );
-                a.detail = Some(format!(
-                    "flowguard's flow log on {vpc} is failing delivery: replace it"
-                ));
+                a.detail = Some(format!("on {}: {}", r.vpc, r.why));
                 a
             })
             .collect(),
@@ -419,7 +460,19 @@ pub fn flow_log_request(
         .now
         .map(|now| (now / CLIENT_TOKEN_WINDOW_SECONDS).to_string())
         .unwrap_or_default();
-    let mut parts = vec![run_id, log_group.as_str(), &run.place.region, &window];
+    // Every parameter of the request is in the token: EC2 answers a reused token with other
+    // parameters `IdempotentParameterMismatch`, so a policy change must change the token.
+    let interval = run.policy.max_aggregation_interval.to_string();
+    let mut parts = vec![
+        run_id,
+        &run.place.region,
+        &window,
+        "cloud-watch-logs",
+        log_group.as_str(),
+        role,
+        run.policy.traffic_type.as_str(),
+        &interval,
+    ];
     parts.extend(vpcs.iter().map(VpcId::as_str));
     FlowLogRequest {
         vpcs: vpcs.to_vec(),
@@ -444,6 +497,11 @@ fn failed(mut action: Action, error: &AwsError) -> Action {
     action
 }
 
+fn with_retryable(mut action: Action, retryable: bool) -> Action {
+    action.retryable = Some(retryable);
+    action
+}
+
 fn skipped(mut action: Action, why: &str, retryable: bool) -> Action {
     action.result = ActionResult::Failed;
     action.error_code = Some("DependencyFailed".to_owned());
@@ -452,13 +510,27 @@ fn skipped(mut action: Action, why: &str, retryable: bool) -> Action {
     action
 }
 
-/// Runs the plan through the ports, in order, and reports what happened.
+/// An action the run did not start because its deadline came: the next run does it.
+fn not_started(mut action: Action) -> Action {
+    action.result = ActionResult::Failed;
+    action.error_code = Some("DeadlineNear".to_owned());
+    action.error_message = Some(
+        "not started: the invocation's deadline was near; the next run (a retry or the sweep) does it"
+            .to_owned(),
+    );
+    action.retryable = Some(true);
+    action
+}
+
+/// Runs the plan through the ports, in order, and reports what happened. No step starts once
+/// the run's deadline has passed; what is left is reported as retryable.
 pub async fn enforce<I: Inventory, R: Remediator>(
     inv: &I,
     rem: &R,
     run: &Run<'_>,
 ) -> Result<Report, ReconcileError> {
     let role = run.policy.require_delivery_role()?;
+    let kms_key = run.policy.kms_key_in(&run.place)?;
     let Some(scope) = scope(run.trigger, run.policy, &run.place) else {
         return Ok(ignored_report(run, false));
     };
@@ -469,18 +541,31 @@ pub async fn enforce<I: Inventory, R: Remediator>(
         rem,
         run,
         role,
+        kms_key: kms_key.as_deref(),
         done: Vec::new(),
-        created_groups: BTreeSet::new(),
         failed_groups: BTreeMap::new(),
         blocked: BTreeMap::new(),
         recheck: Vec::new(),
         gone: BTreeSet::new(),
     };
+    let (mut previous, mut deferring): (Option<&Step>, bool) = (None, false);
     for step in &plan.steps {
+        // The deadline is looked at between units of work only; a unit not started is
+        // not started whole.
+        if !previous.is_some_and(|prev| continues(prev, step)) {
+            deferring = run.out_of_time();
+        }
+        previous = Some(step);
+        if deferring {
+            for action in planned_actions(step, run.policy, exec.kms_key) {
+                let vpcs = step_vpcs(step, &action);
+                exec.done.push((not_started(action), vpcs));
+            }
+            continue;
+        }
         exec.step(step).await;
     }
     exec.recheck().await;
-    exec.fall_back().await;
     let Executor { done, gone, .. } = exec;
     let vpcs = vpc_reports(&plan, &done, &gone);
     let actions = done.into_iter().map(|(a, _)| a).collect();
@@ -496,53 +581,63 @@ pub async fn enforce<I: Inventory, R: Remediator>(
     ))
 }
 
+/// Whether `next` finishes the unit of work that `prev` started, so that the deadline never
+/// falls between them: a group made ready and the flow logs that wait for it, a replaced flow
+/// log deleted and its replacement created.
+fn continues(prev: &Step, next: &Step) -> bool {
+    matches!(
+        next,
+        Step::DeleteFlowLogs { .. } | Step::CreateFlowLogs { .. }
+    ) && !matches!(prev, Step::CreateFlowLogs { .. })
+}
+
+/// The VPCs whose compliance depends on one action of `step`.
+fn step_vpcs(step: &Step, action: &Action) -> Vec<VpcId> {
+    match step {
+        Step::CreateLogGroup { for_vpcs, .. } | Step::PutRetentionPolicy { for_vpcs, .. } => {
+            for_vpcs.clone()
+        }
+        Step::DeleteFlowLogs { flow_logs } => flow_logs
+            .iter()
+            .filter(|r| r.flow_log.as_str() == action.target)
+            .map(|r| r.vpc.clone())
+            .collect(),
+        Step::CreateFlowLogs { .. } => vec![VpcId::new(&action.target)],
+    }
+}
+
 struct Executor<'a, I, R> {
     inv: &'a I,
     rem: &'a R,
     run: &'a Run<'a>,
     role: &'a str,
+    kms_key: Option<&'a str>,
     /// Each action with the VPCs whose compliance depends on it.
     done: Vec<(Action, Vec<VpcId>)>,
-    created_groups: BTreeSet<LogGroupName>,
-    /// Groups that could not be created, with whether that may pass.
+    /// Groups that could not be made ready, with whether that may pass.
     failed_groups: BTreeMap<LogGroupName, bool>,
-    /// VPCs whose failing flow log could not be deleted, with whether that may pass.
+    /// VPCs whose flow log to replace could not be deleted, with whether that may pass.
     blocked: BTreeMap<VpcId, bool>,
-    /// (action index, VPC) pairs answered "already exists": re-read before concluding.
+    /// (action index, VPC) pairs to re-read before concluding: "already exists", or a whole
+    /// request refused because one of its VPCs is gone.
     recheck: Vec<(usize, VpcId)>,
     gone: BTreeSet<VpcId>,
 }
 
 impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
     async fn step(&mut self, step: &Step) {
-        let policy = self.run.policy;
-        let mut actions = planned_actions(step, policy);
+        let mut actions = planned_actions(step, self.run.policy, self.kms_key).into_iter();
         match step {
-            Step::CreateLogGroup { name, for_vpcs } => {
-                let action = actions.remove(0);
-                let action = match self
-                    .rem
-                    .create_log_group(name, policy.kms_key_arn.as_deref())
-                    .await
-                {
-                    Ok(()) => {
-                        self.created_groups.insert(name.clone());
-                        Action {
-                            result: ActionResult::Applied,
-                            ..action
-                        }
-                    }
-                    Err(e) if classify(&e) == Disposition::AlreadyDone => Action {
-                        result: ActionResult::AlreadyDone,
-                        ..action
-                    },
-                    Err(e) => {
-                        self.failed_groups
-                            .insert(name.clone(), classify(&e) == Disposition::RetryLater);
-                        failed(action, &e)
-                    }
+            Step::CreateLogGroup {
+                name,
+                days,
+                for_vpcs,
+            } => {
+                let (Some(create), Some(retention)) = (actions.next(), actions.next()) else {
+                    return;
                 };
-                self.done.push((action, for_vpcs.clone()));
+                self.create_log_group(create, retention, name, *days, for_vpcs)
+                    .await;
             }
             Step::PutRetentionPolicy {
                 name,
@@ -550,19 +645,25 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                 for_vpcs,
                 ..
             } => {
-                let action = actions.remove(0);
+                let Some(action) = actions.next() else {
+                    return;
+                };
                 let action = self.raise_retention(action, name, *days).await;
+                if action.result == ActionResult::Failed {
+                    self.failed_groups
+                        .insert(name.clone(), action.retryable == Some(true));
+                }
                 self.done.push((action, for_vpcs.clone()));
             }
             Step::DeleteFlowLogs { flow_logs } => {
-                let ids: Vec<FlowLogId> = flow_logs.iter().map(|(id, _)| id.clone()).collect();
+                let ids: Vec<FlowLogId> = flow_logs.iter().map(|r| r.flow_log.clone()).collect();
                 let results = self.rem.delete_flow_logs(&ids).await;
-                for ((id, vpc), action) in flow_logs.iter().zip(actions) {
+                for (r, action) in flow_logs.iter().zip(actions) {
                     let error = match &results {
                         Err(e) => Some(e.clone()),
                         Ok(per_id) => per_id
                             .iter()
-                            .find(|(i, _)| i == id)
+                            .find(|(i, _)| *i == r.flow_log)
                             .and_then(|(_, e)| e.clone()),
                     };
                     let action = match error {
@@ -576,43 +677,90 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                         },
                         Some(e) => {
                             self.blocked
-                                .insert(vpc.clone(), classify(&e) == Disposition::RetryLater);
+                                .insert(r.vpc.clone(), classify(&e) == Disposition::RetryLater);
                             failed(action, &e)
                         }
                     };
-                    self.done.push((action, vec![vpc.clone()]));
+                    self.done.push((action, vec![r.vpc.clone()]));
                 }
             }
             Step::CreateFlowLogs { log_group, vpcs } => {
-                self.create_flow_logs(log_group, vpcs, actions).await
+                self.create_flow_logs(log_group, vpcs, actions.collect())
+                    .await;
             }
         }
     }
 
-    /// Raises a retention, never lowers it: a group that this run did not create is re-read
-    /// first, in case someone raised it meanwhile.
-    async fn raise_retention(&mut self, action: Action, name: &LogGroupName, days: u32) -> Action {
-        if let Some(&retryable) = self.failed_groups.get(name) {
-            return skipped(
-                action,
-                &format!("log group {name} could not be created"),
-                retryable,
-            );
-        }
-        if !self.created_groups.contains(name) {
-            match self.inv.log_groups(std::slice::from_ref(name)).await {
-                Err(e) => return failed(action, &e),
-                Ok(groups) => match groups.iter().find(|g| &g.name == name) {
-                    Some(group) if group.retention.at_least(days) => {
-                        return Action {
-                            result: ActionResult::AlreadyDone,
-                            ..action
-                        };
-                    }
-                    Some(_) => {}
-                    None => return skipped(action, &format!("log group {name} disappeared"), true),
+    /// Creates a group and gives it its retention in the same step, before any flow log can
+    /// deliver to it. A group of that name that exists already is used as it is, apart from
+    /// retention, which is re-read and raised if shorter.
+    async fn create_log_group(
+        &mut self,
+        create: Action,
+        retention: Action,
+        name: &LogGroupName,
+        days: u32,
+        for_vpcs: &[VpcId],
+    ) {
+        let (create, created) = match self.rem.create_log_group(name, self.kms_key).await {
+            Ok(()) => (
+                Action {
+                    result: ActionResult::Applied,
+                    ..create
                 },
+                true,
+            ),
+            Err(e) if classify(&e) == Disposition::AlreadyDone => (
+                Action {
+                    result: ActionResult::AlreadyDone,
+                    ..create
+                },
+                false,
+            ),
+            Err(e) => {
+                let retryable = classify(&e) == Disposition::RetryLater;
+                self.failed_groups.insert(name.clone(), retryable);
+                self.done.push((failed(create, &e), for_vpcs.to_vec()));
+                let why = format!("log group {name} could not be created");
+                self.done
+                    .push((skipped(retention, &why, retryable), for_vpcs.to_vec()));
+                return;
             }
+        };
+        self.done.push((create, for_vpcs.to_vec()));
+        let retention = if created {
+            match self.rem.put_retention_policy(name, days).await {
+                Ok(()) => Action {
+                    result: ActionResult::Applied,
+                    ..retention
+                },
+                Err(e) => failed(retention, &e),
+            }
+        } else {
+            self.raise_retention(retention, name, days).await
+        };
+        if retention.result == ActionResult::Failed {
+            self.failed_groups
+                .insert(name.clone(), retention.retryable == Some(true));
+        }
+        self.done.push((retention, for_vpcs.to_vec()));
+    }
+
+    /// Raises a retention, never lowers it: the group is re-read first, in case someone
+    /// raised it meanwhile.
+    async fn raise_retention(&mut self, action: Action, name: &LogGroupName, days: u32) -> Action {
+        match self.inv.log_groups(std::slice::from_ref(name)).await {
+            Err(e) => return failed(action, &e),
+            Ok(groups) => match groups.iter().find(|g| &g.name == name) {
+                Some(group) if group.retention.at_least(days) => {
+                    return Action {
+                        result: ActionResult::AlreadyDone,
+                        ..action
+                    };
+                }
+                Some(_) => {}
+                None => return skipped(action, &format!("log group {name} disappeared"), true),
+            },
         }
         match self.rem.put_retention_policy(name, days).await {
             Ok(()) => Action {
@@ -620,6 +768,24 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                 ..action
             },
             Err(e) => failed(action, &e),
+        }
+    }
+
+    /// A VPC that EC2 does not find: gone, unless an event just created it (then retry later).
+    fn vpc_not_found(&mut self, vpc: &VpcId, action: Action, error: &AwsError) -> Action {
+        if self.run.is_fresh() {
+            let mut action = with_retryable(failed(action, error), true);
+            action.detail = Some(format!(
+                "{vpc} was just created and EC2 does not find it yet: retried later"
+            ));
+            action
+        } else {
+            self.gone.insert(vpc.clone());
+            Action {
+                result: ActionResult::AlreadyDone,
+                detail: Some(format!("{vpc} no longer exists")),
+                ..action
+            }
         }
     }
 
@@ -633,11 +799,11 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         for (vpc, action) in vpcs.iter().zip(actions) {
             let dependency = match (self.failed_groups.get(log_group), self.blocked.get(vpc)) {
                 (Some(&retryable), _) => Some((
-                    format!("log group {log_group} could not be created"),
+                    format!("log group {log_group} could not be made ready"),
                     retryable,
                 )),
                 (None, Some(&retryable)) => Some((
-                    format!("the failing flow log on {vpc} could not be deleted"),
+                    format!("the flow log to replace on {vpc} could not be deleted"),
                     retryable,
                 )),
                 (None, None) => None,
@@ -654,11 +820,20 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         }
         let ids: Vec<VpcId> = ready.iter().map(|(vpc, _)| vpc.clone()).collect();
         let request = flow_log_request(self.run, self.role, log_group, &ids);
-        let outcomes: Result<std::collections::HashMap<VpcId, Created>, AwsError> = self
-            .rem
-            .create_flow_logs(&request)
-            .await
-            .map(|per_vpc| per_vpc.into_iter().rev().collect());
+        let outcomes = self.rem.create_flow_logs(&request).await;
+        // A request refused as a whole because a VPC is not found (deleted mid-run) says
+        // nothing of the others: re-read them all, and retry those that can still be acted on.
+        if let Err(e) = &outcomes
+            && classify(e) == Disposition::Gone
+        {
+            for (vpc, action) in ready {
+                self.recheck.push((self.done.len(), vpc.clone()));
+                self.done.push((failed(action, e), vec![vpc]));
+            }
+            return;
+        }
+        let outcomes: Result<std::collections::HashMap<VpcId, Created>, AwsError> =
+            outcomes.map(|per_vpc| per_vpc.into_iter().rev().collect());
         for (vpc, action) in ready {
             let outcome = match &outcomes {
                 Err(e) => Created::Failed(e.clone()),
@@ -684,12 +859,7 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                     }
                 }
                 Created::Failed(e) if classify(&e) == Disposition::Gone => {
-                    self.gone.insert(vpc.clone());
-                    Action {
-                        result: ActionResult::AlreadyDone,
-                        detail: Some(format!("{vpc} no longer exists")),
-                        ..action
-                    }
+                    self.vpc_not_found(&vpc, action, &e)
                 }
                 Created::Failed(e) => failed(action, &e),
             };
@@ -697,59 +867,21 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         }
     }
 
-    /// A retention that could not be raised on a group that is not flowguard's (its role may
-    /// change only the managed groups) does not leave the VPCs behind: they get flowguard's
-    /// own flow log into the managed group, and the failed raise is marked superseded.
-    async fn fall_back(&mut self) {
-        let (policy, place) = (self.run.policy, &self.run.place);
-        let mut unraisable = BTreeSet::new();
-        let mut vpcs = Vec::new();
-        for (action, for_vpcs) in &mut self.done {
-            let group = LogGroupName::new(&action.target);
-            let refused = action.action == ActionKind::PutRetentionPolicy
-                && action.result == ActionResult::Failed
-                && action.retryable == Some(false)
-                && action.error_code.as_deref() != Some("DependencyFailed")
-                && policy.log_group.matches(&group, place).is_none();
-            if refused && !for_vpcs.is_empty() {
-                vpcs.append(for_vpcs);
-                action.superseded = true;
-                unraisable.insert(group);
-            }
-        }
-        if vpcs.is_empty() {
-            return;
-        }
-        let observed = match observe(self.inv, policy, place, &Scope::Vpcs(vpcs.clone())).await {
-            Ok(observed) => observed,
-            Err(e) => {
-                for vpc in vpcs {
-                    let action = Action::new(
-                        ActionKind::CreateFlowLogs,
-                        vpc.as_str(),
-                        ActionResult::Planned,
-                    );
-                    self.done.push((failed(action, &e), vec![vpc]));
-                }
-                return;
-            }
-        };
-        for step in &plan_avoiding(policy, &observed, &unraisable).steps {
-            self.step(step).await;
-        }
-        self.recheck().await;
-    }
-
-    /// "Already exists" is only success if the VPC is now compliant: re-read and decide. A VPC
-    /// that still has no flow log into the destination was not blocked (some endpoints refuse a
+    /// "Already exists" is only success if the VPC is now compliant, and a request refused as a
+    /// whole for a VPC that is gone says nothing of the others: re-read and decide. A VPC that
+    /// still has no flow log into the destination was not blocked (some endpoints refuse a
     /// whole batch for one duplicate): it is asked for again, up to twice, and an "already
     /// exists" to that is re-read again (a concurrent run may have won).
     async fn recheck(&mut self) {
         for may_retry in [true, true, false] {
-            if self.recheck.is_empty() {
-                return;
+            if self.recheck.is_empty() || self.run.out_of_time() {
+                break;
             }
             self.recheck_round(may_retry).await;
+        }
+        for (index, _) in std::mem::take(&mut self.recheck) {
+            let action = self.done[index].0.clone();
+            self.done[index].0 = not_started(action);
         }
     }
 
@@ -769,8 +901,12 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                 Err(e) => failed(action, e),
                 Ok(observed) => match observed.vpcs.iter().find(|v| v.id == vpc) {
                     None => {
-                        self.gone.insert(vpc.clone());
-                        action
+                        let e = AwsError::service(
+                            "DescribeVpcs",
+                            "InvalidVpcID.NotFound",
+                            format!("{vpc} is not found"),
+                        );
+                        self.vpc_not_found(&vpc, action, &e)
                     }
                     Some(v) => {
                         let evaluation = evaluate(self.run.policy, v, observed);
@@ -782,13 +918,34 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                             _ if evaluation.compliant => Action {
                                 result: ActionResult::AlreadyDone,
                                 detail: Some(format!("already in place: {}", evaluation.reason)),
+                                error_code: None,
+                                error_message: None,
+                                retryable: None,
                                 ..action
                             },
                             Some(group) if may_retry && !into_group => {
                                 retry.entry(group).or_default().push((index, vpc.clone()));
                                 action
                             }
-                            _ => failed(action, &blocked(&evaluation.reason)),
+                            // EC2 still does not find the VPC that DescribeVpcs shows.
+                            _ if action
+                                .error_code
+                                .as_deref()
+                                .is_some_and(|code| GONE_CODES.contains(&code)) =>
+                            {
+                                let e = AwsError::service(
+                                    "CreateFlowLogs",
+                                    action.error_code.clone().unwrap_or_default().as_str(),
+                                    action.error_message.clone().unwrap_or_default(),
+                                );
+                                self.vpc_not_found(&vpc, action, &e)
+                            }
+                            // No flow log into the destination is visible, yet EC2 says one
+                            // exists: the read is stale, and a later run will see it.
+                            _ => with_retryable(
+                                failed(action, &blocked(&evaluation.reason)),
+                                !into_group,
+                            ),
                         }
                     }
                 },
@@ -797,11 +954,20 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         for (group, entries) in retry {
             let vpcs: Vec<VpcId> = entries.iter().map(|(_, vpc)| vpc.clone()).collect();
             let request = flow_log_request(self.run, self.role, &group, &vpcs);
-            let outcomes: Result<std::collections::HashMap<VpcId, Created>, AwsError> = self
-                .rem
-                .create_flow_logs(&request)
-                .await
-                .map(|per_vpc| per_vpc.into_iter().rev().collect());
+            let outcomes = self.rem.create_flow_logs(&request).await;
+            if let Err(e) = &outcomes
+                && classify(e) == Disposition::Gone
+                && may_retry
+            {
+                for (index, vpc) in entries {
+                    let action = self.done[index].0.clone();
+                    self.done[index].0 = failed(action, e);
+                    self.recheck.push((index, vpc));
+                }
+                continue;
+            }
+            let outcomes: Result<std::collections::HashMap<VpcId, Created>, AwsError> =
+                outcomes.map(|per_vpc| per_vpc.into_iter().rev().collect());
             for (index, vpc) in entries {
                 let action = self.done[index].0.clone();
                 let outcome = match &outcomes {
@@ -815,11 +981,17 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                     Created::Created(id) => Action {
                         result: ActionResult::Applied,
                         flow_log_id: id,
+                        error_code: None,
+                        error_message: None,
+                        retryable: None,
                         ..action
                     },
                     Created::AlreadyExists(_) => {
                         self.recheck.push((index, vpc));
                         action
+                    }
+                    Created::Failed(e) if classify(&e) == Disposition::Gone => {
+                        self.vpc_not_found(&vpc, action, &e)
                     }
                     Created::Failed(e) => failed(action, &e),
                 };
@@ -827,6 +999,9 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         }
     }
 }
+
+/// The codes with which EC2 says it does not find a VPC.
+const GONE_CODES: [&str; 2] = ["InvalidVpcID.NotFound", "InvalidVpcId.NotFound"];
 
 fn blocked(reason: &str) -> AwsError {
     AwsError::service(
@@ -884,6 +1059,7 @@ fn vpc_reports(
                 status,
                 reason,
                 checks: v.checks.clone(),
+                owner_id: v.owner_id.clone(),
             }
         })
         .collect()

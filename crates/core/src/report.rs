@@ -16,6 +16,8 @@ pub enum VpcStatus {
     Remediated,
     WouldRemediate,
     Exempt,
+    /// Owned by another account (a VPC shared through AWS RAM): reported, never changed.
+    NotOwned,
     Gone,
     Failed,
 }
@@ -27,6 +29,7 @@ impl VpcStatus {
             Self::Remediated => "remediated",
             Self::WouldRemediate => "would_remediate",
             Self::Exempt => "exempt",
+            Self::NotOwned => "not_owned",
             Self::Gone => "gone",
             Self::Failed => "failed",
         }
@@ -102,6 +105,9 @@ pub struct VpcReport {
     pub status: VpcStatus,
     pub reason: String,
     pub checks: Checks,
+    /// The owning account of a VPC that another account owns (`not_owned`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
 }
 
 /// One action, planned or done. A failed action carries the error.
@@ -127,10 +133,6 @@ pub struct Action {
     pub error_message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retryable: Option<bool>,
-    /// A failed action that another one made unnecessary (a retention flowguard may not raise
-    /// on someone else's group, replaced by its own flow log): it does not fail the run.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub superseded: bool,
 }
 
 impl Action {
@@ -146,7 +148,6 @@ impl Action {
             error_code: None,
             error_message: None,
             retryable: None,
-            superseded: false,
         }
     }
 }
@@ -158,6 +159,7 @@ pub struct VpcCounts {
     pub remediated: usize,
     pub would_remediate: usize,
     pub exempt: usize,
+    pub not_owned: usize,
     pub gone: usize,
     pub failed: usize,
 }
@@ -219,6 +221,7 @@ impl Report {
                 VpcStatus::Remediated => &mut counts.remediated,
                 VpcStatus::WouldRemediate => &mut counts.would_remediate,
                 VpcStatus::Exempt => &mut counts.exempt,
+                VpcStatus::NotOwned => &mut counts.not_owned,
                 VpcStatus::Gone => &mut counts.gone,
                 VpcStatus::Failed => &mut counts.failed,
             } += 1;
@@ -249,7 +252,7 @@ impl Report {
         let failed: Vec<&Action> = self
             .actions
             .iter()
-            .filter(|a| a.result == ActionResult::Failed && !a.superseded)
+            .filter(|a| a.result == ActionResult::Failed)
             .collect();
         if failed.is_empty() && self.summary.vpcs.failed == 0 {
             Outcome::Ok
@@ -260,7 +263,7 @@ impl Report {
         }
     }
 
-    /// Whether every VPC is compliant or exempt (or gone) after this run.
+    /// Whether every VPC is compliant, exempt, not owned (or gone) after this run.
     pub fn all_compliant(&self) -> bool {
         let v = &self.summary.vpcs;
         v.would_remediate == 0 && v.failed == 0
@@ -316,8 +319,8 @@ impl fmt::Display for Report {
         let v = &self.summary.vpcs;
         write!(
             f,
-            "summary: {} compliant, {} remediated, {} would remediate, {} exempt, {} gone, {} failed",
-            v.compliant, v.remediated, v.would_remediate, v.exempt, v.gone, v.failed
+            "summary: {} compliant, {} remediated, {} would remediate, {} exempt, {} not owned, {} gone, {} failed",
+            v.compliant, v.remediated, v.would_remediate, v.exempt, v.not_owned, v.gone, v.failed
         )
     }
 }

@@ -91,6 +91,30 @@ impl Trigger {
     }
 }
 
+impl Trigger {
+    /// A single-account run acts only in its own account: an event of another account is
+    /// ignored with the reason (never acted on in this account in that event's name). An empty
+    /// `account` (unknown) confines nothing.
+    pub fn confined_to(self, account: &str) -> Self {
+        match &self.account {
+            Some(theirs)
+                if !account.is_empty() && theirs != account && self.target != Target::Ignored =>
+            {
+                let reason = format!(
+                    "{} happened in account {theirs}, and this run acts only in account {account}: ignored",
+                    self.event_name.as_deref().unwrap_or("the event")
+                );
+                Self {
+                    target: Target::Ignored,
+                    reason,
+                    ..self
+                }
+            }
+            _ => self,
+        }
+    }
+}
+
 /// Parses raw bytes (size-checked first; serde_json bounds nesting at 128 levels).
 pub fn parse_event(input: &[u8]) -> Result<Trigger, InvalidEvent> {
     if input.len() > MAX_EVENT_BYTES {

@@ -39,6 +39,7 @@ fn run<'a>(policy: &'a Policy, trigger: &'a Trigger) -> Run<'a> {
         trigger,
         now: Some(10_000),
         run_id: "run-1".into(),
+        deadline: None,
     }
 }
 
@@ -198,29 +199,20 @@ fn a_batch_refused_for_one_duplicate_is_retried_for_the_others() {
 }
 
 #[test]
-fn a_retention_it_may_not_raise_on_someone_elses_group_falls_back_to_its_own_flow_log() {
+fn a_foreign_group_with_short_retention_is_never_changed_the_vpc_gets_its_own_flow_log() {
     let fake = FakeRegion::new(state(
         &["vpc-1"],
         vec![flow_log("fl-theirs", "vpc-1", Reject, "/team/short")],
         &[(MANAGED, Days(365)), ("/team/short", Days(30))],
     ));
-    fake.fail(
-        "PutRetentionPolicy",
-        AwsError::service(
-            "PutRetentionPolicy",
-            "AccessDeniedException",
-            "not authorized",
-        ),
-    );
     let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
     assert_eq!(report.vpcs[0].status, VpcStatus::Remediated, "{report}");
     assert_eq!(report.outcome(), Outcome::Ok);
-    let raise = report
-        .actions
-        .iter()
-        .find(|a| a.target == "/team/short")
-        .unwrap();
-    assert!(raise.result == ActionResult::Failed && raise.superseded);
+    assert!(
+        !fake.calls().contains(&"PutRetentionPolicy"),
+        "not even tried: {:?}",
+        fake.calls()
+    );
     let after = fake.state();
     assert_eq!(
         after.log_groups[&"/team/short".into()].retention,
@@ -338,6 +330,8 @@ fn foreign_failing_flow_logs_are_never_deleted() {
 fn flowguards_failing_flow_log_is_replaced_delete_first() {
     let mut mine = ours(flow_log("fl-mine", "vpc-1", Reject, MANAGED));
     mine.deliver_status = Some("FAILED".into());
+    mine.deliver_error = Some("Access error".into());
+    mine.created_at = Some(10_000 - 3_601); // older than an hour
     let fake = FakeRegion::new(state(&["vpc-1"], vec![mine], &[(MANAGED, Days(365))]));
     let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
     assert_eq!(report.summary.vpcs.remediated, 1, "{report}");
@@ -450,4 +444,380 @@ fn client_tokens_are_stable_and_short() {
     assert_eq!(a.client_token, b.client_token);
     assert_ne!(a.client_token, c.client_token);
     assert!(a.client_token.len() <= 64);
+}
+
+// ---- The limits, shapes and failure modes of real AWS (issue 11) ----
+
+fn failing_own(vpc: &str, error: &str, age_seconds: i64) -> flowguard_core::observed::FlowLog {
+    let mut fl = ours(flow_log(&format!("fl-{vpc}"), vpc, Reject, MANAGED));
+    fl.deliver_status = Some("FAILED".into());
+    fl.deliver_error = Some(error.into());
+    fl.created_at = Some(10_000 - age_seconds);
+    fl
+}
+
+fn writes(fake: &FakeRegion) -> Vec<&'static str> {
+    fake.calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("Describe"))
+        .collect()
+}
+
+#[test]
+fn a_sweep_of_700_vpcs_creates_in_batches_of_at_most_300() {
+    let ids: Vec<String> = (0..700).map(|i| format!("vpc-{i:04}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let fake = FakeRegion::new(state(&refs, vec![], &[(MANAGED, Days(365))]));
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert_eq!(report.summary.vpcs.remediated, 700, "{:?}", report.summary);
+    assert_eq!(report.outcome(), Outcome::Ok);
+    assert_eq!(
+        writes(&fake),
+        ["CreateFlowLogs", "CreateFlowLogs", "CreateFlowLogs"]
+    );
+}
+
+#[test]
+fn replacing_1200_flow_logs_deletes_in_batches_of_at_most_1000() {
+    // A traffic-type change over 1200 VPCs: every own flow log is replaced.
+    let ids: Vec<String> = (0..1200).map(|i| format!("vpc-{i:04}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let flow_logs = ids
+        .iter()
+        .map(|id| ours(flow_log(&format!("fl-{id}"), id, Reject, MANAGED)))
+        .collect();
+    let fake = FakeRegion::new(state(&refs, flow_logs, &[(MANAGED, Days(365))]));
+    let all = Policy {
+        traffic_type: flowguard_core::policy::TrafficType::All,
+        ..policy()
+    };
+    let report = enforce_on(&fake, &all, &Trigger::manual_sweep("t"));
+    assert_eq!(report.outcome(), Outcome::Ok, "{:?}", report.summary);
+    assert_eq!(report.summary.vpcs.remediated, 1200);
+    let calls = writes(&fake);
+    assert_eq!(calls.iter().filter(|c| **c == "CreateFlowLogs").count(), 4);
+    assert_eq!(calls.iter().filter(|c| **c == "DeleteFlowLogs").count(), 4);
+    let after = fake.state();
+    assert_eq!(after.flow_logs.len(), 1200, "one flow log per VPC");
+    assert!(
+        after
+            .flow_logs
+            .iter()
+            .all(|fl| fl.traffic_type == Some(flowguard_core::policy::TrafficType::All))
+    );
+}
+
+#[test]
+fn a_shared_vpc_is_not_owned_never_sent_to_ec2_and_does_not_fail_the_others() {
+    let mut shared = flowguard_core::fake::vpc("vpc-shared", &[]);
+    shared.owner_id = Some("210987654321".into());
+    let mut own = flowguard_core::fake::vpc("vpc-own", &[]);
+    own.owner_id = Some(ACCOUNT.into());
+    let mut s = state(&[], vec![], &[(MANAGED, Days(365))]);
+    s.vpcs = vec![own, shared];
+    let fake = FakeRegion::new(s);
+    fake.account(ACCOUNT);
+    let audit_report =
+        block_on(audit(&fake, &run(&policy(), &Trigger::manual_sweep("t")))).unwrap();
+    let shared_line = audit_report
+        .vpcs
+        .iter()
+        .find(|v| v.vpc_id.as_str() == "vpc-shared")
+        .unwrap();
+    assert_eq!(shared_line.status, VpcStatus::NotOwned);
+    assert_eq!(shared_line.owner_id.as_deref(), Some("210987654321"));
+    assert!(
+        shared_line.reason.contains("210987654321"),
+        "{}",
+        shared_line.reason
+    );
+    assert_eq!(audit_report.summary.vpcs.not_owned, 1);
+
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert_eq!(report.outcome(), Outcome::Ok, "{report}");
+    assert_eq!(report.summary.vpcs.remediated, 1);
+    assert_eq!(report.summary.vpcs.not_owned, 1);
+    assert!(report.actions.iter().all(|a| a.target != "vpc-shared"));
+    // Afterwards the audit passes: not_owned is not counted against the account.
+    let after = block_on(audit(&fake, &run(&policy(), &Trigger::manual_sweep("t")))).unwrap();
+    assert!(after.all_compliant(), "{after}");
+}
+
+#[test]
+fn a_young_failing_flow_log_is_not_replaced_the_vpc_fails_with_the_cause() {
+    let fake = FakeRegion::new(state(
+        &["vpc-1"],
+        vec![failing_own("vpc-1", "Access error", 600)],
+        &[(MANAGED, Days(365))],
+    ));
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert!(writes(&fake).is_empty(), "{:?}", fake.calls());
+    assert_eq!(report.vpcs[0].status, VpcStatus::Failed);
+    let reason = &report.vpcs[0].reason;
+    assert!(reason.contains("Access error"), "{reason}");
+    assert!(
+        reason.contains("delivery role"),
+        "the likely cause: {reason}"
+    );
+    assert_eq!(report.outcome(), Outcome::Failed { retryable: false });
+}
+
+#[test]
+fn a_rate_limited_flow_log_is_never_replaced_however_old() {
+    let fake = FakeRegion::new(state(
+        &["vpc-1"],
+        vec![failing_own("vpc-1", "Rate limited", 86_400)],
+        &[(MANAGED, Days(365))],
+    ));
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert!(writes(&fake).is_empty(), "{:?}", fake.calls());
+    assert_eq!(report.vpcs[0].status, VpcStatus::Failed);
+    assert!(report.vpcs[0].reason.contains("Rate limited"));
+    assert_eq!(report.outcome(), Outcome::Failed { retryable: false });
+}
+
+#[test]
+fn an_old_failing_flow_log_is_replaced_once_and_the_next_run_does_not_loop() {
+    let fake = FakeRegion::new(state(
+        &["vpc-1"],
+        vec![failing_own("vpc-1", "Access error", 7_200)],
+        &[(MANAGED, Days(365))],
+    ));
+    let first = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert_eq!(first.summary.vpcs.remediated, 1, "{first}");
+    assert_eq!(writes(&fake), ["DeleteFlowLogs", "CreateFlowLogs"]);
+    // The replacement fails too (the role is still broken): a young failing flow log.
+    let mut state = fake.state();
+    for fl in &mut state.flow_logs {
+        fl.deliver_status = Some("FAILED".into());
+        fl.deliver_error = Some("Access error".into());
+        fl.created_at = Some(10_000 - 60);
+    }
+    let fake = FakeRegion::new(state);
+    let second = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert!(writes(&fake).is_empty(), "no loop: {:?}", fake.calls());
+    assert_eq!(second.vpcs[0].status, VpcStatus::Failed);
+}
+
+#[test]
+fn a_traffic_type_change_converges_to_one_flow_log_per_vpc() {
+    let fake = FakeRegion::new(state(
+        &["vpc-1"],
+        vec![ours(flow_log("fl-old", "vpc-1", Reject, MANAGED))],
+        &[(MANAGED, Days(365))],
+    ));
+    let all = Policy {
+        traffic_type: flowguard_core::policy::TrafficType::All,
+        ..policy()
+    };
+    let first = enforce_on(&fake, &all, &Trigger::manual_sweep("t"));
+    assert_eq!(first.summary.vpcs.remediated, 1, "{first}");
+    assert_eq!(writes(&fake), ["DeleteFlowLogs", "CreateFlowLogs"]);
+    let after = fake.state();
+    assert_eq!(after.flow_logs.len(), 1);
+    assert_eq!(
+        after.flow_logs[0].traffic_type,
+        Some(flowguard_core::policy::TrafficType::All)
+    );
+    let second = enforce_on(&fake, &all, &Trigger::manual_sweep("t"));
+    assert_eq!(second.summary.vpcs.compliant, 1, "{second}");
+    assert_eq!(writes(&fake).len(), 2, "nothing more");
+}
+
+#[test]
+fn a_role_change_replaces_flowguards_own_flow_logs_but_never_foreign_ones() {
+    let mut mine = ours(flow_log("fl-mine", "vpc-1", Reject, MANAGED));
+    mine.delivery_role_arn = Some("arn:aws:iam::123456789012:role/old".into());
+    let mut theirs = flow_log("fl-theirs", "vpc-2", Reject, MANAGED);
+    theirs.delivery_role_arn = Some("arn:aws:iam::123456789012:role/old".into());
+    let fake = FakeRegion::new(state(
+        &["vpc-1", "vpc-2"],
+        vec![mine, theirs.clone()],
+        &[(MANAGED, Days(365))],
+    ));
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert_eq!(report.outcome(), Outcome::Ok, "{report}");
+    let after = fake.state();
+    assert!(after.flow_logs.contains(&theirs));
+    assert!(after.flow_logs.iter().all(|fl| fl.id.as_str() != "fl-mine"));
+    assert_eq!(after.flow_logs.len(), 2);
+}
+
+#[test]
+fn a_vpc_deleted_mid_run_is_gone_and_its_neighbours_are_still_remediated() {
+    let fake = FakeRegion::new(state(
+        &["vpc-1", "vpc-2", "vpc-3"],
+        vec![],
+        &[(MANAGED, Days(365))],
+    ));
+    fake.vanish_after_read("vpc-2");
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let status = |id: &str| {
+        report
+            .vpcs
+            .iter()
+            .find(|v| v.vpc_id.as_str() == id)
+            .unwrap()
+            .status
+    };
+    assert_eq!(status("vpc-2"), VpcStatus::Gone, "{report}");
+    assert_eq!(status("vpc-1"), VpcStatus::Remediated, "{report}");
+    assert_eq!(status("vpc-3"), VpcStatus::Remediated, "{report}");
+    assert_eq!(report.outcome(), Outcome::Ok);
+    assert_eq!(fake.state().flow_logs.len(), 2);
+}
+
+#[test]
+fn create_flow_logs_not_finding_a_fresh_vpc_is_retryable_within_the_grace_then_gone() {
+    let fake = FakeRegion::new(state(&["vpc-new"], vec![], &[(MANAGED, Days(365))]));
+    fake.unknown_to_create("vpc-new");
+    let p = policy();
+    let trigger = vpc_trigger("vpc-new"); // event time 1_000
+    let fresh = Run {
+        now: Some(1_000 + 60),
+        ..run(&p, &trigger)
+    };
+    let report = block_on(enforce(&fake, &fake, &fresh)).unwrap();
+    assert_eq!(
+        report.outcome(),
+        Outcome::Failed { retryable: true },
+        "{report}"
+    );
+    let later = Run {
+        now: Some(1_000 + flowguard_core::reconcile::NEW_VPC_GRACE_SECONDS + 1),
+        ..run(&p, &trigger)
+    };
+    let report = block_on(enforce(&fake, &fake, &later)).unwrap();
+    assert_eq!(report.vpcs[0].status, VpcStatus::Gone, "{report}");
+    assert_eq!(report.outcome(), Outcome::Ok);
+}
+
+#[test]
+fn the_new_vpc_grace_ends_before_lambdas_last_retry() {
+    // Lambda retries an asynchronous event about 1 and 3 minutes after the first attempt.
+    const LAST_RETRY_SECONDS: i64 = 180;
+    let grace = flowguard_core::reconcile::NEW_VPC_GRACE_SECONDS;
+    assert!(grace < LAST_RETRY_SECONDS && grace >= 60, "{grace}");
+}
+
+#[test]
+fn per_vpc_groups_are_done_vpc_by_vpc_each_group_with_its_retention_first() {
+    let p = Policy {
+        log_group: flowguard_core::LogGroupTemplate::parse("/vpc/{vpc_id}").unwrap(),
+        ..policy()
+    };
+    let fake = FakeRegion::new(state(&["vpc-1", "vpc-2"], vec![], &[]));
+    let report = enforce_on(&fake, &p, &Trigger::manual_sweep("t"));
+    assert_eq!(report.outcome(), Outcome::Ok, "{report}");
+    assert_eq!(
+        writes(&fake),
+        [
+            "CreateLogGroup",
+            "PutRetentionPolicy",
+            "CreateFlowLogs",
+            "CreateLogGroup",
+            "PutRetentionPolicy",
+            "CreateFlowLogs"
+        ]
+    );
+}
+
+#[test]
+fn past_its_deadline_a_run_starts_nothing_and_is_retryable() {
+    let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
+    let p = policy();
+    let t = Trigger::manual_sweep("t");
+    let late = Run {
+        deadline: Some(flowguard_core::reconcile::Deadline {
+            stop_at: std::time::Instant::now(),
+        }),
+        ..run(&p, &t)
+    };
+    let report = block_on(enforce(&fake, &fake, &late)).unwrap();
+    assert!(writes(&fake).is_empty());
+    assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
+    assert!(
+        report
+            .actions
+            .iter()
+            .all(|a| a.error_code.as_deref() == Some("DeadlineNear"))
+    );
+}
+
+#[test]
+fn a_run_cut_short_leaves_no_group_without_retention_and_reports_the_rest_retryable() {
+    let p = Policy {
+        log_group: flowguard_core::LogGroupTemplate::parse("/vpc/{vpc_id}").unwrap(),
+        ..policy()
+    };
+    let fake = FakeRegion::new(state(&["vpc-1", "vpc-2", "vpc-3"], vec![], &[]));
+    // The first group takes longer than the time left: the first VPC's work is finished,
+    // and nothing else is started.
+    fake.slow("CreateLogGroup", std::time::Duration::from_millis(1500));
+    let t = Trigger::manual_sweep("t");
+    let cut = Run {
+        deadline: Some(flowguard_core::reconcile::Deadline {
+            stop_at: std::time::Instant::now() + std::time::Duration::from_millis(1000),
+        }),
+        ..run(&p, &t)
+    };
+    let report = block_on(enforce(&fake, &fake, &cut)).unwrap();
+    let after = fake.state();
+    assert_eq!(after.log_groups.len(), 1, "{report}");
+    assert!(after.log_groups.values().all(|g| g.retention == Days(365)));
+    assert_eq!(after.flow_logs.len(), 1);
+    assert_eq!(report.summary.vpcs.remediated, 1);
+    assert_eq!(report.summary.vpcs.failed, 2);
+    assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
+}
+
+#[test]
+fn a_blocked_verdict_from_a_stale_read_is_retryable() {
+    // Every read misses the flow log that EC2 says exists: the verdict rests on stale reads.
+    let fake = FakeRegion::new(state(
+        &["vpc-1"],
+        vec![ours(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
+        &[(MANAGED, Days(365))],
+    ));
+    fake.stale_flow_log_reads(100);
+    let report = enforce_on(&fake, &policy(), &vpc_trigger("vpc-1"));
+    assert_eq!(report.vpcs[0].status, VpcStatus::Failed, "{report}");
+    assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
+    assert_eq!(fake.state().flow_logs.len(), 1, "never two flow logs");
+}
+
+#[test]
+fn client_tokens_cover_every_parameter() {
+    let p = policy();
+    let t = vpc_trigger("vpc-1");
+    let r = run(&p, &t);
+    let vpcs = [VpcId::new("vpc-1")];
+    let base = flowguard_core::reconcile::flow_log_request(&r, "role", &MANAGED.into(), &vpcs);
+    let other_role =
+        flowguard_core::reconcile::flow_log_request(&r, "role2", &MANAGED.into(), &vpcs);
+    let all = Policy {
+        traffic_type: flowguard_core::policy::TrafficType::All,
+        ..policy()
+    };
+    let r_all = run(&all, &t);
+    let other_traffic =
+        flowguard_core::reconcile::flow_log_request(&r_all, "role", &MANAGED.into(), &vpcs);
+    let fast = Policy {
+        max_aggregation_interval: 60,
+        ..policy()
+    };
+    let r_fast = run(&fast, &t);
+    let other_interval =
+        flowguard_core::reconcile::flow_log_request(&r_fast, "role", &MANAGED.into(), &vpcs);
+    let tokens = [
+        &base.client_token,
+        &other_role.client_token,
+        &other_traffic.client_token,
+        &other_interval.client_token,
+    ];
+    for (i, a) in tokens.iter().enumerate() {
+        for b in &tokens[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
 }

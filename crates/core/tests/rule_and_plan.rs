@@ -162,8 +162,13 @@ fn exempt_vpcs_are_never_planned() {
     assert!(p.vpcs[0].checks.exempt);
 }
 
+/// The time of every observation in these tables (Unix seconds).
+const NOW: i64 = 10_000;
+
 fn steps(policy: &Policy, s: &flowguard_core::fake::State) -> Vec<Step> {
-    plan(policy, &observed(s)).steps
+    let mut o = observed(s);
+    o.at = Some(NOW);
+    plan(policy, &o).steps
 }
 
 fn name(n: &str) -> LogGroupName {
@@ -191,12 +196,7 @@ fn planner_table() {
         vec![
             Step::CreateLogGroup {
                 name: name(MANAGED),
-                for_vpcs: ids(&["vpc-1", "vpc-2"])
-            },
-            Step::PutRetentionPolicy {
-                name: name(MANAGED),
                 days: 365,
-                current: None,
                 for_vpcs: ids(&["vpc-1", "vpc-2"])
             },
             Step::CreateFlowLogs {
@@ -205,7 +205,25 @@ fn planner_table() {
             },
         ]
     );
-    // A flow log into a short-retention group: raise, nothing else (also a foreign group).
+    // A flow log into the managed group with a short retention: raise it, nothing else.
+    assert_eq!(
+        steps(
+            &policy,
+            &state(
+                &["vpc-1"],
+                vec![flow_log("fl-1", "vpc-1", Reject, MANAGED)],
+                &[(MANAGED, Days(30))]
+            )
+        ),
+        vec![Step::PutRetentionPolicy {
+            name: name(MANAGED),
+            days: 365,
+            current: Days(30),
+            for_vpcs: ids(&["vpc-1"])
+        }]
+    );
+    // Into someone else's short-retention group: that group is never changed; the VPC gets
+    // flowguard's own flow log into the managed group.
     assert_eq!(
         steps(
             &policy,
@@ -215,11 +233,9 @@ fn planner_table() {
                 &[("/theirs", Days(30)), (MANAGED, Days(365))]
             )
         ),
-        vec![Step::PutRetentionPolicy {
-            name: name("/theirs"),
-            days: 365,
-            current: Some(Days(30)),
-            for_vpcs: ids(&["vpc-1"])
+        vec![Step::CreateFlowLogs {
+            log_group: name(MANAGED),
+            vpcs: ids(&["vpc-1"])
         }]
     );
     // Longer and never-expire retentions are left alone.
@@ -251,7 +267,7 @@ fn planner_table() {
         vec![Step::PutRetentionPolicy {
             name: name(MANAGED),
             days: 365,
-            current: Some(Days(7)),
+            current: Days(7),
             for_vpcs: vec![]
         }]
     );
@@ -265,18 +281,11 @@ fn planner_table() {
                 &[]
             )
         ),
-        vec![
-            Step::CreateLogGroup {
-                name: name(MANAGED),
-                for_vpcs: ids(&["vpc-1"])
-            },
-            Step::PutRetentionPolicy {
-                name: name(MANAGED),
-                days: 365,
-                current: None,
-                for_vpcs: ids(&["vpc-1"])
-            },
-        ]
+        vec![Step::CreateLogGroup {
+            name: name(MANAGED),
+            days: 365,
+            for_vpcs: ids(&["vpc-1"])
+        },]
     );
     // A foreign group that disappeared is not recreated: a new flow log goes to ours.
     assert_eq!(
@@ -300,6 +309,8 @@ fn failing_flow_logs_are_replaced_only_when_flowguard_made_them() {
     let policy = Policy::default();
     let mut mine = ours(flow_log("fl-mine", "vpc-1", Reject, MANAGED));
     mine.deliver_status = Some("FAILED".into());
+    mine.deliver_error = Some("Access error".into());
+    mine.created_at = Some(NOW - 7_200);
     let mut theirs = flow_log("fl-theirs", "vpc-2", Reject, MANAGED);
     theirs.deliver_status = Some("FAILED".into());
     let s = state(
@@ -307,25 +318,29 @@ fn failing_flow_logs_are_replaced_only_when_flowguard_made_them() {
         vec![mine, theirs],
         &[(MANAGED, Days(365))],
     );
+    let planned = steps(&policy, &s);
+    assert_eq!(planned.len(), 2, "{planned:?}");
+    let Step::DeleteFlowLogs { flow_logs } = &planned[0] else {
+        panic!("{planned:?}")
+    };
     assert_eq!(
-        steps(&policy, &s),
-        vec![
-            Step::DeleteFlowLogs {
-                flow_logs: vec![(
-                    flowguard_core::FlowLogId::new("fl-mine"),
-                    VpcId::new("vpc-1")
-                )]
-            },
-            Step::CreateFlowLogs {
-                log_group: name(MANAGED),
-                vpcs: ids(&["vpc-1", "vpc-2"])
-            },
-        ]
+        flow_logs
+            .iter()
+            .map(|r| (r.flow_log.as_str(), r.vpc.as_str()))
+            .collect::<Vec<_>>(),
+        [("fl-mine", "vpc-1")]
+    );
+    assert_eq!(
+        planned[1],
+        Step::CreateFlowLogs {
+            log_group: name(MANAGED),
+            vpcs: ids(&["vpc-1", "vpc-2"])
+        }
     );
 }
 
 #[test]
-fn create_flow_logs_is_batched_by_a_thousand() {
+fn create_flow_logs_is_batched_by_three_hundred() {
     let many: Vec<String> = (0..2500).map(|i| format!("vpc-{i:08x}")).collect();
     let refs: Vec<&str> = many.iter().map(String::as_str).collect();
     let s = state(&refs, vec![], &[(MANAGED, Days(365))]);
@@ -336,7 +351,10 @@ fn create_flow_logs_is_batched_by_a_thousand() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(batches, vec![MAX_VPCS_PER_CREATE, MAX_VPCS_PER_CREATE, 500]);
+    assert_eq!(MAX_VPCS_PER_CREATE, 300, "the EC2 API model's limit");
+    let mut want = vec![300; 8];
+    want.push(100);
+    assert_eq!(batches, want);
 }
 
 #[test]
@@ -351,12 +369,7 @@ fn per_vpc_groups() {
         vec![
             Step::CreateLogGroup {
                 name: name("/flow/us-east-1/vpc-1"),
-                for_vpcs: ids(&["vpc-1"])
-            },
-            Step::PutRetentionPolicy {
-                name: name("/flow/us-east-1/vpc-1"),
                 days: 365,
-                current: None,
                 for_vpcs: ids(&["vpc-1"])
             },
             Step::CreateFlowLogs {

@@ -18,7 +18,7 @@ pub mod telemetry;
 
 use aws_config::{Region, SdkConfig};
 use flowguard_aws::{AwsInventory, AwsRemediator, Clients, iam, unix_now};
-use flowguard_core::reconcile::{Mode, ReconcileError, Run, reconcile};
+use flowguard_core::reconcile::{Deadline, Mode, ReconcileError, Run, reconcile};
 use flowguard_core::trigger::{InvalidEvent, trigger_from_value};
 use flowguard_core::{ConfigError, Inventory, Outcome, Place, Policy, Remediator, Report};
 use serde_json::Value;
@@ -113,6 +113,11 @@ pub async fn init(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError
         .region()
         .map(|r| r.as_ref().to_owned())
         .ok_or(InitError::NoRegion)?;
+    // A KMS key of another region than the function's is refused at start-up.
+    policy.kms_key_in(&Place {
+        region: region.clone(),
+        account: String::new(),
+    })?;
     let mut warnings = Vec::new();
     let iam_client = aws_sdk_iam::Client::new(config);
     if !policy.dry_run {
@@ -175,23 +180,27 @@ impl HandlerError {
 }
 
 /// Handles one event: the one path shared by the Lambda and `flowguard handle-event`.
-/// `account` is the fallback when the event names none (the Lambda takes it from its ARN).
+/// `account` is the account the run acts in (the Lambda takes it from its ARN, the CLI from
+/// STS): an event of another account is ignored with the reason. `deadline` is when to stop
+/// starting new steps (the Lambda's invocation deadline less a margin).
 pub async fn handle<B: Backend>(
     backend: &B,
     setup: &Setup,
     account: &str,
     event: &Value,
+    deadline: Option<Deadline>,
 ) -> Result<Report, HandlerError> {
-    let trigger = trigger_from_value(event)?;
+    let trigger = trigger_from_value(event)?.confined_to(account);
     let place = Place {
         region: trigger
             .region
             .clone()
             .unwrap_or_else(|| setup.region.clone()),
-        account: trigger
-            .account
-            .clone()
-            .unwrap_or_else(|| account.to_owned()),
+        account: if account.is_empty() {
+            trigger.account.clone().unwrap_or_default()
+        } else {
+            account.to_owned()
+        },
     };
     let (inventory, remediator) = backend.ports(&place.region);
     let now = unix_now();
@@ -202,6 +211,7 @@ pub async fn handle<B: Backend>(
         trigger: &trigger,
         now,
         run_id,
+        deadline,
     };
     let mode = if setup.policy.dry_run {
         Mode::DryRun
@@ -224,4 +234,19 @@ pub async fn handle<B: Backend>(
 /// The account in a Lambda function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
 pub fn account_of_arn(arn: &str) -> &str {
     arn.split(':').nth(4).unwrap_or_default()
+}
+
+/// Time kept back from the invocation's deadline for the unit of work started last (a log
+/// group created with its retention, then its flow logs: three operations that each normally
+/// take well under a second, [`flowguard_aws::config::OPERATION_TIMEOUT`] at worst) and for
+/// writing the report. Of the deployed 60 s timeout, the first 30 s start work.
+pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// When to stop starting new steps, from the runtime's deadline (Unix milliseconds) and now.
+pub fn deadline(deadline_ms: u64, now_ms: u128) -> Deadline {
+    let left = u128::from(deadline_ms).saturating_sub(now_ms);
+    let left = std::time::Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX));
+    Deadline {
+        stop_at: std::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN),
+    }
 }

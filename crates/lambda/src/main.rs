@@ -32,11 +32,12 @@ async fn invoke(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Failure> {
     let account = account_of_arn(&event.context.invoked_function_arn);
-    let result = handle(backend, setup, account, &event.payload).await;
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or_default();
+    let deadline = flowguard_lambda::deadline(event.context.deadline, now_ms);
+    let result = handle(backend, setup, account, &event.payload, Some(deadline)).await;
     let report = match &result {
         Ok(report) => Some(report),
         Err(e) => e.report(),

@@ -71,6 +71,7 @@ mod tests {
             status,
             reason: String::new(),
             checks: Checks::default(),
+            owner_id: None,
         };
         let trigger = TriggerReport {
             kind: TriggerKind::Sweep,

@@ -61,9 +61,15 @@ fn fixture(name: &str) -> Value {
 
 async fn run(name: &str) -> (flowguard_core::Report, FakeBackend) {
     let backend = backend();
-    let report = handle(&backend, &setup(false), "123456789012", &fixture(name))
-        .await
-        .unwrap();
+    let report = handle(
+        &backend,
+        &setup(false),
+        "123456789012",
+        &fixture(name),
+        None,
+    )
+    .await
+    .unwrap();
     (report, backend)
 }
 
@@ -103,7 +109,8 @@ async fn every_variant_is_handled_without_error() {
     let expected = [
         ("create_vpc_failed.json", TriggerKind::Ignored),
         ("create_vpc_no_response.json", TriggerKind::Sweep),
-        ("create_vpc_detail_region.json", TriggerKind::Vpc),
+        // Another account's event (recipientAccountId 210987654321): not acted on here.
+        ("create_vpc_detail_region.json", TriggerKind::Ignored),
         ("create_default_vpc.json", TriggerKind::Vpc),
         ("create_default_vpc_no_id.json", TriggerKind::Sweep),
         ("delete_flow_logs_unreadable.json", TriggerKind::Sweep),
@@ -117,8 +124,19 @@ async fn every_variant_is_handled_without_error() {
         let (report, _) = run(&format!("variants/{name}")).await;
         assert_eq!(report.trigger.kind, kind, "{name}: {report}");
     }
-    // Region and account come from the event when it carries them.
-    let (report, _) = run("variants/create_vpc_detail_region.json").await;
+    // The region comes from the event when it carries it; the account is the function's,
+    // and the event of that account is acted on in the event's region.
+    let backend = backend();
+    let report = handle(
+        &backend,
+        &setup(false),
+        "210987654321",
+        &fixture("variants/create_vpc_detail_region.json"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.trigger.kind, TriggerKind::Vpc, "{report}");
     assert_eq!(
         (report.region.as_str(), report.account.as_str()),
         ("eu-west-1", "210987654321")
@@ -134,7 +152,7 @@ async fn invalid_input_is_a_permanent_error() {
         serde_json::json!({"detail-type": "x", "source": "y"}),
     ] {
         let backend = backend();
-        let err = handle(&backend, &setup(false), "123456789012", &input)
+        let err = handle(&backend, &setup(false), "123456789012", &input, None)
             .await
             .unwrap_err();
         assert!(matches!(err, HandlerError::InvalidEvent(_)), "{err}");
@@ -167,6 +185,7 @@ async fn throttled_reads_are_a_retryable_error() {
         &setup(false),
         "123456789012",
         &fixture("scheduled_event.json"),
+        None,
     )
     .await
     .unwrap_err();
@@ -190,6 +209,7 @@ async fn a_failed_remediation_is_an_error_that_carries_the_report() {
         &setup(false),
         "123456789012",
         &fixture("create_vpc.json"),
+        None,
     )
     .await
     .unwrap_err();
@@ -214,6 +234,7 @@ async fn dry_run_changes_nothing_and_says_so() {
         &setup,
         "123456789012",
         &fixture("create_vpc.json"),
+        None,
     )
     .await
     .unwrap();
@@ -221,4 +242,59 @@ async fn dry_run_changes_nothing_and_says_so() {
     assert_eq!(report.vpcs[0].status, VpcStatus::WouldRemediate);
     assert!(backend.0.state().flow_logs.is_empty());
     assert!(report.warnings.iter().any(|w| w.contains("delivery role")));
+}
+
+#[tokio::test]
+async fn an_event_of_another_account_is_ignored_and_changes_nothing() {
+    let backend = backend();
+    // create_vpc.json happened in 123456789012; this function runs in another account.
+    let report = handle(
+        &backend,
+        &setup(false),
+        "210987654321",
+        &fixture("create_vpc.json"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.trigger.kind, TriggerKind::Ignored);
+    assert!(
+        report.trigger.reason.contains("123456789012")
+            && report.trigger.reason.contains("210987654321"),
+        "{}",
+        report.trigger.reason
+    );
+    assert_eq!(report.account, "210987654321");
+    assert!(backend.0.calls().is_empty(), "{:?}", backend.0.calls());
+}
+
+#[tokio::test]
+async fn the_deadline_is_the_runtimes_less_a_margin() {
+    let now_ms: u128 = 1_800_000_000_000;
+    let in_a_minute = flowguard_lambda::deadline(1_800_000_060_000, now_ms);
+    let left = in_a_minute.stop_at - std::time::Instant::now();
+    assert!(
+        left <= std::time::Duration::from_secs(30) && left > std::time::Duration::from_secs(25)
+    );
+    // Already late: stop at once.
+    assert!(flowguard_lambda::deadline(1_799_999_000_000, now_ms).passed());
+}
+
+#[tokio::test]
+async fn a_kms_key_of_another_region_fails_the_run_as_a_configuration_error() {
+    let backend = backend();
+    let mut setup = setup(false);
+    setup.policy.kms_key_arn = Some("arn:aws:kms:eu-west-1:123456789012:key/abcd".into());
+    let err = handle(
+        &backend,
+        &setup,
+        "123456789012",
+        &fixture("create_vpc.json"),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("FLOWGUARD_KMS_KEY_ARN"), "{err}");
+    assert!(backend.0.calls().is_empty());
 }

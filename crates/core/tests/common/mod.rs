@@ -7,6 +7,8 @@ use flowguard_core::policy::TrafficType;
 use flowguard_core::{FlowLogId, LogGroupName, Place};
 
 pub const MANAGED: &str = "/vpc/flow-logs";
+/// The account of [`place`].
+pub const ACCOUNT: &str = "123456789012";
 
 pub fn place() -> Place {
     Place {
@@ -22,7 +24,11 @@ pub fn flow_log(id: &str, vpc: &str, traffic: TrafficType, group: &str) -> FlowL
         status: "ACTIVE".into(),
         traffic_type: Some(traffic),
         deliver_status: Some("SUCCESS".into()),
+        deliver_error: None,
         destination: Destination::CloudWatchLogs(LogGroupName::new(group)),
+        delivery_role_arn: None,
+        max_aggregation_interval: None,
+        created_at: None,
         tags: Default::default(),
     }
 }
