@@ -141,7 +141,7 @@ async fn a_deleted_flow_log_comes_back_on_the_delete_flow_logs_event() {
 }
 
 #[tokio::test]
-async fn retention_is_raised_never_lowered() {
+async fn retention_is_raised_never_lowered_and_foreign_groups_are_never_changed() {
     let m = moto().await;
     let (r, seed, _) = setup(&m).await;
     let (short, long, forever) = ("/team/short", "/team/long", "/team/forever");
@@ -159,8 +159,8 @@ async fn retention_is_raised_never_lowered() {
 
     assert_eq!(
         seed.retention(short).await,
-        Some(Some(365)),
-        "raised to the policy"
+        Some(Some(30)),
+        "someone else's group is never changed"
     );
     assert_eq!(seed.retention(long).await, Some(Some(731)), "longer kept");
     assert_eq!(
@@ -176,10 +176,11 @@ async fn retention_is_raised_never_lowered() {
     assert_eq!(*status_of(&report, &a), VpcStatus::Remediated);
     assert_eq!(*status_of(&report, &b), VpcStatus::Compliant);
     assert_eq!(*status_of(&report, &c), VpcStatus::Compliant);
-    assert_eq!(
-        seed.flow_logs_of(&a).await.len(),
-        1,
-        "raising the retention was enough"
+    let logs = seed.flow_logs_of(&a).await;
+    assert_eq!(logs.len(), 2, "theirs, untouched, and flowguard's own");
+    assert!(
+        logs.iter().any(|fl| fl.log_group_name() == Some(MANAGED)),
+        "flowguard's own flow log into the managed group"
     );
 }
 
@@ -387,7 +388,7 @@ async fn log_group_events_restore_the_managed_group() {
 }
 
 #[tokio::test]
-async fn a_sweep_over_300_vpcs_makes_a_constant_number_of_calls() {
+async fn a_sweep_over_300_vpcs_makes_one_create_call_per_300_vpcs() {
     let m = moto().await;
     let (r, seed, counter) = setup(&m).await;
     for _ in 0..300 {
@@ -403,9 +404,11 @@ async fn a_sweep_over_300_vpcs_makes_a_constant_number_of_calls() {
     );
     let calls = counter.calls();
     eprintln!("300-VPC sweep: {} calls: {calls:?}", calls.len());
+    // 301 VPCs: two CreateFlowLogs of at most 300 ids each (the AWS limit); the rest constant.
     assert_eq!(
         sorted(calls),
         [
+            "CreateFlowLogs",
             "CreateFlowLogs",
             "CreateLogGroup",
             "DescribeFlowLogs",

@@ -2,10 +2,10 @@
 //!
 //! Retries and timeouts are chosen to fit the Lambda's 60-second timeout: the SDK's
 //! standard retry mode with 3 attempts (exponential backoff with jitter, at most 2 s),
-//! a 2 s connect timeout, 4 s per attempt and 10 s per operation. One reconcile makes at
-//! most five rounds of calls one after the other (two of reads, then writes), so even a run
-//! in which every call exhausts its retries returns within about 50 s, as a retryable error
-//! that Lambda's own async retries take over.
+//! a 2 s connect timeout, 4 s per attempt and 10 s per operation. The Lambda starts no unit of
+//! work later than 30 s before its deadline (`flowguard_lambda::DEADLINE_MARGIN`), and a unit
+//! is at most three operations, so even a run in which every call exhausts its retries ends
+//! before the timeout, with what is left reported as retryable for Lambda's own async retries.
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;

@@ -54,7 +54,7 @@ pub(crate) fn create_flow_logs_request(
 }
 
 /// EC2's `Unsuccessful` entries by resource id (the first one for each), so that a batch of
-/// 1000 ids is matched in one pass rather than one scan per id.
+/// 300 ids is matched in one pass rather than one scan per id.
 fn by_resource(
     items: &[aws_sdk_ec2::types::UnsuccessfulItem],
 ) -> std::collections::HashMap<&str, &aws_sdk_ec2::types::UnsuccessfulItem> {

@@ -76,6 +76,10 @@ pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Err(HandlerError::InvalidEvent(e)) => Err(invalid(&e)),
+        // A configuration that cannot serve this event (a KMS key of another region): exit 2.
+        Err(HandlerError::Reconcile {
+            error: ReconcileError::Config(e),
+        }) => Err(Failure(e.to_string())),
         Err(HandlerError::Reconcile { error }) => {
             let retry = if error.is_retryable() {
                 "retryable"

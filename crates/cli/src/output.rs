@@ -129,7 +129,7 @@ pub fn action_table(reports: &[Report]) -> Option<Table> {
 
 /// "5 VPCs in 2 regions: 3 compliant, 1 exempt, 1 NOT COMPLIANT; actions: 2 planned".
 pub fn summary(reports: &[Report], kind: Kind) -> String {
-    let mut vpcs = [0usize; 6];
+    let mut vpcs = [0usize; 7];
     let mut actions = [0usize; 4];
     for r in reports {
         let (v, a) = (&r.summary.vpcs, &r.summary.actions);
@@ -138,6 +138,7 @@ pub fn summary(reports: &[Report], kind: Kind) -> String {
             v.remediated,
             v.would_remediate,
             v.exempt,
+            v.not_owned,
             v.gone,
             v.failed,
         ];
@@ -153,7 +154,15 @@ pub fn summary(reports: &[Report], kind: Kind) -> String {
     } else {
         "would remediate"
     };
-    let names = ["compliant", "remediated", would, "exempt", "gone", "FAILED"];
+    let names = [
+        "compliant",
+        "remediated",
+        would,
+        "exempt",
+        "not owned",
+        "gone",
+        "FAILED",
+    ];
     let listed = |counts: &[usize], names: &[&str]| -> Vec<String> {
         counts
             .iter()
@@ -292,15 +301,15 @@ mod tests {
                 &[VpcStatus::Compliant, VpcStatus::WouldRemediate],
                 &[],
             ),
-            report("eu-west-1", &[VpcStatus::Exempt], &[]),
+            report("eu-west-1", &[VpcStatus::Exempt, VpcStatus::NotOwned], &[]),
         ];
         assert_eq!(
             summary(&reports, Kind::Audit),
-            "3 VPC(s) in 2 regions: 1 compliant, 1 NOT COMPLIANT, 1 exempt"
+            "4 VPC(s) in 2 regions: 1 compliant, 1 NOT COMPLIANT, 1 exempt, 1 not owned"
         );
         assert_eq!(
             summary(&reports, Kind::Plan),
-            "3 VPC(s) in 2 regions: 1 compliant, 1 would remediate, 1 exempt; actions: none"
+            "4 VPC(s) in 2 regions: 1 compliant, 1 would remediate, 1 exempt, 1 not owned; actions: none"
         );
     }
 

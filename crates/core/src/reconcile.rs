@@ -530,10 +530,10 @@ pub async fn enforce<I: Inventory, R: Remediator>(
     run: &Run<'_>,
 ) -> Result<Report, ReconcileError> {
     let role = run.policy.require_delivery_role()?;
-    let kms_key = run.policy.kms_key_in(&run.place)?;
     let Some(scope) = scope(run.trigger, run.policy, &run.place) else {
         return Ok(ignored_report(run, false));
     };
+    let kms_key = run.policy.kms_key_in(&run.place)?;
     let observed = observe_for_run(inv, run, &scope).await?;
     let plan = plan(run.policy, &observed);
     let mut exec = Executor {

@@ -100,8 +100,14 @@ impl Trigger {
             Some(theirs)
                 if !account.is_empty() && theirs != account && self.target != Target::Ignored =>
             {
+                // Named only when it looks like an account id: events are untrusted input.
+                let whose = if theirs.len() == 12 && theirs.bytes().all(|b| b.is_ascii_digit()) {
+                    format!("account {theirs}")
+                } else {
+                    "another account".to_owned()
+                };
                 let reason = format!(
-                    "{} happened in account {theirs}, and this run acts only in account {account}: ignored",
+                    "{} happened in {whose}, and this run acts only in account {account}: ignored",
                     self.event_name.as_deref().unwrap_or("the event")
                 );
                 Self {
