@@ -873,6 +873,8 @@ async fn report_json_shape_is_pinned() {
         .as_array_mut()
         .unwrap()
         .sort_by_key(|v| v["vpc_id"].as_str().unwrap().to_owned());
+    // The VPCs of one CreateFlowLogs batch come in the order of their (random) ids.
+    sort_batch_actions(&mut report);
     // Key order depends on serde_json's features, which vary with what is built together.
     insta::with_settings!({ sort_maps => true }, {
         insta::assert_json_snapshot!("plan_report", report);
@@ -894,8 +896,201 @@ async fn report_json_shape_is_pinned() {
         .as_array_mut()
         .unwrap()
         .sort_by_key(|v| v["vpc_id"].as_str().unwrap().to_owned());
+    // The VPCs of one CreateFlowLogs batch come in the order of their (random) ids.
+    sort_batch_actions(&mut report);
     // Key order depends on serde_json's features, which vary with what is built together.
     insta::with_settings!({ sort_maps => true }, {
         insta::assert_json_snapshot!("apply_report", report);
     });
+}
+
+// ---- Issue 11: setup-role, KMS per region, other accounts' events, shared VPCs ----
+
+#[tokio::test]
+async fn setup_role_in_dry_run_creates_nothing() {
+    let m = moto().await;
+    let out = flowguard(&m, &["setup-role", "--dry-run"]).run();
+    out.expect(0).stderr_has("would be created");
+    assert!(out.stdout.trim().is_empty(), "{}", out.stdout);
+    let exists = m
+        .clients(REGION)
+        .await
+        .iam
+        .get_role()
+        .role_name("flowguard-flow-logs-delivery")
+        .send()
+        .await;
+    assert!(exists.is_err(), "no role was created");
+}
+
+#[tokio::test]
+async fn setup_role_leaves_a_differing_role_alone_unless_forced() {
+    let m = moto().await;
+    // Someone's role of that name, trusting another service.
+    let iam = m.clients(REGION).await.iam;
+    let theirs = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    })
+    .to_string();
+    iam.create_role()
+        .role_name("flowguard-flow-logs-delivery")
+        .assume_role_policy_document(&theirs)
+        .send()
+        .await
+        .unwrap();
+    let trust = || async {
+        let role = iam
+            .get_role()
+            .role_name("flowguard-flow-logs-delivery")
+            .send()
+            .await
+            .unwrap();
+        let doc = role
+            .role()
+            .unwrap()
+            .assume_role_policy_document()
+            .unwrap()
+            .to_owned();
+        percent_decode(&doc)
+    };
+
+    let out = flowguard(&m, &["setup-role"]).run();
+    out.expect(1).stderr_has("differs").stderr_has("--force");
+    assert!(trust().await.contains("ec2.amazonaws.com"), "left alone");
+
+    flowguard(&m, &["setup-role", "--force", "--dry-run"])
+        .run()
+        .expect(1)
+        .stderr_has("dry run");
+    assert!(
+        trust().await.contains("ec2.amazonaws.com"),
+        "dry run changes nothing"
+    );
+
+    let out = flowguard(&m, &["setup-role", "--force"]).run();
+    out.expect(0).stderr_has("overwrote");
+    assert!(trust().await.contains("vpc-flow-logs.amazonaws.com"));
+    flowguard(&m, &["setup-role"])
+        .run()
+        .expect(0)
+        .stderr_has("matches");
+}
+
+/// Sorts the actions of each run of same-kind actions by target, keeping the order of kinds.
+fn sort_batch_actions(report: &mut Value) {
+    let actions = report["actions"].as_array_mut().unwrap();
+    actions.sort_by_key(|a| {
+        let rank = match a["action"].as_str().unwrap() {
+            "create_log_group" => 0,
+            "put_retention_policy" => 1,
+            "delete_flow_logs" => 2,
+            _ => 3,
+        };
+        (rank, a["target"].as_str().unwrap().to_owned())
+    });
+}
+
+fn percent_decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_kms_key_of_another_region_is_refused_at_start_up_and_a_template_is_not() {
+    let m = moto().await;
+    Seed::new(&m.clients(REGION).await).vpc().await;
+    let literal = format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd");
+    let out = flowguard(&m, &["audit", "--region", REGION, "--region", "eu-west-1"])
+        .env("FLOWGUARD_KMS_KEY_ARN", &literal)
+        .run();
+    out.expect(2)
+        .stderr_has("FLOWGUARD_KMS_KEY_ARN")
+        .stderr_has("eu-west-1");
+    let out = flowguard(&m, &["audit", "--region", REGION, "--region", "eu-west-1"])
+        .env(
+            "FLOWGUARD_KMS_KEY_ARN",
+            "arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd",
+        )
+        .run();
+    assert_eq!(
+        out.code, 1,
+        "audited (not compliant), not refused: {}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn handle_event_ignores_an_event_of_another_account() {
+    let m = moto().await;
+    create_role(&m).await;
+    let vpc = Seed::new(&m.clients(REGION).await).vpc().await;
+    let before = state(&m, REGION).await;
+    let mut event = create_vpc_event(&vpc);
+    event["account"] = "210987654321".into();
+    let out = flowguard(&m, &["handle-event"])
+        .role()
+        .stdin(event.to_string())
+        .run();
+    out.expect(0);
+    let report = out.json();
+    assert_eq!(report["trigger"]["kind"], "ignored");
+    assert_eq!(report["account"], ACCOUNT);
+    assert!(
+        report["trigger"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("210987654321")
+    );
+    assert_eq!(state(&m, REGION).await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn an_audit_with_a_shared_vpc_passes_once_the_owned_ones_comply() {
+    use flowguard_tests::proxy::{AwsRules, FaultProxy};
+    let m = moto().await;
+    create_role(&m).await;
+    let seed = Seed::new(&m.clients(REGION).await);
+    let shared = seed.vpc().await;
+    let proxy = FaultProxy::with_aws_rules(
+        &m.url,
+        AwsRules {
+            shared_vpcs: [(shared.clone(), "210987654321".to_owned())].into(),
+            ..AwsRules::default()
+        },
+    );
+    flowguard(&m, &["apply", "--yes"])
+        .role()
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .run()
+        .expect(0);
+    let out = flowguard(&m, &["audit", "--format", "json"])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .run();
+    out.expect(0);
+    let report = out.json();
+    let line = report["vpcs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vpc_id"] == shared.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(line["status"], "not_owned");
+    assert_eq!(line["owner_id"], "210987654321");
+    assert_eq!(proxy.refused(), [], "the shared VPC was never sent to EC2");
 }

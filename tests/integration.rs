@@ -5,6 +5,7 @@ use aws_sdk_ec2::types::TrafficType;
 use flowguard_aws::{Mode, Reconciler};
 use flowguard_core::trigger::trigger_from_value;
 use flowguard_core::{ActionResult, Outcome, Permission, Report, VpcStatus};
+use flowguard_tests::proxy::{AwsRules, FaultProxy};
 use flowguard_tests::{
     ACCOUNT, CallCounter, Moto, REGION, ROLE, Seed, create_vpc_event, fixture, moto, place, policy,
 };
@@ -389,8 +390,14 @@ async fn log_group_events_restore_the_managed_group() {
 
 #[tokio::test]
 async fn a_sweep_over_300_vpcs_makes_one_create_call_per_300_vpcs() {
+    // Through the AWS rules: a request over AWS's limits is refused as AWS refuses it.
     let m = moto().await;
-    let (r, seed, counter) = setup(&m).await;
+    let proxy = FaultProxy::with_aws_rules(&m.url, AwsRules::default());
+    let (clients, counter) = m.counted_clients_at(&proxy.url, REGION).await;
+    let (r, seed) = (
+        Reconciler::new(clients, place()),
+        Seed::new(&m.clients(REGION).await),
+    );
     for _ in 0..300 {
         seed.vpc().await;
     }
@@ -418,6 +425,7 @@ async fn a_sweep_over_300_vpcs_makes_one_create_call_per_300_vpcs() {
         ]
     );
     assert_eq!(seed.all_flow_logs().await.len(), 301);
+    assert_eq!(proxy.refused(), [], "nothing over AWS's limits");
 
     counter.clear();
     let again = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
@@ -452,4 +460,193 @@ async fn the_lambda_handler_path_runs_against_moto() {
     assert_eq!(report.region, "eu-west-1");
     assert_eq!(report.summary.vpcs.remediated, 1, "eu-west-1's default VPC");
     assert!(seed.flow_logs_of(&vpc).await.len() == 1);
+}
+
+// ---- With the AWS rules on: what real AWS does and moto does not (issue 11) ----
+
+/// A reconciler whose requests go through a proxy enforcing [`AwsRules`].
+async fn strict(m: &Moto, rules: AwsRules) -> (Reconciler, Seed, FaultProxy) {
+    let proxy = FaultProxy::with_aws_rules(&m.url, rules);
+    let clients = m.clients_at(&proxy.url, REGION).await;
+    let seed = Seed::new(&m.clients(REGION).await);
+    (Reconciler::new(clients, place()), seed, proxy)
+}
+
+#[tokio::test]
+async fn the_aws_rules_refuse_what_aws_refuses() {
+    // The proxy itself: a request over a limit is refused, so a test fails where AWS would.
+    let m = moto().await;
+    let (_, seed, proxy) = strict(&m, AwsRules::default()).await;
+    let vpc = seed.vpc().await;
+    let clients = m.clients_at(&proxy.url, REGION).await;
+    let ids: Vec<String> = (0..301).map(|_| vpc.clone()).collect();
+    let err = clients
+        .ec2
+        .create_flow_logs()
+        .resource_type(aws_sdk_ec2::types::FlowLogsResourceType::Vpc)
+        .set_resource_ids(Some(ids))
+        .traffic_type(TrafficType::Reject)
+        .log_group_name(MANAGED)
+        .deliver_logs_permission_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&err),
+        Some("InvalidParameterValue")
+    );
+    let listing = clients.logs.describe_log_groups().send().await;
+    assert!(listing.is_err(), "a listing without names is refused");
+    assert_eq!(proxy.refused().len(), 2);
+}
+
+#[tokio::test]
+async fn a_shared_vpc_is_not_owned_never_sent_to_ec2_and_the_others_are_fixed() {
+    let m = moto().await;
+    let seed0 = Seed::new(&m.clients(REGION).await);
+    let (own, shared) = (seed0.vpc().await, seed0.vpc().await);
+    let rules = AwsRules {
+        shared_vpcs: [(shared.clone(), "210987654321".to_owned())].into(),
+        ..AwsRules::default()
+    };
+    let (r, seed, proxy) = strict(&m, rules).await;
+
+    let report = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
+    assert_eq!(report.outcome(), flowguard_core::Outcome::Ok, "{report}");
+    assert_eq!(*status_of(&report, &own), VpcStatus::Remediated);
+    assert_eq!(*status_of(&report, &shared), VpcStatus::NotOwned);
+    let line = report
+        .vpcs
+        .iter()
+        .find(|v| v.vpc_id.as_str() == shared)
+        .unwrap();
+    assert_eq!(line.owner_id.as_deref(), Some("210987654321"));
+    assert_eq!(proxy.refused(), [], "the shared VPC was never sent to EC2");
+    assert!(seed.flow_logs_of(&shared).await.is_empty());
+    assert_eq!(report.summary.vpcs.not_owned, 1);
+
+    let audit = r.sweep(&policy(), Mode::Audit, "test").await.unwrap();
+    assert!(audit.all_compliant(), "the audit passes: {audit}");
+}
+
+#[tokio::test]
+async fn failing_delivery_is_replaced_only_when_old_and_not_rate_limited() {
+    let m = moto().await;
+    let (r, seed, proxy) = strict(&m, AwsRules::default()).await;
+    let vpc = seed.vpc().await;
+    r.vpc(&policy(), vpc.as_str().into(), Mode::Enforce)
+        .await
+        .unwrap();
+    let id = seed.flow_logs_of(&vpc).await[0]
+        .flow_log_id()
+        .unwrap()
+        .to_owned();
+
+    // Ten minutes old and failing: not replaced; the VPC fails with EC2's message and cause.
+    proxy.update_rules(|rules| {
+        rules
+            .failing_flow_logs
+            .insert(id.clone(), ("Access error".to_owned(), 600));
+    });
+    let report = r
+        .vpc(&policy(), vpc.as_str().into(), Mode::Enforce)
+        .await
+        .unwrap();
+    assert_eq!(*status_of(&report, &vpc), VpcStatus::Failed, "{report}");
+    assert!(report.vpcs[0].reason.contains("Access error"), "{report}");
+    assert!(
+        report.actions.is_empty(),
+        "nothing deleted or created: {report}"
+    );
+    assert_eq!(
+        report.outcome(),
+        flowguard_core::Outcome::Failed { retryable: false }
+    );
+
+    // Rate limited, however old: never replaced.
+    proxy.update_rules(|rules| {
+        rules
+            .failing_flow_logs
+            .insert(id.clone(), ("Rate limited".to_owned(), 86_400));
+    });
+    let report = r
+        .vpc(&policy(), vpc.as_str().into(), Mode::Enforce)
+        .await
+        .unwrap();
+    assert!(report.actions.is_empty(), "{report}");
+    assert_eq!(*status_of(&report, &vpc), VpcStatus::Failed);
+
+    // Two hours old and failing with an access error: replaced once, delete first.
+    proxy.update_rules(|rules| {
+        rules
+            .failing_flow_logs
+            .insert(id.clone(), ("Access error".to_owned(), 7_200));
+    });
+    let report = r
+        .vpc(&policy(), vpc.as_str().into(), Mode::Enforce)
+        .await
+        .unwrap();
+    assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated, "{report}");
+    let kinds: Vec<&str> = report.actions.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(kinds, ["delete_flow_logs", "create_flow_logs"]);
+    let now = seed.flow_logs_of(&vpc).await;
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].flow_log_id(), Some(id.as_str()));
+
+    // The replacement fails too (the role is still broken): it is young, so no loop.
+    proxy.update_rules(|rules| {
+        rules
+            .failing_vpcs
+            .insert(vpc.clone(), "Access error".to_owned());
+    });
+    let report = r
+        .vpc(&policy(), vpc.as_str().into(), Mode::Enforce)
+        .await
+        .unwrap();
+    assert!(report.actions.is_empty(), "no loop: {report}");
+    assert_eq!(*status_of(&report, &vpc), VpcStatus::Failed);
+    assert_eq!(proxy.refused(), []);
+}
+
+#[tokio::test]
+async fn a_traffic_type_change_converges_to_one_flow_log_per_vpc() {
+    let m = moto().await;
+    let (r, seed, proxy) = strict(&m, AwsRules::default()).await;
+    let vpc = seed.vpc().await;
+    r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();
+    let all = flowguard_core::Policy {
+        traffic_type: flowguard_core::TrafficType::All,
+        ..policy()
+    };
+    let report = r.sweep(&all, Mode::Enforce, "test").await.unwrap();
+    assert_eq!(report.outcome(), flowguard_core::Outcome::Ok, "{report}");
+    let logs = seed.flow_logs_of(&vpc).await;
+    assert_eq!(logs.len(), 1, "one flow log per VPC");
+    assert_eq!(logs[0].traffic_type(), Some(&TrafficType::All));
+    let again = r.sweep(&all, Mode::Enforce, "test").await.unwrap();
+    assert!(again.actions.is_empty(), "{again}");
+    assert_eq!(proxy.refused(), []);
+}
+
+#[tokio::test]
+async fn sixty_per_vpc_groups_are_looked_up_50_at_a_time_never_listed() {
+    let m = moto().await;
+    let (r, seed, proxy) = strict(&m, AwsRules::default()).await;
+    for _ in 0..60 {
+        seed.vpc().await;
+    }
+    let per_vpc = flowguard_core::Policy {
+        log_group: flowguard_core::LogGroupTemplate::parse("/vpc/{vpc_id}").unwrap(),
+        ..policy()
+    };
+    let report = r.sweep(&per_vpc, Mode::Enforce, "test").await.unwrap();
+    assert_eq!(report.summary.vpcs.remediated, 61, "{:?}", report.summary);
+    let again = r.sweep(&per_vpc, Mode::Enforce, "test").await.unwrap();
+    assert_eq!(again.summary.vpcs.compliant, 61, "{:?}", again.summary);
+    assert!(again.actions.is_empty());
+    assert_eq!(
+        proxy.refused(),
+        [],
+        "no listing, no more than 50 names a call"
+    );
 }

@@ -94,6 +94,12 @@ pub fn reset(url: &str) {
 impl Moto {
     /// SDK configuration that can only reach moto.
     pub async fn config(&self, region: &str) -> SdkConfig {
+        self.config_at(&self.url, region).await
+    }
+
+    /// SDK configuration that reaches moto through `url` (a [`proxy::FaultProxy`] in front of
+    /// it, for instance one enforcing [`proxy::AwsRules`]).
+    pub async fn config_at(&self, url: &str, region: &str) -> SdkConfig {
         let credentials = aws_credential_types::Credentials::new(
             "testing",
             "testing",
@@ -103,7 +109,7 @@ impl Moto {
         );
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
-            .endpoint_url(&self.url)
+            .endpoint_url(url)
             .credentials_provider(credentials)
             .load()
             .await
@@ -113,9 +119,19 @@ impl Moto {
         Clients::new(&self.config(region).await)
     }
 
+    /// Clients that reach moto through `url`.
+    pub async fn clients_at(&self, url: &str, region: &str) -> Clients {
+        Clients::new(&self.config_at(url, region).await)
+    }
+
     /// Clients whose every request (each attempt) is counted by operation name.
     pub async fn counted_clients(&self, region: &str) -> (Clients, CallCounter) {
-        let config = self.config(region).await;
+        self.counted_clients_at(&self.url, region).await
+    }
+
+    /// Counted clients that reach moto through `url`.
+    pub async fn counted_clients_at(&self, url: &str, region: &str) -> (Clients, CallCounter) {
+        let config = self.config_at(url, region).await;
         let counter = CallCounter::default();
         let clients = Clients {
             ec2: aws_sdk_ec2::Client::from_conf(
@@ -397,6 +413,11 @@ pub fn now_rfc3339() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
+    rfc3339(secs)
+}
+
+/// Unix seconds as `YYYY-MM-DDThh:mm:ssZ`.
+pub fn rfc3339(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil from days (Howard Hinnant's algorithm).
     let z = days + 719_468;

@@ -1,8 +1,19 @@
-//! A fault-injecting HTTP proxy in front of moto: throttling, 500/503, dropped connections,
-//! lost responses (the request was applied, the answer never arrives) and delays beyond the
-//! SDK's attempt timeout. Which request gets which fault is decided by a seeded hash of
-//! (seed, operation, how many times that operation was seen), so a schedule replays the same
-//! way even when reads run concurrently.
+//! An HTTP proxy in front of moto with two layers.
+//!
+//! - **Faults**: throttling, 500/503, dropped connections, lost responses (the request was
+//!   applied, the answer never arrives) and delays beyond the SDK's attempt timeout. Which
+//!   request gets which fault is decided by a seeded hash of (seed, operation, how many times
+//!   that operation was seen), so a schedule replays the same way even when reads run
+//!   concurrently.
+//! - **AWS rules** ([`AwsRules`]): what AWS documents and moto does not do. Requests over
+//!   AWS's limits are refused as AWS refuses them (more than 300 resource ids in one
+//!   `CreateFlowLogs`, more than 1000 ids in one `DeleteFlowLogs`, more than 200 values in one
+//!   EC2 filter, more than 50 `logGroupIdentifiers`); `DescribeLogGroups` must name its groups
+//!   (a listing by prefix is refused: in a real region it pages through tens of thousands of
+//!   groups) and answers with only those groups; chosen VPCs are shown as owned by another
+//!   account (shared through AWS RAM), and a `CreateFlowLogs` naming one is refused as a whole
+//!   with `UnauthorizedOperation`; chosen flow logs are shown failing delivery, with the error
+//!   message and creation time a test picks.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -82,11 +93,32 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// What AWS does and moto does not; see the module overview.
+#[derive(Debug, Clone, Default)]
+pub struct AwsRules {
+    /// VPC id → the account shown as its owner.
+    pub shared_vpcs: HashMap<String, String>,
+    /// Flow-log id → (`DeliverLogsErrorMessage`, age in seconds shown as its creation time).
+    pub failing_flow_logs: HashMap<String, (String, u64)>,
+    /// VPC id → `DeliverLogsErrorMessage` for every flow log of the VPC (creation time as moto
+    /// has it): a delivery that keeps failing whatever flow log is created.
+    pub failing_vpcs: HashMap<String, String>,
+    /// Every refusal, as (operation, code), for assertions.
+    pub refused: Vec<(String, String)>,
+}
+
+/// AWS's limits, as the EC2 and CloudWatch Logs API models state them.
+pub const MAX_CREATE_FLOW_LOG_IDS: usize = 300;
+pub const MAX_DELETE_FLOW_LOG_IDS: usize = 1000;
+pub const MAX_FILTER_VALUES: usize = 200;
+pub const MAX_LOG_GROUP_IDENTIFIERS: usize = 50;
+
 /// The proxy: listens on a free loopback port until dropped... or the test process ends.
 #[derive(Debug, Clone)]
 pub struct FaultProxy {
     pub url: String,
     pub schedule: Arc<Mutex<Schedule>>,
+    pub rules: Arc<Mutex<Option<AwsRules>>>,
 }
 
 /// How long a `Fault::Delay` holds a request.
@@ -97,17 +129,46 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let schedule = Arc::new(Mutex::new(Schedule::none()));
+        let rules: Arc<Mutex<Option<AwsRules>>> = Arc::new(Mutex::new(None));
         let upstream = upstream.trim_start_matches("http://").to_owned();
-        let shared = schedule.clone();
+        let (shared, shared_rules) = (schedule.clone(), rules.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (schedule, upstream) = (shared.clone(), upstream.clone());
+                let (schedule, rules, upstream) =
+                    (shared.clone(), shared_rules.clone(), upstream.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &upstream, &schedule);
+                    let _ = serve(stream, &upstream, &schedule, &rules);
                 });
             }
         });
-        Self { url, schedule }
+        Self {
+            url,
+            schedule,
+            rules,
+        }
+    }
+
+    /// A proxy that enforces [`AwsRules`] (and injects no fault until told).
+    pub fn with_aws_rules(upstream: &str, rules: AwsRules) -> Self {
+        let proxy = Self::start(upstream);
+        *proxy.rules.lock().unwrap() = Some(rules);
+        proxy
+    }
+
+    /// Changes the rules in force.
+    pub fn update_rules(&self, change: impl FnOnce(&mut AwsRules)) {
+        let mut rules = self.rules.lock().unwrap();
+        change(rules.get_or_insert_with(AwsRules::default));
+    }
+
+    /// The requests refused so far by the AWS rules, as (operation, code).
+    pub fn refused(&self) -> Vec<(String, String)> {
+        self.rules
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|r| r.refused.clone())
+            .unwrap_or_default()
     }
 
     /// Replaces the schedule (the log starts empty).
@@ -218,13 +279,34 @@ fn forward(request: &Request, upstream: &str) -> std::io::Result<Vec<u8>> {
 }
 
 /// One request per connection: the proxy always answers `Connection: close`.
-fn serve(client: TcpStream, upstream: &str, schedule: &Mutex<Schedule>) -> std::io::Result<()> {
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    schedule: &Mutex<Schedule>,
+    rules: &Mutex<Option<AwsRules>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let Some(request) = read_request(&mut reader)? else {
         return Ok(());
     };
     let fault = schedule.lock().unwrap().decide(&request.operation());
     let mut client = client;
+    if matches!(fault, Fault::Pass | Fault::Delay) {
+        let snapshot = rules.lock().unwrap().clone();
+        if let Some(rules_now) = snapshot {
+            if let Some((code, message)) = rules_now.refusal(&request) {
+                if let Some(r) = rules.lock().unwrap().as_mut() {
+                    r.refused.push((request.operation(), code.clone()));
+                }
+                return client.write_all(&refusal_response(&request, &code, &message));
+            }
+            if fault == Fault::Delay {
+                std::thread::sleep(DELAY);
+            }
+            let response = forward(&request, upstream)?;
+            return client.write_all(&rules_now.rewrite(&request, response));
+        }
+    }
     match fault {
         Fault::Reset => client.shutdown(Shutdown::Both),
         Fault::Throttle | Fault::ServerError(_) => {
@@ -241,5 +323,318 @@ fn serve(client: TcpStream, upstream: &str, schedule: &Mutex<Schedule>) -> std::
             let response = forward(&request, upstream)?;
             client.write_all(&response)
         }
+    }
+}
+
+// ---- The AWS rules layer ----
+
+impl Request {
+    /// The form parameters of an EC2 query request, decoded.
+    fn form(&self) -> Vec<(String, String)> {
+        String::from_utf8_lossy(&self.body)
+            .split('&')
+            .filter_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                Some((decode(k), decode(v)))
+            })
+            .collect()
+    }
+
+    fn json_body(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl AwsRules {
+    /// The (code, message) with which AWS would refuse this request, if it would.
+    fn refusal(&self, request: &Request) -> Option<(String, String)> {
+        let operation = request.operation();
+        if request.is_json() {
+            if operation != "DescribeLogGroups" {
+                return None;
+            }
+            let body = request.json_body();
+            let ids = body["logGroupIdentifiers"].as_array().map_or(0, Vec::len);
+            if ids > MAX_LOG_GROUP_IDENTIFIERS {
+                return Some((
+                    "InvalidParameterException".into(),
+                    format!(
+                        "logGroupIdentifiers: at most {MAX_LOG_GROUP_IDENTIFIERS}, {ids} given"
+                    ),
+                ));
+            }
+            if ids == 0 {
+                return Some((
+                    "InvalidParameterException".into(),
+                    "test rule: DescribeLogGroups must name its groups (logGroupIdentifiers); \
+                     a listing pages through every group of a real region"
+                        .into(),
+                ));
+            }
+            return None;
+        }
+        let form = request.form();
+        let count = |prefix: &str| form.iter().filter(|(k, _)| k.starts_with(prefix)).count();
+        match operation.as_str() {
+            "CreateFlowLogs" => {
+                let ids = count("ResourceId.");
+                if ids > MAX_CREATE_FLOW_LOG_IDS {
+                    return Some((
+                        "InvalidParameterValue".into(),
+                        format!(
+                            "The maximum number of resource ids is {MAX_CREATE_FLOW_LOG_IDS} ({ids} given)"
+                        ),
+                    ));
+                }
+                let shared = form.iter().find(|(k, v)| {
+                    k.starts_with("ResourceId.") && self.shared_vpcs.contains_key(v)
+                });
+                if let Some((_, vpc)) = shared {
+                    return Some((
+                        "UnauthorizedOperation".into(),
+                        format!(
+                            "You are not authorized to perform this operation on {vpc}: it is owned by another account"
+                        ),
+                    ));
+                }
+            }
+            "DeleteFlowLogs" => {
+                let ids = count("FlowLogId.");
+                if ids > MAX_DELETE_FLOW_LOG_IDS {
+                    return Some((
+                        "InvalidParameterValue".into(),
+                        format!(
+                            "The maximum number of flow log ids is {MAX_DELETE_FLOW_LOG_IDS} ({ids} given)"
+                        ),
+                    ));
+                }
+            }
+            "DescribeVpcs" | "DescribeFlowLogs" => {
+                let mut per_filter: HashMap<&str, usize> = HashMap::new();
+                for (k, _) in &form {
+                    // Filter.N.Value.M
+                    let mut parts = k.split('.');
+                    if let (Some("Filter"), Some(n), Some("Value")) =
+                        (parts.next(), parts.next(), parts.next())
+                    {
+                        *per_filter.entry(n).or_default() += 1;
+                    }
+                }
+                if let Some(n) = per_filter
+                    .values()
+                    .copied()
+                    .find(|n| *n > MAX_FILTER_VALUES)
+                {
+                    return Some((
+                        "FilterLimitExceeded".into(),
+                        format!(
+                            "The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES} ({n} given)"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// moto's answer, made into AWS's.
+    fn rewrite(&self, request: &Request, response: Vec<u8>) -> Vec<u8> {
+        let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return response;
+        };
+        let (head, body) = (&response[..split], &response[split + 4..]);
+        let body = String::from_utf8_lossy(body).into_owned();
+        let new_body = match request.operation().as_str() {
+            "DescribeLogGroups" => {
+                let wanted: Vec<String> = request.json_body()["logGroupIdentifiers"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut value: serde_json::Value =
+                    serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                if let Some(groups) = value["logGroups"].as_array_mut() {
+                    groups.retain(|g| {
+                        g["logGroupName"]
+                            .as_str()
+                            .is_some_and(|n| wanted.iter().any(|w| w == n))
+                    });
+                }
+                value.to_string()
+            }
+            "DescribeVpcs" if !self.shared_vpcs.is_empty() => {
+                rewrite_items(&body, "vpcSet", |item| {
+                    let id = between(item, "<vpcId>", "</vpcId>")?;
+                    let owner = self.shared_vpcs.get(id)?;
+                    let old = between(item, "<ownerId>", "</ownerId>")?;
+                    Some(item.replacen(
+                        &format!("<ownerId>{old}</ownerId>"),
+                        &format!("<ownerId>{owner}</ownerId>"),
+                        1,
+                    ))
+                })
+            }
+            "DescribeFlowLogs"
+                if !self.failing_flow_logs.is_empty() || !self.failing_vpcs.is_empty() =>
+            {
+                rewrite_items(&body, "flowLogSet", |item| {
+                    let id = between(item, "<flowLogId>", "</flowLogId>")?;
+                    let resource = between(item, "<resourceId>", "</resourceId>")?;
+                    let (message, age) = match self.failing_flow_logs.get(id) {
+                        Some((message, age)) => (message.clone(), Some(*age)),
+                        None => (self.failing_vpcs.get(resource)?.clone(), None),
+                    };
+                    let mut item = item.to_owned();
+                    if let Some(status) =
+                        between(&item, "<deliverLogsStatus>", "</deliverLogsStatus>")
+                    {
+                        item = item.replacen(
+                            &format!("<deliverLogsStatus>{status}</deliverLogsStatus>"),
+                            &format!("<deliverLogsStatus>FAILED</deliverLogsStatus><deliverLogsErrorMessage>{message}</deliverLogsErrorMessage>"),
+                            1,
+                        );
+                    }
+                    if let (Some(age), Some(created)) = (
+                        age,
+                        between(&item, "<creationTime>", "</creationTime>").map(str::to_owned),
+                    ) {
+                        item = item.replacen(&created, &iso_seconds_ago(age), 1);
+                    }
+                    Some(item)
+                })
+            }
+            _ => return response,
+        };
+        let head = String::from_utf8_lossy(head)
+            .lines()
+            .map(|l| {
+                if l.to_ascii_lowercase().starts_with("content-length:") {
+                    format!("Content-Length: {}", new_body.len())
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        format!("{head}\r\n\r\n{new_body}").into_bytes()
+    }
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = start + text[start..].find(close)?;
+    Some(&text[start..end])
+}
+
+/// Rewrites each top-level `<item>` of `<set>`; nested items stay inside their parent.
+fn rewrite_items(body: &str, set: &str, mut change: impl FnMut(&str) -> Option<String>) -> String {
+    let (open, close) = (format!("<{set}>"), format!("</{set}>"));
+    let (Some(start), Some(end)) = (body.find(&open), body.rfind(&close)) else {
+        return body.to_owned();
+    };
+    let inner = &body[start + open.len()..end];
+    let mut out = String::with_capacity(body.len() + 256);
+    out.push_str(&body[..start + open.len()]);
+    let (mut depth, mut item_start, mut i) = (0usize, 0usize, 0usize);
+    while i < inner.len() {
+        if inner[i..].starts_with("<item>") {
+            if depth == 0 {
+                item_start = i;
+            }
+            depth += 1;
+            i += "<item>".len();
+        } else if inner[i..].starts_with("</item>") {
+            depth = depth.saturating_sub(1);
+            i += "</item>".len();
+            if depth == 0 {
+                let item = &inner[item_start..i];
+                out.push_str(&change(item).unwrap_or_else(|| item.to_owned()));
+            }
+        } else {
+            if depth == 0 {
+                out.push_str(&inner[i..i + 1]);
+            }
+            i += 1;
+        }
+    }
+    out.push_str(&body[end..]);
+    out
+}
+
+/// `now - seconds` as EC2 writes times: `2026-11-30T22:47:01.000Z`.
+fn iso_seconds_ago(seconds: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let t = i64::try_from(now.saturating_sub(seconds)).unwrap_or_default();
+    crate::rfc3339(t).replace('Z', ".000Z")
+}
+
+fn refusal_response(request: &Request, code: &str, message: &str) -> Vec<u8> {
+    let (content_type, body) = if request.is_json() {
+        (
+            "application/x-amz-json-1.1",
+            serde_json::json!({"__type": code, "message": message}).to_string(),
+        )
+    } else {
+        (
+            "text/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>aws-rules</RequestID></Response>"
+            ),
+        )
+    };
+    format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: {content_type}\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_as_ec2_writes_them() {
+        let t = iso_seconds_ago(0);
+        assert_eq!(t.len(), "2026-11-30T22:47:01.000Z".len(), "{t}");
+        assert!(t.ends_with(".000Z") && t.starts_with("20"), "{t}");
+    }
+
+    #[test]
+    fn only_top_level_items_are_rewritten() {
+        let body = "<r><vpcSet><item><ownerId>1</ownerId><x><item>n</item></x><vpcId>vpc-a</vpcId></item><item><ownerId>1</ownerId><vpcId>vpc-b</vpcId></item></vpcSet></r>";
+        let out = rewrite_items(body, "vpcSet", |item| {
+            (between(item, "<vpcId>", "</vpcId>") == Some("vpc-b"))
+                .then(|| item.replace("<ownerId>1</ownerId>", "<ownerId>2</ownerId>"))
+        });
+        assert_eq!(
+            out,
+            "<r><vpcSet><item><ownerId>1</ownerId><x><item>n</item></x><vpcId>vpc-a</vpcId></item><item><ownerId>2</ownerId><vpcId>vpc-b</vpcId></item></vpcSet></r>"
+        );
     }
 }
