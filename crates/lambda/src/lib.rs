@@ -242,11 +242,20 @@ pub fn account_of_arn(arn: &str) -> &str {
 /// writing the report. Of the deployed 60 s timeout, the first 30 s start work.
 pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// When to stop starting new steps, from the runtime's deadline (Unix milliseconds) and now.
-pub fn deadline(deadline_ms: u64, now_ms: u128) -> Deadline {
+/// When to stop starting new steps, from the runtime's deadline (Unix milliseconds) and now:
+/// [`DEADLINE_MARGIN`] before it, or halfway there for a function with a shorter timeout.
+/// `None` when the runtime gave no time: Lambda sends Unix milliseconds, while a local runtime
+/// emulator may send nothing (0) or its timeout (`cargo lambda watch` sends `600000`).
+pub fn deadline(deadline_ms: u64, now_ms: u128) -> Option<Deadline> {
+    /// 2001-09-09 in Unix milliseconds: anything earlier is not a time Lambda would send.
+    const EARLIEST_REAL_DEADLINE_MS: u64 = 1_000_000_000_000;
+    if deadline_ms < EARLIEST_REAL_DEADLINE_MS {
+        return None;
+    }
     let left = u128::from(deadline_ms).saturating_sub(now_ms);
     let left = std::time::Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX));
-    Deadline {
-        stop_at: std::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN),
-    }
+    let margin = DEADLINE_MARGIN.min(left / 2);
+    Some(Deadline {
+        stop_at: std::time::Instant::now() + (left - margin),
+    })
 }

@@ -37,7 +37,7 @@ async fn invoke(
         .map(|d| d.as_millis())
         .unwrap_or_default();
     let deadline = flowguard_lambda::deadline(event.context.deadline, now_ms);
-    let result = handle(backend, setup, account, &event.payload, Some(deadline)).await;
+    let result = handle(backend, setup, account, &event.payload, deadline).await;
     let report = match &result {
         Ok(report) => Some(report),
         Err(e) => e.report(),
