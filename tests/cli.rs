@@ -952,7 +952,7 @@ async fn setup_role_leaves_a_differing_role_alone_unless_forced() {
             .assume_role_policy_document()
             .unwrap()
             .to_owned();
-        percent_decode(&doc)
+        flowguard_tests::percent_decode(&doc)
     };
 
     let out = flowguard(&m, &["setup-role"]).run();
@@ -989,25 +989,6 @@ fn sort_batch_actions(report: &mut Value) {
         };
         (rank, a["target"].as_str().unwrap().to_owned())
     });
-}
-
-fn percent_decode(s: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[tokio::test]

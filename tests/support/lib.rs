@@ -407,6 +407,29 @@ pub fn create_vpc_event(vpc: &str) -> serde_json::Value {
     event
 }
 
+/// Decodes `%XX` escapes (IAM returns policy documents URL-encoded); `+` stays as it is.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok())
+            .flatten();
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The current time as `YYYY-MM-DDThh:mm:ssZ`.
 pub fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()

@@ -147,14 +147,26 @@ fn tag_error(operation: &'static str, e: impl std::fmt::Display) -> AwsError {
     }
 }
 
+/// The delivery role `setup-role` manages: its name, and what its policies name.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryRole<'a> {
+    pub name: &'a str,
+    pub partition: &'a str,
+    pub account: &'a str,
+    pub log_group: &'a LogGroupTemplate,
+}
+
 /// Reads a role and compares it with what `setup-role` would write. Only reads.
 pub async fn inspect_role(
     iam: &aws_sdk_iam::Client,
-    name: &str,
-    partition: &str,
-    account: &str,
-    log_group: &LogGroupTemplate,
+    role: DeliveryRole<'_>,
 ) -> Result<RoleState, AwsError> {
+    let DeliveryRole {
+        name,
+        partition,
+        account,
+        log_group,
+    } = role;
     let role = match iam.get_role().role_name(name).send().await {
         Ok(output) => output.role().cloned(),
         Err(e) => {
@@ -210,10 +222,7 @@ pub async fn inspect_role(
 /// Creates the delivery role with flowguard's trust policy and inline policy; returns its ARN.
 pub async fn create_role(
     iam: &aws_sdk_iam::Client,
-    name: &str,
-    partition: &str,
-    account: &str,
-    log_group: &LogGroupTemplate,
+    role: DeliveryRole<'_>,
 ) -> Result<String, AwsError> {
     let tag = aws_sdk_iam::types::Tag::builder()
         .key("managed-by")
@@ -222,14 +231,14 @@ pub async fn create_role(
         .map_err(|e| tag_error("CreateRole", e))?;
     let output = iam
         .create_role()
-        .role_name(name)
-        .assume_role_policy_document(trust_policy(partition, account).to_string())
+        .role_name(role.name)
+        .assume_role_policy_document(trust_policy(role.partition, role.account).to_string())
         .description("Lets VPC Flow Logs deliver to flowguard's log group")
         .tags(tag)
         .send()
         .await
         .map_err(|e| aws_error("CreateRole", e))?;
-    put_policy(iam, name, partition, account, log_group).await?;
+    put_policy(iam, role).await?;
     Ok(output
         .role()
         .map(|r| r.arn().to_owned())
@@ -239,31 +248,22 @@ pub async fn create_role(
 /// Overwrites an existing role's trust policy and flowguard's inline policy (`--force`).
 pub async fn overwrite_role(
     iam: &aws_sdk_iam::Client,
-    name: &str,
-    partition: &str,
-    account: &str,
-    log_group: &LogGroupTemplate,
+    role: DeliveryRole<'_>,
 ) -> Result<(), AwsError> {
     iam.update_assume_role_policy()
-        .role_name(name)
-        .policy_document(trust_policy(partition, account).to_string())
+        .role_name(role.name)
+        .policy_document(trust_policy(role.partition, role.account).to_string())
         .send()
         .await
         .map_err(|e| aws_error("UpdateAssumeRolePolicy", e))?;
-    put_policy(iam, name, partition, account, log_group).await
+    put_policy(iam, role).await
 }
 
-async fn put_policy(
-    iam: &aws_sdk_iam::Client,
-    name: &str,
-    partition: &str,
-    account: &str,
-    log_group: &LogGroupTemplate,
-) -> Result<(), AwsError> {
+async fn put_policy(iam: &aws_sdk_iam::Client, role: DeliveryRole<'_>) -> Result<(), AwsError> {
     iam.put_role_policy()
-        .role_name(name)
+        .role_name(role.name)
         .policy_name(POLICY_NAME)
-        .policy_document(delivery_policy(partition, account, log_group).to_string())
+        .policy_document(delivery_policy(role.partition, role.account, role.log_group).to_string())
         .send()
         .await
         .map_err(|e| aws_error("PutRolePolicy", e))?;

@@ -28,10 +28,13 @@ pub async fn run(
     let clients = Clients::new(&config);
     let fail = |e: flowguard_core::AwsError| Failure(describe(&e, &config));
     let (account, partition) = caller_account(&clients).await.map_err(fail)?;
-    let group = &policy.log_group;
-    let state = iam::inspect_role(&clients.iam, name, &partition, &account, group)
-        .await
-        .map_err(fail)?;
+    let role = iam::DeliveryRole {
+        name,
+        partition: &partition,
+        account: &account,
+        log_group: &policy.log_group,
+    };
+    let state = iam::inspect_role(&clients.iam, role).await.map_err(fail)?;
     let arn = match state {
         RoleState::Matches { arn } => {
             eprintln!("the delivery role {name} exists and matches flowguard's: nothing to do");
@@ -42,9 +45,7 @@ pub async fn run(
             return Ok(ExitCode::SUCCESS);
         }
         RoleState::Missing => {
-            let arn = iam::create_role(&clients.iam, name, &partition, &account, group)
-                .await
-                .map_err(fail)?;
+            let arn = iam::create_role(&clients.iam, role).await.map_err(fail)?;
             eprintln!("created the delivery role {name}");
             arn
         }
@@ -62,7 +63,7 @@ pub async fn run(
                 eprintln!("{how}");
                 return Ok(ExitCode::from(1));
             }
-            iam::overwrite_role(&clients.iam, name, &partition, &account, group)
+            iam::overwrite_role(&clients.iam, role)
                 .await
                 .map_err(fail)?;
             eprintln!("--force: overwrote the trust policy and the inline policy of {name}");
