@@ -139,7 +139,6 @@ impl Inventory for AwsInventory {
         Ok(found
             .into_iter()
             .flatten()
-            .into_iter()
             .filter(|g| names.contains(&g.name))
             .collect())
     }

@@ -697,7 +697,7 @@ fn the_new_vpc_grace_ends_before_lambdas_last_retry() {
     // Lambda retries an asynchronous event about 1 and 3 minutes after the first attempt.
     const LAST_RETRY_SECONDS: i64 = 180;
     let grace = flowguard_core::reconcile::NEW_VPC_GRACE_SECONDS;
-    assert!(grace < LAST_RETRY_SECONDS && grace >= 60, "{grace}");
+    assert!((60..LAST_RETRY_SECONDS).contains(&grace), "{grace}");
 }
 
 #[test]
