@@ -11,7 +11,7 @@ use flowguard_aws::config::{retry_config, timeout_config};
 use flowguard_aws::{AwsRemediator, Clients, Mode, Reconciler};
 use flowguard_core::trigger::{Target, Trigger, trigger_from_value};
 use flowguard_core::{LogGroupName, Outcome, VpcId};
-use flowguard_tests::proxy::{FaultProxy, Schedule};
+use flowguard_tests::proxy::{AwsRules, FaultProxy, Schedule};
 use flowguard_tests::{REGION, ROLE, Seed, config_for, create_vpc_event, moto, place, policy};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -256,7 +256,9 @@ async fn all_ok(runs: Vec<Delivery>) {
 #[tokio::test]
 async fn twenty_concurrent_deliveries_of_one_create_vpc_make_one_flow_log() {
     let m = moto().await;
-    let clients = m.clients(REGION).await;
+    // Through the AWS rules: EC2 refuses a duplicate atomically; moto alone may race.
+    let proxy = FaultProxy::with_aws_rules(&m.url, AwsRules::default());
+    let clients = m.clients_at(&proxy.url, REGION).await;
     let seed = Seed::new(&clients);
     seed.log_group(MANAGED, Some(365)).await;
     let vpc = seed.vpc().await;
@@ -272,7 +274,9 @@ async fn twenty_concurrent_deliveries_of_one_create_vpc_make_one_flow_log() {
 #[tokio::test]
 async fn a_sweep_racing_with_events_leaves_one_flow_log_per_vpc() {
     let m = moto().await;
-    let clients = m.clients(REGION).await;
+    // Through the AWS rules: EC2 refuses a duplicate atomically; moto alone may race.
+    let proxy = FaultProxy::with_aws_rules(&m.url, AwsRules::default());
+    let clients = m.clients_at(&proxy.url, REGION).await;
     let seed = Seed::new(&clients);
     seed.log_group(MANAGED, Some(365)).await;
     let mut vpcs = Vec::new();

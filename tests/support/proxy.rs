@@ -13,7 +13,10 @@
 //!   groups) and answers with only those groups; chosen VPCs are shown as owned by another
 //!   account (shared through AWS RAM), and a `CreateFlowLogs` naming one is refused as a whole
 //!   with `UnauthorizedOperation`; chosen flow logs are shown failing delivery, with the error
-//!   message and creation time a test picks.
+//!   message and creation time a test picks. EC2 refuses a duplicate flow log atomically, while
+//!   moto checks, then inserts, on concurrent threads: the rules layer sends `CreateFlowLogs`
+//!   to moto one at a time, so that concurrent runs meet EC2's answer, not a race of the
+//!   emulator's.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -106,6 +109,9 @@ pub struct AwsRules {
     /// Every refusal, as (operation, code), for assertions.
     pub refused: Vec<(String, String)>,
 }
+
+/// `CreateFlowLogs` requests in flight to moto: one at a time (see the module overview).
+static CREATE_FLOW_LOGS: Mutex<()> = Mutex::new(());
 
 /// AWS's limits, as the EC2 and CloudWatch Logs API models state them.
 pub const MAX_CREATE_FLOW_LOG_IDS: usize = 300;
@@ -303,7 +309,13 @@ fn serve(
             if fault == Fault::Delay {
                 std::thread::sleep(DELAY);
             }
+            let one_at_a_time = (request.operation() == "CreateFlowLogs").then(|| {
+                CREATE_FLOW_LOGS
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            });
             let response = forward(&request, upstream)?;
+            drop(one_at_a_time);
             return client.write_all(&rules_now.rewrite(&request, response));
         }
     }
