@@ -441,20 +441,21 @@ async fn the_lambda_handler_path_runs_against_moto() {
     let m = moto().await;
     let seed = Seed::new(&m.clients(REGION).await);
     let vpc = seed.vpc().await;
-    let backend = flowguard_lambda::AwsBackend::new(m.config(REGION).await);
-    let setup = flowguard_lambda::Setup {
+    let backend = flowguard_aws::AwsBackend::new(m.config(REGION).await);
+    let setup = flowguard_core::handler::Setup {
         policy: policy(),
         region: REGION.into(),
         warnings: vec![],
     };
-    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &create_vpc_event(&vpc), None)
-        .await
-        .unwrap();
+    let report =
+        flowguard_core::handler::handle(&backend, &setup, ACCOUNT, &create_vpc_event(&vpc), None)
+            .await
+            .unwrap();
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated);
     // An event from another region acts in that region.
     let mut event = fixture("scheduled_event.json");
     event["region"] = "eu-west-1".into();
-    let report = flowguard_lambda::handle(&backend, &setup, ACCOUNT, &event, None)
+    let report = flowguard_core::handler::handle(&backend, &setup, ACCOUNT, &event, None)
         .await
         .unwrap();
     assert_eq!(report.region, "eu-west-1");

@@ -3,7 +3,7 @@
 //! Retries and timeouts are chosen to fit the Lambda's 60-second timeout: the SDK's
 //! standard retry mode with 3 attempts (exponential backoff with jitter, at most 2 s),
 //! a 2 s connect timeout, 4 s per attempt and 10 s per operation. The Lambda starts no unit of
-//! work later than 30 s before its deadline (`flowguard_lambda::DEADLINE_MARGIN`), and a unit
+//! work later than 30 s before its deadline (the Lambda's `DEADLINE_MARGIN`), and a unit
 //! is at most three operations, so even a run in which every call exhausts its retries ends
 //! before the timeout, with what is left reported as retryable for Lambda's own async retries.
 

@@ -11,10 +11,13 @@
 //! - [`iam`]: verify the delivery role, or set one up; [`regions`]: the enabled regions.
 //! - [`Reconciler`]: one region's clients plus the engine: `run(trigger)`, `sweep`, `vpc`,
 //!   `log_group`, each returning the [`flowguard_core::Report`].
+//! - [`init`] and [`AwsBackend`]: the AWS wiring of the handler path that the Lambda and
+//!   `flowguard handle-event` share ([`flowguard_core::handler::handle`]).
 //!
 //! SDK types never leave this crate: [`error::aws_error`] and the `convert` module turn
 //! them into flowguard's own at one place each; EC2 errors keep their code as data.
 
+mod backend;
 pub mod config;
 mod convert;
 pub mod error;
@@ -24,6 +27,7 @@ mod reconciler;
 pub mod regions;
 mod remediator;
 
+pub use backend::{AwsBackend, InitError, init};
 pub use config::Clients;
 pub use flowguard_core::Mode;
 pub use inventory::AwsInventory;

@@ -4,18 +4,10 @@
 use crate::config::Clients;
 use crate::inventory::AwsInventory;
 use crate::remediator::AwsRemediator;
+pub use flowguard_core::handler::unix_now;
 use flowguard_core::reconcile::{self, Mode, ReconcileError, Run};
 use flowguard_core::trigger::{Target, Trigger};
 use flowguard_core::{LogGroupName, Place, Policy, Report, VpcId};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Seconds since the Unix epoch, for the freshness of events.
-pub fn unix_now() -> Option<i64> {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_secs()).ok())
-}
 
 /// The engine bound to one region's clients.
 #[derive(Debug, Clone)]

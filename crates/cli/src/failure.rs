@@ -3,9 +3,9 @@
 //! except for the SDK's "no credentials" error, which has neither.
 
 use aws_config::SdkConfig;
+use flowguard_aws::InitError;
 use flowguard_aws::iam::RoleProblem;
 use flowguard_core::{AwsError, ConfigError, Fault, ReconcileError};
-use flowguard_lambda::InitError;
 use std::fmt;
 
 /// A message for stderr; the command exits 2.

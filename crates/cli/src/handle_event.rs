@@ -1,13 +1,14 @@
-//! `handle-event`: the Lambda handler's own code path ([`flowguard_lambda::init`] then
-//! [`flowguard_lambda::handle`]) on one event read from a file or stdin.
+//! `handle-event`: the Lambda handler's own code path ([`flowguard_aws::init`] then
+//! [`flowguard_core::handler::handle`]) on one event read from a file or stdin.
 
 use crate::args::ConfigFlags;
 use crate::failure::{self, Failure, describe};
 use crate::output;
+use flowguard_aws::{AwsBackend, init};
 use flowguard_aws::{Clients, caller_account};
+use flowguard_core::handler::{HandlerError, handle};
 use flowguard_core::trigger::{MAX_EVENT_BYTES, trigger_from_value};
 use flowguard_core::{InvalidEvent, ReconcileError};
-use flowguard_lambda::{AwsBackend, HandlerError, handle, init};
 use serde_json::Value;
 use std::io::Read;
 use std::process::ExitCode;

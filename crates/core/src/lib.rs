@@ -18,11 +18,14 @@
 //!
 //! Errors from AWS stay data ([`AwsError`] keeps the code); [`classify`] is the one pure
 //! function that says whether to retry later, give up, treat as done, or treat as gone.
-//! [`Policy`] is read and validated from the `FLOWGUARD_*` configuration.
+//! [`Policy`] is read and validated from the `FLOWGUARD_*` configuration. [`handler::handle`]
+//! is the path every event takes, in the Lambda and in `flowguard handle-event` alike, over a
+//! [`handler::Backend`] that hands out the ports of a region.
 //!
 //! With the `fake` feature, [`fake::FakeRegion`] implements both ports in memory for tests.
 
 pub mod error;
+pub mod handler;
 pub mod ids;
 pub mod observed;
 pub mod plan;

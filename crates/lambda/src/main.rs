@@ -1,6 +1,8 @@
 //! The flowguard Lambda function: init once, then one report per EventBridge event.
 
-use flowguard_lambda::{AwsBackend, HandlerError, Setup, account_of_arn, handle, init, telemetry};
+use flowguard_aws::{AwsBackend, init};
+use flowguard_core::handler::{HandlerError, Setup, handle};
+use flowguard_lambda::{account_of_arn, telemetry};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};

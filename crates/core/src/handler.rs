@@ -1,0 +1,129 @@
+//! The one handler path below both shells: event → trigger → reconcile in the event's region
+//! → report. The Lambda runs it on every invocation, `flowguard handle-event` on one event,
+//! and the tests over the in-memory fake; only the [`Backend`] that hands out the ports of a
+//! region differs (the AWS SDK one lives in `flowguard-aws`).
+
+use crate::ids::Place;
+use crate::policy::Policy;
+use crate::ports::{Inventory, Remediator};
+use crate::reconcile::{Deadline, Mode, ReconcileError, Run, reconcile};
+use crate::report::{Outcome, Report};
+use crate::trigger::{InvalidEvent, trigger_from_value};
+use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Hands out the ports of a region (the Lambda may receive events of other regions).
+pub trait Backend: Sync {
+    type Inventory: Inventory + Send;
+    type Remediator: Remediator + Send;
+    fn ports(&self, region: &str) -> (Self::Inventory, Self::Remediator);
+}
+
+/// What a shell prepares once, at start-up, for every event it handles.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub policy: Policy,
+    /// The region of the configuration, used when an event names none.
+    pub region: String,
+    /// Said in every report (e.g. a dry run with a delivery role that would not work).
+    pub warnings: Vec<String>,
+}
+
+/// Why an event was not handled cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Not an EventBridge event: permanent; a person must look at it.
+    #[error("permanent failure: invalid input: {0}")]
+    InvalidEvent(#[from] InvalidEvent),
+    /// The run could not read the state, or a VPC is not visible yet.
+    #[error("{} failure: {error}", if error.is_retryable() { "retryable" } else { "permanent" })]
+    Reconcile {
+        #[source]
+        error: ReconcileError,
+    },
+    /// Remediation ran and some of it failed; the report says what.
+    #[error("{} failure: {} VPC(s) failed remediation", if *retryable { "retryable" } else { "permanent" }, report.summary.vpcs.failed.max(1))]
+    Remediation {
+        report: Box<Report>,
+        retryable: bool,
+    },
+}
+
+impl HandlerError {
+    /// Whether a later retry of the same event may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::InvalidEvent(_) => false,
+            Self::Reconcile { error } => error.is_retryable(),
+            Self::Remediation { retryable, .. } => *retryable,
+        }
+    }
+
+    /// The report, when the run got that far.
+    pub fn report(&self) -> Option<&Report> {
+        match self {
+            Self::Remediation { report, .. } => Some(report),
+            _ => None,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, for the freshness of events and the age of flow logs.
+pub fn unix_now() -> Option<i64> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+}
+
+/// Handles one event: the one path shared by the Lambda and `flowguard handle-event`.
+/// `account` is the account the run acts in (the Lambda takes it from its ARN, the CLI from
+/// STS): an event of another account is ignored with the reason. `deadline` is when to stop
+/// starting new steps (the Lambda's invocation deadline less a margin).
+pub async fn handle<B: Backend>(
+    backend: &B,
+    setup: &Setup,
+    account: &str,
+    event: &Value,
+    deadline: Option<Deadline>,
+) -> Result<Report, HandlerError> {
+    let trigger = trigger_from_value(event)?.confined_to(account);
+    let place = Place {
+        region: trigger
+            .region
+            .clone()
+            .unwrap_or_else(|| setup.region.clone()),
+        account: if account.is_empty() {
+            trigger.account.clone().unwrap_or_default()
+        } else {
+            account.to_owned()
+        },
+    };
+    let (inventory, remediator) = backend.ports(&place.region);
+    let now = unix_now();
+    let run_id = format!("lambda-{}", now.unwrap_or_default());
+    let run = Run {
+        policy: &setup.policy,
+        place,
+        trigger: &trigger,
+        now,
+        run_id,
+        deadline,
+    };
+    let mode = if setup.policy.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Enforce
+    };
+    let mut report = reconcile(&inventory, &remediator, &run, mode)
+        .await
+        .map_err(|error| HandlerError::Reconcile { error })?;
+    report.warnings.extend(setup.warnings.iter().cloned());
+    match report.outcome() {
+        Outcome::Ok => Ok(report),
+        Outcome::Failed { retryable } => Err(HandlerError::Remediation {
+            report: Box::new(report),
+            retryable,
+        }),
+    }
+}

@@ -1,0 +1,144 @@
+//! The reconcile loop: trigger → scope → observe → plan → (dry run | apply) → report.
+//!
+//! Each step its own module: [`observe`] reads what the trigger's [`Scope`] needs; the pure
+//! [`crate::plan()`] decides; [`audit`] and [`dry_run`] (module `report`) report the plan and take
+//! only an [`Inventory`]; [`enforce`] (module `apply`, with `recheck` for the re-reads) applies
+//! it through the [`Remediator`] as well. Every run re-reads the live state: the event only says
+//! where to look.
+
+mod apply;
+mod observe;
+mod recheck;
+mod report;
+mod request;
+
+pub use apply::enforce;
+pub use observe::observe;
+pub use report::{audit, dry_run, planned_actions};
+pub use request::{CLIENT_TOKEN_WINDOW_SECONDS, flow_log_request};
+
+use crate::error::{AwsError, Disposition, classify};
+use crate::ids::{LogGroupName, Place, VpcId};
+use crate::policy::{ConfigError, Policy};
+use crate::ports::{Inventory, Remediator};
+use crate::report::Report;
+use crate::trigger::{Target, Trigger};
+use std::time::Instant;
+
+/// A VPC named by a CreateVpc event that EC2 does not show yet (or that `CreateFlowLogs` does
+/// not find) is retried for this long after the event (EC2 is eventually consistent); later it
+/// is reported as gone. Lambda retries an asynchronous event twice, about one and three minutes
+/// after the first attempt: the grace ends before the last retry, so a VPC created and deleted
+/// within minutes ends as `gone`, not in the on-failure queue.
+pub const NEW_VPC_GRACE_SECONDS: i64 = 150;
+
+/// The context of one run.
+#[derive(Debug, Clone)]
+pub struct Run<'a> {
+    pub policy: &'a Policy,
+    pub place: Place,
+    pub trigger: &'a Trigger,
+    /// Unix seconds, for the freshness of CreateVpc events; `None` disables the grace period.
+    pub now: Option<i64>,
+    /// Identifies the run in client tokens when the trigger has no event id.
+    pub run_id: String,
+    /// When to stop starting new steps (the Lambda's invocation deadline less a margin).
+    pub deadline: Option<Deadline>,
+}
+
+/// The moment after which a run starts no new step: what is left is reported as retryable,
+/// for the next run. Each step is whole (a group gets its retention in the same step), so
+/// stopping between two steps leaves nothing half done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub stop_at: Instant,
+}
+
+impl Deadline {
+    /// Whether the time to start new steps is over.
+    pub fn passed(&self) -> bool {
+        Instant::now() >= self.stop_at
+    }
+}
+
+impl Run<'_> {
+    /// Whether the run acts on VPCs named by an event recent enough that EC2 may not show
+    /// them yet.
+    fn is_fresh(&self) -> bool {
+        matches!(self.trigger.target, Target::Vpcs(_))
+            && matches!((self.trigger.time, self.now), (Some(t), Some(now)) if now - t < NEW_VPC_GRACE_SECONDS)
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|d| d.passed())
+    }
+}
+
+/// How a run may act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Report compliance; no permission checks, no changes.
+    Audit,
+    /// Plan, check `CreateFlowLogs` with `DryRun=true`, change nothing.
+    DryRun,
+    /// Plan and apply.
+    Enforce,
+}
+
+/// Runs one trigger in `mode`. Only [`Mode::Enforce`] touches the remediator.
+pub async fn reconcile<I: Inventory, R: Remediator>(
+    inv: &I,
+    rem: &R,
+    run: &Run<'_>,
+    mode: Mode,
+) -> Result<Report, ReconcileError> {
+    match mode {
+        Mode::Audit => audit(inv, run).await,
+        Mode::DryRun => dry_run(inv, run).await,
+        Mode::Enforce => enforce(inv, rem, run).await,
+    }
+}
+
+/// A run that could not produce a report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("reading the state of the region failed: {0}")]
+    Observe(AwsError),
+    #[error("VPC {0} is not visible yet (EC2 is eventually consistent): try again shortly")]
+    NotYetVisible(VpcId),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl ReconcileError {
+    /// Whether trying the same trigger again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Observe(e) => classify(e) == Disposition::RetryLater,
+            Self::NotYetVisible(_) => true,
+            Self::Config(_) => false,
+        }
+    }
+}
+
+/// What one run looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Region,
+    Vpcs(Vec<VpcId>),
+    /// A log group: the VPCs whose flow logs deliver to it, and the group itself.
+    LogGroup(LogGroupName),
+}
+
+/// The scope of a trigger; `None` when it is ignored.
+pub fn scope(trigger: &Trigger, policy: &Policy, place: &Place) -> Option<Scope> {
+    match &trigger.target {
+        Target::Vpcs(ids) => Some(Scope::Vpcs(ids.clone())),
+        Target::Sweep => Some(Scope::Region),
+        Target::LogGroup(name) => match policy.log_group.matches(name, place) {
+            Some(Some(vpc)) => Some(Scope::Vpcs(vec![vpc])),
+            _ => Some(Scope::LogGroup(name.clone())),
+        },
+        Target::Ignored => None,
+    }
+}

@@ -1,0 +1,260 @@
+//! Reports: the planned actions of an audit or a dry run, and the VPC lines of every run.
+
+use super::observe::observe_for_run;
+use super::{ReconcileError, Run, Scope, scope};
+use crate::ids::VpcId;
+use crate::observed::Observed;
+use crate::plan::{Decision, Plan, PlannedVpc, Step, plan};
+use crate::policy::Policy;
+use crate::ports::{Inventory, Permission};
+use crate::report::{
+    Action, ActionKind, ActionResult, Report, TriggerReport, VpcReport, VpcStatus,
+};
+use std::collections::BTreeSet;
+
+pub(super) fn ignored_report(run: &Run<'_>, dry_run: bool) -> Report {
+    Report::new(
+        dry_run,
+        run.place.region.clone(),
+        run.place.account.clone(),
+        TriggerReport::from(run.trigger),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    )
+}
+
+pub(super) fn trigger_report(run: &Run<'_>, observed: &Observed, scope: &Scope) -> TriggerReport {
+    let mut report = TriggerReport::from(run.trigger);
+    if let Scope::LogGroup(name) = scope
+        && observed.vpcs.is_empty()
+        && run.policy.log_group.matches(name, &run.place).is_none()
+    {
+        report.reason = format!(
+            "{}: not flowguard's log group and no VPC flow log delivers to it: nothing to do",
+            report.reason
+        );
+    }
+    report
+}
+
+/// Reports compliance without any permission check: the auditor's view.
+pub async fn audit<I: Inventory>(inv: &I, run: &Run<'_>) -> Result<Report, ReconcileError> {
+    plan_report(inv, run, false).await
+}
+
+/// Plans and reports what a real run would do, checking each `CreateFlowLogs` with
+/// EC2's `DryRun=true`. Makes no mutating call.
+pub async fn dry_run<I: Inventory>(inv: &I, run: &Run<'_>) -> Result<Report, ReconcileError> {
+    plan_report(inv, run, true).await
+}
+
+async fn plan_report<I: Inventory>(
+    inv: &I,
+    run: &Run<'_>,
+    check_permissions: bool,
+) -> Result<Report, ReconcileError> {
+    let Some(scope) = scope(run.trigger, run.policy, &run.place) else {
+        return Ok(ignored_report(run, true));
+    };
+    let kms_key = run.policy.kms_key_in(&run.place)?;
+    let observed = observe_for_run(inv, run, &scope).await?;
+    let plan = plan(run.policy, &observed);
+    let mut warnings = Vec::new();
+    let mut actions = Vec::new();
+    for step in &plan.steps {
+        let mut planned = planned_actions(step, run.policy, kms_key.as_deref());
+        if check_permissions && let Step::CreateFlowLogs { log_group, vpcs } = step {
+            let permission = match &run.policy.delivery_role_arn {
+                None => Permission::Unchecked,
+                Some(role) => {
+                    let request = super::flow_log_request(run, role, log_group, vpcs);
+                    inv.check_create_flow_logs(&request)
+                        .await
+                        .unwrap_or_else(|e| {
+                            warnings
+                                .push(format!("the DryRun check of CreateFlowLogs failed: {e}"));
+                            Permission::Unchecked
+                        })
+                }
+            };
+            planned
+                .iter_mut()
+                .for_each(|a| a.permission = Some(permission));
+        }
+        actions.extend(planned);
+    }
+    if check_permissions && run.policy.delivery_role_arn.is_none() {
+        warnings.push(
+            "FLOWGUARD_DELIVERY_ROLE_ARN is not set: a real run would refuse to start, and permissions were not checked".to_owned(),
+        );
+    }
+    let vpcs = plan
+        .vpcs
+        .iter()
+        .map(|v| VpcReport {
+            vpc_id: v.vpc_id.clone(),
+            status: status_without_changes(v),
+            reason: v.reason.clone(),
+            checks: v.checks.clone(),
+            owner_id: v.owner_id.clone(),
+        })
+        .collect();
+    let trigger = trigger_report(run, &observed, &scope);
+    Ok(Report::new(
+        true,
+        run.place.region.clone(),
+        run.place.account.clone(),
+        trigger,
+        vpcs,
+        actions,
+        warnings,
+    ))
+}
+
+fn status_without_changes(v: &PlannedVpc) -> VpcStatus {
+    match v.decision {
+        Decision::Compliant => VpcStatus::Compliant,
+        Decision::Exempt => VpcStatus::Exempt,
+        Decision::NotOwned => VpcStatus::NotOwned,
+        Decision::Gone => VpcStatus::Gone,
+        Decision::Remediate => VpcStatus::WouldRemediate,
+        Decision::Blocked => VpcStatus::Failed,
+    }
+}
+
+/// The actions a step stands for, one per target, all `planned`. `kms_key` is the policy's
+/// key rendered for the run's place.
+pub fn planned_actions(step: &Step, policy: &Policy, kms_key: Option<&str>) -> Vec<Action> {
+    match step {
+        Step::CreateLogGroup { name, days, .. } => {
+            let mut create = Action::new(
+                ActionKind::CreateLogGroup,
+                name.as_str(),
+                ActionResult::Planned,
+            );
+            create.detail = Some(match kms_key {
+                Some(key) => format!("tagged managed-by=flowguard, KMS key {key}"),
+                None => "tagged managed-by=flowguard".to_owned(),
+            });
+            let mut retention = Action::new(
+                ActionKind::PutRetentionPolicy,
+                name.as_str(),
+                ActionResult::Planned,
+            );
+            retention.detail = Some(format!("new group -> {days} days"));
+            vec![create, retention]
+        }
+        Step::PutRetentionPolicy {
+            name,
+            days,
+            current,
+            ..
+        } => {
+            let mut a = Action::new(
+                ActionKind::PutRetentionPolicy,
+                name.as_str(),
+                ActionResult::Planned,
+            );
+            a.detail = Some(format!("{current} -> {days} days"));
+            vec![a]
+        }
+        Step::DeleteFlowLogs { flow_logs } => flow_logs
+            .iter()
+            .map(|r| {
+                let mut a = Action::new(
+                    ActionKind::DeleteFlowLogs,
+                    r.flow_log.as_str(),
+                    ActionResult::Planned,
+                );
+                a.detail = Some(format!("on {}: {}", r.vpc, r.why));
+                a
+            })
+            .collect(),
+        Step::CreateFlowLogs { log_group, vpcs } => vpcs
+            .iter()
+            .map(|vpc| {
+                let mut a = Action::new(
+                    ActionKind::CreateFlowLogs,
+                    vpc.as_str(),
+                    ActionResult::Planned,
+                );
+                a.log_group = Some(log_group.clone());
+                a.detail = Some(format!("{} into {log_group}", policy.traffic_type));
+                a
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn vpc_reports(
+    plan: &Plan,
+    done: &[(Action, Vec<VpcId>)],
+    gone: &BTreeSet<VpcId>,
+) -> Vec<VpcReport> {
+    // Each VPC's actions, in the order they were done: one pass over `done`.
+    let mut by_vpc: std::collections::HashMap<&VpcId, Vec<&Action>> =
+        std::collections::HashMap::new();
+    for (action, vpcs) in done {
+        for vpc in vpcs {
+            let mine = by_vpc.entry(vpc).or_default();
+            if !mine.last().is_some_and(|last| std::ptr::eq(*last, action)) {
+                mine.push(action);
+            }
+        }
+    }
+    plan.vpcs
+        .iter()
+        .map(|v| {
+            let mut status = status_without_changes(v);
+            let mut reason = v.reason.clone();
+            if v.decision == Decision::Remediate {
+                let mine: &[&Action] = by_vpc.get(&v.vpc_id).map_or(&[], Vec::as_slice);
+                if gone.contains(&v.vpc_id) {
+                    status = VpcStatus::Gone;
+                    reason = "the VPC was deleted during the run".to_owned();
+                } else if let Some(fail) = mine.iter().find(|a| a.result == ActionResult::Failed) {
+                    status = VpcStatus::Failed;
+                    reason = format!(
+                        "{} {} failed: {}",
+                        fail.action.as_str(),
+                        fail.target,
+                        fail.error_message.as_deref().unwrap_or("")
+                    );
+                } else {
+                    status = VpcStatus::Remediated;
+                    reason = mine
+                        .iter()
+                        .map(|a| describe_done(a))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                }
+            }
+            VpcReport {
+                vpc_id: v.vpc_id.clone(),
+                status,
+                reason,
+                checks: v.checks.clone(),
+                owner_id: v.owner_id.clone(),
+            }
+        })
+        .collect()
+}
+
+fn describe_done(a: &Action) -> String {
+    let verb = if a.result == ActionResult::AlreadyDone {
+        "already done"
+    } else {
+        "done"
+    };
+    match (a.action, &a.flow_log_id, &a.log_group) {
+        (ActionKind::CreateFlowLogs, Some(id), Some(group)) => {
+            format!("flow log {id} created into {group}")
+        }
+        (ActionKind::CreateFlowLogs, None, _) => a
+            .detail
+            .clone()
+            .unwrap_or_else(|| "flow log already in place".to_owned()),
+        (kind, _, _) => format!("{} {} ({verb})", kind.as_str(), a.target),
+    }
+}
