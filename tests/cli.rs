@@ -188,6 +188,7 @@ fn statuses(report: &Value) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn audit_fails_then_apply_remediates_then_audit_passes() {
     let m = moto().await;
     create_role(&m).await;
@@ -250,6 +251,7 @@ async fn audit_fails_then_apply_remediates_then_audit_passes() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn plan_lists_the_actions_and_changes_nothing() {
     let m = moto().await;
     create_role(&m).await;
@@ -303,6 +305,7 @@ async fn plan_lists_the_actions_and_changes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn apply_refuses_without_confirmation_or_role() {
     let m = moto().await;
     create_role(&m).await;
@@ -338,6 +341,7 @@ async fn apply_refuses_without_confirmation_or_role() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn handle_event_runs_the_lambda_path() {
     let m = moto().await;
     create_role(&m).await;
@@ -538,6 +542,7 @@ fn malformed_inputs() -> Vec<(&'static str, Vec<u8>, Expect)> {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn handle_event_refuses_or_ignores_malformed_input_and_changes_nothing() {
     let m = moto().await;
     create_role(&m).await;
@@ -593,6 +598,7 @@ async fn handle_event_refuses_or_ignores_malformed_input_and_changes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn setup_role_twice_gives_the_same_arn() {
     let m = moto().await;
     let first = flowguard(&m, &["setup-role"]).run();
@@ -623,6 +629,7 @@ async fn setup_role_twice_gives_the_same_arn() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn repeated_regions_give_an_array_in_order() {
     let m = moto().await;
     let east = Seed::new(&m.clients(REGION).await).vpc().await;
@@ -679,6 +686,7 @@ async fn repeated_regions_give_an_array_in_order() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn all_regions_sweeps_every_enabled_region() {
     let m = moto().await;
     let listed = m
@@ -721,6 +729,7 @@ async fn all_regions_sweeps_every_enabled_region() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn bad_configuration_names_the_variable_the_value_and_what_is_allowed() {
     let m = moto().await;
     create_role(&m).await;
@@ -789,6 +798,7 @@ async fn bad_configuration_names_the_variable_the_value_and_what_is_allowed() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn environment_problems_are_one_or_two_clear_lines() {
     let m = moto().await;
 
@@ -832,6 +842,7 @@ fn stable(text: &str, ids: &[(String, &str)]) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn report_json_shape_is_pinned() {
     let m = moto().await;
     create_role(&m).await;
@@ -907,6 +918,7 @@ async fn report_json_shape_is_pinned() {
 // ---- Issue 11: setup-role, KMS per region, other accounts' events, shared VPCs ----
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn setup_role_in_dry_run_creates_nothing() {
     let m = moto().await;
     let out = flowguard(&m, &["setup-role", "--dry-run"]).run();
@@ -924,6 +936,7 @@ async fn setup_role_in_dry_run_creates_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn setup_role_leaves_a_differing_role_alone_unless_forced() {
     let m = moto().await;
     // Someone's role of that name, trusting another service.
@@ -992,6 +1005,7 @@ fn sort_batch_actions(report: &mut Value) {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn a_kms_key_of_another_region_is_refused_at_start_up_and_a_template_is_not() {
     let m = moto().await;
     Seed::new(&m.clients(REGION).await).vpc().await;
@@ -1016,6 +1030,7 @@ async fn a_kms_key_of_another_region_is_refused_at_start_up_and_a_template_is_no
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn handle_event_ignores_an_event_of_another_account() {
     let m = moto().await;
     create_role(&m).await;
@@ -1041,6 +1056,7 @@ async fn handle_event_ignores_an_event_of_another_account() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn an_audit_with_a_shared_vpc_passes_once_the_owned_ones_comply() {
     use flowguard_tests::proxy::{AwsRules, FaultProxy};
     let m = moto().await;

@@ -38,6 +38,7 @@ fn sorted(mut calls: Vec<String>) -> Vec<String> {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn create_vpc_is_remediated_in_four_calls_whatever_the_size_of_the_account() {
     let m = moto().await;
     let (r, seed, counter) = setup(&m).await;
@@ -86,6 +87,7 @@ async fn create_vpc_is_remediated_in_four_calls_whatever_the_size_of_the_account
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn running_twice_changes_nothing_the_second_time() {
     let m = moto().await;
     let (r, seed, counter) = setup(&m).await;
@@ -117,6 +119,7 @@ async fn running_twice_changes_nothing_the_second_time() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn a_deleted_flow_log_comes_back_on_the_delete_flow_logs_event() {
     let m = moto().await;
     let (r, seed, _) = setup(&m).await;
@@ -142,6 +145,7 @@ async fn a_deleted_flow_log_comes_back_on_the_delete_flow_logs_event() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn retention_is_raised_never_lowered_and_foreign_groups_are_never_changed() {
     let m = moto().await;
     let (r, seed, _) = setup(&m).await;
@@ -186,6 +190,7 @@ async fn retention_is_raised_never_lowered_and_foreign_groups_are_never_changed(
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn an_all_flow_log_counts_and_an_accept_only_one_does_not() {
     let m = moto().await;
     let (r, seed, _) = setup(&m).await;
@@ -220,6 +225,7 @@ async fn an_all_flow_log_counts_and_an_accept_only_one_does_not() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn the_exemption_tag_is_reported_and_never_changed() {
     let m = moto().await;
     let (r, seed, _) = setup(&m).await;
@@ -231,6 +237,7 @@ async fn the_exemption_tag_is_reported_and_never_changed() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn dry_run_makes_no_mutating_call() {
     let m = moto().await;
     let (r, seed, counter) = setup(&m).await;
@@ -263,6 +270,7 @@ async fn dry_run_makes_no_mutating_call() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn a_flow_log_flowguard_did_not_create_is_never_touched() {
     let m = moto().await;
     let (r, seed, counter) = setup(&m).await;
@@ -296,6 +304,7 @@ async fn a_flow_log_flowguard_did_not_create_is_never_touched() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn flowguards_own_failing_flow_log_is_replaced() {
     let m = moto().await;
     let (r, seed, counter) = setup(&m).await;
@@ -341,6 +350,7 @@ async fn flowguards_own_failing_flow_log_is_replaced() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn log_group_events_restore_the_managed_group() {
     let m = moto().await;
     let (r, seed, _) = setup(&m).await;
@@ -389,6 +399,7 @@ async fn log_group_events_restore_the_managed_group() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn a_sweep_over_300_vpcs_makes_one_create_call_per_300_vpcs() {
     // Through the AWS rules: a request over AWS's limits is refused as AWS refuses it.
     let m = moto().await;
@@ -437,6 +448,7 @@ async fn a_sweep_over_300_vpcs_makes_one_create_call_per_300_vpcs() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn the_lambda_handler_path_runs_against_moto() {
     let m = moto().await;
     let seed = Seed::new(&m.clients(REGION).await);
@@ -474,6 +486,7 @@ async fn strict(m: &Moto, rules: AwsRules) -> (Reconciler, Seed, FaultProxy) {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn the_aws_rules_refuse_what_aws_refuses() {
     // The proxy itself: a request over a limit is refused, so a test fails where AWS would.
     let m = moto().await;
@@ -502,6 +515,7 @@ async fn the_aws_rules_refuse_what_aws_refuses() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn a_shared_vpc_is_not_owned_never_sent_to_ec2_and_the_others_are_fixed() {
     let m = moto().await;
     let seed0 = Seed::new(&m.clients(REGION).await);
@@ -531,6 +545,7 @@ async fn a_shared_vpc_is_not_owned_never_sent_to_ec2_and_the_others_are_fixed() 
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn failing_delivery_is_replaced_only_when_old_and_not_rate_limited() {
     let m = moto().await;
     let (r, seed, proxy) = strict(&m, AwsRules::default()).await;
@@ -610,6 +625,7 @@ async fn failing_delivery_is_replaced_only_when_old_and_not_rate_limited() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn a_traffic_type_change_converges_to_one_flow_log_per_vpc() {
     let m = moto().await;
     let (r, seed, proxy) = strict(&m, AwsRules::default()).await;
@@ -630,6 +646,7 @@ async fn a_traffic_type_change_converges_to_one_flow_log_per_vpc() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn sixty_per_vpc_groups_are_looked_up_50_at_a_time_never_listed() {
     let m = moto().await;
     let (r, seed, proxy) = strict(&m, AwsRules::default()).await;

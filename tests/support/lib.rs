@@ -5,7 +5,10 @@
 //! credentials, explicit endpoint, no instance metadata), and seeding helpers.
 //!
 //! Suites: `integration.rs` (the engine and adapters against moto), `cli.rs` (the
-//! `flowguard` binary), `lambda_e2e.rs` (the built Lambda binary under `cargo lambda watch`).
+//! `flowguard` binary), `faults.rs` (faults and races through [`proxy`]), `lambda_e2e.rs` (the
+//! built Lambda binary under `cargo lambda watch`). Their tests are `#[ignore]`d, so that a
+//! bare `cargo test --workspace` passes with nothing running; `./scripts/test` starts moto and
+//! runs them with `--include-ignored`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
