@@ -459,17 +459,28 @@ async fn the_lambda_handler_path_runs_against_moto() {
         region: REGION.into(),
         warnings: vec![],
     };
-    let report =
-        flowguard_core::handler::handle(&backend, &setup, ACCOUNT, &create_vpc_event(&vpc), None)
-            .await
-            .unwrap();
+    let report = flowguard_core::handler::handle(
+        &backend,
+        &setup,
+        ACCOUNT,
+        create_vpc_event(&vpc).to_string().as_bytes(),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated);
     // An event from another region acts in that region.
     let mut event = fixture("scheduled_event.json");
     event["region"] = "eu-west-1".into();
-    let report = flowguard_core::handler::handle(&backend, &setup, ACCOUNT, &event, None)
-        .await
-        .unwrap();
+    let report = flowguard_core::handler::handle(
+        &backend,
+        &setup,
+        ACCOUNT,
+        event.to_string().as_bytes(),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.region, "eu-west-1");
     assert_eq!(report.summary.vpcs.remediated, 1, "eu-west-1's default VPC");
     assert!(seed.flow_logs_of(&vpc).await.len() == 1);

@@ -1,15 +1,15 @@
-//! `handle-event`: the Lambda handler's own code path ([`flowguard_aws::init`] then
-//! [`flowguard_core::handler::handle`]) on one event read from a file or stdin.
+//! `handle-event`: the Lambda handler's own code path ([`flowguard_aws::init`], then
+//! [`flowguard_core::handler::handle_trigger`] on the event parsed by
+//! [`flowguard_core::trigger::parse_event`]) on one event read from a file or stdin.
 
 use crate::args::ConfigFlags;
 use crate::failure::{self, Failure, describe};
 use crate::output;
 use flowguard_aws::{AwsBackend, init};
 use flowguard_aws::{Clients, caller_account};
-use flowguard_core::handler::{HandlerError, handle};
-use flowguard_core::trigger::{MAX_EVENT_BYTES, trigger_from_value};
+use flowguard_core::handler::{HandlerError, handle_trigger};
+use flowguard_core::trigger::{MAX_EVENT_BYTES, parse_event};
 use flowguard_core::{InvalidEvent, ReconcileError};
-use serde_json::Value;
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -33,27 +33,12 @@ fn invalid(error: &InvalidEvent) -> Failure {
     Failure(format!("invalid input: {error}"))
 }
 
-/// The checks of `flowguard_core::trigger::parse_event`, keeping the parsed JSON.
-fn parse(bytes: &[u8]) -> Result<Value, Failure> {
-    if bytes.len() > MAX_EVENT_BYTES {
-        return Err(Failure(format!(
-            "invalid input: more than {MAX_EVENT_BYTES} bytes, the most an event may have"
-        )));
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(invalid(&InvalidEvent::Empty));
-    }
-    let event: Value = serde_json::from_slice(bytes)
-        .map_err(|e| invalid(&InvalidEvent::NotJson(e.to_string())))?;
-    Ok(event)
-}
-
 pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitCode, Failure> {
     let mut policy = flags.policy()?;
     policy.dry_run |= dry_run;
-    let event = parse(&read_input(file)?)?;
-    // Refuse what is not an event before any AWS call; `handle` reads it again.
-    trigger_from_value(&event).map_err(|e| invalid(&e))?;
+    // Parsed once, by the parser that is fuzzed: what is not an event is refused before any
+    // AWS call.
+    let trigger = parse_event(&read_input(file)?).map_err(|e| invalid(&e))?;
     let config = flowguard_aws::config::load(None).await;
     let setup = init(&config, policy)
         .await
@@ -68,7 +53,7 @@ pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitC
         .map_err(|e| Failure(describe(&e, &config)))?
         .0;
     let backend = AwsBackend::new(config.clone());
-    match handle(&backend, &setup, &account, &event, None).await {
+    match handle_trigger(&backend, &setup, &account, trigger, None).await {
         Ok(report) => {
             output::emit(&format!(
                 "{}\n",

@@ -1,5 +1,6 @@
-//! The one handler path below both shells: event → trigger → reconcile in the event's region
-//! → report. The Lambda runs it on every invocation, `flowguard handle-event` on one event,
+//! The one handler path below both shells: event bytes → trigger (by
+//! [`crate::trigger::parse_event`], the parser that is fuzzed, once) → reconcile in the event's
+//! region → report. The Lambda runs it on every invocation, `flowguard handle-event` on one event,
 //! and the tests over the in-memory fake; only the [`Backend`] that hands out the ports of a
 //! region differs (the AWS SDK one lives in `flowguard-aws`).
 
@@ -8,8 +9,7 @@ use crate::policy::Policy;
 use crate::ports::{Inventory, Remediator};
 use crate::reconcile::{Deadline, Mode, ReconcileError, Run, reconcile};
 use crate::report::{Outcome, Report};
-use crate::trigger::{InvalidEvent, trigger_from_value};
-use serde_json::Value;
+use crate::trigger::{InvalidEvent, Trigger, parse_event};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Hands out the ports of a region (the Lambda may receive events of other regions).
@@ -76,18 +76,32 @@ pub fn unix_now() -> Option<i64> {
         .and_then(|d| i64::try_from(d.as_secs()).ok())
 }
 
-/// Handles one event: the one path shared by the Lambda and `flowguard handle-event`.
-/// `account` is the account the run acts in (the Lambda takes it from its ARN, the CLI from
-/// STS): an event of another account is ignored with the reason. `deadline` is when to stop
-/// starting new steps (the Lambda's invocation deadline less a margin).
+/// Handles one event, as the Lambda received it (its bytes): [`parse_event`], then
+/// [`handle_trigger`].
 pub async fn handle<B: Backend>(
     backend: &B,
     setup: &Setup,
     account: &str,
-    event: &Value,
+    event: &[u8],
     deadline: Option<Deadline>,
 ) -> Result<Report, HandlerError> {
-    let trigger = trigger_from_value(event)?.confined_to(account);
+    let trigger = parse_event(event)?;
+    handle_trigger(backend, setup, account, trigger, deadline).await
+}
+
+/// Handles one parsed event: the one path shared by the Lambda and `flowguard handle-event`
+/// (which parses first, to refuse invalid input before any AWS call). `account` is the
+/// account the run acts in (the Lambda takes it from its ARN, the CLI from STS): an event of
+/// another account is ignored with the reason. `deadline` is when to stop starting new steps
+/// (the Lambda's invocation deadline less a margin).
+pub async fn handle_trigger<B: Backend>(
+    backend: &B,
+    setup: &Setup,
+    account: &str,
+    trigger: Trigger,
+    deadline: Option<Deadline>,
+) -> Result<Report, HandlerError> {
+    let trigger = trigger.confined_to(account);
     let place = Place {
         region: trigger
             .region

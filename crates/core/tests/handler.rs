@@ -52,12 +52,13 @@ fn setup(dry_run: bool) -> Setup {
     }
 }
 
-fn fixture(name: &str) -> Value {
+/// A fixture event's bytes, as the Lambda receives them.
+fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/../../tests/fixtures/events/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    std::fs::read(path).unwrap()
 }
 
 async fn run(name: &str) -> (flowguard_core::Report, FakeBackend) {
@@ -162,7 +163,8 @@ fn invalid_input_is_a_permanent_error() {
             serde_json::json!({"detail-type": "x", "source": "y"}),
         ] {
             let backend = backend();
-            let err = handle(&backend, &setup(false), "123456789012", &input, None)
+            let bytes = input.to_string().into_bytes();
+            let err = handle(&backend, &setup(false), "123456789012", &bytes, None)
                 .await
                 .unwrap_err();
             assert!(matches!(err, HandlerError::InvalidEvent(_)), "{err}");

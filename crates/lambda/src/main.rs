@@ -5,6 +5,7 @@ use flowguard_core::handler::{HandlerError, Setup, handle};
 use flowguard_lambda::{account_of_arn, telemetry};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[tokio::main]
@@ -21,7 +22,8 @@ async fn main() -> Result<(), Error> {
     let backend = AwsBackend::new(config);
     let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     let (backend, setup, function_name) = (&backend, &setup, function_name.as_str());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    // The payload is kept as raw JSON: flowguard's own parser (the fuzzed one) reads it, once.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         invoke(backend, setup, function_name, event)
     }))
     .await
@@ -31,7 +33,7 @@ async fn invoke(
     backend: &AwsBackend,
     setup: &Setup,
     function_name: &str,
-    event: LambdaEvent<Value>,
+    event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Value, Failure> {
     let account = account_of_arn(&event.context.invoked_function_arn);
     let now_ms = SystemTime::now()
@@ -39,7 +41,8 @@ async fn invoke(
         .map(|d| d.as_millis())
         .unwrap_or_default();
     let deadline = flowguard_lambda::deadline(event.context.deadline, now_ms);
-    let result = handle(backend, setup, account, &event.payload, deadline).await;
+    let payload = event.payload.get().as_bytes();
+    let result = handle(backend, setup, account, payload, deadline).await;
     let report = match &result {
         Ok(report) => Some(report),
         Err(e) => e.report(),
