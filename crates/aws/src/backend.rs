@@ -69,7 +69,7 @@ pub enum InitError {
     Config(#[from] ConfigError),
     #[error("no AWS region configured: set AWS_REGION")]
     NoRegion,
-    #[error("{0}")]
+    #[error(transparent)]
     Role(#[from] iam::RoleProblem),
 }
 

@@ -21,7 +21,7 @@ pub enum RoleProblem {
     )]
     NotTrusted(String),
     #[error("could not read the delivery role: {0}")]
-    Call(AwsError),
+    Call(#[source] AwsError),
 }
 
 /// The role name of a role ARN (`arn:aws:iam::123456789012:role/path/name` → `name`).

@@ -34,6 +34,19 @@ pub struct AwsError {
     pub fault: Fault,
 }
 
+impl Fault {
+    /// The fault's name, as the report gives it when AWS sent no error code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Service => "service",
+            Self::Timeout => "timeout",
+            Self::Connection => "connection",
+            Self::Response => "response",
+            Self::Other => "other",
+        }
+    }
+}
+
 impl AwsError {
     /// A service error with a code.
     pub fn service(operation: &'static str, code: &str, message: impl Into<String>) -> Self {
@@ -68,6 +81,15 @@ pub enum Disposition {
     AlreadyDone,
     /// The resource is gone (a deleted VPC or flow log): nothing left to do.
     Gone,
+}
+
+impl Disposition {
+    /// Whether trying the same trigger again later may succeed: the one answer to "retry?"
+    /// from which a failed action's `retryable`, the Lambda's error type and the CLI's exit
+    /// code all derive.
+    pub fn is_retryable(self) -> bool {
+        self == Self::RetryLater
+    }
 }
 
 const THROTTLING: [&str; 10] = [

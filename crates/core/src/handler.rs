@@ -4,6 +4,7 @@
 //! and the tests over the in-memory fake; only the [`Backend`] that hands out the ports of a
 //! region differs (the AWS SDK one lives in `flowguard-aws`).
 
+use crate::error::Disposition;
 use crate::ids::Place;
 use crate::policy::Policy;
 use crate::ports::{Inventory, Remediator};
@@ -50,13 +51,24 @@ pub enum HandlerError {
 }
 
 impl HandlerError {
+    /// What to do about it, derived from [`crate::classify`]: through the run's error, or
+    /// through the report's failed actions (each action's `retryable` is its disposition).
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Self::InvalidEvent(_) => Disposition::GiveUp,
+            Self::Reconcile { error } => error.disposition(),
+            Self::Remediation {
+                retryable: true, ..
+            } => Disposition::RetryLater,
+            Self::Remediation {
+                retryable: false, ..
+            } => Disposition::GiveUp,
+        }
+    }
+
     /// Whether a later retry of the same event may succeed.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::InvalidEvent(_) => false,
-            Self::Reconcile { error } => error.is_retryable(),
-            Self::Remediation { retryable, .. } => *retryable,
-        }
+        self.disposition().is_retryable()
     }
 
     /// The report, when the run got that far.

@@ -37,7 +37,7 @@ impl VpcStatus {
 }
 
 /// The kinds of change flowguard makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     CreateLogGroup,

@@ -821,3 +821,97 @@ fn client_tokens_cover_every_parameter() {
         }
     }
 }
+
+#[test]
+fn an_action_not_attempted_carries_the_error_of_the_step_it_waited_for() {
+    let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
+    fake.fail(
+        "CreateLogGroup",
+        AwsError::service("CreateLogGroup", "AccessDeniedException", "not allowed"),
+    );
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    // create_log_group, then its retention and the flow log, neither attempted.
+    assert_eq!(report.actions.len(), 3, "{report}");
+    for action in &report.actions {
+        assert_eq!(action.result, ActionResult::Failed, "{report}");
+        assert_eq!(
+            action.error_code.as_deref(),
+            Some("AccessDeniedException"),
+            "the cause's own code, not a code of flowguard's: {report}"
+        );
+        assert_eq!(action.retryable, Some(false));
+    }
+    let flow_log = &report.actions[2];
+    assert!(
+        flow_log
+            .error_message
+            .as_deref()
+            .unwrap()
+            .starts_with("not attempted: log group /vpc/flow-logs could not be created"),
+        "{report}"
+    );
+    assert_eq!(report.outcome(), Outcome::Failed { retryable: false });
+}
+
+#[test]
+fn the_converge_loop_stops_after_max_rounds_and_leaves_the_rest_retryable() {
+    // EC2 keeps answering "already exists" while every read misses the flow log: each round
+    // re-reads and asks again, and the run stops after MAX_ROUNDS.
+    let fake = FakeRegion::new(state(
+        &["vpc-1"],
+        vec![ours(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
+        &[(MANAGED, Days(365))],
+    ));
+    fake.stale_flow_log_reads(u32::MAX);
+    let report = enforce_on(&fake, &policy(), &vpc_trigger("vpc-1"));
+    let creates = fake
+        .calls()
+        .into_iter()
+        .filter(|c| *c == "CreateFlowLogs")
+        .count();
+    assert_eq!(
+        creates,
+        flowguard_core::reconcile::MAX_ROUNDS,
+        "{:?}",
+        fake.calls()
+    );
+    assert_eq!(
+        report.actions.len(),
+        1,
+        "one line per action, its last outcome: {report}"
+    );
+    let action = &report.actions[0];
+    assert_eq!(action.result, ActionResult::Failed);
+    assert_eq!(action.error_code.as_deref(), Some("FlowLogAlreadyExists"));
+    assert_eq!(
+        action.retryable,
+        Some(true),
+        "the next run's read settles it"
+    );
+    assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
+}
+
+#[test]
+fn a_whole_batch_refused_for_a_vpc_deleted_mid_run_is_asked_again_for_the_others() {
+    let fake = FakeRegion::new(state(
+        &["vpc-1", "vpc-2", "vpc-3"],
+        vec![],
+        &[(MANAGED, Days(365))],
+    ));
+    fake.unknown_to_create("vpc-2");
+    fake.vanish_after_read("vpc-2");
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let status = |id: &str| {
+        report
+            .vpcs
+            .iter()
+            .find(|v| v.vpc_id.as_str() == id)
+            .unwrap()
+            .status
+    };
+    assert_eq!(status("vpc-1"), VpcStatus::Remediated, "{report}");
+    assert_eq!(status("vpc-3"), VpcStatus::Remediated, "{report}");
+    assert_eq!(status("vpc-2"), VpcStatus::Gone, "{report}");
+    assert_eq!(report.outcome(), Outcome::Ok);
+    assert_eq!(report.actions.len(), 3, "one line per VPC: {report}");
+}

@@ -1,111 +1,76 @@
-//! Applying a plan through the write port, step by step, with the run's deadline looked at
-//! between units of work.
+//! Applying one round's steps through the write port: each action ends with a typed
+//! [`Outcome`]. The executor decides nothing beyond the step in hand: what an outcome means
+//! for the run (re-read, plan again, report) is the converge loop's business.
 
-use super::observe::observe_for_run;
-use super::report::{ignored_report, planned_actions, trigger_report, vpc_reports};
-use super::{ReconcileError, Run, flow_log_request, scope};
+use super::outcome::{Done, Outcome, Skip};
+use super::report::planned_actions;
+use super::{Run, flow_log_request};
 use crate::error::{AwsError, Disposition, classify};
 use crate::ids::{FlowLogId, LogGroupName, VpcId};
-use crate::plan::{Step, plan};
+use crate::plan::Step;
 use crate::ports::{Created, Inventory, Remediator};
-use crate::report::{Action, ActionResult, Report};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::report::Action;
+use std::collections::{BTreeMap, HashMap};
 
-pub(super) fn failed(mut action: Action, error: &AwsError) -> Action {
-    action.result = ActionResult::Failed;
-    action.error_code = Some(
-        error
-            .code
-            .clone()
-            .unwrap_or_else(|| format!("{:?}", error.fault)),
-    );
-    action.error_message = Some(error.to_string());
-    action.retryable = Some(classify(error) == Disposition::RetryLater);
-    action
+/// Why the flow logs waiting for a step cannot be created in this round.
+#[derive(Debug, Clone)]
+enum Hold {
+    /// The step failed: they are not attempted and share its error.
+    Failed { what: String, error: AwsError },
+    /// The state changed under the step: they wait for the next round.
+    Changed { why: String },
 }
 
-pub(super) fn with_retryable(mut action: Action, retryable: bool) -> Action {
-    action.retryable = Some(retryable);
-    action
+impl Hold {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Self::Failed { what, error } => Outcome::Skipped(Skip::After {
+                what: what.clone(),
+                error: error.clone(),
+            }),
+            Self::Changed { why } => Outcome::Deferred { why: why.clone() },
+        }
+    }
 }
 
-fn skipped(mut action: Action, why: &str, retryable: bool) -> Action {
-    action.result = ActionResult::Failed;
-    action.error_code = Some("DependencyFailed".to_owned());
-    action.error_message = Some(why.to_owned());
-    action.retryable = Some(retryable);
-    action
-}
-
-/// An action the run did not start because its deadline came: the next run does it.
-pub(super) fn not_started(mut action: Action) -> Action {
-    action.result = ActionResult::Failed;
-    action.error_code = Some("DeadlineNear".to_owned());
-    action.error_message = Some(
-        "not started: the invocation's deadline was near; the next run (a retry or the sweep) does it"
-            .to_owned(),
-    );
-    action.retryable = Some(true);
-    action
-}
-
-/// Runs the plan through the ports, in order, and reports what happened. No step starts once
-/// the run's deadline has passed; what is left is reported as retryable.
-pub async fn enforce<I: Inventory, R: Remediator>(
+/// Applies the steps of one round, in order. No unit of work starts once the run's deadline
+/// has passed: its actions end [`Skip::Deadline`].
+pub(super) async fn apply_round<I: Inventory, R: Remediator>(
     inv: &I,
     rem: &R,
     run: &Run<'_>,
-) -> Result<Report, ReconcileError> {
-    let role = run.policy.require_delivery_role()?;
-    let Some(scope) = scope(run.trigger, run.policy, &run.place) else {
-        return Ok(ignored_report(run, false));
-    };
-    let kms_key = run.policy.kms_key_in(&run.place)?;
-    let observed = observe_for_run(inv, run, &scope).await?;
-    let plan = plan(run.policy, &observed);
+    role: &str,
+    kms_key: Option<&str>,
+    steps: &[Step],
+) -> Vec<Done> {
     let mut exec = Executor {
         inv,
         rem,
         run,
         role,
-        kms_key: kms_key.as_deref(),
+        kms_key,
         done: Vec::new(),
-        failed_groups: BTreeMap::new(),
-        blocked: BTreeMap::new(),
-        recheck: Vec::new(),
-        gone: BTreeSet::new(),
+        held_groups: BTreeMap::new(),
+        held_vpcs: BTreeMap::new(),
     };
     let (mut previous, mut deferring): (Option<&Step>, bool) = (None, false);
-    for step in &plan.steps {
-        // The deadline is looked at between units of work only; a unit not started is
-        // not started whole.
+    for step in steps {
+        // The deadline is looked at between units of work only; a unit not started is not
+        // started whole.
         if !previous.is_some_and(|prev| continues(prev, step)) {
             deferring = run.out_of_time();
         }
         previous = Some(step);
         if deferring {
-            for action in planned_actions(step, run.policy, exec.kms_key) {
+            for action in planned_actions(step, run.policy, kms_key) {
                 let vpcs = step_vpcs(step, &action);
-                exec.done.push((not_started(action), vpcs));
+                exec.push(action, vpcs, Outcome::Skipped(Skip::Deadline));
             }
             continue;
         }
         exec.step(step).await;
     }
-    exec.recheck().await;
-    let Executor { done, gone, .. } = exec;
-    let vpcs = vpc_reports(&plan, &done, &gone);
-    let actions = done.into_iter().map(|(a, _)| a).collect();
-    let trigger = trigger_report(run, &observed, &scope);
-    Ok(Report::new(
-        false,
-        run.place.region.clone(),
-        run.place.account.clone(),
-        trigger,
-        vpcs,
-        actions,
-        Vec::new(),
-    ))
+    exec.done
 }
 
 /// Whether `next` finishes the unit of work that `prev` started, so that the deadline never
@@ -119,7 +84,7 @@ fn continues(prev: &Step, next: &Step) -> bool {
 }
 
 /// The VPCs whose compliance depends on one action of `step`.
-fn step_vpcs(step: &Step, action: &Action) -> Vec<VpcId> {
+pub(super) fn step_vpcs(step: &Step, action: &Action) -> Vec<VpcId> {
     match step {
         Step::CreateLogGroup { for_vpcs, .. } | Step::PutRetentionPolicy { for_vpcs, .. } => {
             for_vpcs.clone()
@@ -133,25 +98,28 @@ fn step_vpcs(step: &Step, action: &Action) -> Vec<VpcId> {
     }
 }
 
-pub(super) struct Executor<'a, I, R> {
-    pub(super) inv: &'a I,
-    pub(super) rem: &'a R,
-    pub(super) run: &'a Run<'a>,
-    pub(super) role: &'a str,
-    pub(super) kms_key: Option<&'a str>,
-    /// Each action with the VPCs whose compliance depends on it.
-    pub(super) done: Vec<(Action, Vec<VpcId>)>,
-    /// Groups that could not be made ready, with whether that may pass.
-    pub(super) failed_groups: BTreeMap<LogGroupName, bool>,
-    /// VPCs whose flow log to replace could not be deleted, with whether that may pass.
-    pub(super) blocked: BTreeMap<VpcId, bool>,
-    /// (action index, VPC) pairs to re-read before concluding: "already exists", or a whole
-    /// request refused because one of its VPCs is gone.
-    pub(super) recheck: Vec<(usize, VpcId)>,
-    pub(super) gone: BTreeSet<VpcId>,
+struct Executor<'a, I, R> {
+    inv: &'a I,
+    rem: &'a R,
+    run: &'a Run<'a>,
+    role: &'a str,
+    kms_key: Option<&'a str>,
+    done: Vec<Done>,
+    /// Groups not made ready in this round.
+    held_groups: BTreeMap<LogGroupName, Hold>,
+    /// VPCs whose flow log to replace could not be deleted.
+    held_vpcs: BTreeMap<VpcId, Hold>,
 }
 
 impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
+    fn push(&mut self, action: Action, vpcs: Vec<VpcId>, outcome: Outcome) {
+        self.done.push(Done {
+            action,
+            vpcs,
+            outcome,
+        });
+    }
+
     async fn step(&mut self, step: &Step) {
         let mut actions = planned_actions(step, self.run.policy, self.kms_key).into_iter();
         match step {
@@ -175,12 +143,9 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                 let Some(action) = actions.next() else {
                     return;
                 };
-                let action = self.raise_retention(action, name, *days).await;
-                if action.result == ActionResult::Failed {
-                    self.failed_groups
-                        .insert(name.clone(), action.retryable == Some(true));
-                }
-                self.done.push((action, for_vpcs.clone()));
+                let outcome = self.raise_retention(name, *days).await;
+                self.hold_group_unless_ready(name, &outcome, "its retention could not be raised");
+                self.push(action, for_vpcs.clone(), outcome);
             }
             Step::DeleteFlowLogs { flow_logs } => {
                 let ids: Vec<FlowLogId> = flow_logs.iter().map(|r| r.flow_log.clone()).collect();
@@ -193,22 +158,27 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                             .find(|(i, _)| *i == r.flow_log)
                             .and_then(|(_, e)| e.clone()),
                     };
-                    let action = match error {
-                        None => Action {
-                            result: ActionResult::Applied,
-                            ..action
-                        },
-                        Some(e) if classify(&e) == Disposition::Gone => Action {
-                            result: ActionResult::AlreadyDone,
-                            ..action
-                        },
-                        Some(e) => {
-                            self.blocked
-                                .insert(r.vpc.clone(), classify(&e) == Disposition::RetryLater);
-                            failed(action, &e)
+                    let outcome = match error {
+                        None => Outcome::Applied { flow_log_id: None },
+                        Some(e) if classify(&e) == Disposition::Gone => {
+                            Outcome::AlreadyDone { detail: None }
+                        }
+                        Some(error) => {
+                            let what = format!(
+                                "the flow log to replace on {}, {}, could not be deleted",
+                                r.vpc, r.flow_log
+                            );
+                            self.held_vpcs.insert(
+                                r.vpc.clone(),
+                                Hold::Failed {
+                                    what,
+                                    error: error.clone(),
+                                },
+                            );
+                            Outcome::Failed(error)
                         }
                     };
-                    self.done.push((action, vec![r.vpc.clone()]));
+                    self.push(action, vec![r.vpc.clone()], outcome);
                 }
             }
             Step::CreateFlowLogs { log_group, vpcs } => {
@@ -216,6 +186,22 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                     .await;
             }
         }
+    }
+
+    /// Remembers a group that the step did not leave ready, so that no flow log is created
+    /// into it in this round.
+    fn hold_group_unless_ready(&mut self, name: &LogGroupName, outcome: &Outcome, what: &str) {
+        let hold = match outcome {
+            Outcome::Failed(error) => Hold::Failed {
+                what: format!("log group {name}: {what}"),
+                error: error.clone(),
+            },
+            Outcome::Gone => Hold::Changed {
+                why: format!("log group {name} vanished before its retention was set"),
+            },
+            _ => return,
+        };
+        self.held_groups.insert(name.clone(), hold);
     }
 
     /// Creates a group and gives it its retention in the same step, before any flow log can
@@ -229,95 +215,56 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         days: u32,
         for_vpcs: &[VpcId],
     ) {
-        let (create, created) = match self.rem.create_log_group(name, self.kms_key).await {
-            Ok(()) => (
-                Action {
-                    result: ActionResult::Applied,
-                    ..create
-                },
-                true,
-            ),
-            Err(e) if classify(&e) == Disposition::AlreadyDone => (
-                Action {
-                    result: ActionResult::AlreadyDone,
-                    ..create
-                },
-                false,
-            ),
-            Err(e) => {
-                let retryable = classify(&e) == Disposition::RetryLater;
-                self.failed_groups.insert(name.clone(), retryable);
-                self.done.push((failed(create, &e), for_vpcs.to_vec()));
-                let why = format!("log group {name} could not be created");
-                self.done
-                    .push((skipped(retention, &why, retryable), for_vpcs.to_vec()));
+        let created = match self.rem.create_log_group(name, self.kms_key).await {
+            Ok(()) => true,
+            Err(e) if classify(&e) == Disposition::AlreadyDone => false,
+            Err(error) => {
+                let what = format!("log group {name} could not be created");
+                let hold = Hold::Failed {
+                    what,
+                    error: error.clone(),
+                };
+                let skipped = hold.outcome();
+                self.held_groups.insert(name.clone(), hold);
+                self.push(create, for_vpcs.to_vec(), Outcome::Failed(error));
+                self.push(retention, for_vpcs.to_vec(), skipped);
                 return;
             }
         };
-        self.done.push((create, for_vpcs.to_vec()));
-        let retention = if created {
+        let create_outcome = if created {
+            Outcome::Applied { flow_log_id: None }
+        } else {
+            Outcome::AlreadyDone { detail: None }
+        };
+        self.push(create, for_vpcs.to_vec(), create_outcome);
+        let outcome = if created {
             match self.rem.put_retention_policy(name, days).await {
-                Ok(()) => Action {
-                    result: ActionResult::Applied,
-                    ..retention
-                },
-                Err(e) => failed(retention, &e),
+                Ok(()) => Outcome::Applied { flow_log_id: None },
+                Err(e) => Outcome::Failed(e),
             }
         } else {
-            self.raise_retention(retention, name, days).await
+            self.raise_retention(name, days).await
         };
-        if retention.result == ActionResult::Failed {
-            self.failed_groups
-                .insert(name.clone(), retention.retryable == Some(true));
-        }
-        self.done.push((retention, for_vpcs.to_vec()));
+        self.hold_group_unless_ready(name, &outcome, "its retention could not be set");
+        self.push(retention, for_vpcs.to_vec(), outcome);
     }
 
     /// Raises a retention, never lowers it: the group is re-read first, in case someone
-    /// raised it meanwhile.
-    async fn raise_retention(&mut self, action: Action, name: &LogGroupName, days: u32) -> Action {
+    /// raised it meanwhile. A group no longer there is [`Outcome::Gone`].
+    async fn raise_retention(&mut self, name: &LogGroupName, days: u32) -> Outcome {
         match self.inv.log_groups(std::slice::from_ref(name)).await {
-            Err(e) => return failed(action, &e),
+            Err(e) => return Outcome::Failed(e),
             Ok(groups) => match groups.iter().find(|g| &g.name == name) {
                 Some(group) if group.retention.at_least(days) => {
-                    return Action {
-                        result: ActionResult::AlreadyDone,
-                        ..action
-                    };
+                    return Outcome::AlreadyDone { detail: None };
                 }
                 Some(_) => {}
-                None => return skipped(action, &format!("log group {name} disappeared"), true),
+                None => return Outcome::Gone,
             },
         }
         match self.rem.put_retention_policy(name, days).await {
-            Ok(()) => Action {
-                result: ActionResult::Applied,
-                ..action
-            },
-            Err(e) => failed(action, &e),
-        }
-    }
-
-    /// A VPC that EC2 does not find: gone, unless an event just created it (then retry later).
-    pub(super) fn vpc_not_found(
-        &mut self,
-        vpc: &VpcId,
-        action: Action,
-        error: &AwsError,
-    ) -> Action {
-        if self.run.is_fresh() {
-            let mut action = with_retryable(failed(action, error), true);
-            action.detail = Some(format!(
-                "{vpc} was just created and EC2 does not find it yet: retried later"
-            ));
-            action
-        } else {
-            self.gone.insert(vpc.clone());
-            Action {
-                result: ActionResult::AlreadyDone,
-                detail: Some(format!("{vpc} no longer exists")),
-                ..action
-            }
+            Ok(()) => Outcome::Applied { flow_log_id: None },
+            Err(e) => Outcome::Failed(e),
         }
     }
 
@@ -329,21 +276,12 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
     ) {
         let mut ready = Vec::new();
         for (vpc, action) in vpcs.iter().zip(actions) {
-            let dependency = match (self.failed_groups.get(log_group), self.blocked.get(vpc)) {
-                (Some(&retryable), _) => Some((
-                    format!("log group {log_group} could not be made ready"),
-                    retryable,
-                )),
-                (None, Some(&retryable)) => Some((
-                    format!("the flow log to replace on {vpc} could not be deleted"),
-                    retryable,
-                )),
-                (None, None) => None,
-            };
-            match dependency {
-                Some((why, retryable)) => self
-                    .done
-                    .push((skipped(action, &why, retryable), vec![vpc.clone()])),
+            let hold = self
+                .held_groups
+                .get(log_group)
+                .or_else(|| self.held_vpcs.get(vpc));
+            match hold.map(Hold::outcome) {
+                Some(outcome) => self.push(action, vec![vpc.clone()], outcome),
                 None => ready.push((vpc.clone(), action)),
             }
         }
@@ -353,49 +291,38 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         let ids: Vec<VpcId> = ready.iter().map(|(vpc, _)| vpc.clone()).collect();
         let request = flow_log_request(self.run, self.role, log_group, &ids);
         let outcomes = self.rem.create_flow_logs(&request).await;
-        // A request refused as a whole because a VPC is not found (deleted mid-run) says
-        // nothing of the others: re-read them all, and retry those that can still be acted on.
-        if let Err(e) = &outcomes
-            && classify(e) == Disposition::Gone
-        {
-            for (vpc, action) in ready {
-                self.recheck.push((self.done.len(), vpc.clone()));
-                self.done.push((failed(action, e), vec![vpc]));
+        let per_vpc: HashMap<VpcId, Created> = match outcomes {
+            // Refused as a whole because one VPC is not found (deleted mid-run): that says
+            // nothing of the others, which are re-read.
+            Err(e) if classify(&e) == Disposition::Gone => {
+                for (vpc, action) in ready {
+                    self.push(action, vec![vpc], Outcome::Unsettled(e.clone()));
+                }
+                return;
             }
-            return;
-        }
-        let outcomes: Result<std::collections::HashMap<VpcId, Created>, AwsError> =
-            outcomes.map(|per_vpc| per_vpc.into_iter().rev().collect());
+            Err(e) => {
+                for (vpc, action) in ready {
+                    self.push(action, vec![vpc], Outcome::Failed(e.clone()));
+                }
+                return;
+            }
+            Ok(per_vpc) => per_vpc.into_iter().rev().collect(),
+        };
         for (vpc, action) in ready {
-            let outcome = match &outcomes {
-                Err(e) => Created::Failed(e.clone()),
-                Ok(per_vpc) => per_vpc.get(&vpc).cloned().unwrap_or_else(|| {
-                    Created::Failed(AwsError::service(
-                        "CreateFlowLogs",
-                        "MissingResult",
-                        format!("no result for {vpc}"),
-                    ))
-                }),
-            };
-            let action = match outcome {
-                Created::Created(id) => Action {
-                    result: ActionResult::Applied,
-                    flow_log_id: id,
-                    ..action
+            let outcome = match per_vpc.get(&vpc).cloned() {
+                Some(Created::Created(flow_log_id)) => Outcome::Applied { flow_log_id },
+                // Only a re-read says whether the flow log that exists makes the VPC compliant.
+                Some(Created::AlreadyExists(e)) => Outcome::Unsettled(e),
+                Some(Created::Failed(e)) if classify(&e) == Disposition::Gone => {
+                    self.run.vpc_not_found(e)
+                }
+                Some(Created::Failed(e)) => Outcome::Failed(e),
+                // The port promises one outcome per VPC; without one, the next read settles it.
+                None => Outcome::Deferred {
+                    why: format!("CreateFlowLogs gave no result for {vpc}"),
                 },
-                Created::AlreadyExists(_) => {
-                    self.recheck.push((self.done.len(), vpc.clone()));
-                    Action {
-                        result: ActionResult::AlreadyDone,
-                        ..action
-                    }
-                }
-                Created::Failed(e) if classify(&e) == Disposition::Gone => {
-                    self.vpc_not_found(&vpc, action, &e)
-                }
-                Created::Failed(e) => failed(action, &e),
             };
-            self.done.push((action, vec![vpc]));
+            self.push(action, vec![vpc], outcome);
         }
     }
 }

@@ -2,18 +2,21 @@
 //!
 //! Each step its own module: [`observe`] reads what the trigger's [`Scope`] needs; the pure
 //! [`crate::plan()`] decides; [`audit`] and [`dry_run`] (module `report`) report the plan and take
-//! only an [`Inventory`]; [`enforce`] (module `apply`, with `recheck` for the re-reads) applies
-//! it through the [`Remediator`] as well. Every run re-reads the live state: the event only says
-//! where to look.
+//! only an [`Inventory`]; [`enforce`] (module `converge`) applies it through the [`Remediator`]
+//! as well, in at most [`MAX_ROUNDS`] rounds: `apply` runs one round's steps, each action ending
+//! with a typed outcome (module `outcome`), and what did not simply apply is re-observed and
+//! planned again. Every run re-reads the live state: the event only says where to look.
 
 mod apply;
+mod converge;
 mod observe;
-mod recheck;
+mod outcome;
 mod report;
 mod request;
 
-pub use apply::enforce;
+pub use converge::{MAX_ROUNDS, enforce};
 pub use observe::observe;
+pub use outcome::{DEADLINE_NEAR, NOT_CONVERGED};
 pub use report::{audit, dry_run, planned_actions};
 pub use request::{CLIENT_TOKEN_WINDOW_SECONDS, flow_log_request};
 
@@ -72,6 +75,15 @@ impl Run<'_> {
     fn out_of_time(&self) -> bool {
         self.deadline.is_some_and(|d| d.passed())
     }
+
+    /// A VPC that EC2 does not find: gone, unless an event just created it (then retry later).
+    fn vpc_not_found(&self, error: AwsError) -> outcome::Outcome {
+        if self.is_fresh() {
+            outcome::Outcome::NotYetVisible(error)
+        } else {
+            outcome::Outcome::Gone
+        }
+    }
 }
 
 /// How a run may act.
@@ -102,8 +114,9 @@ pub async fn reconcile<I: Inventory, R: Remediator>(
 /// A run that could not produce a report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReconcileError {
+    /// (The message repeats the cause, for the one-line logs of the Lambda and the CLI.)
     #[error("reading the state of the region failed: {0}")]
-    Observe(AwsError),
+    Observe(#[source] AwsError),
     #[error("VPC {0} is not visible yet (EC2 is eventually consistent): try again shortly")]
     NotYetVisible(VpcId),
     #[error(transparent)]
@@ -111,13 +124,18 @@ pub enum ReconcileError {
 }
 
 impl ReconcileError {
+    /// What to do about it: [`classify`]'s answer for an AWS error.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Self::Observe(e) => classify(e),
+            Self::NotYetVisible(_) => Disposition::RetryLater,
+            Self::Config(_) => Disposition::GiveUp,
+        }
+    }
+
     /// Whether trying the same trigger again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Observe(e) => classify(e) == Disposition::RetryLater,
-            Self::NotYetVisible(_) => true,
-            Self::Config(_) => false,
-        }
+        self.disposition().is_retryable()
     }
 }
 
