@@ -2,10 +2,11 @@
 //!
 //! Retries and timeouts are chosen to fit the Lambda's 60-second timeout: the SDK's
 //! standard retry mode with 3 attempts (exponential backoff with jitter, at most 2 s),
-//! a 2 s connect timeout, 4 s per attempt and 10 s per operation. The Lambda starts no unit of
-//! work later than 30 s before its deadline (the Lambda's `DEADLINE_MARGIN`), and a unit
-//! is at most three operations, so even a run in which every call exhausts its retries ends
-//! before the timeout, with what is left reported as retryable for Lambda's own async retries.
+//! a 2 s connect timeout, 4 s per attempt and 6 s per operation. A unit of work is at most
+//! five calls one after the other (`flowguard_core::plan::MAX_CALLS_PER_UNIT`), and the Lambda
+//! starts none later than 5 × 6 s + 2 s before its deadline (its `DEADLINE_MARGIN`), so even a
+//! run in which every call exhausts its time ends before the timeout, with what is left
+//! reported as retryable for Lambda's own async retries.
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -15,7 +16,7 @@ use std::time::Duration;
 /// Attempts per call, first try included.
 pub const MAX_ATTEMPTS: u32 = 3;
 /// Time for one whole operation, retries included.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 /// Time for one attempt.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
 /// Time to open a connection.

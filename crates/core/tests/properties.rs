@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use flowguard_core::fake::{FakeRegion, State, vpc};
 use flowguard_core::observed::{Destination, FlowLog, LogGroup, Retention};
-use flowguard_core::plan::{Step, plan};
+use flowguard_core::plan::{MAX_CALLS_PER_UNIT, Step, plan, units};
 use flowguard_core::policy::{Policy, TrafficType};
 use flowguard_core::reconcile::{Run, enforce};
 use flowguard_core::trigger::Trigger;
@@ -236,6 +236,26 @@ proptest! {
             }
         }
         prop_assert_eq!((created, deleted), (n, n));
+    }
+
+    #[test]
+    fn no_unit_of_work_is_longer_than_the_deadline_allows(state in region(), per_vpc in any::<bool>()) {
+        // The Lambda keeps MAX_CALLS_PER_UNIT calls' worth of time back from its deadline:
+        // no unit the planner makes, with one managed group or a group per VPC, may need more.
+        let policy = Policy {
+            log_group: if per_vpc {
+                flowguard_core::LogGroupTemplate::parse("/vpc/{vpc_id}").unwrap()
+            } else {
+                policy().log_group
+            },
+            ..policy()
+        };
+        let steps = plan(&policy, &observed_now(&state)).steps;
+        for unit in units(&steps) {
+            let calls: u32 = unit.iter().map(Step::max_calls).sum();
+            prop_assert!(calls <= MAX_CALLS_PER_UNIT, "{calls} calls in {unit:?}");
+        }
+        prop_assert_eq!(units(&steps).concat(), steps);
     }
 
     #[test]

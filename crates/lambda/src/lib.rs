@@ -11,18 +11,28 @@
 
 pub mod telemetry;
 
+use flowguard_aws::config::OPERATION_TIMEOUT;
+use flowguard_core::plan::MAX_CALLS_PER_UNIT;
 use flowguard_core::reconcile::Deadline;
+use std::time::Duration;
 
 /// The account in a Lambda function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
 pub fn account_of_arn(arn: &str) -> &str {
     arn.split(':').nth(4).unwrap_or_default()
 }
 
-/// Time kept back from the invocation's deadline for the unit of work started last (a log
-/// group created with its retention, then its flow logs: three operations that each normally
-/// take well under a second, [`flowguard_aws::config::OPERATION_TIMEOUT`] at worst) and for
-/// writing the report. Of the deployed 60 s timeout, the first 30 s start work.
-pub const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+/// Time kept back from the invocation's deadline for the unit of work started last and for
+/// writing the report: a unit makes at most [`MAX_CALLS_PER_UNIT`] calls one after the other
+/// (each normally well under a second), each ended by the SDK after
+/// [`flowguard_aws::config::OPERATION_TIMEOUT`] at worst, retries included: 5 × 6 s, plus
+/// [`REPORT_TIME`]. Of the deployed 60 s timeout, the first 28 s start work, and even a unit
+/// whose every call times out ends before the function does.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(
+    MAX_CALLS_PER_UNIT as u64 * OPERATION_TIMEOUT.as_secs() + REPORT_TIME.as_secs(),
+);
+
+/// Time kept for logging the report and returning it.
+pub const REPORT_TIME: Duration = Duration::from_secs(2);
 
 /// When to stop starting new steps, from the runtime's deadline (Unix milliseconds) and now:
 /// [`DEADLINE_MARGIN`] before it, or halfway there for a function with a shorter timeout.
@@ -35,7 +45,7 @@ pub fn deadline(deadline_ms: u64, now_ms: u128) -> Option<Deadline> {
         return None;
     }
     let left = u128::from(deadline_ms).saturating_sub(now_ms);
-    let left = std::time::Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX));
+    let left = Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX));
     let margin = DEADLINE_MARGIN.min(left / 2);
     Some(Deadline {
         stop_at: std::time::Instant::now() + (left - margin),

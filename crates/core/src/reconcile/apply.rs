@@ -7,7 +7,7 @@ use super::report::planned_actions;
 use super::{Run, flow_log_request};
 use crate::error::{AwsError, Disposition, classify};
 use crate::ids::{FlowLogId, LogGroupName, VpcId};
-use crate::plan::Step;
+use crate::plan::{Step, units};
 use crate::ports::{Created, Inventory, Remediator};
 use crate::report::Action;
 use std::collections::{BTreeMap, HashMap};
@@ -53,34 +53,23 @@ pub(super) async fn apply_round<I: Inventory, R: Remediator>(
         held_groups: BTreeMap::new(),
         held_vpcs: BTreeMap::new(),
     };
-    let (mut previous, mut deferring): (Option<&Step>, bool) = (None, false);
-    for step in steps {
+    for unit in units(steps) {
         // The deadline is looked at between units of work only; a unit not started is not
         // started whole.
-        if !previous.is_some_and(|prev| continues(prev, step)) {
-            deferring = run.out_of_time();
-        }
-        previous = Some(step);
-        if deferring {
-            for action in planned_actions(step, run.policy, kms_key) {
-                let vpcs = step_vpcs(step, &action);
-                exec.push(action, vpcs, Outcome::Skipped(Skip::Deadline));
+        if run.out_of_time() {
+            for step in unit {
+                for action in planned_actions(step, run.policy, kms_key) {
+                    let vpcs = step_vpcs(step, &action);
+                    exec.push(action, vpcs, Outcome::Skipped(Skip::Deadline));
+                }
             }
             continue;
         }
-        exec.step(step).await;
+        for step in unit {
+            exec.step(step).await;
+        }
     }
     exec.done
-}
-
-/// Whether `next` finishes the unit of work that `prev` started, so that the deadline never
-/// falls between them: a group made ready and the flow logs that wait for it, a replaced flow
-/// log deleted and its replacement created.
-fn continues(prev: &Step, next: &Step) -> bool {
-    matches!(
-        next,
-        Step::DeleteFlowLogs { .. } | Step::CreateFlowLogs { .. }
-    ) && !matches!(prev, Step::CreateFlowLogs { .. })
 }
 
 /// The VPCs whose compliance depends on one action of `step`.

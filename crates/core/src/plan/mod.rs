@@ -9,58 +9,25 @@
 //! group per VPC, VPC by VPC. A run cut short between two steps leaves no group without its
 //! retention and no VPC without the flow log it had.
 
-use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
-use crate::observed::{FlowLog, Observed, Retention, Vpc};
+mod steps;
+
+pub use steps::{
+    MAX_CALLS_PER_UNIT, MAX_FLOW_LOGS_PER_DELETE, MAX_VPCS_PER_CREATE, Replacement, Step, units,
+};
+
+use crate::ids::{LogGroupName, Place, VpcId};
+use crate::observed::{FlowLog, Observed, Vpc};
 use crate::policy::Policy;
 use crate::rule::{Checks, FlowLogVerdict};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use steps::Builder;
 
-/// One `CreateFlowLogs` call takes at most this many VPC ids: the EC2 API model's "Maximum of
-/// 25 for transit gateway resource types. Maximum of 300 for the other resource types".
-pub const MAX_VPCS_PER_CREATE: usize = 300;
-/// One `DeleteFlowLogs` call takes at most this many flow-log ids (the EC2 API's limit).
-pub const MAX_FLOW_LOGS_PER_DELETE: usize = 1000;
 /// flowguard's own failing flow log is replaced only when older than this (seconds): a younger
 /// one may still be settling, and replacing it on every run would be a loop.
 pub const REPLACE_FAILING_AFTER_SECONDS: i64 = 3600;
 /// EC2's `DeliverLogsErrorMessage` when CloudWatch Logs throttles the delivery: recreating the
 /// flow log loses records and fixes nothing.
 pub const RATE_LIMITED: &str = "Rate limited";
-
-/// One remediation step. Each names the VPCs whose compliance depends on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    /// Create a log group (tagged `managed-by=flowguard`, with the policy's KMS key) and set
-    /// its retention to `days` at once, before anything delivers to it.
-    CreateLogGroup {
-        name: LogGroupName,
-        days: u32,
-        for_vpcs: Vec<VpcId>,
-    },
-    /// Raise the retention of the managed group, which was observed shorter than `days`.
-    PutRetentionPolicy {
-        name: LogGroupName,
-        days: u32,
-        current: Retention,
-        for_vpcs: Vec<VpcId>,
-    },
-    /// Delete flowguard's own flow logs (at most [`MAX_FLOW_LOGS_PER_DELETE`]).
-    DeleteFlowLogs { flow_logs: Vec<Replacement> },
-    /// Create one flow log per VPC into `log_group` (at most [`MAX_VPCS_PER_CREATE`] VPCs).
-    CreateFlowLogs {
-        log_group: LogGroupName,
-        vpcs: Vec<VpcId>,
-    },
-}
-
-/// One of flowguard's own flow logs to delete, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Replacement {
-    pub flow_log: FlowLogId,
-    pub vpc: VpcId,
-    pub why: String,
-}
 
 /// What the plan does about one VPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,104 +67,6 @@ impl Plan {
     /// Whether applying the plan would change nothing.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
-    }
-}
-
-/// How a log group is made ready before flow logs deliver to it.
-#[derive(Debug)]
-enum Prep {
-    Create(Vec<VpcId>),
-    Raise(Retention, Vec<VpcId>),
-}
-
-#[derive(Default)]
-struct Builder {
-    prep: BTreeMap<LogGroupName, Prep>,
-    /// Flow logs to create, by group, in VPC order.
-    create: BTreeMap<LogGroupName, Vec<VpcId>>,
-    /// Own flow logs to delete right before the VPC's new flow log is created.
-    replace: HashMap<VpcId, Vec<Replacement>>,
-    /// Own flow logs to delete on VPCs that need no new flow log.
-    delete: Vec<Replacement>,
-}
-
-impl Builder {
-    fn create_group(&mut self, name: &LogGroupName, vpc: &VpcId) {
-        match self
-            .prep
-            .entry(name.clone())
-            .or_insert_with(|| Prep::Create(Vec::new()))
-        {
-            Prep::Create(vpcs) | Prep::Raise(_, vpcs) => vpcs.push(vpc.clone()),
-        }
-    }
-
-    fn raise(&mut self, name: &LogGroupName, current: Retention, vpc: Option<&VpcId>) {
-        let (Prep::Create(vpcs) | Prep::Raise(_, vpcs)) = self
-            .prep
-            .entry(name.clone())
-            .or_insert_with(|| Prep::Raise(current, Vec::new()));
-        vpcs.extend(vpc.cloned());
-    }
-
-    fn prep_step(name: LogGroupName, prep: Prep, days: u32) -> Step {
-        match prep {
-            Prep::Create(for_vpcs) => Step::CreateLogGroup {
-                name,
-                days,
-                for_vpcs,
-            },
-            Prep::Raise(current, for_vpcs) => Step::PutRetentionPolicy {
-                name,
-                days,
-                current,
-                for_vpcs,
-            },
-        }
-    }
-
-    fn deletes(steps: &mut Vec<Step>, replacements: Vec<Replacement>) {
-        for chunk in replacements.chunks(MAX_FLOW_LOGS_PER_DELETE) {
-            steps.push(Step::DeleteFlowLogs {
-                flow_logs: chunk.to_vec(),
-            });
-        }
-    }
-
-    fn into_steps(mut self, days: u32) -> Vec<Step> {
-        let mut steps = Vec::new();
-        // Groups that no new flow log waits for: made ready first.
-        let waiting: Vec<LogGroupName> = self
-            .prep
-            .keys()
-            .filter(|name| !self.create.contains_key(*name))
-            .cloned()
-            .collect();
-        for name in waiting {
-            if let Some(prep) = self.prep.remove(&name) {
-                steps.push(Self::prep_step(name, prep, days));
-            }
-        }
-        // Then unit by unit: the group, then batches of VPCs, each batch's replaced flow
-        // logs deleted right before its flow logs are created.
-        for (log_group, vpcs) in std::mem::take(&mut self.create) {
-            if let Some(prep) = self.prep.remove(&log_group) {
-                steps.push(Self::prep_step(log_group.clone(), prep, days));
-            }
-            for chunk in vpcs.chunks(MAX_VPCS_PER_CREATE) {
-                let replaced: Vec<Replacement> = chunk
-                    .iter()
-                    .flat_map(|vpc| self.replace.remove(vpc).unwrap_or_default())
-                    .collect();
-                Self::deletes(&mut steps, replaced);
-                steps.push(Step::CreateFlowLogs {
-                    log_group: log_group.clone(),
-                    vpcs: chunk.to_vec(),
-                });
-            }
-        }
-        Self::deletes(&mut steps, self.delete);
-        steps
     }
 }
 
