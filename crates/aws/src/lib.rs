@@ -14,8 +14,10 @@
 //! - [`init`] and [`AwsBackend`]: the AWS wiring of the handler path that the Lambda and
 //!   `flowguard handle-event` share ([`flowguard_core::handler::handle`]).
 //!
-//! SDK types never leave this crate: [`error::aws_error`] and the `convert` module turn
-//! them into flowguard's own at one place each; EC2 errors keep their code as data.
+//! The shells hand this crate an `SdkConfig` and get back flowguard's own types: the ports
+//! answer with flowguard-core's types, never the SDK's, and SDK errors become
+//! [`flowguard_core::AwsError`] at one place ([`error::aws_error`]; the `convert` module does
+//! the same for the SDK's data), with EC2 error codes kept as data.
 
 mod backend;
 pub mod config;
