@@ -157,77 +157,155 @@ fn a_json_type(value: &Value) -> &'static str {
     }
 }
 
-fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(value, |v, key| v.get(key))?
-        .as_str()
-        .filter(|s| !s.is_empty())
+/// The parts of an EventBridge event that flowguard reads, borrowed from the parsed JSON: the
+/// three that make an object an event (checked strictly), and the rest read leniently (a field
+/// that is missing, empty or of another type is absent). Each field is read here, once; nothing
+/// else walks the event.
+struct Event<'a> {
+    detail_type: &'a str,
+    source: &'a str,
+    detail: Detail<'a>,
+    id: Option<&'a str>,
+    region: Option<&'a str>,
+    account: Option<&'a str>,
+    time: Option<&'a str>,
+}
+
+/// The CloudTrail record in `detail` (empty for events that are not CloudTrail records).
+struct Detail<'a> {
+    event_name: Option<&'a str>,
+    event_id: Option<&'a str>,
+    aws_region: Option<&'a str>,
+    recipient_account_id: Option<&'a str>,
+    error_code: Option<&'a Value>,
+    response_elements: Option<&'a Value>,
+    request_parameters: Option<&'a Value>,
+}
+
+/// A non-empty string at `key`, or nothing.
+fn text<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    object.get(key)?.as_str().filter(|s| !s.is_empty())
+}
+
+/// One of the fields that make an object an event: present, and of the right JSON type.
+fn required<'a, T: ?Sized>(
+    envelope: &'a serde_json::Map<String, Value>,
+    key: &str,
+    what: &str,
+    read: impl Fn(&'a Value) -> Option<&'a T>,
+) -> Result<&'a T, InvalidEvent> {
+    let value = envelope
+        .get(key)
+        .ok_or_else(|| InvalidEvent::NotAnEvent(format!("no \"{key}\"")))?;
+    read(value).ok_or_else(|| {
+        InvalidEvent::NotAnEvent(format!("\"{key}\" is {}, not {what}", a_json_type(value)))
+    })
+}
+
+impl<'a> Event<'a> {
+    fn read(event: &'a Value) -> Result<Self, InvalidEvent> {
+        let Some(envelope) = event.as_object() else {
+            return Err(InvalidEvent::NotAnObject(json_type(event)));
+        };
+        let detail_type = required(envelope, "detail-type", "a string", Value::as_str)?;
+        let source = required(envelope, "source", "a string", Value::as_str)?;
+        let detail = required(envelope, "detail", "an object", |v| {
+            v.is_object().then_some(v)
+        })?;
+        Ok(Self {
+            detail_type,
+            source,
+            detail: Detail {
+                event_name: text(detail, "eventName"),
+                event_id: text(detail, "eventID"),
+                aws_region: text(detail, "awsRegion"),
+                recipient_account_id: text(detail, "recipientAccountId"),
+                error_code: detail.get("errorCode"),
+                response_elements: detail.get("responseElements"),
+                request_parameters: detail.get("requestParameters"),
+            },
+            id: text(event, "id"),
+            region: text(event, "region"),
+            account: text(event, "account"),
+            time: text(event, "time"),
+        })
+    }
+}
+
+impl<'a> Detail<'a> {
+    /// The error code of a failed call; `None` when the call succeeded (no code, null, "").
+    fn failure(&self) -> Option<String> {
+        match self.error_code? {
+            Value::Null => None,
+            Value::String(code) if code.is_empty() => None,
+            Value::String(code) => Some(code.chars().take(100).collect()),
+            other => Some(other.to_string().chars().take(100).collect()),
+        }
+    }
+
+    /// `responseElements.vpc.vpcId` of a `CreateVpc` record.
+    fn created_vpc_id(&self) -> Option<&'a str> {
+        text(self.response_elements?.get("vpc")?, "vpcId")
+    }
+
+    /// The `vpcId` anywhere in the response of a `CreateDefaultVpc` record.
+    fn created_default_vpc_id(&self) -> Option<String> {
+        find_vpc_id(self.response_elements?, 6)
+    }
+
+    /// `requestParameters.logGroupName` of a CloudWatch Logs record.
+    fn log_group_name(&self) -> Option<&'a str> {
+        text(self.request_parameters?, "logGroupName")
+    }
+
+    /// The flow-log ids of a `DeleteFlowLogs` record: `{"content": "fl-…"}`, a list of those,
+    /// or plain strings, under `DeleteFlowLogsRequest.FlowLogId` or `flowLogIds`.
+    fn deleted_flow_log_ids(&self) -> Vec<String> {
+        let params = self.request_parameters;
+        let raw = params
+            .and_then(|p| p.get("DeleteFlowLogsRequest"))
+            .and_then(|r| r.get("FlowLogId"))
+            .or_else(|| {
+                params
+                    .and_then(|p| p.get("flowLogIds"))
+                    .and_then(|f| f.get("item").or(Some(f)))
+            });
+        let one = |v: &Value| -> Option<String> {
+            let id = v
+                .as_str()
+                .or_else(|| v.get("content").and_then(Value::as_str))
+                .or_else(|| v.get("flowLogId").and_then(Value::as_str))?;
+            FlowLogId::is_well_formed(id).then(|| id.to_owned())
+        };
+        match raw {
+            Some(Value::Array(items)) => items.iter().filter_map(one).collect(),
+            Some(value) => one(value).into_iter().collect(),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// Turns a parsed event into a trigger, following the design contract's trigger table.
 pub fn trigger_from_value(event: &Value) -> Result<Trigger, InvalidEvent> {
-    let Some(envelope) = event.as_object() else {
-        return Err(InvalidEvent::NotAnObject(json_type(event)));
-    };
-    let field = |name: &str| envelope.get(name);
-    let detail_type = match field("detail-type") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(other) => {
-            return Err(InvalidEvent::NotAnEvent(format!(
-                "\"detail-type\" is {}, not a string",
-                a_json_type(other)
-            )));
-        }
-        None => return Err(InvalidEvent::NotAnEvent("no \"detail-type\"".to_owned())),
-    };
-    let source = match field("source") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(other) => {
-            return Err(InvalidEvent::NotAnEvent(format!(
-                "\"source\" is {}, not a string",
-                a_json_type(other)
-            )));
-        }
-        None => return Err(InvalidEvent::NotAnEvent("no \"source\"".to_owned())),
-    };
-    let detail = match field("detail") {
-        Some(detail @ Value::Object(_)) => detail,
-        Some(other) => {
-            return Err(InvalidEvent::NotAnEvent(format!(
-                "\"detail\" is {}, not an object",
-                a_json_type(other)
-            )));
-        }
-        None => return Err(InvalidEvent::NotAnEvent("no \"detail\"".to_owned())),
-    };
-
-    let mut trigger = Trigger {
-        target: Target::Ignored,
-        event_name: str_at(detail, &["eventName"]).map(str::to_owned),
-        event_id: str_at(event, &["id"])
-            .or_else(|| str_at(detail, &["eventID"]))
+    let event = Event::read(event)?;
+    let detail = &event.detail;
+    let (target, reason) = route(&event);
+    Ok(Trigger {
+        target,
+        reason,
+        event_name: detail.event_name.map(str::to_owned),
+        event_id: event.id.or(detail.event_id).map(str::to_owned),
+        region: event.region.or(detail.aws_region).map(str::to_owned),
+        account: event
+            .account
+            .or(detail.recipient_account_id)
             .map(str::to_owned),
-        reason: String::new(),
-        region: str_at(event, &["region"])
-            .or_else(|| str_at(detail, &["awsRegion"]))
-            .map(str::to_owned),
-        account: str_at(event, &["account"])
-            .or_else(|| str_at(detail, &["recipientAccountId"]))
-            .map(str::to_owned),
-        time: str_at(event, &["time"]).and_then(parse_rfc3339),
-    };
-    let (target, reason) = route(source, detail_type, detail, trigger.event_name.as_deref());
-    trigger.target = target;
-    trigger.reason = reason;
-    Ok(trigger)
+        time: event.time.and_then(parse_rfc3339),
+    })
 }
 
-fn route(
-    source: &str,
-    detail_type: &str,
-    detail: &Value,
-    event_name: Option<&str>,
-) -> (Target, String) {
+fn route(event: &Event<'_>) -> (Target, String) {
+    let (source, detail_type, detail) = (event.source, event.detail_type, &event.detail);
     if source == "aws.events" && detail_type == "Scheduled Event" {
         return (Target::Sweep, "scheduled sweep".to_owned());
     }
@@ -237,29 +315,21 @@ fn route(
             format!("not an event flowguard acts on: {source} \"{detail_type}\""),
         );
     }
-    let Some(name) = event_name else {
+    let Some(name) = detail.event_name else {
         return (
             Target::Ignored,
             format!("a CloudTrail event from {source} without an eventName"),
         );
     };
-    match detail.get("errorCode") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(code)) if code.is_empty() => {}
-        Some(code) => {
-            let code = code
-                .as_str()
-                .map_or_else(|| code.to_string(), str::to_owned);
-            let code: String = code.chars().take(100).collect();
-            return (
-                Target::Ignored,
-                format!("{name} failed ({code}): nothing changed"),
-            );
-        }
+    if let Some(code) = detail.failure() {
+        return (
+            Target::Ignored,
+            format!("{name} failed ({code}): nothing changed"),
+        );
     }
     let sweep = |why: String| (Target::Sweep, why);
     match (source, name) {
-        ("aws.ec2", "CreateVpc") => match str_at(detail, &["responseElements", "vpc", "vpcId"]) {
+        ("aws.ec2", "CreateVpc") => match detail.created_vpc_id() {
             Some(id) if VpcId::is_well_formed(id) => (
                 Target::Vpcs(vec![VpcId::new(id)]),
                 format!("VPC {id} was created"),
@@ -269,10 +339,7 @@ fn route(
                     .to_owned(),
             ),
         },
-        ("aws.ec2", "CreateDefaultVpc") => match detail
-            .get("responseElements")
-            .and_then(|r| find_vpc_id(r, 6))
-        {
+        ("aws.ec2", "CreateDefaultVpc") => match detail.created_default_vpc_id() {
             Some(id) => (
                 Target::Vpcs(vec![VpcId::new(&id)]),
                 format!("default VPC {id} was created"),
@@ -282,7 +349,7 @@ fn route(
             }
         },
         ("aws.ec2", "DeleteFlowLogs") => {
-            let ids = deleted_flow_log_ids(detail);
+            let ids = detail.deleted_flow_log_ids();
             if ids.is_empty() {
                 sweep("flow logs were deleted (ids unreadable); the event cannot name their VPCs: sweeping the region".to_owned())
             } else {
@@ -293,7 +360,7 @@ fn route(
             }
         }
         ("aws.logs", "DeleteLogGroup" | "PutRetentionPolicy" | "DeleteRetentionPolicy") => {
-            match str_at(detail, &["requestParameters", "logGroupName"]) {
+            match detail.log_group_name() {
                 Some(group) => (
                     Target::LogGroup(LogGroupName::new(group)),
                     format!("{name} on log group {group}"),
@@ -328,32 +395,6 @@ fn find_vpc_id(value: &Value, depth: u8) -> Option<String> {
         }
         Value::Array(items) if depth > 0 => items.iter().find_map(|v| find_vpc_id(v, depth - 1)),
         _ => None,
-    }
-}
-
-/// The flow-log ids of a `DeleteFlowLogs` record: `{"content": "fl-…"}`, a list of those,
-/// or plain strings, under `DeleteFlowLogsRequest.FlowLogId` or `flowLogIds`.
-fn deleted_flow_log_ids(detail: &Value) -> Vec<String> {
-    let params = detail.get("requestParameters");
-    let raw = params
-        .and_then(|p| p.get("DeleteFlowLogsRequest"))
-        .and_then(|r| r.get("FlowLogId"))
-        .or_else(|| {
-            params
-                .and_then(|p| p.get("flowLogIds"))
-                .and_then(|f| f.get("item").or(Some(f)))
-        });
-    let one = |v: &Value| -> Option<String> {
-        let id = v
-            .as_str()
-            .or_else(|| v.get("content").and_then(Value::as_str))
-            .or_else(|| v.get("flowLogId").and_then(Value::as_str))?;
-        FlowLogId::is_well_formed(id).then(|| id.to_owned())
-    };
-    match raw {
-        Some(Value::Array(items)) => items.iter().filter_map(one).collect(),
-        Some(value) => one(value).into_iter().collect(),
-        None => Vec::new(),
     }
 }
 
