@@ -23,6 +23,21 @@ pub const MAX_LOG_GROUP_IDENTIFIERS: usize = 50;
 /// `DescribeLogGroups` calls in flight at once (its quota is a few per second).
 const CONCURRENT_LOG_GROUP_LOOKUPS: usize = 4;
 
+/// Every item of every page of an EC2 listing (the SDK's paginator: each request type has its
+/// own, hence a macro), with the error turned into an [`AwsError`] of `operation`.
+macro_rules! every_item {
+    ($request:expr, $operation:literal) => {{
+        let items: Vec<_> = $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error($operation, e))?;
+        items
+    }};
+}
+
 /// The read side, for one region.
 #[derive(Debug, Clone)]
 pub struct AwsInventory {
@@ -35,34 +50,17 @@ impl AwsInventory {
     }
 
     async fn describe_vpcs(&self, filter: Option<Filter>) -> Result<Vec<Vpc>, AwsError> {
-        let pages = self
-            .clients
-            .ec2
-            .describe_vpcs()
-            .set_filters(filter.map(|f| vec![f]))
-            .into_paginator()
-            .items()
-            .send();
-        let vpcs: Vec<_> = pages
-            .try_collect()
-            .await
-            .map_err(|e| aws_error("DescribeVpcs", e))?;
+        let request = self.clients.ec2.describe_vpcs();
+        let vpcs = every_item!(request.set_filters(filter.map(|f| vec![f])), "DescribeVpcs");
         Ok(vpcs.iter().filter_map(convert::vpc).collect())
     }
 
     async fn describe_flow_logs(&self, filter: Option<Filter>) -> Result<Vec<FlowLog>, AwsError> {
-        let pages = self
-            .clients
-            .ec2
-            .describe_flow_logs()
-            .set_filter(filter.map(|f| vec![f]))
-            .into_paginator()
-            .items()
-            .send();
-        let flow_logs: Vec<_> = pages
-            .try_collect()
-            .await
-            .map_err(|e| aws_error("DescribeFlowLogs", e))?;
+        let request = self.clients.ec2.describe_flow_logs();
+        let flow_logs = every_item!(
+            request.set_filter(filter.map(|f| vec![f])),
+            "DescribeFlowLogs"
+        );
         Ok(flow_logs.iter().filter_map(convert::flow_log).collect())
     }
 

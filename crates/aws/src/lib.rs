@@ -10,7 +10,7 @@
 //!   `CreateFlowLogs` with tags and client token, `DeleteFlowLogs`).
 //! - [`iam`]: verify the delivery role, or set one up; [`regions`]: the enabled regions.
 //! - [`Reconciler`]: one region's clients plus the engine: `run(trigger)`, `sweep`, `vpc`,
-//!   `log_group`, each returning the [`flowguard_core::Report`].
+//!   each returning the [`flowguard_core::Report`].
 //! - [`init`] and [`AwsBackend`]: the AWS wiring of the handler path that the Lambda and
 //!   `flowguard handle-event` share ([`flowguard_core::handler::handle`]).
 //!

@@ -1,13 +1,13 @@
 //! [`Reconciler`]: one region's clients with the engine, for the CLI's sweeps and for
-//! callers that want a report for one VPC or one log group.
+//! callers that want a report for one VPC.
 
 use crate::config::Clients;
 use crate::inventory::AwsInventory;
 use crate::remediator::AwsRemediator;
-pub use flowguard_core::handler::unix_now;
+pub use flowguard_core::reconcile::unix_now;
 use flowguard_core::reconcile::{self, Mode, ReconcileError, Run};
 use flowguard_core::trigger::{Target, Trigger};
-use flowguard_core::{LogGroupName, Place, Policy, Report, VpcId};
+use flowguard_core::{Place, Policy, Report, VpcId};
 
 /// The engine bound to one region's clients.
 #[derive(Debug, Clone)]
@@ -33,19 +33,7 @@ impl Reconciler {
         trigger: &Trigger,
         mode: Mode,
     ) -> Result<Report, ReconcileError> {
-        let run_id = format!(
-            "{}-{}",
-            trigger.event_id.as_deref().unwrap_or("manual"),
-            unix_now().unwrap_or_default()
-        );
-        let run = Run {
-            policy,
-            place: self.place.clone(),
-            trigger,
-            now: unix_now(),
-            run_id,
-            deadline: None,
-        };
+        let run = Run::starting_now(policy, self.place.clone(), trigger, None);
         reconcile::reconcile(&self.inventory, &self.remediator, &run, mode).await
     }
 
@@ -69,20 +57,6 @@ impl Reconciler {
         let trigger = Trigger {
             target: Target::Vpcs(vec![vpc]),
             ..Trigger::manual_sweep("reconcile one VPC")
-        };
-        self.run(policy, &trigger, mode).await
-    }
-
-    /// Reconciles a log group and the VPCs that deliver to it.
-    pub async fn log_group(
-        &self,
-        policy: &Policy,
-        name: LogGroupName,
-        mode: Mode,
-    ) -> Result<Report, ReconcileError> {
-        let trigger = Trigger {
-            target: Target::LogGroup(name),
-            ..Trigger::manual_sweep("reconcile one log group")
         };
         self.run(policy, &trigger, mode).await
     }

@@ -168,91 +168,49 @@ mod tests {
         }
     }
 
+    fn code(operation: &'static str, code: &str) -> AwsError {
+        AwsError::service(operation, code, "")
+    }
+
+    fn fault(fault: Fault) -> AwsError {
+        AwsError {
+            fault,
+            ..AwsError::service("Op", "", "")
+        }
+    }
+
     #[test]
     fn classification_table() {
+        use Disposition::{AlreadyDone, GiveUp, Gone, RetryLater};
         let cases = [
+            (code("DescribeVpcs", "RequestLimitExceeded"), RetryLater),
             (
-                AwsError::service("DescribeVpcs", "RequestLimitExceeded", "slow down"),
-                Disposition::RetryLater,
+                code("PutRetentionPolicy", "ThrottlingException"),
+                RetryLater,
             ),
+            (code("CreateFlowLogs", "Server.InternalError"), RetryLater),
+            (with_status("", 503), RetryLater),
+            (with_status("SomethingNew", 500), RetryLater),
             (
-                AwsError::service("PutRetentionPolicy", "ThrottlingException", ""),
-                Disposition::RetryLater,
+                code("CreateFlowLogs", "Client.UnauthorizedOperation"),
+                GiveUp,
             ),
+            (code("CreateLogGroup", "AccessDeniedException"), GiveUp),
+            (with_status("InvalidParameterValue", 400), GiveUp),
+            (code("CreateFlowLogs", "FlowLogAlreadyExists"), AlreadyDone),
             (
-                AwsError::service("CreateFlowLogs", "Server.InternalError", ""),
-                Disposition::RetryLater,
+                code("CreateLogGroup", "ResourceAlreadyExistsException"),
+                AlreadyDone,
             ),
-            (with_status("", 503), Disposition::RetryLater),
-            (with_status("SomethingNew", 500), Disposition::RetryLater),
-            (
-                AwsError::service("CreateFlowLogs", "Client.UnauthorizedOperation", ""),
-                Disposition::GiveUp,
-            ),
-            (
-                AwsError::service("CreateLogGroup", "AccessDeniedException", ""),
-                Disposition::GiveUp,
-            ),
-            (
-                with_status("InvalidParameterValue", 400),
-                Disposition::GiveUp,
-            ),
-            (
-                AwsError::service("CreateFlowLogs", "FlowLogAlreadyExists", ""),
-                Disposition::AlreadyDone,
-            ),
-            (
-                AwsError::service("CreateLogGroup", "ResourceAlreadyExistsException", ""),
-                Disposition::AlreadyDone,
-            ),
-            (
-                AwsError::service("DescribeVpcs", "InvalidVpcID.NotFound", ""),
-                Disposition::Gone,
-            ),
-            (
-                AwsError::service("DeleteFlowLogs", "InvalidFlowLogId.NotFound", ""),
-                Disposition::Gone,
-            ),
-            (
-                AwsError {
-                    fault: Fault::Timeout,
-                    ..AwsError::service("Op", "", "")
-                },
-                Disposition::RetryLater,
-            ),
-            (
-                AwsError {
-                    fault: Fault::Connection,
-                    ..AwsError::service("Op", "", "")
-                },
-                Disposition::RetryLater,
-            ),
-            (
-                AwsError::service("CreateFlowLogs", "503", "Service Unavailable"),
-                Disposition::RetryLater,
-            ),
-            (
-                AwsError::service("CreateFlowLogs", "500", ""),
-                Disposition::RetryLater,
-            ),
-            (
-                AwsError::service("CreateFlowLogs", "400", ""),
-                Disposition::GiveUp,
-            ),
-            (
-                AwsError {
-                    fault: Fault::Response,
-                    ..AwsError::service("Op", "", "")
-                },
-                Disposition::RetryLater,
-            ),
-            (
-                AwsError {
-                    fault: Fault::Other,
-                    ..AwsError::service("Op", "", "")
-                },
-                Disposition::GiveUp,
-            ),
+            (code("DescribeVpcs", "InvalidVpcID.NotFound"), Gone),
+            (code("DeleteFlowLogs", "InvalidFlowLogId.NotFound"), Gone),
+            (fault(Fault::Timeout), RetryLater),
+            (fault(Fault::Connection), RetryLater),
+            (code("CreateFlowLogs", "503"), RetryLater),
+            (code("CreateFlowLogs", "500"), RetryLater),
+            (code("CreateFlowLogs", "400"), GiveUp),
+            (fault(Fault::Response), RetryLater),
+            (fault(Fault::Other), GiveUp),
         ];
         for (error, want) in cases {
             assert_eq!(classify(&error), want, "{error:?}");

@@ -129,6 +129,39 @@ impl FakeRegion {
         Ok(Self::lock(&self.state))
     }
 
+    /// Why EC2 would refuse this `CreateFlowLogs` as a whole, if it would.
+    fn refusal(&self, state: &State, request: &FlowLogRequest) -> Option<AwsError> {
+        let refuse =
+            |code: &str, message: String| Some(AwsError::service("CreateFlowLogs", code, message));
+        let exists = |id: &VpcId| state.vpcs.iter().any(|v| &v.id == id);
+        if request.vpcs.len() > MAX_VPCS_PER_CREATE {
+            let given = request.vpcs.len();
+            return refuse(
+                "InvalidParameterValue",
+                format!("Maximum of {MAX_VPCS_PER_CREATE} resource ids, {given} given"),
+            );
+        }
+        if let Some(account) = Self::lock(&self.account).as_deref() {
+            let shared = |id: &&VpcId| {
+                (state.vpcs.iter()).any(|v| &v.id == *id && v.is_owned_by_another(account))
+            };
+            if let Some(vpc) = request.vpcs.iter().find(shared) {
+                return refuse(
+                    "Client.UnauthorizedOperation",
+                    format!("You are not authorized to perform this operation on {vpc}"),
+                );
+            }
+        }
+        // A VPC that EC2 does not find (or not yet): the whole request is refused.
+        let unknown = Self::lock(&self.unknown_to_create).clone();
+        let missing = |id: &&VpcId| unknown.contains(id) || !exists(id);
+        let vpc = request.vpcs.iter().find(missing)?;
+        refuse(
+            "InvalidVpcID.NotFound",
+            format!("The vpc ID '{vpc}' does not exist"),
+        )
+    }
+
     fn new_flow_log_id(&self) -> FlowLogId {
         let mut next = Self::lock(&self.next_id);
         *next += 1;
@@ -248,52 +281,8 @@ impl Remediator for FakeRegion {
         request: &FlowLogRequest,
     ) -> Result<Vec<(VpcId, Created)>, AwsError> {
         let mut state = self.call("CreateFlowLogs")?;
-        if request.vpcs.len() > MAX_VPCS_PER_CREATE {
-            return Err(AwsError::service(
-                "CreateFlowLogs",
-                "InvalidParameterValue",
-                format!(
-                    "Maximum of {MAX_VPCS_PER_CREATE} resource ids, {} given",
-                    request.vpcs.len()
-                ),
-            ));
-        }
-        if let Some(account) = Self::lock(&self.account).as_deref()
-            && let Some(shared) = request.vpcs.iter().find(|id| {
-                state
-                    .vpcs
-                    .iter()
-                    .any(|v| &v.id == *id && v.is_owned_by_another(account))
-            })
-        {
-            return Err(AwsError::service(
-                "CreateFlowLogs",
-                "Client.UnauthorizedOperation",
-                format!("You are not authorized to perform this operation on {shared}"),
-            ));
-        }
-        if let Some(unknown) = request
-            .vpcs
-            .iter()
-            .find(|id| Self::lock(&self.unknown_to_create).contains(id))
-        {
-            return Err(AwsError::service(
-                "CreateFlowLogs",
-                "InvalidVpcID.NotFound",
-                format!("The vpc ID '{unknown}' does not exist"),
-            ));
-        }
-        if let Some(missing) = request
-            .vpcs
-            .iter()
-            .find(|id| !state.vpcs.iter().any(|v| &v.id == *id))
-        {
-            // EC2 refuses a whole request that names a VPC it does not find.
-            return Err(AwsError::service(
-                "CreateFlowLogs",
-                "InvalidVpcID.NotFound",
-                format!("The vpc ID '{missing}' does not exist"),
-            ));
+        if let Some(error) = self.refusal(&state, request) {
+            return Err(error);
         }
         let mut outcomes = Vec::new();
         for vpc in &request.vpcs {

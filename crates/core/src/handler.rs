@@ -8,10 +8,10 @@ use crate::error::Disposition;
 use crate::ids::Place;
 use crate::policy::Policy;
 use crate::ports::{Inventory, Remediator};
+pub use crate::reconcile::unix_now;
 use crate::reconcile::{Deadline, Mode, ReconcileError, Run, reconcile};
 use crate::report::{Outcome, Report};
 use crate::trigger::{InvalidEvent, Trigger, parse_event};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Hands out the ports of a region (the Lambda may receive events of other regions).
 pub trait Backend: Sync {
@@ -80,14 +80,6 @@ impl HandlerError {
     }
 }
 
-/// Seconds since the Unix epoch, for the freshness of events and the age of flow logs.
-pub fn unix_now() -> Option<i64> {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_secs()).ok())
-}
-
 /// Handles one event, as the Lambda received it (its bytes): [`parse_event`], then
 /// [`handle_trigger`].
 pub async fn handle<B: Backend>(
@@ -126,16 +118,7 @@ pub async fn handle_trigger<B: Backend>(
         },
     };
     let (inventory, remediator) = backend.ports(&place.region);
-    let now = unix_now();
-    let run_id = format!("lambda-{}", now.unwrap_or_default());
-    let run = Run {
-        policy: &setup.policy,
-        place,
-        trigger: &trigger,
-        now,
-        run_id,
-        deadline,
-    };
+    let run = Run::starting_now(&setup.policy, place, &trigger, deadline);
     let mode = if setup.policy.dry_run {
         Mode::DryRun
     } else {

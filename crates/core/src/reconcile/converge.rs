@@ -6,10 +6,10 @@
 //! from every action's last outcome.
 
 use super::apply::apply_round;
-use super::observe::{observe, observe_for_run};
+use super::observe::{Start, observe, start};
 use super::outcome::{Done, Outcome, Skip};
 use super::report::{ignored_report, trigger_report, vpc_reports};
-use super::{ReconcileError, Run, Scope, scope};
+use super::{ReconcileError, Run, Scope};
 use crate::error::{Disposition, classify};
 use crate::ids::VpcId;
 use crate::observed::Observed;
@@ -33,12 +33,15 @@ pub async fn enforce<I: Inventory, R: Remediator>(
     run: &Run<'_>,
 ) -> Result<Report, ReconcileError> {
     let role = run.policy.require_delivery_role()?;
-    let Some(scope) = scope(run.trigger, run.policy, &run.place) else {
+    let Some(Start {
+        scope,
+        kms_key,
+        observed,
+        plan: first,
+    }) = start(inv, run).await?
+    else {
         return Ok(ignored_report(run, false));
     };
-    let kms_key = run.policy.kms_key_in(&run.place)?;
-    let observed = observe_for_run(inv, run, &scope).await?;
-    let first = plan(run.policy, &observed);
     let mut ledger = Ledger::default();
     let mut steps = first.steps.clone();
     for round in 1..=MAX_ROUNDS {

@@ -26,7 +26,7 @@ use crate::policy::{ConfigError, Policy};
 use crate::ports::{Inventory, Remediator};
 use crate::report::Report;
 use crate::trigger::{Target, Trigger};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// A VPC named by a CreateVpc event that EC2 does not show yet (or that `CreateFlowLogs` does
 /// not find) is retried for this long after the event (EC2 is eventually consistent); later it
@@ -61,6 +61,41 @@ impl Deadline {
     /// Whether the time to start new steps is over.
     pub fn passed(&self) -> bool {
         Instant::now() >= self.stop_at
+    }
+}
+
+/// Seconds since the Unix epoch, for the freshness of events and the age of flow logs.
+pub fn unix_now() -> Option<i64> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+}
+
+impl<'a> Run<'a> {
+    /// The context of a run that starts now: the one builder that the Lambda, `handle-event`
+    /// and the CLI's `audit`, `plan` and `apply` use, with the one run-id scheme
+    /// (`{event id, or "manual"}-{Unix seconds}`).
+    pub fn starting_now(
+        policy: &'a Policy,
+        place: Place,
+        trigger: &'a Trigger,
+        deadline: Option<Deadline>,
+    ) -> Self {
+        let now = unix_now();
+        let run_id = format!(
+            "{}-{}",
+            trigger.event_id.as_deref().unwrap_or("manual"),
+            now.unwrap_or_default()
+        );
+        Self {
+            policy,
+            place,
+            trigger,
+            now,
+            run_id,
+            deadline,
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! Reading the live state that a run needs, in as few rounds of concurrent calls as possible.
 
-use super::{ReconcileError, Run, Scope};
+use super::{ReconcileError, Run, Scope, scope};
 use crate::error::AwsError;
 use crate::ids::{LogGroupName, Place, VpcId};
 use crate::observed::{LogGroup, Observed};
+use crate::plan::{Plan, plan};
 use crate::policy::Policy;
 use crate::ports::{FlowLogQuery, Inventory, VpcQuery};
 use std::collections::BTreeSet;
@@ -108,12 +109,26 @@ fn insert_groups(observed: &mut Observed, groups: Vec<LogGroup>) {
         .extend(groups.into_iter().map(|g| (g.name.clone(), g)));
 }
 
-pub(super) async fn observe_for_run<I: Inventory>(
+/// What every run starts from once its trigger is scoped: the observation, the plan made of
+/// it, and the policy's KMS key rendered for the run's place.
+pub(super) struct Start {
+    pub scope: Scope,
+    pub kms_key: Option<String>,
+    pub observed: Observed,
+    pub plan: Plan,
+}
+
+/// Scopes the trigger, renders the KMS key, observes and plans: the start that audits, dry
+/// runs and enforcing share. `None` when the trigger is ignored.
+pub(super) async fn start<I: Inventory>(
     inv: &I,
     run: &Run<'_>,
-    scope: &Scope,
-) -> Result<Observed, ReconcileError> {
-    let mut observed = observe(inv, run.policy, &run.place, scope)
+) -> Result<Option<Start>, ReconcileError> {
+    let Some(scope) = scope(run.trigger, run.policy, &run.place) else {
+        return Ok(None);
+    };
+    let kms_key = run.policy.kms_key_in(&run.place)?;
+    let mut observed = observe(inv, run.policy, &run.place, &scope)
         .await
         .map_err(ReconcileError::Observe)?;
     observed.at = run.now;
@@ -122,5 +137,11 @@ pub(super) async fn observe_for_run<I: Inventory>(
     {
         return Err(ReconcileError::NotYetVisible(missing.clone()));
     }
-    Ok(observed)
+    let plan = plan(run.policy, &observed);
+    Ok(Some(Start {
+        scope,
+        kms_key,
+        observed,
+        plan,
+    }))
 }

@@ -1,10 +1,10 @@
 //! Reports: the planned actions of an audit or a dry run, and the VPC lines of every run.
 
-use super::observe::observe_for_run;
-use super::{ReconcileError, Run, Scope, scope};
+use super::observe::{Start, start};
+use super::{ReconcileError, Run, Scope};
 use crate::ids::VpcId;
 use crate::observed::Observed;
-use crate::plan::{Decision, Plan, PlannedVpc, Step, plan};
+use crate::plan::{Decision, Plan, PlannedVpc, Step};
 use crate::policy::Policy;
 use crate::ports::{Inventory, Permission};
 use crate::report::{
@@ -54,12 +54,15 @@ async fn plan_report<I: Inventory>(
     run: &Run<'_>,
     check_permissions: bool,
 ) -> Result<Report, ReconcileError> {
-    let Some(scope) = scope(run.trigger, run.policy, &run.place) else {
+    let Some(Start {
+        scope,
+        kms_key,
+        observed,
+        plan,
+    }) = start(inv, run).await?
+    else {
         return Ok(ignored_report(run, true));
     };
-    let kms_key = run.policy.kms_key_in(&run.place)?;
-    let observed = observe_for_run(inv, run, &scope).await?;
-    let plan = plan(run.policy, &observed);
     let mut warnings = Vec::new();
     let mut actions = Vec::new();
     for step in &plan.steps {
