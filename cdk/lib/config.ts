@@ -3,7 +3,25 @@
  * (DESIGN.md, "Configuration"), their defaults, and the same validation as the Rust side, so a
  * bad value fails `cdk synth` with a message that names the setting, the value and what is
  * allowed — instead of a Lambda that refuses to start after the deployment.
+ *
+ * The allowed values, defaults and naming rules of the settings that the Lambda reads too are
+ * the facts (`crates/core/facts.json`, see ./facts.ts), which the Lambda embeds; only the
+ * deployment's own settings (sweepSchedule, alarmEmail, reservedConcurrency, regions) are
+ * defined here. A `-c` value is read like the Lambda reads its environment: an empty value is
+ * unset, and numbers are decimal digits.
  */
+import {
+  ALLOWED_RETENTION_DAYS as FACTS_ALLOWED_RETENTION_DAYS,
+  BOOLEAN_WORDS,
+  FACTS,
+  KMS_KEY_ARN,
+  LOG_GROUP_NAME,
+  REGION,
+  WHOLE_NUMBER,
+  oneOf,
+  parseBoolean,
+  startsWithReserved,
+} from './facts';
 
 export type TrafficType = 'REJECT' | 'ALL';
 export type AggregationInterval = 60 | 600;
@@ -64,30 +82,27 @@ export interface FlowGuardConfig {
 }
 
 export const DEFAULTS = {
-  dryRun: false,
-  retentionDays: 365,
-  trafficType: 'REJECT' as TrafficType,
-  logGroupName: '/vpc/flow-logs',
-  exemptTag: 'flowguard:exempt',
+  dryRun: FACTS.dry_run.default,
+  retentionDays: FACTS.retention_days.default,
+  trafficType: FACTS.traffic_type.default as TrafficType,
+  logGroupName: FACTS.log_group.default,
+  exemptTag: FACTS.exempt_tag.default,
   sweepSchedule: 'rate(1 hour)',
-  maxAggregationInterval: 600 as AggregationInterval,
+  maxAggregationInterval: FACTS.max_aggregation_interval.default as AggregationInterval,
   /** No reserved concurrency unless asked for (see FlowGuardSettings.reservedConcurrency). */
   reservedConcurrency: undefined as number | undefined,
 };
 
 /** The retention values that CloudWatch Logs' PutRetentionPolicy accepts. */
-export const CLOUDWATCH_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-  3288, 3653,
-];
+export const CLOUDWATCH_RETENTION_DAYS = FACTS.retention_days.cloudwatch_accepts;
 /** CIS (and DESIGN.md): flow-log data is kept for at least a year. */
-export const MIN_RETENTION_DAYS = 365;
-export const ALLOWED_RETENTION_DAYS = CLOUDWATCH_RETENTION_DAYS.filter((d) => d >= MIN_RETENTION_DAYS);
+export const MIN_RETENTION_DAYS = FACTS.retention_days.minimum;
+export const ALLOWED_RETENTION_DAYS = FACTS_ALLOWED_RETENTION_DAYS;
 
-export const PLACEHOLDERS = ['{vpc_id}', '{region}', '{account_id}'];
+export const PLACEHOLDERS = FACTS.log_group.placeholders;
 
 /** The environment variable of the Lambda that each setting feeds, for error messages. */
-const ENV_NAME: Record<keyof FlowGuardSettings, string> = {
+export const ENV_NAME: Record<keyof FlowGuardSettings, string> = {
   dryRun: 'FLOWGUARD_DRY_RUN',
   retentionDays: 'FLOWGUARD_RETENTION_DAYS',
   trafficType: 'FLOWGUARD_TRAFFIC_TYPE',
@@ -125,22 +140,24 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
   }
 
   const trafficType = settings.trafficType ?? DEFAULTS.trafficType;
-  if (trafficType !== 'REJECT' && trafficType !== 'ALL') {
-    throw new ConfigError('trafficType', settings.trafficType, 'must be REJECT or ALL');
+  if (!FACTS.traffic_type.allowed.includes(trafficType)) {
+    throw new ConfigError('trafficType', settings.trafficType, `must be ${oneOf(FACTS.traffic_type.allowed)}`);
   }
 
   const maxAggregationInterval = settings.maxAggregationInterval ?? DEFAULTS.maxAggregationInterval;
-  if (maxAggregationInterval !== 60 && maxAggregationInterval !== 600) {
-    throw new ConfigError('maxAggregationInterval', settings.maxAggregationInterval, 'must be 60 or 600 (seconds)');
+  if (!FACTS.max_aggregation_interval.allowed.includes(maxAggregationInterval)) {
+    throw new ConfigError(
+      'maxAggregationInterval',
+      settings.maxAggregationInterval,
+      `must be ${oneOf(FACTS.max_aggregation_interval.allowed)} (seconds)`,
+    );
   }
 
   const logGroupName = settings.logGroupName ?? DEFAULTS.logGroupName;
   validateLogGroupName(logGroupName);
 
   const exemptTag = settings.exemptTag ?? DEFAULTS.exemptTag;
-  if (exemptTag.length < 1 || exemptTag.length > 128 || exemptTag.toLowerCase().startsWith('aws:')) {
-    throw new ConfigError('exemptTag', exemptTag, 'must be a tag key of 1 to 128 characters, not starting with "aws:"');
-  }
+  validateExemptTag(exemptTag);
 
   const kmsKeyArn = emptyToUndefined(settings.kmsKeyArn);
   if (kmsKeyArn !== undefined) {
@@ -184,18 +201,31 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
     kmsKeyArns,
     sweepSchedule,
     alarmEmail,
-    maxAggregationInterval,
+    maxAggregationInterval: maxAggregationInterval as AggregationInterval,
     reservedConcurrency,
   };
 }
 
+/** An EC2 tag key: 1 to 128 characters (code points, as AWS counts them), not `aws:` in any case. */
+function validateExemptTag(tag: string): void {
+  const rules = FACTS.exempt_tag;
+  const length = [...tag].length;
+  if (length < 1 || length > rules.max_characters || startsWithReserved(tag, rules.reserved_prefix)) {
+    throw new ConfigError(
+      'exemptTag',
+      tag,
+      `must be a tag key of 1 to ${rules.max_characters} characters, not starting with "${rules.reserved_prefix.text}" ` +
+        '(reserved for AWS, in any case)',
+    );
+  }
+}
+
 /**
- * A KMS key ARN: `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, where REGION may be `{region}` and
- * ACCOUNT `{account_id}` (whole segments, as the Lambda's FLOWGUARD_KMS_KEY_ARN accepts them).
+ * A KMS key ARN (the facts' kms_key_arn.pattern): `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, where
+ * REGION may be `{region}` and ACCOUNT `{account_id}` (whole segments, as the Lambda's
+ * FLOWGUARD_KMS_KEY_ARN accepts them).
  */
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z]{2}(-[a-z]+)+-\d+|\{region\}):(\d{12}|\{account_id\}):key\/[A-Za-z0-9-]+$/;
-const KMS_PLACEHOLDERS = ['{region}', '{account_id}'];
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const KMS_PLACEHOLDERS = FACTS.kms_key_arn.placeholders;
 
 function validateKmsKeyArn(setting: string, arn: string): void {
   const unknown = (arn.match(/\{[^}]*\}?/g) ?? []).filter((p) => !KMS_PLACEHOLDERS.includes(p));
@@ -206,7 +236,7 @@ function validateKmsKeyArn(setting: string, arn: string): void {
     throw new ConfigError(
       setting,
       arn,
-      'must be the ARN of a KMS key (arn:aws:kms:REGION:ACCOUNT:key/ID, where REGION may be {region} and ACCOUNT ' +
+      `must be the ARN of a KMS key (${FACTS.kms_key_arn.form}, where REGION may be {region} and ACCOUNT ` +
         '{account_id}); CloudWatch Logs takes no alias',
     );
   }
@@ -298,20 +328,24 @@ function validateLogGroupName(name: string): void {
       `unknown placeholder ${unknown[0]}; the placeholders are ${PLACEHOLDERS.join(', ')}`,
     );
   }
-  if (name.split('{vpc_id}').length > 2) {
-    throw new ConfigError('logGroupName', name, '{vpc_id} may appear only once');
+  const rules = FACTS.log_group;
+  for (const once of rules.at_most_once) {
+    if (name.split(once).length > 2) {
+      throw new ConfigError('logGroupName', name, `${once} may appear only once`);
+    }
   }
   // The longest values the placeholders can take, so that the length check is a real bound.
-  const sample = name
-    .split('{vpc_id}').join('vpc-0123456789abcdef0')
-    .split('{region}').join('ap-southeast-5')
-    .split('{account_id}').join('123456789012');
-  if (!/^[A-Za-z0-9_\-/.#]{1,512}$/.test(sample) || sample.startsWith('aws/')) {
+  const sample = Object.entries(rules.sample).reduce((out, [p, value]) => out.split(p).join(value), name);
+  if (
+    sample.length > rules.max_length ||
+    !LOG_GROUP_NAME.test(sample) ||
+    startsWithReserved(sample, rules.reserved_prefix)
+  ) {
     throw new ConfigError(
       'logGroupName',
       name,
-      'must be a CloudWatch Logs group name: 1 to 512 of a-z A-Z 0-9 _ - / . #, not starting with "aws/" ' +
-        `(placeholders ${PLACEHOLDERS.join(', ')} allowed)`,
+      `must be a CloudWatch Logs group name: 1 to ${rules.max_length} of ${rules.characters}, not starting with ` +
+        `"${rules.reserved_prefix.text}" (reserved for AWS) (placeholders ${PLACEHOLDERS.join(', ')} allowed)`,
     );
   }
 }
@@ -346,12 +380,15 @@ function emptyToUndefined(value: string | undefined): string | undefined {
 /** Reads a context value by key; the app passes `(key) => app.node.tryGetContext(key)`. */
 export type ContextReader = (key: string) => unknown;
 
-/** The settings found in the context; missing keys stay undefined (the defaults apply later). */
+/**
+ * The settings found in the context; missing keys stay undefined (the defaults apply later). As
+ * the Lambda reads its environment, an empty (or blank) value counts as missing.
+ */
 export function settingsFromContext(read: ContextReader): FlowGuardSettings {
   return {
     dryRun: contextBoolean(read, 'dryRun'),
     retentionDays: contextNumber(read, 'retentionDays'),
-    trafficType: contextString(read, 'trafficType')?.toUpperCase() as TrafficType | undefined,
+    trafficType: contextString(read, 'trafficType')?.trim().toUpperCase() as TrafficType | undefined,
     logGroupName: contextString(read, 'logGroupName'),
     exemptTag: contextString(read, 'exemptTag'),
     kmsKeyArn: contextString(read, 'kmsKeyArn'),
@@ -392,43 +429,41 @@ export function regionsFromContext(read: ContextReader, fallback: string | undef
   return regions;
 }
 
-function contextString(read: ContextReader, key: string): string | undefined {
+/** A context value, or undefined when it is missing or blank (as the Lambda reads "" as unset). */
+function contextValue(read: ContextReader, key: string): unknown {
   const value = read(key);
-  if (value === undefined || value === null) {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
     return undefined;
   }
-  return String(value);
+  return value;
+}
+
+function contextString(read: ContextReader, key: string): string | undefined {
+  const value = contextValue(read, key);
+  return value === undefined ? undefined : String(value);
 }
 
 /** Booleans accept true/false/1/0/yes/no in any case, like the Lambda's configuration. */
 function contextBoolean(read: ContextReader, key: string): boolean | undefined {
-  const value = read(key);
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value === 'boolean') {
+  const value = contextValue(read, key);
+  if (value === undefined || typeof value === 'boolean') {
     return value;
   }
-  const text = String(value).trim().toLowerCase();
-  if (['true', '1', 'yes'].includes(text)) {
-    return true;
+  const parsed = parseBoolean(String(value));
+  if (parsed === undefined) {
+    throw new ConfigError(key, value, `must be ${BOOLEAN_WORDS.join('/')}`);
   }
-  if (['false', '0', 'no'].includes(text)) {
-    return false;
-  }
-  throw new ConfigError(key, value, 'must be true/false/1/0/yes/no');
+  return parsed;
 }
 
+/** A whole number in decimal digits (surrounding spaces ignored), like the Lambda reads one. */
 function contextNumber(read: ContextReader, key: string): number | undefined {
-  const value = read(key);
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value === 'number') {
+  const value = contextValue(read, key);
+  if (value === undefined || typeof value === 'number') {
     return value;
   }
   const text = String(value).trim();
-  if (!/^\d+$/.test(text)) {
+  if (!WHOLE_NUMBER.test(text)) {
     throw new ConfigError(key, value, 'must be a whole number');
   }
   return Number(text);

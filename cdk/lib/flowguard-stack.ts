@@ -38,10 +38,11 @@ import { Bundling } from 'cargo-lambda-cdk/lib/bundling';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import { FlowGuardConfig, FlowGuardSettings, kmsKeyFor, resolveConfig } from './config';
+import { FACTS, RolePlace, deliveryInlinePolicy, deliveryTrustPolicy, logGroupArn } from './facts';
 import { LogGroupName, logGroupName } from './log-group-name';
 
-/** The tag that marks what flowguard created (flow logs, log groups). */
-export const MANAGED_BY_TAG = { key: 'managed-by', value: 'flowguard' };
+/** The tag that marks what flowguard created (flow logs, log groups): the facts' managed_tag. */
+export const MANAGED_BY_TAG = { key: FACTS.managed_tag.key, value: FACTS.managed_tag.value };
 /** The Lambda's CloudWatch Embedded Metric Format namespace and failure metric (DESIGN.md). */
 export const METRIC_NAMESPACE = 'FlowGuard';
 export const REMEDIATION_FAILURES_METRIC = 'RemediationFailures';
@@ -57,7 +58,6 @@ export const WORKSPACE_MANIFEST = path.join(__dirname, '..', '..', 'Cargo.toml')
 /** The Lambda's package in the workspace, and its binary (crates/lambda/Cargo.toml). */
 export const LAMBDA_PACKAGE = 'flowguard-lambda';
 export const LAMBDA_BINARY = 'flowguard-lambda';
-const FLOW_LOGS_SERVICE = 'vpc-flow-logs.amazonaws.com';
 
 export interface FlowGuardStackProps extends StackProps, FlowGuardSettings {
   /**
@@ -146,14 +146,14 @@ export class FlowGuardStack extends Stack {
     Tags.of(group).add(MANAGED_BY_TAG.key, MANAGED_BY_TAG.value);
   }
 
+  /** This stack's account, region and partition, as the facts' role templates name them. */
+  private rolePlace(): RolePlace {
+    return { partition: this.partition, region: this.region, account: this.account };
+  }
+
   /** ARNs of the managed log group(s): the group itself, and its streams (`:*`). */
   private logGroupArns(): string[] {
-    const group = this.formatArn({
-      service: 'logs',
-      resource: 'log-group',
-      resourceName: this.logGroupName.iamPattern,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const group = logGroupArn(this.rolePlace(), this.logGroupName.iamPattern);
     return [group, `${group}:*`];
   }
 
@@ -166,29 +166,27 @@ export class FlowGuardStack extends Stack {
    * DeleteLogGroup event, or the next sweep) recreates the group properly.
    */
   private createDeliveryRole(): iam.Role {
+    // Both policies are the facts' templates (crates/core/facts.json, delivery_role), which
+    // `flowguard setup-role` renders too (with every region instead of this stack's).
+    const [trust] = deliveryTrustPolicy(this.rolePlace()).Statement;
+    if (trust.Principal === undefined || trust.Action !== 'sts:AssumeRole') {
+      throw new Error('the facts\' delivery trust policy must be one sts:AssumeRole statement for a service');
+    }
     const role = new iam.Role(this, 'DeliveryRole', {
       description: 'Assumed by VPC Flow Logs to deliver the flow logs created by flowguard to its log group(s)',
       // Confused deputy: only flow logs of this account, in this region, may use the role.
-      assumedBy: new iam.ServicePrincipal(FLOW_LOGS_SERVICE, {
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': this.account },
-          ArnLike: { 'aws:SourceArn': this.flowLogArn() },
-        },
-      }),
+      assumedBy: new iam.ServicePrincipal(trust.Principal.Service, { conditions: trust.Condition }),
     });
-    this.grant(role, {
-      sid: 'DeliverToManagedLogGroups',
-      actions: [
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        'logs:DescribeLogGroups',
-        'logs:DescribeLogStreams',
-      ],
-      resources: this.logGroupArns(),
-      wildcardReason:
-        'Flow Logs writes one log stream per network interface, named at delivery time, so the streams ' +
-        'are granted as <group>:*' + this.perVpcReason(),
-    });
+    for (const statement of deliveryInlinePolicy(this.rolePlace(), this.logGroupName.iamPattern).Statement) {
+      this.grant(role, {
+        sid: statement.Sid ?? 'DeliverFlowLogs',
+        actions: typeof statement.Action === 'string' ? [statement.Action] : statement.Action,
+        resources: statement.Resource ?? [],
+        wildcardReason:
+          'Flow Logs writes one log stream per network interface, named at delivery time, so the streams ' +
+          'are granted as <group>:*' + this.perVpcReason(),
+      });
+    }
     this.acknowledgeWildcards(role);
     return role;
   }

@@ -6,6 +6,8 @@
  * not known before the Lambda runs, so it becomes a `*` in IAM resources and ends the literal
  * prefix that EventBridge matches on.
  */
+import { renderString } from './facts';
+
 export interface LogGroupName {
   /** The configured name, placeholders and all: what the Lambda gets in FLOWGUARD_LOG_GROUP. */
   readonly configured: string;
@@ -19,10 +21,11 @@ export interface LogGroupName {
   readonly literalPrefix: string;
 }
 
+/** Of the facts' log_group.placeholders, the one a stack cannot fill (a test checks the others). */
 const VPC_ID = '{vpc_id}';
 
 export function logGroupName(configured: string, region: string, account: string): LogGroupName {
-  const name = configured.split('{region}').join(region).split('{account_id}').join(account);
+  const name = renderString(configured, { '{region}': region, '{account_id}': account });
   const perVpc = name.includes(VPC_ID);
   return {
     configured,

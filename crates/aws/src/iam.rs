@@ -1,13 +1,21 @@
 //! The delivery role: verify that it exists and trusts `vpc-flow-logs.amazonaws.com`, or
 //! set one up with the confused-deputy conditions (`aws:SourceAccount`, `aws:SourceArn`).
+//! Its trust policy and inline policy are the facts' templates (`crates/core/facts.json`,
+//! `delivery_role`), which the CDK stack renders too; `setup-role` makes one role for every
+//! region, so `{region}` is `*` here.
 
 use crate::error::aws_error;
+use flowguard_core::facts::{facts, render, render_str};
+use flowguard_core::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 use flowguard_core::{AwsError, LogGroupTemplate};
 use percent_encoding::percent_decode_str;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// The service that assumes the delivery role.
+/// The service that assumes the delivery role (the principal of the facts' trust policy; a
+/// test checks that both agree).
 pub const FLOW_LOGS_SERVICE: &str = "vpc-flow-logs.amazonaws.com";
+/// `setup-role`'s role serves flow logs of every region.
+const EVERY_REGION: &str = "*";
 /// The inline policy that `setup-role` writes.
 pub const POLICY_NAME: &str = "flowguard-flow-log-delivery";
 
@@ -85,18 +93,14 @@ pub async fn verify_delivery_role(iam: &aws_sdk_iam::Client, arn: &str) -> Resul
 
 /// The trust policy: only the flow-logs service, only for this account's flow logs.
 pub fn trust_policy(partition: &str, account: &str) -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Service": FLOW_LOGS_SERVICE },
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": { "aws:SourceAccount": account },
-                "ArnLike": { "aws:SourceArn": format!("arn:{partition}:ec2:*:{account}:vpc-flow-log/*") }
-            }
-        }]
-    })
+    render(
+        &facts().delivery_role.trust_policy,
+        &[
+            ("{partition}", partition),
+            ("{region}", EVERY_REGION),
+            ("{account_id}", account),
+        ],
+    )
 }
 
 /// The permissions: write flow-log records, only into the managed log group(s).
@@ -104,18 +108,17 @@ pub fn delivery_policy(partition: &str, account: &str, log_group: &LogGroupTempl
     let group = log_group
         .as_str()
         .replace("{vpc_id}", "*")
-        .replace("{region}", "*")
+        .replace("{region}", EVERY_REGION)
         .replace("{account_id}", account);
-    let arn = format!("arn:{partition}:logs:*:{account}:log-group:{group}");
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DeliverFlowLogsToTheManagedLogGroup",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"],
-            "Resource": [arn.clone(), format!("{arn}:*")]
-        }]
-    })
+    let role = &facts().delivery_role;
+    let mut values = vec![
+        ("{partition}", partition),
+        ("{region}", EVERY_REGION),
+        ("{account_id}", account),
+    ];
+    let arn = render_str(&role.log_group_arn.replace("{log_group}", &group), &values);
+    values.push(("{log_group_arn}", &arn));
+    render(&role.inline_policy, &values)
 }
 
 /// What `setup-role` finds of a role of that name.
@@ -225,8 +228,8 @@ pub async fn create_role(
     role: DeliveryRole<'_>,
 ) -> Result<String, AwsError> {
     let tag = aws_sdk_iam::types::Tag::builder()
-        .key("managed-by")
-        .value("flowguard")
+        .key(MANAGED_TAG_KEY)
+        .value(MANAGED_TAG_VALUE)
         .build()
         .map_err(|e| tag_error("CreateRole", e))?;
     let output = iam
@@ -289,6 +292,45 @@ mod tests {
         let deny = r#"{"Statement":{"Effect":"Deny","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}}"#;
         assert!(!trusts_flow_logs(deny));
         assert!(!trusts_flow_logs("not json"));
+    }
+
+    /// The policies as `setup-role` wrote them before they moved to the facts: roles made then
+    /// must still read as flowguard's (`inspect_role` compares the documents exactly).
+    #[test]
+    fn the_facts_render_the_policies_that_setup_role_always_wrote() {
+        use serde_json::json;
+        assert_eq!(
+            trust_policy("aws-cn", "123456789012"),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": FLOW_LOGS_SERVICE },
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": { "aws:SourceAccount": "123456789012" },
+                        "ArnLike": { "aws:SourceArn": "arn:aws-cn:ec2:*:123456789012:vpc-flow-log/*" }
+                    }
+                }]
+            })
+        );
+        let template = LogGroupTemplate::parse("/flow/{account_id}/{region}/{vpc_id}")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let arn = "arn:aws:logs:*:123456789012:log-group:/flow/123456789012/*/*";
+        assert_eq!(
+            delivery_policy("aws", "123456789012", &template),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DeliverFlowLogsToTheManagedLogGroup",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"],
+                    "Resource": [arn, format!("{arn}:*")]
+                }]
+            })
+        );
+        let principal = &facts().delivery_role.trust_policy["Statement"][0]["Principal"]["Service"];
+        assert_eq!(principal, FLOW_LOGS_SERVICE);
     }
 
     #[test]

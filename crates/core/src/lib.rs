@@ -18,13 +18,16 @@
 //!
 //! Errors from AWS stay data ([`AwsError`] keeps the code); [`classify`] is the one pure
 //! function that says whether to retry later, give up, treat as done, or treat as gone.
-//! [`Policy`] is read and validated from the `FLOWGUARD_*` configuration. [`handler::handle`]
+//! [`Policy`] is read and validated from the `FLOWGUARD_*` configuration against the
+//! [`facts`] (`crates/core/facts.json`: allowed values, defaults, AWS naming rules and the
+//! delivery role's policies, which the CDK app reads too). [`handler::handle`]
 //! is the path every event takes, in the Lambda and in `flowguard handle-event` alike, over a
 //! [`handler::Backend`] that hands out the ports of a region.
 //!
 //! With the `fake` feature, [`fake::FakeRegion`] implements both ports in memory for tests.
 
 pub mod error;
+pub mod facts;
 pub mod handler;
 pub mod ids;
 pub mod observed;

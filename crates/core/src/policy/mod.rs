@@ -1,0 +1,165 @@
+//! The [`Policy`]: what "compliant" means for this deployment and how to remediate, read
+//! from the `FLOWGUARD_*` configuration and validated once, at start-up, against the facts
+//! (`crates/core/facts.json`, see [`crate::facts`]) that the CDK app checks too.
+//!
+//! [`TrafficType`] and [`LogGroupTemplate`] are the typed values; `values` holds the parsers
+//! of single variables.
+
+mod log_group;
+mod traffic_type;
+mod values;
+
+pub use log_group::LogGroupTemplate;
+pub use traffic_type::TrafficType;
+pub use values::parse_bool;
+
+use crate::facts::facts;
+use crate::ids::Place;
+use serde::Serialize;
+
+/// Retention periods (days) that CloudWatch Logs' `PutRetentionPolicy` accepts: the facts'
+/// `retention_days.cloudwatch_accepts`, kept as a constant for callers (a test checks that
+/// both agree; validation reads the facts).
+pub const CLOUDWATCH_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// The CIS benchmark's minimum retention (the facts' `retention_days.minimum`).
+pub const MIN_RETENTION_DAYS: u32 = 365;
+
+/// The tag flowguard puts on everything it creates, and the only flow logs it may delete
+/// (the facts' `managed_tag`; a constant so that it can be matched and formatted at no cost).
+pub const MANAGED_TAG_KEY: &str = "managed-by";
+/// Value of [`MANAGED_TAG_KEY`].
+pub const MANAGED_TAG_VALUE: &str = "flowguard";
+
+/// A configuration value that flowguard refuses, with everything needed to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {variable}={value:?}: {allowed}")]
+pub struct ConfigError {
+    /// The variable (or flag of the same name).
+    pub variable: &'static str,
+    /// The value that was given.
+    pub value: String,
+    /// What would be accepted.
+    pub allowed: String,
+}
+
+/// What compliance means and how remediation is done. Built once, at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Role that `vpc-flow-logs.amazonaws.com` assumes; required to remediate.
+    pub delivery_role_arn: Option<String>,
+    pub log_group: LogGroupTemplate,
+    /// Minimum retention; one of [`CLOUDWATCH_RETENTION_DAYS`], at least [`MIN_RETENTION_DAYS`].
+    pub retention_days: u32,
+    /// `REJECT` or `ALL`.
+    pub traffic_type: TrafficType,
+    pub dry_run: bool,
+    pub exempt_tag: String,
+    /// KMS key ARN for the groups flowguard creates, as configured: it may hold `{region}`
+    /// and `{account_id}`; [`Policy::kms_key_in`] renders it for one place.
+    pub kms_key_arn: Option<String>,
+    /// 60 or 600 seconds.
+    pub max_aggregation_interval: u32,
+}
+
+/// The defaults of the configuration table, from the facts.
+impl Default for Policy {
+    fn default() -> Self {
+        let facts = facts();
+        Self {
+            delivery_role_arn: None,
+            log_group: LogGroupTemplate::default_group(),
+            retention_days: facts.retention_days.default,
+            traffic_type: facts.traffic_type.default,
+            dry_run: facts.dry_run.default,
+            exempt_tag: facts.exempt_tag.default.clone(),
+            kms_key_arn: None,
+            max_aggregation_interval: facts.max_aggregation_interval.default,
+        }
+    }
+}
+
+impl Policy {
+    /// Reads the `FLOWGUARD_*` variables of the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (variable name → value). An empty value is
+    /// treated as unset, so that deployment tools can pass "" for "not configured". The CLI
+    /// passes a lookup that tries its flags first, then the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut policy = Self::default();
+        if let Some(value) = get("FLOWGUARD_DELIVERY_ROLE_ARN") {
+            policy.delivery_role_arn = Some(values::parse_role_arn(&value)?);
+        }
+        if let Some(value) = get("FLOWGUARD_LOG_GROUP") {
+            policy.log_group = LogGroupTemplate::parse(&value)?;
+        }
+        if let Some(value) = get("FLOWGUARD_RETENTION_DAYS") {
+            policy.retention_days = values::parse_retention(&value)?;
+        }
+        if let Some(value) = get("FLOWGUARD_TRAFFIC_TYPE") {
+            policy.traffic_type = values::parse_traffic_type(&value)?;
+        }
+        if let Some(value) = get("FLOWGUARD_DRY_RUN") {
+            policy.dry_run = parse_bool("FLOWGUARD_DRY_RUN", &value)?;
+        }
+        if let Some(value) = get("FLOWGUARD_EXEMPT_TAG") {
+            policy.exempt_tag = values::parse_exempt_tag(&value)?;
+        }
+        if let Some(value) = get("FLOWGUARD_KMS_KEY_ARN") {
+            policy.kms_key_arn = Some(values::parse_kms_key_arn(&value)?);
+        }
+        if let Some(value) = get("FLOWGUARD_MAX_AGGREGATION_INTERVAL") {
+            policy.max_aggregation_interval = values::parse_aggregation_interval(&value)?;
+        }
+        Ok(policy)
+    }
+
+    /// The delivery role, or the start-up error of anything that would remediate.
+    pub fn require_delivery_role(&self) -> Result<&str, ConfigError> {
+        self.delivery_role_arn.as_deref().ok_or_else(|| ConfigError {
+            variable: "FLOWGUARD_DELIVERY_ROLE_ARN",
+            value: String::new(),
+            allowed: "required to remediate: the ARN of the role that vpc-flow-logs.amazonaws.com assumes \
+                      (create one with `flowguard setup-role`); audits and dry runs work without it"
+                .to_owned(),
+        })
+    }
+
+    /// The KMS key for groups created in `place`, its placeholders filled in. A key of another
+    /// region than `place`'s is refused: CloudWatch Logs accepts only a key of its own region.
+    pub fn kms_key_in(&self, place: &Place) -> Result<Option<String>, ConfigError> {
+        let Some(template) = &self.kms_key_arn else {
+            return Ok(None);
+        };
+        let key = template
+            .replace("{region}", &place.region)
+            .replace("{account_id}", &place.account);
+        let key_region = key.split(':').nth(3).unwrap_or_default();
+        if key_region != place.region {
+            return Err(ConfigError {
+                variable: "FLOWGUARD_KMS_KEY_ARN",
+                value: template.clone(),
+                allowed: format!(
+                    "a key of the region flowguard runs in ({}), not of {key_region}: CloudWatch Logs \
+                     uses only a key of its own region; write {{region}} in the ARN (a multi-Region \
+                     key has the same id in every region) or run one region at a time",
+                    place.region
+                ),
+            });
+        }
+        Ok(Some(key))
+    }
+
+    /// Whether `vpc` carries the exemption tag with value `true` (any case).
+    pub fn is_exempt<'a>(&self, mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+        let exempt = &facts().exempt_tag.exempt_value;
+        tags.any(|(key, value)| key == self.exempt_tag && value.trim().eq_ignore_ascii_case(exempt))
+    }
+}
