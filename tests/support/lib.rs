@@ -12,6 +12,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod processes;
 pub mod proxy;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -354,15 +355,16 @@ impl Seed {
     }
 }
 
-/// A binary of this workspace: `<target>/<profile>/NAME` (test executables run from
-/// `<target>/<profile>/deps/`). `./scripts/test` builds the binaries before the tests.
+/// A binary of this workspace: `<target>/<profile>/NAME`, next to the running binary (the
+/// demo) or one level up (test executables run from `<target>/<profile>/deps/`).
+/// `./scripts/test` builds the binaries before the tests.
 pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join(name);
+    let mut dir = exe.parent().unwrap();
+    if dir.ends_with("deps") || dir.ends_with("examples") {
+        dir = dir.parent().unwrap();
+    }
+    let path = dir.join(name);
     assert!(
         path.is_file(),
         "{name} is not at {}: build it first with `cargo build --workspace --bins` (./scripts/test does)",
