@@ -2,120 +2,37 @@
 //! emulator), invoked with real events, acting on moto server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use flowguard_tests::processes::{KillOnDrop, LambdaEmulator};
 use flowguard_tests::{
     Moto, REGION, Seed, create_vpc_event, delivery_role, fixture, moto, workspace_binary,
 };
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A child process that is killed when the test ends, whatever happens.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `cargo lambda watch --only-lambda-apis` on a free port.
-fn watch() -> (Killed, u16) {
-    let port = free_port();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    // Its log goes to a file, not a pipe that nobody drains.
-    let log_path = std::env::temp_dir().join(format!("flowguard-watch-{port}.log"));
-    let log = std::fs::File::create(&log_path).unwrap();
-    let child = Command::new("cargo")
-        .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
-        .current_dir(root)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `cargo lambda watch` ({e}): run ./scripts/test, which installs cargo-lambda"));
-    let mut child = Killed(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
-            panic!(
-                "cargo lambda watch exited ({status}): {stderr}\n(is cargo-lambda installed? ./scripts/test installs it)"
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "cargo lambda watch did not listen on {port} within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (child, port)
+/// `cargo lambda watch --only-lambda-apis` on a free port, its log in the temp directory.
+fn watch() -> LambdaEmulator {
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, Ordering::Relaxed);
+    let log = std::env::temp_dir().join(format!("flowguard-watch-{}-{n}.log", std::process::id()));
+    LambdaEmulator::start(&log)
+        .unwrap_or_else(|e| panic!("{e}\n(is cargo-lambda installed? ./scripts/test installs it)"))
 }
 
 /// The function binary, polling the emulator's runtime API, with moto's environment.
-fn function(m: &Moto, port: u16, config: &[(&str, &str)]) -> Killed {
-    let mut command = Command::new(workspace_binary("flowguard-lambda"));
-    command.env_clear().envs(m.env()).envs([
-        (
-            "AWS_LAMBDA_RUNTIME_API",
-            format!("http://127.0.0.1:{port}/.rt"),
-        ),
-        ("AWS_LAMBDA_FUNCTION_NAME", "_".into()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".into()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "e2e".into()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/flowguard".into()),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
-    ]);
-    command.envs(config.iter().map(|(k, v)| (*k, *v)));
-    Killed(
-        command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+fn function(m: &Moto, emulator: &LambdaEmulator, config: &[(&str, &str)]) -> KillOnDrop {
+    let mut env = m.env();
+    env.extend(config.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    emulator.start_function(&env, "e2e", None).unwrap()
 }
 
 /// Invokes the function through the emulator: (HTTP status, body).
-fn invoke(port: u16, payload: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        stream,
-        "POST /2015-03-31/functions/_/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        payload.len()
-    )
-    .unwrap();
-    stream.write_all(payload).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+fn invoke(emulator: &LambdaEmulator, function: &mut KillOnDrop, payload: &[u8]) -> (u16, String) {
+    emulator.invoke(function, payload).unwrap()
 }
 
-fn invoke_json(port: u16, event: &Value) -> Value {
-    let (status, body) = invoke(port, event.to_string().as_bytes());
+fn invoke_json(emulator: &LambdaEmulator, function: &mut KillOnDrop, event: &Value) -> Value {
+    let (status, body) = invoke(emulator, function, event.to_string().as_bytes());
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
@@ -126,12 +43,12 @@ async fn the_lambda_remediates_restores_and_survives_garbage() {
     let m = moto().await;
     let seed = Seed::new(&m.clients(REGION).await);
     let role = delivery_role(&m, "flowguard-delivery").await;
-    let (_watch, port) = watch();
-    let _function = function(&m, port, &[("FLOWGUARD_DELIVERY_ROLE_ARN", &role)]);
+    let watch = watch();
+    let mut function = function(&m, &watch, &[("FLOWGUARD_DELIVERY_ROLE_ARN", &role)]);
 
     // CreateVpc → the flow log exists.
     let vpc = seed.vpc().await;
-    let report = invoke_json(port, &create_vpc_event(&vpc));
+    let report = invoke_json(&watch, &mut function, &create_vpc_event(&vpc));
     assert_eq!(report["vpcs"][0]["status"], "remediated", "{report}");
     let flow_logs = seed.flow_logs_of(&vpc).await;
     assert_eq!(flow_logs.len(), 1);
@@ -141,14 +58,14 @@ async fn the_lambda_remediates_restores_and_survives_garbage() {
     let id = flow_logs[0].flow_log_id().unwrap().to_owned();
     seed.delete_flow_log(&id).await;
     let event = flowguard_tests::delete_flow_logs_event(&id);
-    let report = invoke_json(port, &event);
+    let report = invoke_json(&watch, &mut function, &event);
     assert_eq!(report["trigger"]["kind"], "sweep");
     assert_eq!(seed.flow_logs_of(&vpc).await.len(), 1, "{report}");
 
     // Garbage → an error response; the function keeps serving.
-    let (status, body) = invoke(port, b"this is not json");
+    let (status, body) = invoke(&watch, &mut function, b"this is not json");
     assert_eq!(status, 500, "{body}");
-    let (status, body) = invoke(port, b"{}");
+    let (status, body) = invoke(&watch, &mut function, b"{}");
     assert_eq!(status, 500, "{body}");
     let error: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["errorType"], "flowguard.PermanentFailure");
@@ -160,7 +77,7 @@ async fn the_lambda_remediates_restores_and_survives_garbage() {
         "{body}"
     );
 
-    let report = invoke_json(port, &fixture("scheduled_event.json"));
+    let report = invoke_json(&watch, &mut function, &fixture("scheduled_event.json"));
     assert_eq!(report["summary"]["vpcs"]["failed"], 0, "{report}");
     assert_eq!(report["summary"]["actions"]["failed"], 0);
 }
@@ -170,12 +87,12 @@ async fn the_lambda_remediates_restores_and_survives_garbage() {
 async fn in_dry_run_nothing_changes() {
     let m = moto().await;
     let seed = Seed::new(&m.clients(REGION).await);
-    let (_watch, port) = watch();
+    let watch = watch();
     // No role at all: a dry run starts anyway and says so.
-    let _function = function(&m, port, &[("FLOWGUARD_DRY_RUN", "true")]);
+    let mut function = function(&m, &watch, &[("FLOWGUARD_DRY_RUN", "true")]);
     let vpc = seed.vpc().await;
 
-    let report = invoke_json(port, &create_vpc_event(&vpc));
+    let report = invoke_json(&watch, &mut function, &create_vpc_event(&vpc));
 
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["vpcs"][0]["status"], "would_remediate", "{report}");

@@ -1,17 +1,22 @@
 //! # flowguard-tests
 //!
-//! Test support for the integration and end-to-end suites: a handle on the moto server that
-//! `./scripts/test` starts ([`moto`]), SDK clients that can only ever reach it (dummy
-//! credentials, explicit endpoint, no instance metadata), and seeding helpers.
+//! Test support for the integration and end-to-end suites and for the demo: a handle on the
+//! moto server that `./scripts/test` starts ([`moto`]), SDK clients that can only ever reach
+//! it (dummy credentials, explicit endpoint, no instance metadata), the environment of child
+//! processes ([`child_env`]), seeding helpers ([`Seed`]), fixture events stamped with ids and
+//! times ([`create_vpc_event`], [`stamped`]), and the emulators and the Lambda binary as child
+//! processes stopped on drop ([`processes`]).
 //!
 //! Suites: `integration.rs` (the engine and adapters against moto), `cli.rs` (the
 //! `flowguard` binary), `faults.rs` (faults and races through [`proxy`]), `lambda_e2e.rs` (the
 //! built Lambda binary under `cargo lambda watch`). Their tests are `#[ignore]`d, so that a
 //! bare `cargo test --workspace` passes with nothing running; `./scripts/test` starts moto and
-//! runs them with `--include-ignored`.
+//! runs them with `--include-ignored`. The demo (`demo/`, the `flowguard-demo` binary behind
+//! `./scripts/demo`) starts its own emulators.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod processes;
 pub mod proxy;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -157,20 +162,26 @@ impl Moto {
         (clients, counter)
     }
 
-    /// Environment for child processes (the CLI, the Lambda): moto, dummy credentials,
-    /// no instance metadata, no shared config files.
+    /// Environment for child processes (the CLI, the Lambda) that reach this moto.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.url.clone()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_SESSION_TOKEN", "testing".into()),
-            ("AWS_REGION", REGION.into()),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            ("AWS_CONFIG_FILE", "/dev/null".into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
-        ]
+        child_env(&self.url)
     }
+}
+
+/// Environment for a child process (the CLI, the Lambda) whose environment was cleared: the
+/// endpoint `url`, dummy credentials, the test region, no instance metadata, no shared config
+/// files. With it, the SDK can reach nothing but `url`.
+pub fn child_env(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", url.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_SESSION_TOKEN", "testing".into()),
+        ("AWS_REGION", REGION.into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+    ]
 }
 
 /// Counts the requests that reach the wire, by operation, in order.
@@ -246,6 +257,35 @@ impl Seed {
         out.vpc().unwrap().vpc_id().unwrap().to_owned()
     }
 
+    /// A VPC created with a `Name` tag and `tags`, as a console user would.
+    pub async fn named_vpc(&self, name: &str, cidr: &str, tags: &[(&str, &str)]) -> String {
+        let tags = std::iter::once(("Name", name)).chain(tags.iter().copied());
+        let out = self
+            .ec2
+            .create_vpc()
+            .cidr_block(cidr)
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Vpc)
+                    .set_tags(Some(
+                        tags.map(|(k, v)| Tag::builder().key(k).value(v).build())
+                            .collect(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        out.vpc().unwrap().vpc_id().unwrap().to_owned()
+    }
+
+    /// The region's default VPC (moto creates one).
+    pub async fn default_vpc(&self) -> String {
+        let f = Filter::builder().name("is-default").values("true").build();
+        let out = self.ec2.describe_vpcs().filters(f).send().await.unwrap();
+        out.vpcs()[0].vpc_id().unwrap().to_owned()
+    }
+
     pub async fn tag(&self, resource: &str, key: &str, value: &str) {
         self.ec2
             .create_tags()
@@ -276,6 +316,18 @@ impl Seed {
 
     /// A flow log created by someone else (no flowguard tag).
     pub async fn foreign_flow_log(&self, vpc: &str, traffic: TrafficType, group: &str) -> String {
+        self.foreign_flow_log_with_role(vpc, traffic, group, ROLE)
+            .await
+    }
+
+    /// A flow log created by someone else, delivering through `role`.
+    pub async fn foreign_flow_log_with_role(
+        &self,
+        vpc: &str,
+        traffic: TrafficType,
+        group: &str,
+        role: &str,
+    ) -> String {
         let out = self
             .ec2
             .create_flow_logs()
@@ -284,7 +336,7 @@ impl Seed {
             .traffic_type(traffic)
             .log_destination_type(LogDestinationType::CloudWatchLogs)
             .log_group_name(group)
-            .deliver_logs_permission_arn(ROLE)
+            .deliver_logs_permission_arn(role)
             .tag_specifications(
                 TagSpecification::builder()
                     .resource_type(ResourceType::VpcFlowLog)
@@ -354,15 +406,16 @@ impl Seed {
     }
 }
 
-/// A binary of this workspace: `<target>/<profile>/NAME` (test executables run from
-/// `<target>/<profile>/deps/`). `./scripts/test` builds the binaries before the tests.
+/// A binary of this workspace: `<target>/<profile>/NAME`, next to the running binary (the
+/// demo) or one level up (test executables run from `<target>/<profile>/deps/`).
+/// `./scripts/test` builds the binaries before the tests.
 pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join(name);
+    let mut dir = exe.parent().unwrap();
+    if dir.ends_with("deps") || dir.ends_with("examples") {
+        dir = dir.parent().unwrap();
+    }
+    let path = dir.join(name);
     assert!(
         path.is_file(),
         "{name} is not at {}: build it first with `cargo build --workspace --bins` (./scripts/test does)",
@@ -408,6 +461,52 @@ pub fn create_vpc_event(vpc: &str) -> serde_json::Value {
     event["time"] = now_rfc3339().into();
     event["id"] = format!("test-{vpc}").into();
     event
+}
+
+/// The PutRetentionPolicy fixture for `group`, set to `days`.
+pub fn put_retention_policy_event(group: &str, days: i32) -> serde_json::Value {
+    let mut event = fixture("variants/put_retention_policy.json");
+    event["detail"]["requestParameters"]["logGroupName"] = group.into();
+    event["detail"]["requestParameters"]["retentionInDays"] = days.into();
+    event
+}
+
+/// `event` as EventBridge would deliver it now: a new id and the current time, and for a
+/// CloudTrail event a new `eventID` and the same `eventTime`.
+pub fn stamped(mut event: serde_json::Value) -> serde_json::Value {
+    let now = now_rfc3339();
+    event["id"] = event_id().into();
+    event["time"] = now.clone().into();
+    if event["detail-type"] == "AWS API Call via CloudTrail" {
+        event["detail"]["eventID"] = event_id().into();
+        event["detail"]["eventTime"] = now.into();
+    }
+    event
+}
+
+/// A random id in the shape of EventBridge's and CloudTrail's (a version 4 UUID), from the
+/// standard library's randomly keyed hasher.
+pub fn event_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        h.finish()
+    };
+    let (high, low) = (random(), random());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0x0fff,
+        0x8000 | (low >> 48) & 0x3fff,
+        low & 0xffff_ffff_ffff
+    )
 }
 
 /// Decodes `%XX` escapes (IAM returns policy documents URL-encoded); `+` stays as it is.
