@@ -88,15 +88,22 @@ fn filter(name: &str, values: &[VpcId]) -> Filter {
         .build()
 }
 
+/// Reads `ids` in requests of at most [`MAX_FILTER_VALUES`] filter values, concurrently.
+async fn in_chunks<'a, T, F, Fut>(ids: &'a [VpcId], read: F) -> Result<Vec<T>, AwsError>
+where
+    F: Fn(&'a [VpcId]) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, AwsError>>,
+{
+    let chunks = ids.chunks(MAX_FILTER_VALUES).map(read);
+    Ok(try_join_all(chunks).await?.into_iter().flatten().collect())
+}
+
 impl Inventory for AwsInventory {
     async fn vpcs(&self, query: VpcQuery<'_>) -> Result<Vec<Vpc>, AwsError> {
         match query {
             VpcQuery::All => self.describe_vpcs(None).await,
             VpcQuery::Ids(ids) => {
-                let chunks = ids
-                    .chunks(MAX_FILTER_VALUES)
-                    .map(|c| self.describe_vpcs(Some(filter("vpc-id", c))));
-                Ok(try_join_all(chunks).await?.into_iter().flatten().collect())
+                in_chunks(ids, |c| self.describe_vpcs(Some(filter("vpc-id", c)))).await
             }
         }
     }
@@ -105,10 +112,10 @@ impl Inventory for AwsInventory {
         match query {
             FlowLogQuery::All => self.describe_flow_logs(None).await,
             FlowLogQuery::Resources(ids) => {
-                let chunks = ids
-                    .chunks(MAX_FILTER_VALUES)
-                    .map(|c| self.describe_flow_logs(Some(filter("resource-id", c))));
-                Ok(try_join_all(chunks).await?.into_iter().flatten().collect())
+                in_chunks(ids, |c| {
+                    self.describe_flow_logs(Some(filter("resource-id", c)))
+                })
+                .await
             }
             FlowLogQuery::LogGroup(name) => {
                 let f = Filter::builder()

@@ -2,7 +2,7 @@
 //! (`crates/core/facts.json`) and refusing with the variable, the value and what is allowed.
 
 use super::{ConfigError, TrafficType};
-use crate::facts::{facts, one_of};
+use crate::facts::{ArnFacts, facts, one_of};
 
 /// Parses a boolean as the configuration accepts it: true/false/1/0/yes/no, any case.
 pub fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
@@ -83,29 +83,35 @@ pub(super) fn parse_exempt_tag(value: &str) -> Result<String, ConfigError> {
 /// and ACCOUNT `{account_id}`.
 pub(super) fn parse_kms_key_arn(value: &str) -> Result<String, ConfigError> {
     let rules = &facts().kms_key_arn;
-    let value = value.trim();
-    if rules.pattern.matches(value) {
-        return Ok(value.to_owned());
-    }
-    Err(ConfigError {
-        variable: "FLOWGUARD_KMS_KEY_ARN",
-        value: value.to_owned(),
-        allowed: format!(
+    arn(value, rules, "FLOWGUARD_KMS_KEY_ARN", || {
+        format!(
             "expected a KMS key ARN, {}, where REGION may be {{region}} and ACCOUNT {{account_id}}",
             rules.form
-        ),
+        )
     })
 }
 
 pub(super) fn parse_role_arn(value: &str) -> Result<String, ConfigError> {
     let rules = &facts().delivery_role_arn;
+    arn(value, rules, "FLOWGUARD_DELIVERY_ROLE_ARN", || {
+        format!("expected an IAM role ARN, {}", rules.form)
+    })
+}
+
+/// An ARN that matches the facts' pattern for `variable`, trimmed.
+fn arn(
+    value: &str,
+    rules: &ArnFacts,
+    variable: &'static str,
+    allowed: impl FnOnce() -> String,
+) -> Result<String, ConfigError> {
     let value = value.trim();
     if rules.pattern.matches(value) {
         return Ok(value.to_owned());
     }
     Err(ConfigError {
-        variable: "FLOWGUARD_DELIVERY_ROLE_ARN",
+        variable,
         value: value.to_owned(),
-        allowed: format!("expected an IAM role ARN, {}", rules.form),
+        allowed: allowed(),
     })
 }
