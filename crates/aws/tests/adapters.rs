@@ -12,8 +12,8 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
 use flowguard_aws::{AwsInventory, AwsRemediator, Clients};
 use flowguard_core::{
-    Created, Disposition, FlowLogQuery, FlowLogRequest, Inventory, LogGroupName, Permission,
-    Remediator, TrafficType, VpcId, VpcQuery, classify,
+    AwsError, Created, Disposition, FlowLogQuery, FlowLogRequest, Inventory, LogGroupName,
+    Permission, Remediator, TrafficType, VpcId, VpcQuery, classify,
 };
 
 fn clients(ec2: &[&Rule], logs: &[&Rule]) -> Clients {
@@ -41,6 +41,36 @@ fn request(vpcs: &[&str]) -> FlowLogRequest {
         max_aggregation_interval: 600,
         client_token: "flowguard-0123".into(),
     }
+}
+
+/// `count` values made by `make` from 0, 1, 2 and on: the many names of the tests of limits.
+fn numbered<T>(count: usize, make: impl Fn(usize) -> T) -> Vec<T> {
+    (0..count).map(make).collect()
+}
+
+/// A CreateFlowLogs that fails as a whole with the EC2 error `code`.
+fn create_flow_logs_failing(code: &'static str) -> Rule {
+    mock!(aws_sdk_ec2::Client::create_flow_logs)
+        .then_error(move || CreateFlowLogsError::generic(ec2_error(code)))
+}
+
+/// The entry of CreateFlowLogs' `unsuccessful` list for `vpc`, failed with `code`.
+fn unsuccessful(vpc: &str, code: &str, message: &str) -> UnsuccessfulItem {
+    UnsuccessfulItem::builder()
+        .resource_id(vpc)
+        .error(
+            UnsuccessfulItemError::builder()
+                .code(code)
+                .message(message)
+                .build(),
+        )
+        .build()
+}
+
+/// Asks the remediator to create flow logs for `vpcs`, EC2 answering by `rule`.
+async fn create_flow_logs(rule: &Rule, vpcs: &[&str]) -> Result<Vec<(VpcId, Created)>, AwsError> {
+    let remediator = AwsRemediator::new(clients(&[rule], &[]));
+    remediator.create_flow_logs(&request(vpcs)).await
 }
 
 #[tokio::test]
@@ -133,26 +163,16 @@ async fn server_errors_are_retryable() {
 
 #[tokio::test]
 async fn access_denied_is_permanent() {
-    let rule = mock!(aws_sdk_ec2::Client::create_flow_logs)
-        .then_error(|| CreateFlowLogsError::generic(ec2_error("Client.UnauthorizedOperation")));
-    let remediator = AwsRemediator::new(clients(&[&rule], &[]));
-    let err = remediator
-        .create_flow_logs(&request(&["vpc-1"]))
-        .await
-        .unwrap_err();
+    let rule = create_flow_logs_failing("Client.UnauthorizedOperation");
+    let err = create_flow_logs(&rule, &["vpc-1"]).await.unwrap_err();
     assert_eq!(err.code.as_deref(), Some("UnauthorizedOperation"));
     assert_eq!(classify(&err), Disposition::GiveUp);
 }
 
 #[tokio::test]
 async fn top_level_flow_log_already_exists_means_every_vpc() {
-    let rule = mock!(aws_sdk_ec2::Client::create_flow_logs)
-        .then_error(|| CreateFlowLogsError::generic(ec2_error("FlowLogAlreadyExists")));
-    let remediator = AwsRemediator::new(clients(&[&rule], &[]));
-    let outcomes = remediator
-        .create_flow_logs(&request(&["vpc-1", "vpc-2"]))
-        .await
-        .unwrap();
+    let rule = create_flow_logs_failing("FlowLogAlreadyExists");
+    let outcomes = create_flow_logs(&rule, &["vpc-1", "vpc-2"]).await.unwrap();
     assert_eq!(outcomes.len(), 2);
     assert!(
         outcomes
@@ -163,17 +183,6 @@ async fn top_level_flow_log_already_exists_means_every_vpc() {
 
 #[tokio::test]
 async fn unsuccessful_entries_are_per_vpc() {
-    let item = |vpc: &str, code: &str| {
-        UnsuccessfulItem::builder()
-            .resource_id(vpc)
-            .error(
-                UnsuccessfulItemError::builder()
-                    .code(code)
-                    .message("no")
-                    .build(),
-            )
-            .build()
-    };
     let rule = mock!(aws_sdk_ec2::Client::create_flow_logs)
         .match_requests(|r| {
             r.client_token() == Some("flowguard-0123")
@@ -183,13 +192,11 @@ async fn unsuccessful_entries_are_per_vpc() {
         .then_output(move || {
             CreateFlowLogsOutput::builder()
                 .flow_log_ids("fl-1")
-                .unsuccessful(item("vpc-2", "FlowLogAlreadyExists"))
-                .unsuccessful(item("vpc-3", "InvalidParameter"))
+                .unsuccessful(unsuccessful("vpc-2", "FlowLogAlreadyExists", "no"))
+                .unsuccessful(unsuccessful("vpc-3", "InvalidParameter", "no"))
                 .build()
         });
-    let remediator = AwsRemediator::new(clients(&[&rule], &[]));
-    let outcomes = remediator
-        .create_flow_logs(&request(&["vpc-1", "vpc-2", "vpc-3"]))
+    let outcomes = create_flow_logs(&rule, &["vpc-1", "vpc-2", "vpc-3"])
         .await
         .unwrap();
     assert!(
@@ -208,11 +215,7 @@ async fn a_single_vpc_request_reports_its_flow_log_id() {
             .flow_log_ids("fl-0abc")
             .build()
     });
-    let remediator = AwsRemediator::new(clients(&[&rule], &[]));
-    let outcomes = remediator
-        .create_flow_logs(&request(&["vpc-1"]))
-        .await
-        .unwrap();
+    let outcomes = create_flow_logs(&rule, &["vpc-1"]).await.unwrap();
     assert!(matches!(&outcomes[0].1, Created::Created(Some(id)) if id.as_str() == "fl-0abc"));
 }
 
@@ -240,9 +243,7 @@ async fn the_dry_run_check_reads_the_answer() {
 async fn log_groups_are_looked_up_by_name_at_most_50_per_call_never_listed() {
     use aws_sdk_cloudwatchlogs::types::LogGroup;
     // 120 per-VPC groups: three calls of at most 50 identifiers each, no prefix, ever.
-    let names: Vec<LogGroupName> = (0..120)
-        .map(|i| LogGroupName::new(format!("/fl/vpc-{i:03}")))
-        .collect();
+    let names = numbered(120, |i| LogGroupName::new(format!("/fl/vpc-{i:03}")));
     let rule = mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups)
         .match_requests(|r| {
             r.log_group_name_prefix().is_none()
@@ -270,9 +271,7 @@ async fn log_groups_are_looked_up_by_name_at_most_50_per_call_never_listed() {
 
 #[tokio::test]
 async fn describe_vpcs_by_id_sends_at_most_200_filter_values() {
-    let ids: Vec<VpcId> = (0..450)
-        .map(|i| VpcId::new(format!("vpc-{i:04}")))
-        .collect();
+    let ids = numbered(450, |i| VpcId::new(format!("vpc-{i:04}")));
     let rule = mock!(aws_sdk_ec2::Client::describe_vpcs)
         .match_requests(|r| r.filters().iter().all(|f| f.values().len() <= 200))
         .then_output(|| DescribeVpcsOutput::builder().build());
@@ -340,24 +339,10 @@ async fn owner_creation_time_and_delivery_error_are_read() {
 async fn numeric_5xx_codes_in_unsuccessful_entries_are_retryable() {
     let rule = mock!(aws_sdk_ec2::Client::create_flow_logs).then_output(|| {
         CreateFlowLogsOutput::builder()
-            .unsuccessful(
-                UnsuccessfulItem::builder()
-                    .resource_id("vpc-1")
-                    .error(
-                        UnsuccessfulItemError::builder()
-                            .code("503")
-                            .message("Service Unavailable")
-                            .build(),
-                    )
-                    .build(),
-            )
+            .unsuccessful(unsuccessful("vpc-1", "503", "Service Unavailable"))
             .build()
     });
-    let remediator = AwsRemediator::new(clients(&[&rule], &[]));
-    let outcomes = remediator
-        .create_flow_logs(&request(&["vpc-1"]))
-        .await
-        .unwrap();
+    let outcomes = create_flow_logs(&rule, &["vpc-1"]).await.unwrap();
     let Created::Failed(e) = &outcomes[0].1 else {
         panic!("{outcomes:?}")
     };

@@ -5,7 +5,7 @@
 use flowguard_core::fake::{FakeRegion, State, vpc};
 use flowguard_core::handler::{Backend, HandlerError, Setup, handle};
 use flowguard_core::observed::{LogGroup, Retention};
-use flowguard_core::{AwsError, LogGroupName, Policy, TriggerKind, VpcStatus};
+use flowguard_core::{AwsError, LogGroupName, Policy, Report, TriggerKind, VpcStatus};
 use futures::executor::block_on;
 use serde_json::Value;
 use std::sync::Arc;
@@ -61,17 +61,21 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-async fn run(name: &str) -> (flowguard_core::Report, FakeBackend) {
+/// Hands the fixture `name` to the handler of a function that runs in `account`.
+async fn handle_fixture(
+    backend: &FakeBackend,
+    setup: &Setup,
+    account: &str,
+    name: &str,
+) -> Result<Report, HandlerError> {
+    handle(backend, setup, account, &fixture(name), None).await
+}
+
+async fn run(name: &str) -> (Report, FakeBackend) {
     let backend = backend();
-    let report = handle(
-        &backend,
-        &setup(false),
-        "123456789012",
-        &fixture(name),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = handle_fixture(&backend, &setup(false), "123456789012", name)
+        .await
+        .unwrap();
     (report, backend)
 }
 
@@ -136,12 +140,11 @@ fn every_variant_is_handled_without_error() {
         // The region comes from the event when it carries it; the account is the function's,
         // and the event of that account is acted on in the event's region.
         let backend = backend();
-        let report = handle(
+        let report = handle_fixture(
             &backend,
             &setup(false),
             "210987654321",
-            &fixture("variants/create_vpc_detail_region.json"),
-            None,
+            "variants/create_vpc_detail_region.json",
         )
         .await
         .unwrap();
@@ -194,12 +197,11 @@ fn throttled_reads_are_a_retryable_error() {
                 "Request limit exceeded.",
             ),
         );
-        let err = handle(
+        let err = handle_fixture(
             &backend,
             &setup(false),
             "123456789012",
-            &fixture("scheduled_event.json"),
-            None,
+            "scheduled_event.json",
         )
         .await
         .unwrap_err();
@@ -220,15 +222,9 @@ fn a_failed_remediation_is_an_error_that_carries_the_report() {
                 "not authorized",
             ),
         );
-        let err = handle(
-            &backend,
-            &setup(false),
-            "123456789012",
-            &fixture("create_vpc.json"),
-            None,
-        )
-        .await
-        .unwrap_err();
+        let err = handle_fixture(&backend, &setup(false), "123456789012", "create_vpc.json")
+            .await
+            .unwrap_err();
         assert!(!err.is_retryable(), "access denied will not pass by itself");
         let report = err.report().unwrap();
         assert_eq!(report.summary.vpcs.failed, 1);
@@ -247,15 +243,9 @@ fn dry_run_changes_nothing_and_says_so() {
         setup
             .warnings
             .push("the delivery role does not exist".into());
-        let report = handle(
-            &backend,
-            &setup,
-            "123456789012",
-            &fixture("create_vpc.json"),
-            None,
-        )
-        .await
-        .unwrap();
+        let report = handle_fixture(&backend, &setup, "123456789012", "create_vpc.json")
+            .await
+            .unwrap();
         assert!(report.dry_run);
         assert_eq!(report.vpcs[0].status, VpcStatus::WouldRemediate);
         assert!(backend.0.state().flow_logs.is_empty());
@@ -268,15 +258,9 @@ fn an_event_of_another_account_is_ignored_and_changes_nothing() {
     block_on(async {
         let backend = backend();
         // create_vpc.json happened in 123456789012; this function runs in another account.
-        let report = handle(
-            &backend,
-            &setup(false),
-            "210987654321",
-            &fixture("create_vpc.json"),
-            None,
-        )
-        .await
-        .unwrap();
+        let report = handle_fixture(&backend, &setup(false), "210987654321", "create_vpc.json")
+            .await
+            .unwrap();
         assert_eq!(report.trigger.kind, TriggerKind::Ignored);
         assert!(
             report.trigger.reason.contains("123456789012")
@@ -295,15 +279,9 @@ fn a_kms_key_of_another_region_fails_the_run_as_a_configuration_error() {
         let backend = backend();
         let mut setup = setup(false);
         setup.policy.kms_key_arn = Some("arn:aws:kms:eu-west-1:123456789012:key/abcd".into());
-        let err = handle(
-            &backend,
-            &setup,
-            "123456789012",
-            &fixture("create_vpc.json"),
-            None,
-        )
-        .await
-        .unwrap_err();
+        let err = handle_fixture(&backend, &setup, "123456789012", "create_vpc.json")
+            .await
+            .unwrap_err();
         assert!(!err.is_retryable());
         assert!(err.to_string().contains("FLOWGUARD_KMS_KEY_ARN"), "{err}");
         assert!(backend.0.calls().is_empty());

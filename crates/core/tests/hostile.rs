@@ -59,6 +59,11 @@ fn create_vpc_with_id(id: &str) -> Value {
     create_vpc(json!({ "vpc": { "vpcId": id, "state": "pending" } }))
 }
 
+/// One FlowLogId entry as CloudTrail records it: the id as `content`, and a `tag`.
+fn id_entry(id: &str, tag: u32) -> Value {
+    json!({ "content": id, "tag": tag })
+}
+
 fn delete_flow_logs(flow_log_id: Value) -> Value {
     cloudtrail(
         "aws.ec2",
@@ -139,6 +144,37 @@ const FLOW_LOGS_UNREADABLE: &str = "flow logs were deleted (ids unreadable); the
 
 fn flow_logs_named(ids: &str) -> String {
     format!("flow logs {ids} were deleted; the event cannot name their VPCs: sweeping the region")
+}
+
+/// Asserts that `value` sweeps, with a reason that names the deleted flow logs `ids`.
+#[track_caller]
+fn assert_sweep_naming(value: &Value, ids: &str) -> Trigger {
+    assert_trigger(parse(value), &Target::Sweep, &flow_logs_named(ids))
+}
+
+/// Asserts that `value` sweeps because the ids of the deleted flow logs are unreadable.
+#[track_caller]
+fn assert_unreadable_ids(value: &Value) -> Trigger {
+    assert_trigger(parse(value), &Target::Sweep, FLOW_LOGS_UNREADABLE)
+}
+
+/// A scheduled event: the smallest event there is, with an empty detail.
+fn scheduled() -> Value {
+    event("aws.events", "Scheduled Event", json!({}))
+}
+
+/// Asserts that a scheduled event whose envelope `field` is `value` is not an event, for
+/// the reason `"{field}" is {kind}, not {expected}`, and that the error names it.
+#[track_caller]
+fn assert_wrong_type(field: &str, value: Value, kind: &str, expected: &str) {
+    let mut event = scheduled();
+    event[field] = value;
+    let message = format!("\"{field}\" is {kind}, not {expected}");
+    assert_invalid(
+        parse(&event),
+        &InvalidEvent::NotAnEvent(message.clone()),
+        &message,
+    );
 }
 
 /// `open` repeated `levels` times, then `leaf`, then `close` repeated `levels` times.
@@ -317,13 +353,13 @@ fn a_utf8_byte_order_mark_is_not_json() {
     // RFC 8259 lets a parser refuse the BOM; EventBridge never sends one. A file saved with a
     // BOM (`flowguard handle-event`) is refused as not JSON, at its first byte.
     let mut input = b"\xef\xbb\xbf".to_vec();
-    input.extend(serde_json::to_vec(&event("aws.events", "Scheduled Event", json!({}))).unwrap());
+    input.extend(serde_json::to_vec(&scheduled()).unwrap());
     assert_not_json(&input, "expected value at line 1 column 1");
 }
 
 #[test]
 fn nul_bytes_are_not_json() {
-    let valid = serde_json::to_vec(&event("aws.events", "Scheduled Event", json!({}))).unwrap();
+    let valid = serde_json::to_vec(&scheduled()).unwrap();
     let mut before = b"\0".to_vec();
     before.extend(&valid);
     assert_not_json(&before, "expected value at line 1 column 1");
@@ -353,7 +389,7 @@ fn escaped_nul_characters_make_ids_unreadable() {
 
 #[test]
 fn a_second_document_after_the_event_is_not_json() {
-    let one = serde_json::to_vec(&event("aws.events", "Scheduled Event", json!({}))).unwrap();
+    let one = serde_json::to_vec(&scheduled()).unwrap();
     let mut two = one.clone();
     two.extend(&one);
     assert_not_json(&two, "trailing characters");
@@ -390,43 +426,19 @@ fn json_that_is_not_an_object_is_refused_with_its_type() {
 
 #[test]
 fn numbers_where_the_envelope_has_strings_are_not_an_event() {
-    let mut value = event("aws.events", "Scheduled Event", json!({}));
-    value["detail-type"] = json!(1);
-    assert_invalid(
-        parse(&value),
-        &InvalidEvent::NotAnEvent("\"detail-type\" is a number, not a string".to_owned()),
-        "\"detail-type\" is a number",
-    );
-    let mut value = event("aws.events", "Scheduled Event", json!({}));
-    value["source"] = json!(12.5);
-    assert_invalid(
-        parse(&value),
-        &InvalidEvent::NotAnEvent("\"source\" is a number, not a string".to_owned()),
-        "\"source\" is a number",
-    );
-    let mut value = event("aws.events", "Scheduled Event", json!({}));
-    value["detail"] = json!(0);
-    assert_invalid(
-        parse(&value),
-        &InvalidEvent::NotAnEvent("\"detail\" is a number, not an object".to_owned()),
-        "\"detail\" is a number",
-    );
+    assert_wrong_type("detail-type", json!(1), "a number", "a string");
+    assert_wrong_type("source", json!(12.5), "a number", "a string");
+    assert_wrong_type("detail", json!(0), "a number", "an object");
 }
 
 #[test]
 fn nulls_in_the_envelope_are_not_an_event() {
-    for (field, message) in [
-        ("detail-type", "\"detail-type\" is null, not a string"),
-        ("source", "\"source\" is null, not a string"),
-        ("detail", "\"detail\" is null, not an object"),
+    for (field, expected) in [
+        ("detail-type", "a string"),
+        ("source", "a string"),
+        ("detail", "an object"),
     ] {
-        let mut value = event("aws.events", "Scheduled Event", json!({}));
-        value[field] = Value::Null;
-        assert_invalid(
-            parse(&value),
-            &InvalidEvent::NotAnEvent(message.to_owned()),
-            message,
-        );
+        assert_wrong_type(field, Value::Null, "null", expected);
     }
 }
 
@@ -462,33 +474,16 @@ fn a_null_event_name_is_a_cloudtrail_event_without_a_name() {
 
 #[test]
 fn arrays_where_the_envelope_has_objects_or_strings_are_not_an_event() {
-    let mut value = event("aws.events", "Scheduled Event", json!({}));
-    value["detail"] = json!([{}]);
-    assert_invalid(
-        parse(&value),
-        &InvalidEvent::NotAnEvent("\"detail\" is an array, not an object".to_owned()),
-        "\"detail\" is an array",
-    );
-    let mut value = event("aws.events", "Scheduled Event", json!({}));
-    value["source"] = json!(["aws.events"]);
-    assert_invalid(
-        parse(&value),
-        &InvalidEvent::NotAnEvent("\"source\" is an array, not a string".to_owned()),
-        "\"source\" is an array",
-    );
+    assert_wrong_type("detail", json!([{}]), "an array", "an object");
+    assert_wrong_type("source", json!(["aws.events"]), "an array", "a string");
 }
 
 #[test]
 fn a_string_detail_is_not_an_event() {
     // PutEvents takes Detail as a JSON string; EventBridge delivers it parsed. A string that
     // holds JSON is not an object, and is not parsed a second time.
-    let mut value = event("aws.events", "Scheduled Event", json!({}));
-    value["detail"] = json!("{\"eventName\":\"CreateVpc\"}");
-    assert_invalid(
-        parse(&value),
-        &InvalidEvent::NotAnEvent("\"detail\" is a string, not an object".to_owned()),
-        "\"detail\" is a string",
-    );
+    let detail = json!("{\"eventName\":\"CreateVpc\"}");
+    assert_wrong_type("detail", detail, "a string", "an object");
 }
 
 #[test]
@@ -498,7 +493,7 @@ fn missing_envelope_fields_are_named() {
         ("source", "no \"source\""),
         ("detail", "no \"detail\""),
     ] {
-        let mut value = event("aws.events", "Scheduled Event", json!({}));
+        let mut value = scheduled();
         value.as_object_mut().unwrap().remove(field);
         assert_invalid(
             parse(&value),
@@ -883,34 +878,19 @@ fn create_default_vpc_finds_a_vpc_id_to_a_bounded_depth() {
 
 #[test]
 fn flow_log_id_as_one_object() {
-    assert_trigger(
-        parse(&delete_flow_logs(
-            json!({ "content": "fl-07a9b55570fe770b6", "tag": 1 }),
-        )),
-        &Target::Sweep,
-        &flow_logs_named("fl-07a9b55570fe770b6"),
-    );
+    let id = id_entry("fl-07a9b55570fe770b6", 1);
+    assert_sweep_naming(&delete_flow_logs(id), "fl-07a9b55570fe770b6");
 }
 
 #[test]
 fn flow_log_id_as_a_list_of_objects() {
-    assert_trigger(
-        parse(&delete_flow_logs(json!([
-            { "content": "fl-1", "tag": 1 },
-            { "content": "fl-2", "tag": 2 },
-        ]))),
-        &Target::Sweep,
-        &flow_logs_named("fl-1, fl-2"),
-    );
+    let ids = json!([id_entry("fl-1", 1), id_entry("fl-2", 2)]);
+    assert_sweep_naming(&delete_flow_logs(ids), "fl-1, fl-2");
 }
 
 #[test]
 fn flow_log_id_as_a_plain_string() {
-    assert_trigger(
-        parse(&delete_flow_logs(json!("fl-0abc"))),
-        &Target::Sweep,
-        &flow_logs_named("fl-0abc"),
-    );
+    assert_sweep_naming(&delete_flow_logs(json!("fl-0abc")), "fl-0abc");
 }
 
 #[test]
@@ -929,11 +909,7 @@ fn flow_log_id_unreadable_shapes_still_sweep() {
         json!(""),
         json!([[{ "content": "fl-1" }]]),
     ] {
-        assert_trigger(
-            parse(&delete_flow_logs(shape.clone())),
-            &Target::Sweep,
-            FLOW_LOGS_UNREADABLE,
-        );
+        assert_unreadable_ids(&delete_flow_logs(shape.clone()));
     }
     // No requestParameters at all, or not an object.
     for params in [Value::Null, json!("fl-1"), json!(["fl-1"])] {
@@ -942,26 +918,23 @@ fn flow_log_id_unreadable_shapes_still_sweep() {
             "DeleteFlowLogs",
             json!({ "requestParameters": params }),
         );
-        assert_trigger(parse(&value), &Target::Sweep, FLOW_LOGS_UNREADABLE);
+        assert_unreadable_ids(&value);
     }
 }
 
 #[test]
 fn flow_log_id_list_with_garbage_keeps_the_readable_ids() {
-    assert_trigger(
-        parse(&delete_flow_logs(json!([
-            null,
-            7,
-            { "content": "fl-1", "tag": 1 },
-            "not-an-id",
-            [],
-            { "content": { "x": 1 } },
-            "fl-2",
-            { "flowLogId": "fl-3" },
-        ]))),
-        &Target::Sweep,
-        &flow_logs_named("fl-1, fl-2, fl-3"),
-    );
+    let ids = json!([
+        null,
+        7,
+        { "content": "fl-1", "tag": 1 },
+        "not-an-id",
+        [],
+        { "content": { "x": 1 } },
+        "fl-2",
+        { "flowLogId": "fl-3" },
+    ]);
+    assert_sweep_naming(&delete_flow_logs(ids), "fl-1, fl-2, fl-3");
 }
 
 #[test]
@@ -972,17 +945,13 @@ fn flow_log_ids_under_the_lowercase_request_shape() {
         "DeleteFlowLogs",
         json!({ "requestParameters": { "flowLogIds": { "item": [{ "flowLogId": "fl-9" }] } } }),
     );
-    assert_trigger(parse(&value), &Target::Sweep, &flow_logs_named("fl-9"));
+    assert_sweep_naming(&value, "fl-9");
     let value = cloudtrail(
         "aws.ec2",
         "DeleteFlowLogs",
         json!({ "requestParameters": { "flowLogIds": ["fl-8", "fl-9"] } }),
     );
-    assert_trigger(
-        parse(&value),
-        &Target::Sweep,
-        &flow_logs_named("fl-8, fl-9"),
-    );
+    assert_sweep_naming(&value, "fl-8, fl-9");
 }
 
 #[test]
@@ -1001,21 +970,11 @@ fn flow_log_ids_with_injection_attempts_are_not_named() {
         &format!("fl-{}", "a".repeat(33)),
         &format!("fl-{}", "a".repeat(200_000)),
     ] {
-        assert_trigger(
-            parse(&delete_flow_logs(json!({ "content": id, "tag": 1 }))),
-            &Target::Sweep,
-            FLOW_LOGS_UNREADABLE,
-        );
+        assert_unreadable_ids(&delete_flow_logs(id_entry(id, 1)));
     }
     // A hostile id next to a good one: only the good one is named.
-    assert_trigger(
-        parse(&delete_flow_logs(json!([
-            { "content": "fl-1\r\nforged: line", "tag": 1 },
-            { "content": "fl-0abc", "tag": 2 },
-        ]))),
-        &Target::Sweep,
-        &flow_logs_named("fl-0abc"),
-    );
+    let ids = json!([id_entry("fl-1\r\nforged: line", 1), id_entry("fl-0abc", 2)]);
+    assert_sweep_naming(&delete_flow_logs(ids), "fl-0abc");
 }
 
 // ---------------------------------------------------------------------------------------------

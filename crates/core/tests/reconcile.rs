@@ -6,12 +6,13 @@ mod common;
 
 use common::*;
 use flowguard_core::fake::FakeRegion;
-use flowguard_core::observed::Retention::Days;
+use flowguard_core::observed::{FlowLog, Retention::Days};
 use flowguard_core::policy::{Policy, TrafficType::Reject};
-use flowguard_core::reconcile::{ReconcileError, Run, audit, dry_run, enforce};
+use flowguard_core::reconcile::{Deadline, ReconcileError, Run, audit, dry_run, enforce};
 use flowguard_core::trigger::{Target, Trigger};
 use flowguard_core::{ActionResult, AwsError, Outcome, Permission, Report, VpcId, VpcStatus};
 use futures::executor::block_on;
+use std::time::{Duration, Instant};
 
 fn policy() -> Policy {
     Policy {
@@ -47,9 +48,132 @@ fn enforce_on(fake: &FakeRegion, policy: &Policy, trigger: &Trigger) -> Report {
     block_on(enforce(fake, fake, &run(policy, trigger))).unwrap()
 }
 
+/// Enforces the test policy over a sweep of the whole region, errors included.
+fn try_enforce_sweep(fake: &FakeRegion) -> Result<Report, ReconcileError> {
+    block_on(enforce(
+        fake,
+        fake,
+        &run(&policy(), &Trigger::manual_sweep("t")),
+    ))
+}
+
+/// Enforces the test policy over a sweep of the whole region.
+fn enforce_sweep(fake: &FakeRegion) -> Report {
+    try_enforce_sweep(fake).unwrap()
+}
+
+/// Enforces the test policy for `trigger` as if the time were `now` (Unix seconds).
+fn enforce_at(fake: &FakeRegion, trigger: &Trigger, now: i64) -> Result<Report, ReconcileError> {
+    let p = policy();
+    block_on(enforce(
+        fake,
+        fake,
+        &Run {
+            now: Some(now),
+            ..run(&p, trigger)
+        },
+    ))
+}
+
+/// Enforces `policy` over a sweep that must start nothing new from `stop_at` on.
+fn enforce_sweep_until(fake: &FakeRegion, policy: &Policy, stop_at: Instant) -> Report {
+    let t = Trigger::manual_sweep("t");
+    let cut = Run {
+        deadline: Some(Deadline { stop_at }),
+        ..run(policy, &t)
+    };
+    block_on(enforce(fake, fake, &cut)).unwrap()
+}
+
+/// A region of these VPCs, none with a flow log, and the managed group at 365 days.
+fn with_managed_group(vpcs: &[&str]) -> FakeRegion {
+    FakeRegion::new(state(vpcs, vec![], &[(MANAGED, Days(365))]))
+}
+
+/// A region of vpc-1 with these flow logs, and the managed group at 365 days.
+fn vpc_1_with(flow_logs: Vec<FlowLog>) -> FakeRegion {
+    FakeRegion::new(state(&["vpc-1"], flow_logs, &[(MANAGED, Days(365))]))
+}
+
+/// Makes every `operation` call on `fake` fail with the service error `code`.
+fn fail(fake: &FakeRegion, operation: &'static str, code: &str, message: &str) {
+    fake.fail(operation, AwsError::service(operation, code, message));
+}
+
+/// The status the report gives the VPC `id`.
+#[track_caller]
+fn status_of(report: &Report, id: &str) -> VpcStatus {
+    report
+        .vpcs
+        .iter()
+        .find(|v| v.vpc_id.as_str() == id)
+        .unwrap_or_else(|| panic!("no {id} in {report}"))
+        .status
+}
+
+/// The calls of the run that change something: all but the reads.
+fn writes(fake: &FakeRegion) -> Vec<&'static str> {
+    fake.calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("Describe"))
+        .collect()
+}
+
+/// Flowguard's own flow log of `vpc`, failing to deliver with `error` for `age_seconds`.
+fn failing_own(vpc: &str, error: &str, age_seconds: i64) -> FlowLog {
+    let mut fl = ours(flow_log(&format!("fl-{vpc}"), vpc, Reject, MANAGED));
+    fl.deliver_status = Some("FAILED".into());
+    fl.deliver_error = Some(error.into());
+    fl.created_at = Some(10_000 - age_seconds);
+    fl
+}
+
+/// Enforces a sweep of vpc-1 whose own flow log has failed with `error` for `age_seconds`,
+/// and checks that it is kept: no write, and vpc-1 fails for good with the error as reason.
+#[track_caller]
+fn sweep_keeping_a_failing_flow_log(error: &str, age_seconds: i64) -> Report {
+    let fake = vpc_1_with(vec![failing_own("vpc-1", error, age_seconds)]);
+    let report = enforce_sweep(&fake);
+    assert!(writes(&fake).is_empty(), "{:?}", fake.calls());
+    assert_eq!(report.vpcs[0].status, VpcStatus::Failed);
+    let reason = &report.vpcs[0].reason;
+    assert!(reason.contains(error), "{reason}");
+    assert_eq!(report.outcome(), Outcome::Failed { retryable: false });
+    report
+}
+
+/// vpc-1 with its own flow log fl-1 that the first `stale_reads` reads miss, enforced for
+/// the CreateVpc event of vpc-1.
+fn enforce_with_stale_reads(stale_reads: u32) -> (FakeRegion, Report) {
+    let fake = vpc_1_with(vec![ours(flow_log("fl-1", "vpc-1", Reject, MANAGED))]);
+    fake.stale_flow_log_reads(stale_reads);
+    let report = enforce_on(&fake, &policy(), &vpc_trigger("vpc-1"));
+    (fake, report)
+}
+
+/// Deletes vpc-2 of `fake` after the run's first read, enforces a sweep and checks that vpc-2
+/// is gone and its neighbours vpc-1 and vpc-3 are still remediated.
+#[track_caller]
+fn sweep_deleting_vpc_2_mid_run(fake: &FakeRegion) -> Report {
+    fake.vanish_after_read("vpc-2");
+    let report = enforce_sweep(fake);
+    assert_eq!(status_of(&report, "vpc-2"), VpcStatus::Gone, "{report}");
+    assert_eq!(
+        status_of(&report, "vpc-1"),
+        VpcStatus::Remediated,
+        "{report}"
+    );
+    assert_eq!(
+        status_of(&report, "vpc-3"),
+        VpcStatus::Remediated,
+        "{report}"
+    );
+    report
+}
+
 #[test]
 fn create_vpc_on_a_steady_account_makes_four_calls() {
-    let fake = FakeRegion::new(state(&["vpc-1", "vpc-2"], vec![], &[(MANAGED, Days(365))]));
+    let fake = with_managed_group(&["vpc-1", "vpc-2"]);
     let report = enforce_on(&fake, &policy(), &vpc_trigger("vpc-1"));
     assert_eq!(report.summary.vpcs.remediated, 1);
     assert_eq!(
@@ -111,7 +235,7 @@ fn dry_run_makes_no_mutating_call_and_checks_permission() {
 
 #[test]
 fn dry_run_without_a_role_reports_it() {
-    let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[(MANAGED, Days(365))]));
+    let fake = with_managed_group(&["vpc-1"]);
     let report = block_on(dry_run(
         &fake,
         &run(&Policy::default(), &Trigger::manual_sweep("t")),
@@ -147,13 +271,7 @@ fn audit_never_checks_permissions() {
 fn already_exists_and_compliant_is_already_done() {
     // Another run created the flow log between our read and our write: the first read is
     // stale, the fake answers FlowLogAlreadyExists, and the re-read finds the VPC compliant.
-    let fake = FakeRegion::new(state(
-        &["vpc-1"],
-        vec![ours(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
-        &[(MANAGED, Days(365))],
-    ));
-    fake.stale_flow_log_reads(1);
-    let report = enforce_on(&fake, &policy(), &vpc_trigger("vpc-1"));
+    let (fake, report) = enforce_with_stale_reads(1);
     assert_eq!(
         report.actions[0].result,
         ActionResult::AlreadyDone,
@@ -175,7 +293,7 @@ fn a_batch_refused_for_one_duplicate_is_retried_for_the_others() {
     ));
     fake.stale_flow_log_reads(1);
     fake.whole_batch_duplicates();
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let report = enforce_sweep(&fake);
     assert_eq!(report.summary.vpcs.remediated, 3, "{report}");
     assert_eq!(report.outcome(), Outcome::Ok);
     let after = fake.state();
@@ -190,12 +308,7 @@ fn a_batch_refused_for_one_duplicate_is_retried_for_the_others() {
             "{vpc}"
         );
     }
-    let writes: Vec<&str> = fake
-        .calls()
-        .into_iter()
-        .filter(|c| !c.starts_with("Describe"))
-        .collect();
-    assert_eq!(writes, ["CreateFlowLogs", "CreateFlowLogs"]);
+    assert_eq!(writes(&fake), ["CreateFlowLogs", "CreateFlowLogs"]);
 }
 
 #[test]
@@ -205,7 +318,7 @@ fn a_foreign_group_with_short_retention_is_never_changed_the_vpc_gets_its_own_fl
         vec![flow_log("fl-theirs", "vpc-1", Reject, "/team/short")],
         &[(MANAGED, Days(365)), ("/team/short", Days(30))],
     ));
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let report = enforce_sweep(&fake);
     assert_eq!(report.vpcs[0].status, VpcStatus::Remediated, "{report}");
     assert_eq!(report.outcome(), Outcome::Ok);
     assert!(
@@ -237,11 +350,13 @@ fn a_foreign_group_with_short_retention_is_never_changed_the_vpc_gets_its_own_fl
 #[test]
 fn a_failed_group_creation_fails_the_vpcs_that_need_it_and_is_retryable() {
     let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
-    fake.fail(
+    fail(
+        &fake,
         "CreateLogGroup",
-        AwsError::service("CreateLogGroup", "ThrottlingException", "Rate exceeded"),
+        "ThrottlingException",
+        "Rate exceeded",
     );
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let report = enforce_sweep(&fake);
     assert_eq!(report.summary.vpcs.failed, 1);
     assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
     assert!(
@@ -258,16 +373,14 @@ fn a_failed_group_creation_fails_the_vpcs_that_need_it_and_is_retryable() {
 
 #[test]
 fn access_denied_is_permanent() {
-    let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[(MANAGED, Days(365))]));
-    fake.fail(
+    let fake = with_managed_group(&["vpc-1"]);
+    fail(
+        &fake,
         "CreateFlowLogs",
-        AwsError::service(
-            "CreateFlowLogs",
-            "Client.UnauthorizedOperation",
-            "not authorized",
-        ),
+        "Client.UnauthorizedOperation",
+        "not authorized",
     );
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let report = enforce_sweep(&fake);
     assert_eq!(report.outcome(), Outcome::Failed { retryable: false });
     let failed = &report.actions[0];
     assert_eq!(failed.error_code.as_deref(), Some("UnauthorizedOperation"));
@@ -277,36 +390,24 @@ fn access_denied_is_permanent() {
 #[test]
 fn a_read_failure_is_an_error_with_its_disposition() {
     let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
-    fake.fail(
+    fail(
+        &fake,
         "DescribeFlowLogs",
-        AwsError::service("DescribeFlowLogs", "RequestLimitExceeded", "slow down"),
+        "RequestLimitExceeded",
+        "slow down",
     );
-    let err = block_on(enforce(
-        &fake,
-        &fake,
-        &run(&policy(), &Trigger::manual_sweep("t")),
-    ))
-    .unwrap_err();
+    let err = try_enforce_sweep(&fake).unwrap_err();
     assert!(err.is_retryable());
     assert!(err.to_string().contains("RequestLimitExceeded"));
 }
 
 #[test]
 fn a_new_vpc_not_yet_visible_is_retried_then_gone() {
-    let fake = FakeRegion::new(state(&[], vec![], &[(MANAGED, Days(365))]));
-    let p = policy();
+    let fake = with_managed_group(&[]);
     let trigger = vpc_trigger("vpc-new");
-    let fresh = Run {
-        now: Some(1_010),
-        ..run(&p, &trigger)
-    };
-    let err = block_on(enforce(&fake, &fake, &fresh)).unwrap_err();
+    let err = enforce_at(&fake, &trigger, 1_010).unwrap_err();
     assert!(matches!(err, ReconcileError::NotYetVisible(_)) && err.is_retryable());
-    let later = Run {
-        now: Some(5_000),
-        ..run(&p, &trigger)
-    };
-    let report = block_on(enforce(&fake, &fake, &later)).unwrap();
+    let report = enforce_at(&fake, &trigger, 5_000).unwrap();
     assert_eq!(report.vpcs[0].status, VpcStatus::Gone);
     assert_eq!(report.outcome(), Outcome::Ok);
 }
@@ -320,7 +421,7 @@ fn foreign_failing_flow_logs_are_never_deleted() {
         vec![theirs.clone()],
         &[(MANAGED, Days(365)), ("/theirs", Days(365))],
     ));
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let report = enforce_sweep(&fake);
     assert_eq!(report.summary.vpcs.remediated, 1);
     assert!(!fake.calls().contains(&"DeleteFlowLogs"));
     assert!(fake.state().flow_logs.contains(&theirs));
@@ -328,19 +429,11 @@ fn foreign_failing_flow_logs_are_never_deleted() {
 
 #[test]
 fn flowguards_failing_flow_log_is_replaced_delete_first() {
-    let mut mine = ours(flow_log("fl-mine", "vpc-1", Reject, MANAGED));
-    mine.deliver_status = Some("FAILED".into());
-    mine.deliver_error = Some("Access error".into());
-    mine.created_at = Some(10_000 - 3_601); // older than an hour
-    let fake = FakeRegion::new(state(&["vpc-1"], vec![mine], &[(MANAGED, Days(365))]));
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let older_than_an_hour = failing_own("vpc-1", "Access error", 3_601);
+    let fake = vpc_1_with(vec![older_than_an_hour]);
+    let report = enforce_sweep(&fake);
     assert_eq!(report.summary.vpcs.remediated, 1, "{report}");
-    let writes: Vec<&str> = fake
-        .calls()
-        .into_iter()
-        .filter(|c| !c.starts_with("Describe"))
-        .collect();
-    assert_eq!(writes, ["DeleteFlowLogs", "CreateFlowLogs"]);
+    assert_eq!(writes(&fake), ["DeleteFlowLogs", "CreateFlowLogs"]);
     let after = fake.state();
     assert_eq!(after.flow_logs.len(), 1);
     assert_eq!(
@@ -354,8 +447,8 @@ fn a_blocked_destination_is_failed_with_the_reason() {
     // A foreign INACTIVE REJECT flow log into the managed group blocks ours.
     let mut theirs = flow_log("fl-theirs", "vpc-1", Reject, MANAGED);
     theirs.status = "INACTIVE".into();
-    let fake = FakeRegion::new(state(&["vpc-1"], vec![theirs], &[(MANAGED, Days(365))]));
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let fake = vpc_1_with(vec![theirs]);
+    let report = enforce_sweep(&fake);
     assert_eq!(report.vpcs[0].status, VpcStatus::Failed);
     let action = &report.actions[0];
     assert_eq!(action.error_code.as_deref(), Some("FlowLogAlreadyExists"));
@@ -423,52 +516,24 @@ fn client_tokens_are_stable_and_short() {
     let p = policy();
     let t = vpc_trigger("vpc-1");
     let r = run(&p, &t);
-    let a = flowguard_core::reconcile::flow_log_request(
-        &r,
-        "role",
-        &MANAGED.into(),
-        &[VpcId::new("vpc-1")],
-    );
-    let b = flowguard_core::reconcile::flow_log_request(
-        &r,
-        "role",
-        &MANAGED.into(),
-        &[VpcId::new("vpc-1")],
-    );
-    let c = flowguard_core::reconcile::flow_log_request(
-        &r,
-        "role",
-        &MANAGED.into(),
-        &[VpcId::new("vpc-2")],
-    );
-    assert_eq!(a.client_token, b.client_token);
-    assert_ne!(a.client_token, c.client_token);
-    assert!(a.client_token.len() <= 64);
+    let token = |vpc: &str| {
+        flowguard_core::reconcile::flow_log_request(&r, "role", &MANAGED.into(), &[VpcId::new(vpc)])
+            .client_token
+    };
+    let (a, b, c) = (token("vpc-1"), token("vpc-1"), token("vpc-2"));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert!(a.len() <= 64);
 }
 
 // ---- The limits, shapes and failure modes of real AWS (issue 11) ----
-
-fn failing_own(vpc: &str, error: &str, age_seconds: i64) -> flowguard_core::observed::FlowLog {
-    let mut fl = ours(flow_log(&format!("fl-{vpc}"), vpc, Reject, MANAGED));
-    fl.deliver_status = Some("FAILED".into());
-    fl.deliver_error = Some(error.into());
-    fl.created_at = Some(10_000 - age_seconds);
-    fl
-}
-
-fn writes(fake: &FakeRegion) -> Vec<&'static str> {
-    fake.calls()
-        .into_iter()
-        .filter(|c| !c.starts_with("Describe"))
-        .collect()
-}
 
 #[test]
 fn a_sweep_of_700_vpcs_creates_in_batches_of_at_most_300() {
     let ids: Vec<String> = (0..700).map(|i| format!("vpc-{i:04}")).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let fake = FakeRegion::new(state(&refs, vec![], &[(MANAGED, Days(365))]));
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let fake = with_managed_group(&refs);
+    let report = enforce_sweep(&fake);
     assert_eq!(report.summary.vpcs.remediated, 700, "{:?}", report.summary);
     assert_eq!(report.outcome(), Outcome::Ok);
     assert_eq!(
@@ -533,7 +598,7 @@ fn a_shared_vpc_is_not_owned_never_sent_to_ec2_and_does_not_fail_the_others() {
     );
     assert_eq!(audit_report.summary.vpcs.not_owned, 1);
 
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let report = enforce_sweep(&fake);
     assert_eq!(report.outcome(), Outcome::Ok, "{report}");
     assert_eq!(report.summary.vpcs.remediated, 1);
     assert_eq!(report.summary.vpcs.not_owned, 1);
@@ -545,45 +610,23 @@ fn a_shared_vpc_is_not_owned_never_sent_to_ec2_and_does_not_fail_the_others() {
 
 #[test]
 fn a_young_failing_flow_log_is_not_replaced_the_vpc_fails_with_the_cause() {
-    let fake = FakeRegion::new(state(
-        &["vpc-1"],
-        vec![failing_own("vpc-1", "Access error", 600)],
-        &[(MANAGED, Days(365))],
-    ));
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
-    assert!(writes(&fake).is_empty(), "{:?}", fake.calls());
-    assert_eq!(report.vpcs[0].status, VpcStatus::Failed);
+    let report = sweep_keeping_a_failing_flow_log("Access error", 600);
     let reason = &report.vpcs[0].reason;
-    assert!(reason.contains("Access error"), "{reason}");
     assert!(
         reason.contains("delivery role"),
         "the likely cause: {reason}"
     );
-    assert_eq!(report.outcome(), Outcome::Failed { retryable: false });
 }
 
 #[test]
 fn a_rate_limited_flow_log_is_never_replaced_however_old() {
-    let fake = FakeRegion::new(state(
-        &["vpc-1"],
-        vec![failing_own("vpc-1", "Rate limited", 86_400)],
-        &[(MANAGED, Days(365))],
-    ));
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
-    assert!(writes(&fake).is_empty(), "{:?}", fake.calls());
-    assert_eq!(report.vpcs[0].status, VpcStatus::Failed);
-    assert!(report.vpcs[0].reason.contains("Rate limited"));
-    assert_eq!(report.outcome(), Outcome::Failed { retryable: false });
+    sweep_keeping_a_failing_flow_log("Rate limited", 86_400);
 }
 
 #[test]
 fn an_old_failing_flow_log_is_replaced_once_and_the_next_run_does_not_loop() {
-    let fake = FakeRegion::new(state(
-        &["vpc-1"],
-        vec![failing_own("vpc-1", "Access error", 7_200)],
-        &[(MANAGED, Days(365))],
-    ));
-    let first = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let fake = vpc_1_with(vec![failing_own("vpc-1", "Access error", 7_200)]);
+    let first = enforce_sweep(&fake);
     assert_eq!(first.summary.vpcs.remediated, 1, "{first}");
     assert_eq!(writes(&fake), ["DeleteFlowLogs", "CreateFlowLogs"]);
     // The replacement fails too (the role is still broken): a young failing flow log.
@@ -594,18 +637,14 @@ fn an_old_failing_flow_log_is_replaced_once_and_the_next_run_does_not_loop() {
         fl.created_at = Some(10_000 - 60);
     }
     let fake = FakeRegion::new(state);
-    let second = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let second = enforce_sweep(&fake);
     assert!(writes(&fake).is_empty(), "no loop: {:?}", fake.calls());
     assert_eq!(second.vpcs[0].status, VpcStatus::Failed);
 }
 
 #[test]
 fn a_traffic_type_change_converges_to_one_flow_log_per_vpc() {
-    let fake = FakeRegion::new(state(
-        &["vpc-1"],
-        vec![ours(flow_log("fl-old", "vpc-1", Reject, MANAGED))],
-        &[(MANAGED, Days(365))],
-    ));
+    let fake = vpc_1_with(vec![ours(flow_log("fl-old", "vpc-1", Reject, MANAGED))]);
     let all = Policy {
         traffic_type: flowguard_core::policy::TrafficType::All,
         ..policy()
@@ -635,7 +674,7 @@ fn a_role_change_replaces_flowguards_own_flow_logs_but_never_foreign_ones() {
         vec![mine, theirs.clone()],
         &[(MANAGED, Days(365))],
     ));
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let report = enforce_sweep(&fake);
     assert_eq!(report.outcome(), Outcome::Ok, "{report}");
     let after = fake.state();
     assert!(after.flow_logs.contains(&theirs));
@@ -645,49 +684,25 @@ fn a_role_change_replaces_flowguards_own_flow_logs_but_never_foreign_ones() {
 
 #[test]
 fn a_vpc_deleted_mid_run_is_gone_and_its_neighbours_are_still_remediated() {
-    let fake = FakeRegion::new(state(
-        &["vpc-1", "vpc-2", "vpc-3"],
-        vec![],
-        &[(MANAGED, Days(365))],
-    ));
-    fake.vanish_after_read("vpc-2");
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
-    let status = |id: &str| {
-        report
-            .vpcs
-            .iter()
-            .find(|v| v.vpc_id.as_str() == id)
-            .unwrap()
-            .status
-    };
-    assert_eq!(status("vpc-2"), VpcStatus::Gone, "{report}");
-    assert_eq!(status("vpc-1"), VpcStatus::Remediated, "{report}");
-    assert_eq!(status("vpc-3"), VpcStatus::Remediated, "{report}");
+    let fake = with_managed_group(&["vpc-1", "vpc-2", "vpc-3"]);
+    let report = sweep_deleting_vpc_2_mid_run(&fake);
     assert_eq!(report.outcome(), Outcome::Ok);
     assert_eq!(fake.state().flow_logs.len(), 2);
 }
 
 #[test]
 fn create_flow_logs_not_finding_a_fresh_vpc_is_retryable_within_the_grace_then_gone() {
-    let fake = FakeRegion::new(state(&["vpc-new"], vec![], &[(MANAGED, Days(365))]));
+    let fake = with_managed_group(&["vpc-new"]);
     fake.unknown_to_create("vpc-new");
-    let p = policy();
     let trigger = vpc_trigger("vpc-new"); // event time 1_000
-    let fresh = Run {
-        now: Some(1_000 + 60),
-        ..run(&p, &trigger)
-    };
-    let report = block_on(enforce(&fake, &fake, &fresh)).unwrap();
+    let report = enforce_at(&fake, &trigger, 1_000 + 60).unwrap();
     assert_eq!(
         report.outcome(),
         Outcome::Failed { retryable: true },
         "{report}"
     );
-    let later = Run {
-        now: Some(1_000 + flowguard_core::reconcile::NEW_VPC_GRACE_SECONDS + 1),
-        ..run(&p, &trigger)
-    };
-    let report = block_on(enforce(&fake, &fake, &later)).unwrap();
+    let later = 1_000 + flowguard_core::reconcile::NEW_VPC_GRACE_SECONDS + 1;
+    let report = enforce_at(&fake, &trigger, later).unwrap();
     assert_eq!(report.vpcs[0].status, VpcStatus::Gone, "{report}");
     assert_eq!(report.outcome(), Outcome::Ok);
 }
@@ -725,15 +740,7 @@ fn per_vpc_groups_are_done_vpc_by_vpc_each_group_with_its_retention_first() {
 #[test]
 fn past_its_deadline_a_run_starts_nothing_and_is_retryable() {
     let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
-    let p = policy();
-    let t = Trigger::manual_sweep("t");
-    let late = Run {
-        deadline: Some(flowguard_core::reconcile::Deadline {
-            stop_at: std::time::Instant::now(),
-        }),
-        ..run(&p, &t)
-    };
-    let report = block_on(enforce(&fake, &fake, &late)).unwrap();
+    let report = enforce_sweep_until(&fake, &policy(), Instant::now());
     assert!(writes(&fake).is_empty());
     assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
     assert!(
@@ -753,15 +760,9 @@ fn a_run_cut_short_leaves_no_group_without_retention_and_reports_the_rest_retrya
     let fake = FakeRegion::new(state(&["vpc-1", "vpc-2", "vpc-3"], vec![], &[]));
     // The first group takes longer than the time left: the first VPC's work is finished,
     // and nothing else is started.
-    fake.slow("CreateLogGroup", std::time::Duration::from_millis(1500));
-    let t = Trigger::manual_sweep("t");
-    let cut = Run {
-        deadline: Some(flowguard_core::reconcile::Deadline {
-            stop_at: std::time::Instant::now() + std::time::Duration::from_millis(1000),
-        }),
-        ..run(&p, &t)
-    };
-    let report = block_on(enforce(&fake, &fake, &cut)).unwrap();
+    fake.slow("CreateLogGroup", Duration::from_millis(1500));
+    let stop_at = Instant::now() + Duration::from_millis(1000);
+    let report = enforce_sweep_until(&fake, &p, stop_at);
     let after = fake.state();
     assert_eq!(after.log_groups.len(), 1, "{report}");
     assert!(after.log_groups.values().all(|g| g.retention == Days(365)));
@@ -774,13 +775,7 @@ fn a_run_cut_short_leaves_no_group_without_retention_and_reports_the_rest_retrya
 #[test]
 fn a_blocked_verdict_from_a_stale_read_is_retryable() {
     // Every read misses the flow log that EC2 says exists: the verdict rests on stale reads.
-    let fake = FakeRegion::new(state(
-        &["vpc-1"],
-        vec![ours(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
-        &[(MANAGED, Days(365))],
-    ));
-    fake.stale_flow_log_reads(100);
-    let report = enforce_on(&fake, &policy(), &vpc_trigger("vpc-1"));
+    let (fake, report) = enforce_with_stale_reads(100);
     assert_eq!(report.vpcs[0].status, VpcStatus::Failed, "{report}");
     assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
     assert_eq!(fake.state().flow_logs.len(), 1, "never two flow logs");
@@ -788,32 +783,25 @@ fn a_blocked_verdict_from_a_stale_read_is_retryable() {
 
 #[test]
 fn client_tokens_cover_every_parameter() {
-    let p = policy();
     let t = vpc_trigger("vpc-1");
-    let r = run(&p, &t);
     let vpcs = [VpcId::new("vpc-1")];
-    let base = flowguard_core::reconcile::flow_log_request(&r, "role", &MANAGED.into(), &vpcs);
-    let other_role =
-        flowguard_core::reconcile::flow_log_request(&r, "role2", &MANAGED.into(), &vpcs);
+    let token = |policy: &Policy, role: &str| {
+        flowguard_core::reconcile::flow_log_request(&run(policy, &t), role, &MANAGED.into(), &vpcs)
+            .client_token
+    };
     let all = Policy {
         traffic_type: flowguard_core::policy::TrafficType::All,
         ..policy()
     };
-    let r_all = run(&all, &t);
-    let other_traffic =
-        flowguard_core::reconcile::flow_log_request(&r_all, "role", &MANAGED.into(), &vpcs);
     let fast = Policy {
         max_aggregation_interval: 60,
         ..policy()
     };
-    let r_fast = run(&fast, &t);
-    let other_interval =
-        flowguard_core::reconcile::flow_log_request(&r_fast, "role", &MANAGED.into(), &vpcs);
     let tokens = [
-        &base.client_token,
-        &other_role.client_token,
-        &other_traffic.client_token,
-        &other_interval.client_token,
+        token(&policy(), "role"),
+        token(&policy(), "role2"),
+        token(&all, "role"),
+        token(&fast, "role"),
     ];
     for (i, a) in tokens.iter().enumerate() {
         for b in &tokens[i + 1..] {
@@ -825,11 +813,13 @@ fn client_tokens_cover_every_parameter() {
 #[test]
 fn an_action_not_attempted_carries_the_error_of_the_step_it_waited_for() {
     let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
-    fake.fail(
+    fail(
+        &fake,
         "CreateLogGroup",
-        AwsError::service("CreateLogGroup", "AccessDeniedException", "not allowed"),
+        "AccessDeniedException",
+        "not allowed",
     );
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    let report = enforce_sweep(&fake);
     // create_log_group, then its retention and the flow log, neither attempted.
     assert_eq!(report.actions.len(), 3, "{report}");
     for action in &report.actions {
@@ -857,13 +847,7 @@ fn an_action_not_attempted_carries_the_error_of_the_step_it_waited_for() {
 fn the_converge_loop_stops_after_max_rounds_and_leaves_the_rest_retryable() {
     // EC2 keeps answering "already exists" while every read misses the flow log: each round
     // re-reads and asks again, and the run stops after MAX_ROUNDS.
-    let fake = FakeRegion::new(state(
-        &["vpc-1"],
-        vec![ours(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
-        &[(MANAGED, Days(365))],
-    ));
-    fake.stale_flow_log_reads(u32::MAX);
-    let report = enforce_on(&fake, &policy(), &vpc_trigger("vpc-1"));
+    let (fake, report) = enforce_with_stale_reads(u32::MAX);
     let creates = fake
         .calls()
         .into_iter()
@@ -893,25 +877,9 @@ fn the_converge_loop_stops_after_max_rounds_and_leaves_the_rest_retryable() {
 
 #[test]
 fn a_whole_batch_refused_for_a_vpc_deleted_mid_run_is_asked_again_for_the_others() {
-    let fake = FakeRegion::new(state(
-        &["vpc-1", "vpc-2", "vpc-3"],
-        vec![],
-        &[(MANAGED, Days(365))],
-    ));
+    let fake = with_managed_group(&["vpc-1", "vpc-2", "vpc-3"]);
     fake.unknown_to_create("vpc-2");
-    fake.vanish_after_read("vpc-2");
-    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
-    let status = |id: &str| {
-        report
-            .vpcs
-            .iter()
-            .find(|v| v.vpc_id.as_str() == id)
-            .unwrap()
-            .status
-    };
-    assert_eq!(status("vpc-1"), VpcStatus::Remediated, "{report}");
-    assert_eq!(status("vpc-3"), VpcStatus::Remediated, "{report}");
-    assert_eq!(status("vpc-2"), VpcStatus::Gone, "{report}");
+    let report = sweep_deleting_vpc_2_mid_run(&fake);
     assert_eq!(report.outcome(), Outcome::Ok);
     assert_eq!(report.actions.len(), 3, "one line per VPC: {report}");
 }

@@ -23,6 +23,7 @@ use TrafficType::{Accept, All, Reject};
 #[test]
 fn the_rule() {
     let policy = Policy::default();
+    let fl = |traffic| flow_log("fl-1", "vpc-1", traffic, MANAGED);
     let failing = |mut fl: flowguard_core::FlowLog| {
         fl.deliver_status = Some("FAILED".into());
         fl
@@ -36,105 +37,29 @@ fn the_rule() {
         fl
     };
     let g = |r| vec![(MANAGED, r)];
-    // (name, flow logs, groups, compliant, reason fragment)
-    let cases: Vec<(
-        &str,
-        Vec<flowguard_core::FlowLog>,
-        Vec<(&str, Retention)>,
-        bool,
-        &str,
-    )> = vec![
+    let one_good_among_bad = vec![flow_log("fl-0", "vpc-1", Accept, MANAGED), fl(Reject)];
+    let another_vpcs = vec![flow_log("fl-1", "vpc-2", Reject, MANAGED)];
+    // One case a line: (name, flow logs, groups, compliant, reason fragment).
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<flowguard_core::FlowLog>, Vec<(&str, Retention)>, bool, &str)> = vec![
         ("no flow log", vec![], g(Days(365)), false, "no flow log"),
-        (
-            "REJECT, 365 days",
-            vec![flow_log("fl-1", "vpc-1", Reject, MANAGED)],
-            g(Days(365)),
-            true,
-            "fl-1 (REJECT)",
-        ),
-        (
-            "ALL counts",
-            vec![flow_log("fl-1", "vpc-1", All, MANAGED)],
-            g(Days(400)),
-            true,
-            "ALL",
-        ),
-        (
-            "ACCEPT only",
-            vec![flow_log("fl-1", "vpc-1", Accept, MANAGED)],
-            g(Days(365)),
-            false,
-            "captures ACCEPT",
-        ),
-        (
-            "never expire",
-            vec![flow_log("fl-1", "vpc-1", Reject, MANAGED)],
-            g(NeverExpire),
-            true,
-            "fl-1",
-        ),
-        (
-            "short retention",
-            vec![flow_log("fl-1", "vpc-1", Reject, MANAGED)],
-            g(Days(30)),
-            false,
-            "30 days",
-        ),
-        (
-            "missing group",
-            vec![flow_log("fl-1", "vpc-1", Reject, MANAGED)],
-            vec![],
-            false,
-            "does not exist",
-        ),
-        (
-            "failing delivery",
-            vec![failing(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
-            g(Days(365)),
-            false,
-            "FAILED",
-        ),
-        (
-            "inactive",
-            vec![inactive(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
-            g(Days(365)),
-            false,
-            "INACTIVE",
-        ),
-        (
-            "S3 has no retention to check",
-            vec![s3(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
-            vec![],
-            true,
-            "arn:aws:s3",
-        ),
-        (
-            "one good among bad",
-            vec![
-                flow_log("fl-0", "vpc-1", Accept, MANAGED),
-                flow_log("fl-1", "vpc-1", Reject, MANAGED),
-            ],
-            g(Days(365)),
-            true,
-            "fl-1",
-        ),
-        (
-            "another VPC's flow log",
-            vec![flow_log("fl-1", "vpc-2", Reject, MANAGED)],
-            g(Days(365)),
-            false,
-            "no flow log",
-        ),
+        ("REJECT, 365 days", vec![fl(Reject)], g(Days(365)), true, "fl-1 (REJECT)"),
+        ("ALL counts", vec![fl(All)], g(Days(400)), true, "ALL"),
+        ("ACCEPT only", vec![fl(Accept)], g(Days(365)), false, "captures ACCEPT"),
+        ("never expire", vec![fl(Reject)], g(NeverExpire), true, "fl-1"),
+        ("short retention", vec![fl(Reject)], g(Days(30)), false, "30 days"),
+        ("missing group", vec![fl(Reject)], vec![], false, "does not exist"),
+        ("failing delivery", vec![failing(fl(Reject))], g(Days(365)), false, "FAILED"),
+        ("inactive", vec![inactive(fl(Reject))], g(Days(365)), false, "INACTIVE"),
+        ("S3 has no retention to check", vec![s3(fl(Reject))], vec![], true, "arn:aws:s3"),
+        ("one good among bad", one_good_among_bad, g(Days(365)), true, "fl-1"),
+        ("another VPC's flow log", another_vpcs, g(Days(365)), false, "no flow log"),
     ];
     for (name, flow_logs, groups, compliant, reason) in cases {
         let o = observed(&state(&["vpc-1"], flow_logs, &groups));
         let e = evaluate(&policy, &o.vpcs[0], &o);
         assert_eq!(e.compliant, compliant, "{name}: {}", e.reason);
-        assert!(
-            e.reason.contains(reason),
-            "{name}: {:?} lacks {reason:?}",
-            e.reason
-        );
+        assert_contains(name, &e.reason, reason);
     }
 }
 
@@ -179,128 +104,89 @@ fn ids(v: &[&str]) -> Vec<VpcId> {
     v.iter().map(|s| VpcId::new(*s)).collect()
 }
 
+/// The step that creates flow logs into `group` for `vpcs`.
+fn create_flow_logs(group: &str, vpcs: &[&str]) -> Step {
+    Step::CreateFlowLogs {
+        log_group: name(group),
+        vpcs: ids(vpcs),
+    }
+}
+
+/// The step that creates `group` with 365 days of retention, for `vpcs`.
+fn create_log_group(group: &str, vpcs: &[&str]) -> Step {
+    Step::CreateLogGroup {
+        name: name(group),
+        days: 365,
+        for_vpcs: ids(vpcs),
+    }
+}
+
+/// The step that raises the managed group from `current` to 365 days, for `vpcs`.
+fn raise_managed_retention(current: Retention, vpcs: &[&str]) -> Step {
+    Step::PutRetentionPolicy {
+        name: name(MANAGED),
+        days: 365,
+        current,
+        for_vpcs: ids(vpcs),
+    }
+}
+
 #[test]
 fn planner_table() {
     let policy = Policy::default();
+    let planned = |s| steps(&policy, &s);
+    // vpc-1 with one REJECT flow log into `group`, and these groups.
+    let vpc_1_into = |group: &str, groups: &[(&str, Retention)]| {
+        let fl = flow_log("fl-1", "vpc-1", Reject, group);
+        planned(state(&["vpc-1"], vec![fl], groups))
+    };
     // Steady state: the group exists with 365 days; a new VPC gets one flow log.
     assert_eq!(
-        steps(&policy, &state(&["vpc-1"], vec![], &[(MANAGED, Days(365))])),
-        vec![Step::CreateFlowLogs {
-            log_group: name(MANAGED),
-            vpcs: ids(&["vpc-1"])
-        }]
+        planned(state(&["vpc-1"], vec![], &[(MANAGED, Days(365))])),
+        [create_flow_logs(MANAGED, &["vpc-1"])]
     );
     // No group: create it, give it the retention, then the flow logs.
     assert_eq!(
-        steps(&policy, &state(&["vpc-1", "vpc-2"], vec![], &[])),
-        vec![
-            Step::CreateLogGroup {
-                name: name(MANAGED),
-                days: 365,
-                for_vpcs: ids(&["vpc-1", "vpc-2"])
-            },
-            Step::CreateFlowLogs {
-                log_group: name(MANAGED),
-                vpcs: ids(&["vpc-1", "vpc-2"])
-            },
+        planned(state(&["vpc-1", "vpc-2"], vec![], &[])),
+        [
+            create_log_group(MANAGED, &["vpc-1", "vpc-2"]),
+            create_flow_logs(MANAGED, &["vpc-1", "vpc-2"]),
         ]
     );
     // A flow log into the managed group with a short retention: raise it, nothing else.
     assert_eq!(
-        steps(
-            &policy,
-            &state(
-                &["vpc-1"],
-                vec![flow_log("fl-1", "vpc-1", Reject, MANAGED)],
-                &[(MANAGED, Days(30))]
-            )
-        ),
-        vec![Step::PutRetentionPolicy {
-            name: name(MANAGED),
-            days: 365,
-            current: Days(30),
-            for_vpcs: ids(&["vpc-1"])
-        }]
+        vpc_1_into(MANAGED, &[(MANAGED, Days(30))]),
+        [raise_managed_retention(Days(30), &["vpc-1"])]
     );
     // Into someone else's short-retention group: that group is never changed; the VPC gets
     // flowguard's own flow log into the managed group.
+    let theirs_short = [("/theirs", Days(30)), (MANAGED, Days(365))];
     assert_eq!(
-        steps(
-            &policy,
-            &state(
-                &["vpc-1"],
-                vec![flow_log("fl-1", "vpc-1", Reject, "/theirs")],
-                &[("/theirs", Days(30)), (MANAGED, Days(365))]
-            )
-        ),
-        vec![Step::CreateFlowLogs {
-            log_group: name(MANAGED),
-            vpcs: ids(&["vpc-1"])
-        }]
+        vpc_1_into("/theirs", &theirs_short),
+        [create_flow_logs(MANAGED, &["vpc-1"])]
     );
     // Longer and never-expire retentions are left alone.
-    assert!(
-        steps(
-            &policy,
-            &state(
-                &["vpc-1"],
-                vec![flow_log("fl-1", "vpc-1", Reject, MANAGED)],
-                &[(MANAGED, Days(3653))]
-            )
-        )
-        .is_empty()
-    );
-    assert!(
-        steps(
-            &policy,
-            &state(
-                &["vpc-1"],
-                vec![flow_log("fl-1", "vpc-1", Reject, MANAGED)],
-                &[(MANAGED, NeverExpire)]
-            )
-        )
-        .is_empty()
-    );
+    assert!(vpc_1_into(MANAGED, &[(MANAGED, Days(3653))]).is_empty());
+    assert!(vpc_1_into(MANAGED, &[(MANAGED, NeverExpire)]).is_empty());
     // The managed group is raised even when no VPC needs it.
     assert_eq!(
-        steps(&policy, &state(&[], vec![], &[(MANAGED, Days(7))])),
-        vec![Step::PutRetentionPolicy {
-            name: name(MANAGED),
-            days: 365,
-            current: Days(7),
-            for_vpcs: vec![]
-        }]
+        planned(state(&[], vec![], &[(MANAGED, Days(7))])),
+        [raise_managed_retention(Days(7), &[])]
     );
     // The managed group was deleted under a working flow log: recreate the group only.
+    let ours_without_group = state(
+        &["vpc-1"],
+        vec![ours(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
+        &[],
+    );
     assert_eq!(
-        steps(
-            &policy,
-            &state(
-                &["vpc-1"],
-                vec![ours(flow_log("fl-1", "vpc-1", Reject, MANAGED))],
-                &[]
-            )
-        ),
-        vec![Step::CreateLogGroup {
-            name: name(MANAGED),
-            days: 365,
-            for_vpcs: ids(&["vpc-1"])
-        },]
+        planned(ours_without_group),
+        [create_log_group(MANAGED, &["vpc-1"])]
     );
     // A foreign group that disappeared is not recreated: a new flow log goes to ours.
     assert_eq!(
-        steps(
-            &policy,
-            &state(
-                &["vpc-1"],
-                vec![flow_log("fl-1", "vpc-1", Reject, "/gone")],
-                &[(MANAGED, Days(365))]
-            )
-        ),
-        vec![Step::CreateFlowLogs {
-            log_group: name(MANAGED),
-            vpcs: ids(&["vpc-1"])
-        }]
+        vpc_1_into("/gone", &[(MANAGED, Days(365))]),
+        [create_flow_logs(MANAGED, &["vpc-1"])]
     );
 }
 
@@ -330,13 +216,7 @@ fn failing_flow_logs_are_replaced_only_when_flowguard_made_them() {
             .collect::<Vec<_>>(),
         [("fl-mine", "vpc-1")]
     );
-    assert_eq!(
-        planned[1],
-        Step::CreateFlowLogs {
-            log_group: name(MANAGED),
-            vpcs: ids(&["vpc-1", "vpc-2"])
-        }
-    );
+    assert_eq!(planned[1], create_flow_logs(MANAGED, &["vpc-1", "vpc-2"]));
 }
 
 #[test]
@@ -366,16 +246,9 @@ fn per_vpc_groups() {
     let s = state(&["vpc-1"], vec![], &[]);
     assert_eq!(
         steps(&policy, &s),
-        vec![
-            Step::CreateLogGroup {
-                name: name("/flow/us-east-1/vpc-1"),
-                days: 365,
-                for_vpcs: ids(&["vpc-1"])
-            },
-            Step::CreateFlowLogs {
-                log_group: name("/flow/us-east-1/vpc-1"),
-                vpcs: ids(&["vpc-1"])
-            },
+        [
+            create_log_group("/flow/us-east-1/vpc-1", &["vpc-1"]),
+            create_flow_logs("/flow/us-east-1/vpc-1", &["vpc-1"]),
         ]
     );
 }

@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::assert_contains;
 use flowguard_core::trigger::{InvalidEvent, Target, TriggerKind, parse_event};
 use flowguard_core::{LogGroupName, VpcId};
 
@@ -118,11 +121,7 @@ fn variants() {
     for (file, kind, needle) in cases {
         let t = parse_event(&fixture(&format!("variants/{file}"))).unwrap();
         assert_eq!(t.target.kind(), kind, "{file}: {t:?}");
-        assert!(
-            t.reason.contains(needle),
-            "{file}: reason {:?} lacks {needle:?}",
-            t.reason
-        );
+        assert_contains(file, &t.reason, needle);
     }
 }
 

@@ -63,3 +63,9 @@ pub fn observed(state: &State) -> Observed {
     o.log_groups = state.log_groups.clone();
     o
 }
+
+/// Asserts that `text` contains `needle`, naming the table `case` that failed.
+#[track_caller]
+pub fn assert_contains(case: &str, text: &str, needle: &str) {
+    assert!(text.contains(needle), "{case}: {text:?} lacks {needle:?}");
+}
