@@ -13,11 +13,15 @@
 //! 4. [`plan()`]: a pure function from ([`Policy`], [`Observed`]) to an ordered [`Plan`].
 //! 5. [`reconcile`]: [`reconcile::audit`] and [`reconcile::dry_run`] report the plan (the
 //!    dry run checks permissions with EC2's `DryRun=true`); [`reconcile::enforce`] applies it
-//!    through the [`Remediator`] port, re-reading on "already exists".
+//!    through the [`Remediator`] port in at most [`reconcile::MAX_ROUNDS`] rounds: what did
+//!    not simply apply ("already exists", a batch refused for one VPC not found) is
+//!    re-observed and planned again.
 //! 6. [`report`]: the [`Report`], `Serialize` for machines and `Display` for people.
 //!
 //! Errors from AWS stay data ([`AwsError`] keeps the code); [`classify`] is the one pure
-//! function that says whether to retry later, give up, treat as done, or treat as gone.
+//! function that says whether to retry later, give up, treat as done, or treat as gone; the
+//! report's `retryable`, [`reconcile::ReconcileError`], [`handler::HandlerError`] and the
+//! exit codes derive from it.
 //! [`Policy`] is read and validated from the `FLOWGUARD_*` configuration against the
 //! [`facts`] (`crates/core/facts.json`: allowed values, defaults, AWS naming rules and the
 //! delivery role's policies, which the CDK app reads too). [`handler::handle`]
