@@ -44,6 +44,34 @@ pub struct Facts {
     pub delivery_role_arn: ArnFacts,
     pub managed_tag: Tag,
     pub delivery_role: DeliveryRoleFacts,
+    pub organization: OrganizationFacts,
+}
+
+/// Organization mode's settings.
+#[derive(Debug, Deserialize)]
+pub struct OrganizationFacts {
+    pub account_id: PatternFact,
+    pub parent_id: PatternFact,
+    pub member_role: MemberRoleFacts,
+    pub external_id: PatternFact,
+    pub concurrency: Range,
+    pub delivery_role_arn: DefaultOnly<String>,
+}
+
+/// The role assumed in each member account: a name, or an ARN template.
+#[derive(Debug, Deserialize)]
+pub struct MemberRoleFacts {
+    pub default: String,
+    pub name_pattern: Pattern,
+    pub arn_pattern: Pattern,
+}
+
+/// A whole number setting with its bounds.
+#[derive(Debug, Deserialize)]
+pub struct Range {
+    pub default: usize,
+    pub min: usize,
+    pub max: usize,
 }
 
 impl Facts {

@@ -35,6 +35,7 @@ pub mod facts;
 pub mod handler;
 pub mod ids;
 pub mod observed;
+pub mod organization;
 pub mod plan;
 pub mod policy;
 pub mod ports;

@@ -164,6 +164,19 @@ pub struct VpcCounts {
     pub failed: usize,
 }
 
+impl VpcCounts {
+    /// Adds another report's counts (for the organization report's summary).
+    pub fn add(&mut self, other: &Self) {
+        self.compliant += other.compliant;
+        self.remediated += other.remediated;
+        self.would_remediate += other.would_remediate;
+        self.exempt += other.exempt;
+        self.not_owned += other.not_owned;
+        self.gone += other.gone;
+        self.failed += other.failed;
+    }
+}
+
 /// Counts of actions by result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ActionCounts {

@@ -1,0 +1,397 @@
+//! Organization mode, the pure part: which accounts a hub acts in, whether an event's account
+//! is one of them, and the organization report that wraps one report per account and region.
+//! Reading the organization (Organizations' `ListAccounts`) and assuming the member role are
+//! `flowguard-aws`'s part; this module only decides.
+//!
+//! The scope comes from the `FLOWGUARD_*` configuration (see `../shared/DESIGN.md`,
+//! "Organization mode"): `FLOWGUARD_ACCOUNTS` (a list), or `FLOWGUARD_ORGANIZATION=true`
+//! (every ACTIVE account, optionally only under `FLOWGUARD_ORGANIZATIONAL_UNITS`), less
+//! `FLOWGUARD_EXCLUDE_ACCOUNTS`. Every value is checked against the facts at start-up.
+
+use crate::facts::facts;
+use crate::policy::{ConfigError, parse_bool};
+use crate::report::{Report, VpcCounts};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// Organization mode's configuration; `None` from [`OrgConfig::from_lookup`] means the
+/// single-account mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgConfig {
+    /// Where the accounts in scope come from.
+    pub source: AccountSource,
+    /// Accounts never touched.
+    pub exclude: BTreeSet<String>,
+    /// The role assumed in each account: a name, or an ARN template with `{account_id}`.
+    pub member_role: String,
+    /// `sts:ExternalId` sent when assuming it.
+    pub external_id: Option<String>,
+    /// Account×region runs in flight at once.
+    pub concurrency: usize,
+}
+
+/// Where the accounts in scope come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountSource {
+    /// The accounts listed in `FLOWGUARD_ACCOUNTS`.
+    Listed(BTreeSet<String>),
+    /// The organization's ACTIVE accounts; only those under these roots or OUs (recursively)
+    /// when any are given.
+    Organization { units: BTreeSet<String> },
+}
+
+impl OrgConfig {
+    /// Reads organization mode's variables through `lookup` (empty values are unset, as for
+    /// [`crate::Policy::from_lookup`]). `None` when neither `FLOWGUARD_ACCOUNTS` nor
+    /// `FLOWGUARD_ORGANIZATION=true` turns the mode on; then the other organization
+    /// variables must be unset too, so that a half-made configuration is never ignored.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let org = &facts().organization;
+        let accounts = get("FLOWGUARD_ACCOUNTS")
+            .map(|v| ids("FLOWGUARD_ACCOUNTS", &v, &org.account_id.pattern, ACCOUNT))
+            .transpose()?;
+        let whole = get("FLOWGUARD_ORGANIZATION")
+            .map(|v| parse_bool("FLOWGUARD_ORGANIZATION", &v))
+            .transpose()?
+            .unwrap_or(false);
+        let units = get("FLOWGUARD_ORGANIZATIONAL_UNITS")
+            .map(|v| {
+                ids(
+                    "FLOWGUARD_ORGANIZATIONAL_UNITS",
+                    &v,
+                    &org.parent_id.pattern,
+                    UNIT,
+                )
+            })
+            .transpose()?;
+        let source = match (accounts, whole, units) {
+            (Some(listed), false, None) => AccountSource::Listed(listed),
+            (None, true, units) => AccountSource::Organization {
+                units: units.unwrap_or_default(),
+            },
+            (Some(listed), true, _) => {
+                return Err(ConfigError {
+                    variable: "FLOWGUARD_ACCOUNTS",
+                    value: listed.into_iter().collect::<Vec<_>>().join(","),
+                    allowed:
+                        "give either FLOWGUARD_ACCOUNTS (a list) or FLOWGUARD_ORGANIZATION=true \
+                              (the organization's accounts), not both"
+                            .to_owned(),
+                });
+            }
+            (_, false, Some(units)) => {
+                return Err(ConfigError {
+                    variable: "FLOWGUARD_ORGANIZATIONAL_UNITS",
+                    value: units.into_iter().collect::<Vec<_>>().join(","),
+                    allowed: "organizational units limit FLOWGUARD_ORGANIZATION=true: set it too"
+                        .to_owned(),
+                });
+            }
+            (None, false, None) => {
+                for variable in ORG_ONLY {
+                    if let Some(value) = get(variable) {
+                        return Err(ConfigError {
+                            variable,
+                            value,
+                            allowed: "only in organization mode: set FLOWGUARD_ACCOUNTS or \
+                                      FLOWGUARD_ORGANIZATION=true"
+                                .to_owned(),
+                        });
+                    }
+                }
+                return Ok(None);
+            }
+        };
+        let exclude = get("FLOWGUARD_EXCLUDE_ACCOUNTS")
+            .map(|v| {
+                ids(
+                    "FLOWGUARD_EXCLUDE_ACCOUNTS",
+                    &v,
+                    &org.account_id.pattern,
+                    ACCOUNT,
+                )
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let member_role = match get("FLOWGUARD_MEMBER_ROLE") {
+            Some(value) => parse_member_role(&value)?,
+            None => org.member_role.default.clone(),
+        };
+        let external_id = get("FLOWGUARD_EXTERNAL_ID")
+            .map(|value| {
+                let value = value.trim().to_owned();
+                if org.external_id.pattern.matches(&value) {
+                    Ok(value)
+                } else {
+                    Err(ConfigError {
+                        variable: "FLOWGUARD_EXTERNAL_ID",
+                        value: "(not shown)".to_owned(),
+                        allowed: "2 to 1224 characters of letters, digits and +=,.@:/_-".to_owned(),
+                    })
+                }
+            })
+            .transpose()?;
+        let concurrency = match get("FLOWGUARD_CONCURRENCY") {
+            Some(value) => parse_concurrency(&value)?,
+            None => org.concurrency.default,
+        };
+        Ok(Some(Self {
+            source,
+            exclude,
+            member_role,
+            external_id,
+            concurrency,
+        }))
+    }
+
+    /// The accounts in scope, once the organization's ACTIVE accounts (under the configured
+    /// units) are known; `organization` is ignored for a listed scope.
+    pub fn scope(&self, organization: &[String]) -> AccountScope {
+        let accounts: BTreeSet<String> = match &self.source {
+            AccountSource::Listed(listed) => listed.clone(),
+            AccountSource::Organization { .. } => organization.iter().cloned().collect(),
+        };
+        AccountScope {
+            accounts: accounts.difference(&self.exclude).cloned().collect(),
+            excluded: self.exclude.clone(),
+        }
+    }
+
+    /// The member role's ARN in `account` of `partition`.
+    pub fn member_role_arn(&self, partition: &str, account: &str) -> String {
+        role_arn(&self.member_role, partition, account)
+    }
+}
+
+/// The variables that mean something only in organization mode.
+const ORG_ONLY: [&str; 5] = [
+    "FLOWGUARD_EXCLUDE_ACCOUNTS",
+    "FLOWGUARD_MEMBER_ROLE",
+    "FLOWGUARD_EXTERNAL_ID",
+    "FLOWGUARD_CONCURRENCY",
+    "FLOWGUARD_ORGANIZATIONAL_UNITS",
+];
+
+const ACCOUNT: &str = "comma-separated AWS account ids of 12 digits";
+const UNIT: &str =
+    "comma-separated organization root ids (r-…) or organizational unit ids (ou-…-…)";
+
+/// A comma-separated list of ids, each matching `pattern`; at least one.
+fn ids(
+    variable: &'static str,
+    value: &str,
+    pattern: &crate::facts::Pattern,
+    what: &str,
+) -> Result<BTreeSet<String>, ConfigError> {
+    let refuse = |bad: &str| ConfigError {
+        variable,
+        value: bad.to_owned(),
+        allowed: format!("expected {what}"),
+    };
+    let ids: BTreeSet<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if ids.is_empty() {
+        return Err(refuse(value));
+    }
+    match ids.iter().find(|id| !pattern.matches(id)) {
+        Some(bad) => Err(refuse(bad)),
+        None => Ok(ids),
+    }
+}
+
+/// A role name, or an ARN template in which `{account_id}` stands for each account.
+fn parse_member_role(value: &str) -> Result<String, ConfigError> {
+    let rules = &facts().organization.member_role;
+    let value = value.trim();
+    if rules.name_pattern.matches(value) || rules.arn_pattern.matches(value) {
+        return Ok(value.to_owned());
+    }
+    Err(ConfigError {
+        variable: "FLOWGUARD_MEMBER_ROLE",
+        value: value.to_owned(),
+        allowed: "expected a role name (e.g. flowguard-member), or a role ARN with {account_id} \
+                  for the account, e.g. arn:{partition}:iam::{account_id}:role/flowguard-member"
+            .to_owned(),
+    })
+}
+
+fn parse_concurrency(value: &str) -> Result<usize, ConfigError> {
+    let range = &facts().organization.concurrency;
+    match value.trim().parse::<usize>() {
+        Ok(n) if (range.min..=range.max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            variable: "FLOWGUARD_CONCURRENCY",
+            value: value.to_owned(),
+            allowed: format!(
+                "expected a whole number from {} to {}",
+                range.min, range.max
+            ),
+        }),
+    }
+}
+
+/// The ARN of a role given by name or by ARN template, in `account` of `partition`.
+pub fn role_arn(role: &str, partition: &str, account: &str) -> String {
+    if role.starts_with("arn:") {
+        role.replace("{partition}", partition)
+            .replace("{account_id}", account)
+    } else {
+        format!("arn:{partition}:iam::{account}:role/{role}")
+    }
+}
+
+/// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The accounts a hub acts in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountScope {
+    accounts: BTreeSet<String>,
+    excluded: BTreeSet<String>,
+}
+
+impl AccountScope {
+    /// Whether the hub acts in `account`; `Err` says why not, for the report and the
+    /// `EventsOutOfScope` count. An event that names no account is out of scope: flowguard
+    /// never guesses where to act.
+    pub fn admits(&self, account: Option<&str>) -> Result<(), String> {
+        let Some(account) = account.filter(|a| !a.is_empty()) else {
+            return Err(
+                "the event names no account, so it cannot be attributed: ignored".to_owned(),
+            );
+        };
+        if self.accounts.contains(account) {
+            return Ok(());
+        }
+        // Named only when it looks like an account id: events are untrusted input.
+        let whose = if facts().organization.account_id.pattern.matches(account) {
+            format!("account {account}")
+        } else {
+            "an account".to_owned()
+        };
+        Err(if self.excluded.contains(account) {
+            format!("{whose} is excluded (FLOWGUARD_EXCLUDE_ACCOUNTS): ignored")
+        } else {
+            format!("{whose} is not in flowguard's scope: ignored")
+        })
+    }
+
+    /// The accounts in scope, in order.
+    pub fn accounts(&self) -> impl Iterator<Item = &str> {
+        self.accounts.iter().map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+}
+
+/// Whether one account×region could be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Ok,
+    /// The member role could not be assumed, or the run could not read the state.
+    Unreachable,
+}
+
+/// One account×region of an organization run: its report, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountRun {
+    pub account: String,
+    pub region: String,
+    pub status: AccountStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Report>,
+}
+
+impl AccountRun {
+    pub fn ok(report: Report) -> Self {
+        Self {
+            account: report.account.clone(),
+            region: report.region.clone(),
+            status: AccountStatus::Ok,
+            error: None,
+            report: Some(report),
+        }
+    }
+
+    pub fn unreachable(account: &str, region: &str, error: impl std::fmt::Display) -> Self {
+        Self {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            status: AccountStatus::Unreachable,
+            error: Some(error.to_string()),
+            report: None,
+        }
+    }
+}
+
+/// Counts of account×region runs by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountCounts {
+    pub ok: usize,
+    pub unreachable: usize,
+}
+
+/// The organization report's summary: VPCs by status over every account, and runs by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OrgSummary {
+    pub vpcs: VpcCounts,
+    pub accounts: AccountCounts,
+}
+
+/// The report of an organization run: one entry per account×region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgReport {
+    pub dry_run: bool,
+    pub regions: Vec<String>,
+    pub accounts: Vec<AccountRun>,
+    pub summary: OrgSummary,
+}
+
+impl OrgReport {
+    /// Builds the report, sorted by account then region, and adds up its summary.
+    pub fn new(dry_run: bool, mut accounts: Vec<AccountRun>) -> Self {
+        accounts.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+        let regions: BTreeSet<String> = accounts.iter().map(|a| a.region.clone()).collect();
+        let mut summary = OrgSummary::default();
+        for run in &accounts {
+            match &run.report {
+                Some(report) => {
+                    summary.accounts.ok += 1;
+                    summary.vpcs.add(&report.summary.vpcs);
+                }
+                None => summary.accounts.unreachable += 1,
+            }
+        }
+        Self {
+            dry_run,
+            regions: regions.into_iter().collect(),
+            accounts,
+            summary,
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Organization mode's pure part: the scope configuration, routing by account, and the
+//! organization report.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use flowguard_core::organization::{
+    AccountRun, AccountSource, AccountStatus, OrgConfig, OrgReport, partition_of, role_arn,
+};
+use flowguard_core::report::{Report, TriggerReport, VpcReport, VpcStatus};
+use flowguard_core::rule::Checks;
+use flowguard_core::trigger::Trigger;
+use flowguard_core::{ConfigError, VpcId};
+use std::collections::BTreeSet;
+
+fn config(vars: &[(&str, &str)]) -> Result<Option<OrgConfig>, ConfigError> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    OrgConfig::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|id| (*id).to_owned()).collect()
+}
+
+#[test]
+fn without_accounts_or_organization_it_is_the_single_account_mode() {
+    assert_eq!(config(&[]).unwrap(), None);
+    assert_eq!(
+        config(&[("FLOWGUARD_ORGANIZATION", "false")]).unwrap(),
+        None
+    );
+    assert_eq!(
+        config(&[("FLOWGUARD_ACCOUNTS", " ")]).unwrap(),
+        None,
+        "empty is unset"
+    );
+}
+
+#[test]
+fn a_list_of_accounts_turns_organization_mode_on_with_the_defaults() {
+    let org = config(&[(
+        "FLOWGUARD_ACCOUNTS",
+        "111111111111, 222222222222,111111111111",
+    )])
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        org.source,
+        AccountSource::Listed(set(&["111111111111", "222222222222"]))
+    );
+    assert_eq!(org.member_role, "flowguard-member");
+    assert_eq!(org.concurrency, 16);
+    assert_eq!(org.external_id, None);
+    assert!(org.exclude.is_empty());
+}
+
+#[test]
+fn the_organization_with_units_exclusions_role_external_id_and_concurrency() {
+    let org = config(&[
+        ("FLOWGUARD_ORGANIZATION", "TRUE"),
+        ("FLOWGUARD_ORGANIZATIONAL_UNITS", "ou-ab12-cdefgh34,r-a1b2"),
+        ("FLOWGUARD_EXCLUDE_ACCOUNTS", "999999999999"),
+        (
+            "FLOWGUARD_MEMBER_ROLE",
+            "arn:{partition}:iam::{account_id}:role/ops/flowguard",
+        ),
+        ("FLOWGUARD_EXTERNAL_ID", "sec-team:flowguard"),
+        ("FLOWGUARD_CONCURRENCY", "32"),
+    ])
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        org.source,
+        AccountSource::Organization {
+            units: set(&["ou-ab12-cdefgh34", "r-a1b2"])
+        }
+    );
+    assert_eq!(org.exclude, set(&["999999999999"]));
+    assert_eq!(
+        org.member_role_arn("aws", "123456789012"),
+        "arn:aws:iam::123456789012:role/ops/flowguard"
+    );
+    assert_eq!(org.external_id.as_deref(), Some("sec-team:flowguard"));
+    assert_eq!(org.concurrency, 32);
+}
+
+#[test]
+fn bad_values_are_refused_naming_the_variable() {
+    /// The variables set, then the variable and the value that the error must name.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 11] = [
+        (
+            &[("FLOWGUARD_ACCOUNTS", "12345")],
+            "FLOWGUARD_ACCOUNTS",
+            "12345",
+        ),
+        (
+            &[("FLOWGUARD_ACCOUNTS", "111111111111,abc")],
+            "FLOWGUARD_ACCOUNTS",
+            "abc",
+        ),
+        (&[("FLOWGUARD_ACCOUNTS", ",,")], "FLOWGUARD_ACCOUNTS", ",,"),
+        (
+            &[("FLOWGUARD_ORGANIZATION", "perhaps")],
+            "FLOWGUARD_ORGANIZATION",
+            "perhaps",
+        ),
+        (
+            &[
+                ("FLOWGUARD_ORGANIZATION", "true"),
+                ("FLOWGUARD_ORGANIZATIONAL_UNITS", "ou-x"),
+            ],
+            "FLOWGUARD_ORGANIZATIONAL_UNITS",
+            "ou-x",
+        ),
+        (
+            &[
+                ("FLOWGUARD_ORGANIZATION", "true"),
+                ("FLOWGUARD_ACCOUNTS", "111111111111"),
+            ],
+            "FLOWGUARD_ACCOUNTS",
+            "111111111111",
+        ),
+        (
+            &[("FLOWGUARD_ORGANIZATIONAL_UNITS", "r-a1b2")],
+            "FLOWGUARD_ORGANIZATIONAL_UNITS",
+            "r-a1b2",
+        ),
+        (
+            &[
+                ("FLOWGUARD_ACCOUNTS", "111111111111"),
+                ("FLOWGUARD_EXCLUDE_ACCOUNTS", "x"),
+            ],
+            "FLOWGUARD_EXCLUDE_ACCOUNTS",
+            "x",
+        ),
+        (
+            // An ARN without {account_id} names one account's role, not each account's.
+            &[
+                ("FLOWGUARD_ACCOUNTS", "111111111111"),
+                (
+                    "FLOWGUARD_MEMBER_ROLE",
+                    "arn:aws:iam::111111111111:role/flowguard-member",
+                ),
+            ],
+            "FLOWGUARD_MEMBER_ROLE",
+            "arn:aws:iam::111111111111:role/flowguard-member",
+        ),
+        (
+            &[
+                ("FLOWGUARD_ACCOUNTS", "111111111111"),
+                ("FLOWGUARD_CONCURRENCY", "0"),
+            ],
+            "FLOWGUARD_CONCURRENCY",
+            "0",
+        ),
+        (
+            // Organization-only variables without organization mode are not silently ignored.
+            &[("FLOWGUARD_MEMBER_ROLE", "flowguard-member")],
+            "FLOWGUARD_MEMBER_ROLE",
+            "flowguard-member",
+        ),
+    ];
+    for (vars, variable, value) in cases {
+        let error = config(vars).expect_err(&format!("{vars:?} must be refused"));
+        assert_eq!(error.variable, variable, "{vars:?}: {error}");
+        assert_eq!(error.value, value, "{vars:?}: {error}");
+    }
+}
+
+#[test]
+fn an_external_id_is_checked_and_never_echoed() {
+    let error = config(&[
+        ("FLOWGUARD_ACCOUNTS", "111111111111"),
+        ("FLOWGUARD_EXTERNAL_ID", "has spaces in it"),
+    ])
+    .unwrap_err();
+    assert_eq!(error.variable, "FLOWGUARD_EXTERNAL_ID");
+    assert!(!error.to_string().contains("spaces"), "{error}");
+}
+
+#[test]
+fn the_scope_is_the_accounts_less_the_exclusions() {
+    let listed = config(&[
+        ("FLOWGUARD_ACCOUNTS", "111111111111,222222222222"),
+        ("FLOWGUARD_EXCLUDE_ACCOUNTS", "222222222222"),
+    ])
+    .unwrap()
+    .unwrap();
+    let scope = listed.scope(&["333333333333".to_owned()]);
+    assert_eq!(scope.accounts().collect::<Vec<_>>(), ["111111111111"]);
+    assert!(scope.admits(Some("111111111111")).is_ok());
+    let excluded = scope.admits(Some("222222222222")).unwrap_err();
+    assert!(excluded.contains("excluded"), "{excluded}");
+    let other = scope.admits(Some("333333333333")).unwrap_err();
+    assert!(other.contains("not in flowguard's scope"), "{other}");
+    let nobody = scope.admits(None).unwrap_err();
+    assert!(nobody.contains("names no account"), "{nobody}");
+    // Untrusted text is not echoed as if it were an account id.
+    let odd = scope.admits(Some("<script>")).unwrap_err();
+    assert!(!odd.contains("<script>"), "{odd}");
+
+    let whole = config(&[("FLOWGUARD_ORGANIZATION", "yes")])
+        .unwrap()
+        .unwrap();
+    let scope = whole.scope(&["333333333333".to_owned(), "444444444444".to_owned()]);
+    assert_eq!(scope.len(), 2);
+    assert!(scope.admits(Some("444444444444")).is_ok());
+}
+
+#[test]
+fn roles_and_partitions() {
+    assert_eq!(
+        role_arn("flowguard-member", "aws-cn", "123456789012"),
+        "arn:aws-cn:iam::123456789012:role/flowguard-member"
+    );
+    assert_eq!(partition_of("eu-west-1"), "aws");
+    assert_eq!(partition_of("cn-north-1"), "aws-cn");
+    assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+}
+
+fn report(account: &str, region: &str, statuses: &[VpcStatus]) -> Report {
+    let vpcs = statuses
+        .iter()
+        .enumerate()
+        .map(|(i, status)| VpcReport {
+            vpc_id: VpcId::new(format!("vpc-{i}")),
+            status: *status,
+            reason: String::new(),
+            checks: Checks::default(),
+            owner_id: None,
+        })
+        .collect();
+    Report::new(
+        false,
+        region.to_owned(),
+        account.to_owned(),
+        TriggerReport::from(&Trigger::manual_sweep("t")),
+        vpcs,
+        Vec::new(),
+        Vec::new(),
+    )
+}
+
+#[test]
+fn the_organization_report_adds_up_accounts_and_vpcs() {
+    let org = OrgReport::new(
+        false,
+        vec![
+            AccountRun::ok(report(
+                "222222222222",
+                "us-east-1",
+                &[VpcStatus::Remediated],
+            )),
+            AccountRun::unreachable("333333333333", "us-east-1", "AccessDenied: no member role"),
+            AccountRun::ok(report(
+                "111111111111",
+                "eu-west-1",
+                &[VpcStatus::Compliant, VpcStatus::Failed],
+            )),
+        ],
+    );
+    assert_eq!(org.regions, ["eu-west-1", "us-east-1"]);
+    let order: Vec<&str> = org.accounts.iter().map(|a| a.account.as_str()).collect();
+    assert_eq!(order, ["111111111111", "222222222222", "333333333333"]);
+    assert_eq!(org.summary.accounts.ok, 2);
+    assert_eq!(org.summary.accounts.unreachable, 1);
+    assert_eq!(
+        (
+            org.summary.vpcs.compliant,
+            org.summary.vpcs.remediated,
+            org.summary.vpcs.failed
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(org.accounts[2].status, AccountStatus::Unreachable);
+    let json = serde_json::to_value(&org).unwrap();
+    assert_eq!(json["accounts"][2]["status"], "unreachable");
+    assert_eq!(json["accounts"][2]["error"], "AccessDenied: no member role");
+    assert!(json["accounts"][2].get("report").is_none());
+    assert_eq!(json["summary"]["accounts"]["unreachable"], 1);
+}
