@@ -282,3 +282,158 @@ fn the_organization_report_adds_up_accounts_and_vpcs() {
     assert!(json["accounts"][2].get("report").is_none());
     assert_eq!(json["summary"]["accounts"]["unreachable"], 1);
 }
+
+mod sweep {
+    use super::*;
+    use flowguard_core::AwsError;
+    use flowguard_core::Policy;
+    use flowguard_core::fake::{FakeRegion, State, vpc};
+    use flowguard_core::organization::{AccountPorts, OrgSweep, sweep_organization};
+    use flowguard_core::reconcile::{Deadline, Mode};
+    use flowguard_core::report::Outcome;
+    use futures::executor::block_on;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    /// One fake region per reachable account; any other account refuses the member role.
+    struct Accounts(BTreeMap<String, Arc<FakeRegion>>);
+
+    impl AccountPorts for Accounts {
+        type Inventory = Arc<FakeRegion>;
+        type Remediator = Arc<FakeRegion>;
+        async fn ports(
+            &self,
+            account: &str,
+            _region: &str,
+        ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
+            match self.0.get(account) {
+                Some(fake) => Ok((fake.clone(), fake.clone())),
+                None => Err(AwsError::service(
+                    "AssumeRole",
+                    "AccessDenied",
+                    format!("cannot assume flowguard-member in {account}"),
+                )),
+            }
+        }
+    }
+
+    fn accounts(ids: &[&str]) -> Accounts {
+        Accounts(
+            ids.iter()
+                .map(|id| {
+                    let mut v = vpc(&format!("vpc-{id}"), &[]);
+                    v.owner_id = Some((*id).to_owned());
+                    let fake = FakeRegion::new(State {
+                        vpcs: vec![v],
+                        ..State::default()
+                    });
+                    fake.account(id);
+                    ((*id).to_owned(), Arc::new(fake))
+                })
+                .collect(),
+        )
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            delivery_role_arn: Some("arn:aws:iam::111111111111:role/flowguard-delivery".into()),
+            ..Policy::default()
+        }
+    }
+
+    fn scope(ids: &str) -> flowguard_core::organization::AccountScope {
+        config(&[("FLOWGUARD_ACCOUNTS", ids)])
+            .unwrap()
+            .unwrap()
+            .scope(&[])
+    }
+
+    #[test]
+    fn every_account_in_scope_is_swept_and_one_unreachable_account_stops_no_other() {
+        let ports = accounts(&["111111111111", "222222222222"]);
+        let trigger = Trigger::manual_sweep("organization sweep");
+        let report = block_on(sweep_organization(
+            &ports,
+            &OrgSweep {
+                policy: &policy(),
+                scope: &scope("111111111111,222222222222,333333333333"),
+                region: "us-east-1",
+                trigger: &trigger,
+                mode: Mode::Enforce,
+                concurrency: 2,
+                deadline: None,
+            },
+        ));
+        assert_eq!(report.summary.accounts.ok, 2);
+        assert_eq!(report.summary.accounts.unreachable, 1);
+        assert_eq!(report.summary.vpcs.remediated, 2);
+        let unreachable = &report.accounts[2];
+        assert_eq!(unreachable.account, "333333333333");
+        assert!(
+            unreachable
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("AccessDenied")
+        );
+        assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
+        for (id, fake) in &ports.0 {
+            assert_eq!(fake.state().flow_logs.len(), 1, "account {id}");
+        }
+    }
+
+    #[test]
+    fn an_audit_of_the_organization_changes_nothing() {
+        let ports = accounts(&["111111111111"]);
+        let trigger = Trigger::manual_sweep("organization audit");
+        let report = block_on(sweep_organization(
+            &ports,
+            &OrgSweep {
+                policy: &policy(),
+                scope: &scope("111111111111"),
+                region: "us-east-1",
+                trigger: &trigger,
+                mode: Mode::Audit,
+                concurrency: 4,
+                deadline: None,
+            },
+        ));
+        assert!(report.dry_run);
+        assert_eq!(report.summary.vpcs.would_remediate, 1);
+        assert_eq!(report.outcome(), Outcome::Ok);
+        assert!(ports.0["111111111111"].state().flow_logs.is_empty());
+    }
+
+    #[test]
+    fn accounts_not_started_before_the_deadline_are_not_checked_and_retryable() {
+        let ports = accounts(&["111111111111", "222222222222"]);
+        let trigger = Trigger::manual_sweep("late");
+        let late = Deadline {
+            stop_at: std::time::Instant::now(),
+        };
+        let report = block_on(sweep_organization(
+            &ports,
+            &OrgSweep {
+                policy: &policy(),
+                scope: &scope("111111111111,222222222222"),
+                region: "us-east-1",
+                trigger: &trigger,
+                mode: Mode::Enforce,
+                concurrency: 1,
+                deadline: Some(late),
+            },
+        ));
+        assert_eq!(report.summary.accounts.unreachable, 2);
+        assert!(
+            report
+                .accounts
+                .iter()
+                .all(|a| a.error.as_deref().unwrap().starts_with("not checked"))
+        );
+        assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
+        assert!(
+            ports.0.values().all(|f| f.calls().is_empty()),
+            "nothing read"
+        );
+    }
+}

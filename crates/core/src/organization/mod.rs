@@ -8,9 +8,14 @@
 //! (every ACTIVE account, optionally only under `FLOWGUARD_ORGANIZATIONAL_UNITS`), less
 //! `FLOWGUARD_EXCLUDE_ACCOUNTS`. Every value is checked against the facts at start-up.
 
+mod report;
+mod sweep;
+
+pub use report::{AccountCounts, AccountRun, AccountStatus, OrgReport, OrgSummary};
+pub use sweep::{AccountPorts, NOT_CHECKED, OrgSweep, sweep_organization};
+
 use crate::facts::facts;
 use crate::policy::{ConfigError, parse_bool};
-use crate::report::{Report, VpcCounts};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -303,95 +308,5 @@ impl AccountScope {
 
     pub fn is_empty(&self) -> bool {
         self.accounts.is_empty()
-    }
-}
-
-/// Whether one account×region could be checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountStatus {
-    Ok,
-    /// The member role could not be assumed, or the run could not read the state.
-    Unreachable,
-}
-
-/// One account×region of an organization run: its report, or why there is none.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountRun {
-    pub account: String,
-    pub region: String,
-    pub status: AccountStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report: Option<Report>,
-}
-
-impl AccountRun {
-    pub fn ok(report: Report) -> Self {
-        Self {
-            account: report.account.clone(),
-            region: report.region.clone(),
-            status: AccountStatus::Ok,
-            error: None,
-            report: Some(report),
-        }
-    }
-
-    pub fn unreachable(account: &str, region: &str, error: impl std::fmt::Display) -> Self {
-        Self {
-            account: account.to_owned(),
-            region: region.to_owned(),
-            status: AccountStatus::Unreachable,
-            error: Some(error.to_string()),
-            report: None,
-        }
-    }
-}
-
-/// Counts of account×region runs by status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct AccountCounts {
-    pub ok: usize,
-    pub unreachable: usize,
-}
-
-/// The organization report's summary: VPCs by status over every account, and runs by status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct OrgSummary {
-    pub vpcs: VpcCounts,
-    pub accounts: AccountCounts,
-}
-
-/// The report of an organization run: one entry per account×region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OrgReport {
-    pub dry_run: bool,
-    pub regions: Vec<String>,
-    pub accounts: Vec<AccountRun>,
-    pub summary: OrgSummary,
-}
-
-impl OrgReport {
-    /// Builds the report, sorted by account then region, and adds up its summary.
-    pub fn new(dry_run: bool, mut accounts: Vec<AccountRun>) -> Self {
-        accounts.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
-        let regions: BTreeSet<String> = accounts.iter().map(|a| a.region.clone()).collect();
-        let mut summary = OrgSummary::default();
-        for run in &accounts {
-            match &run.report {
-                Some(report) => {
-                    summary.accounts.ok += 1;
-                    summary.vpcs.add(&report.summary.vpcs);
-                }
-                None => summary.accounts.unreachable += 1,
-            }
-        }
-        Self {
-            dry_run,
-            regions: regions.into_iter().collect(),
-            accounts,
-            summary,
-        }
     }
 }

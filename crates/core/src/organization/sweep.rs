@@ -1,0 +1,79 @@
+//! The organization sweep: the single-account run in every account in scope, at most
+//! `concurrency` at a time, each account isolated from the others' failures.
+
+use super::{AccountRun, AccountScope, OrgReport};
+use crate::error::AwsError;
+use crate::ids::Place;
+use crate::policy::Policy;
+use crate::ports::{Inventory, Remediator};
+use crate::reconcile::{Deadline, Mode, Run, reconcile};
+use crate::trigger::Trigger;
+use futures::stream::{self, StreamExt};
+use std::future::Future;
+
+/// Hands out the ports of one account in one region: in a member account, through the member
+/// role (the AWS one lives in `flowguard-aws`); an error when the account cannot be reached.
+pub trait AccountPorts: Sync {
+    type Inventory: Inventory + Send;
+    type Remediator: Remediator + Send;
+    fn ports(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> impl Future<Output = Result<(Self::Inventory, Self::Remediator), AwsError>> + Send;
+}
+
+/// One organization sweep: `trigger` (a sweep) in `mode`, in every account of `scope` in
+/// `region`, at most `concurrency` accounts at a time, starting none after `deadline`.
+#[derive(Debug, Clone, Copy)]
+pub struct OrgSweep<'a> {
+    pub policy: &'a Policy,
+    pub scope: &'a AccountScope,
+    pub region: &'a str,
+    pub trigger: &'a Trigger,
+    pub mode: Mode,
+    pub concurrency: usize,
+    pub deadline: Option<Deadline>,
+}
+
+/// Runs the sweep in every account of its scope. An account whose ports cannot be had (the member role
+/// missing, access denied) or whose state cannot be read is `unreachable` with the error;
+/// the others go on. No account starts after the deadline: those left are `unreachable`,
+/// "not checked", and retryable.
+pub async fn sweep_organization<P: AccountPorts>(ports: &P, sweep: &OrgSweep<'_>) -> OrgReport {
+    let OrgSweep {
+        policy,
+        scope,
+        region,
+        trigger,
+        mode,
+        concurrency,
+        deadline,
+    } = *sweep;
+    let runs = stream::iter(scope.accounts())
+        .map(|account| async move {
+            if deadline.is_some_and(|d| d.passed()) {
+                return AccountRun::unreachable(account, region, NOT_CHECKED);
+            }
+            let (inventory, remediator) = match ports.ports(account, region).await {
+                Ok(ports) => ports,
+                Err(error) => return AccountRun::unreachable(account, region, error),
+            };
+            let place = Place {
+                region: region.to_owned(),
+                account: account.to_owned(),
+            };
+            let run = Run::starting_now(policy, place, trigger, deadline);
+            match reconcile(&inventory, &remediator, &run, mode).await {
+                Ok(report) => AccountRun::ok(report),
+                Err(error) => AccountRun::unreachable(account, region, error),
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    OrgReport::new(mode != Mode::Enforce, runs)
+}
+
+/// Why an account was not checked: the run's deadline came first.
+pub const NOT_CHECKED: &str = "not checked: the invocation's deadline was near; the next run (a retry or the sweep) checks it";
