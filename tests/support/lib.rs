@@ -8,7 +8,8 @@
 //! processes stopped on drop ([`processes`]).
 //!
 //! Suites: `integration.rs` (the engine and adapters against moto), `cli.rs` (the
-//! `flowguard` binary), `faults.rs` (faults and races through [`proxy`]), `lambda_e2e.rs` (the
+//! `flowguard` binary), `faults.rs` (faults and races through [`proxy`]), `organization.rs`
+//! (an organization's accounts, and `AssumeRole` into its members), `lambda_e2e.rs` (the
 //! built Lambda binary under `cargo lambda watch`). Their tests are `#[ignore]`d, so that a
 //! bare `cargo test --workspace` passes with nothing running; `./scripts/test` starts moto and
 //! runs them with `--include-ignored`. The demo (`demo/`, the `flowguard-demo` binary behind

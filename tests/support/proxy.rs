@@ -13,12 +13,14 @@
 //!   groups) and answers with only those groups; chosen VPCs are shown as owned by another
 //!   account (shared through AWS RAM), and a `CreateFlowLogs` naming one is refused as a whole
 //!   with `UnauthorizedOperation`; chosen flow logs are shown failing delivery, with the error
-//!   message and creation time a test picks. EC2 refuses a duplicate flow log atomically, while
+//!   message and creation time a test picks; chosen accounts refuse `AssumeRole` of their
+//!   roles with `AccessDenied`, as STS does when a role does not trust the caller or the
+//!   external id is not the one its trust policy requires (moto lets anyone assume any role). EC2 refuses a duplicate flow log atomically, while
 //!   moto checks, then inserts, on concurrent threads: the rules layer sends `CreateFlowLogs`
 //!   to moto one at a time, so that concurrent runs meet EC2's answer, not a race of the
 //!   emulator's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -106,6 +108,12 @@ pub struct AwsRules {
     /// VPC id → `DeliverLogsErrorMessage` for every flow log of the VPC (creation time as moto
     /// has it): a delivery that keeps failing whatever flow log is created.
     pub failing_vpcs: HashMap<String, String>,
+    /// Accounts whose roles refuse to be assumed: `AssumeRole` of a role of one of them is
+    /// refused with `AccessDenied` (HTTP 403).
+    pub refused_roles: HashSet<String>,
+    /// The `sts:ExternalId` that every role's trust policy requires, if any: `AssumeRole`
+    /// without it, or with another, is refused with `AccessDenied`.
+    pub external_id: Option<String>,
     /// Every refusal, as (operation, code), for assertions.
     pub refused: Vec<(String, String)>,
 }
@@ -393,6 +401,23 @@ impl AwsRules {
         let form = request.form();
         let count = |prefix: &str| form.iter().filter(|(k, _)| k.starts_with(prefix)).count();
         match operation.as_str() {
+            "AssumeRole" => {
+                let role = form.iter().find(|(k, _)| k == "RoleArn").map(|(_, v)| v)?;
+                let account = role.split(':').nth(4)?;
+                let external_id = form.iter().find(|(k, _)| k == "ExternalId").map(|(_, v)| v);
+                let wrong_id = self
+                    .external_id
+                    .as_ref()
+                    .is_some_and(|wanted| external_id != Some(wanted));
+                if self.refused_roles.contains(account) || wrong_id {
+                    return Some((
+                        "AccessDenied".into(),
+                        format!(
+                            "User: arn:aws:iam::123456789012:user/moto is not authorized to perform: sts:AssumeRole on resource: {role}"
+                        ),
+                    ));
+                }
+            }
             "CreateFlowLogs" => {
                 let ids = count("ResourceId.");
                 if ids > MAX_CREATE_FLOW_LOG_IDS {
@@ -592,6 +617,17 @@ fn iso_seconds_ago(seconds: u64) -> String {
 }
 
 fn refusal_response(request: &Request, code: &str, message: &str) -> Vec<u8> {
+    if request.operation() == "AssumeRole" {
+        // STS speaks the awsQuery protocol: its errors are wrapped as `ErrorResponse`.
+        let body = format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>aws-rules</RequestId></ErrorResponse>"
+        );
+        return format!(
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+    }
     let (content_type, body) = if request.is_json() {
         (
             "application/x-amz-json-1.1",

@@ -1,5 +1,12 @@
 //! The one place where SDK errors become flowguard's [`AwsError`]: the code stays data.
+//!
+//! A member account's credentials come from `AssumeRole` ([`crate::organization`]). When STS
+//! refuses, the SDK fails the call that needed the credentials before sending it, as a
+//! dispatch failure with the STS error inside; [`aws_error`] reports that STS error (operation
+//! `AssumeRole`, its code and status), which is what went wrong.
 
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -9,9 +16,34 @@ use flowguard_core::{AwsError, Fault};
 pub fn aws_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HasStatus + 'static,
+{
+    if let SdkError::DispatchFailure(_) = &err
+        && let Some(refused) = assume_role_refusal(&err)
+    {
+        return refused;
+    }
+    convert(operation, &err)
+}
+
+/// The `AssumeRole` error among the sources of `err`, converted, if there is one.
+fn assume_role_refusal(err: &(dyn std::error::Error + 'static)) -> Option<AwsError> {
+    let mut source = err.source();
+    while let Some(e) = source {
+        if let Some(sts) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            return Some(convert("AssumeRole", sts));
+        }
+        source = e.source();
+    }
+    None
+}
+
+fn convert<E, R>(operation: &'static str, err: &SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + HasStatus,
 {
-    let (fault, status) = match &err {
+    let (fault, status) = match err {
         SdkError::TimeoutError(_) => (Fault::Timeout, None),
         SdkError::DispatchFailure(failure) if failure.is_timeout() => (Fault::Timeout, None),
         SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_other() => {
@@ -27,7 +59,7 @@ where
             Some(code.to_owned()),
             err.message().unwrap_or_default().to_owned(),
         ),
-        None => (None, DisplayErrorContext(&err).to_string()),
+        None => (None, DisplayErrorContext(err).to_string()),
     };
     let mut error = match code {
         Some(code) => AwsError::service(operation, &code, message),

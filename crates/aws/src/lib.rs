@@ -9,6 +9,10 @@
 //! - [`AwsRemediator`]: the write side (`CreateLogGroup`, `PutRetentionPolicy`,
 //!   `CreateFlowLogs` with tags and client token, `DeleteFlowLogs`).
 //! - [`iam`]: verify the delivery role, or set one up; [`regions`]: the enabled regions.
+//! - [`organization`]: organization mode's AWS side: the ACTIVE accounts of the organization
+//!   or of some OUs ([`organization::organization_accounts`]), and [`organization::MemberAccess`],
+//!   an `SdkConfig` per account and region whose credentials come from one `AssumeRole` of
+//!   the member role per account.
 //! - [`Reconciler`]: one region's clients plus the engine: `run(trigger)`, `sweep`, `vpc`,
 //!   each returning the [`flowguard_core::Report`].
 //! - [`init`] and [`AwsBackend`]: the AWS wiring of the handler path that the Lambda and
@@ -25,6 +29,7 @@ mod convert;
 pub mod error;
 pub mod iam;
 mod inventory;
+pub mod organization;
 mod reconciler;
 pub mod regions;
 mod remediator;

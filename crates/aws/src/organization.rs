@@ -1,0 +1,509 @@
+//! Organization mode's AWS side: which accounts are in the organization, and credentials in
+//! each of them.
+//!
+//! - [`organization_accounts`]: the ACTIVE accounts of the organization ([`OrgAccount`]), all
+//!   of them (`ListAccounts`) or those under some OUs or the root, recursively
+//!   (`ListAccountsForParent`, `ListOrganizationalUnitsForParent`), every listing paginated.
+//! - [`MemberAccess`]: an `SdkConfig` per account and region. A member account's credentials
+//!   come from aws-config's own [`AssumeRoleProvider`] (15-minute sessions, the external id when
+//!   set), one provider per account, kept: the SDK's identity cache then holds the credentials
+//!   until shortly before they expire, and every region and client of an account shares them,
+//!   so an account costs one `AssumeRole` however many regions are checked. The hub's own
+//!   account uses the hub's credentials.
+//! - [`member_role_arn`] and [`partition_of`]: the role to assume, from `FLOWGUARD_MEMBER_ROLE`
+//!   (a role name, or an ARN with `{account_id}` and `{partition}`), pure.
+//!
+//! A refused `AssumeRole` surfaces on the first call made with the member's configuration, as
+//! an [`AwsError`] of operation `AssumeRole` with STS's code ([`crate::error::aws_error`]).
+
+use crate::error::aws_error;
+use aws_config::identity::IdentityCache;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
+use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
+use flowguard_core::AwsError;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Parents (OUs, the root) listed at once when walking the organization; each costs two
+/// listings, so at most twice as many calls are in flight. Organizations' API quotas are low
+/// (the SDK's standard retries absorb `TooManyRequestsException`).
+const CONCURRENT_PARENTS: usize = 4;
+
+/// The length of a member-account session: STS's minimum, as DESIGN.md asks.
+pub const SESSION_LENGTH: Duration = Duration::from_secs(15 * 60);
+
+/// An account of the organization.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrgAccount {
+    /// The 12-digit account id.
+    pub id: String,
+    /// The account's friendly name (empty when Organizations gives none).
+    pub name: String,
+}
+
+/// The ACTIVE accounts of the organization, sorted by id, each once. With `units` empty,
+/// every account (`ListAccounts`); otherwise the accounts under those OU or root ids, at any
+/// depth. Needs the management account or a delegated administrator.
+pub async fn organization_accounts(
+    client: &aws_sdk_organizations::Client,
+    units: &[String],
+) -> Result<Vec<OrgAccount>, AwsError> {
+    let accounts = if units.is_empty() {
+        every_account(client).await?
+    } else {
+        accounts_under(client, units).await?
+    };
+    let mut active: Vec<OrgAccount> = accounts
+        .iter()
+        .filter(|a| is_active(a))
+        .filter_map(|a| {
+            Some(OrgAccount {
+                id: a.id()?.to_owned(),
+                name: a.name().unwrap_or_default().to_owned(),
+            })
+        })
+        .collect();
+    active.sort();
+    active.dedup_by(|a, b| a.id == b.id);
+    Ok(active)
+}
+
+/// Whether the account is ACTIVE. The pinned SDK (aws-sdk-organizations 1.137) has both
+/// `State` (added in 2025: `PENDING_ACTIVATION`, `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`,
+/// `CLOSED`) and `Status` (`ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`), which its documentation
+/// says will be retired on September 9, 2026. `State` decides when present, `Status`
+/// otherwise; an account with neither is not counted as active.
+fn is_active(account: &Account) -> bool {
+    match (account.state(), account.status()) {
+        (Some(state), _) => *state == AccountState::Active,
+        (None, Some(status)) => *status == AccountStatus::Active,
+        (None, None) => false,
+    }
+}
+
+async fn every_account(client: &aws_sdk_organizations::Client) -> Result<Vec<Account>, AwsError> {
+    let pages: Vec<_> = client
+        .list_accounts()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("ListAccounts", e))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.accounts.unwrap_or_default())
+        .collect())
+}
+
+/// The accounts under `units`, level by level: each parent's accounts and child OUs, then
+/// the children's, [`CONCURRENT_PARENTS`] parents at a time. A parent named twice (an OU and
+/// the root above it, say) is listed once.
+async fn accounts_under(
+    client: &aws_sdk_organizations::Client,
+    units: &[String],
+) -> Result<Vec<Account>, AwsError> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut level: Vec<String> = units
+        .iter()
+        .filter(|u| seen.insert((*u).clone()))
+        .cloned()
+        .collect();
+    let mut accounts = Vec::new();
+    while !level.is_empty() {
+        let listed: Vec<(Vec<Account>, Vec<String>)> = stream::iter(level)
+            .map(|parent| async move {
+                futures::try_join!(accounts_of(client, &parent), units_of(client, &parent))
+            })
+            .buffer_unordered(CONCURRENT_PARENTS)
+            .try_collect()
+            .await?;
+        level = Vec::new();
+        for (found, children) in listed {
+            accounts.extend(found);
+            level.extend(children.into_iter().filter(|c| seen.insert(c.clone())));
+        }
+    }
+    Ok(accounts)
+}
+
+/// The accounts directly under `parent`.
+async fn accounts_of(
+    client: &aws_sdk_organizations::Client,
+    parent: &str,
+) -> Result<Vec<Account>, AwsError> {
+    let pages: Vec<_> = client
+        .list_accounts_for_parent()
+        .parent_id(parent)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("ListAccountsForParent", e))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.accounts.unwrap_or_default())
+        .collect())
+}
+
+/// The ids of the OUs directly under `parent`.
+async fn units_of(
+    client: &aws_sdk_organizations::Client,
+    parent: &str,
+) -> Result<Vec<String>, AwsError> {
+    let pages: Vec<_> = client
+        .list_organizational_units_for_parent()
+        .parent_id(parent)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("ListOrganizationalUnitsForParent", e))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.organizational_units())
+        .filter_map(|ou| ou.id().map(str::to_owned))
+        .collect())
+}
+
+/// The partition of `region`: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, the isolated
+/// partitions for theirs, `aws` otherwise.
+pub fn partition_of(region: &str) -> &'static str {
+    const PARTITIONS: [(&str, &str); 6] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-iso-", "aws-iso"),
+        ("us-isob-", "aws-iso-b"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-isof-", "aws-iso-f"),
+    ];
+    PARTITIONS
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
+}
+
+/// The ARN of the member role in `account_id`: `template` with `{account_id}` and
+/// `{partition}` replaced when it is an ARN, `arn:{partition}:iam::{account_id}:role/NAME`
+/// when it is a role name.
+pub fn member_role_arn(template: &str, account_id: &str, partition: &str) -> String {
+    if template.starts_with("arn:") {
+        template
+            .replace("{account_id}", account_id)
+            .replace("{partition}", partition)
+    } else {
+        format!("arn:{partition}:iam::{account_id}:role/{template}")
+    }
+}
+
+/// Why a member-role template or an account id cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MemberAccessError {
+    #[error(
+        "member role {0:?}: expected a role name (1 to 64 of A-Z a-z 0-9 +=,.@_-) or an ARN arn:{{partition}}:iam::{{account_id}}:role/NAME"
+    )]
+    Role(String),
+    #[error("{0:?} is not an account id (12 digits)")]
+    Account(String),
+    #[error("role session name {0:?}: expected 2 to 64 of A-Z a-z 0-9 +=,.@_-")]
+    SessionName(String),
+}
+
+/// Checks a member-role template: a role name, or an ARN of an IAM role whose account field is
+/// exactly `{account_id}`, so that the role assumed for an account is always in that account.
+pub fn check_member_role(template: &str) -> Result<(), MemberAccessError> {
+    let refused = || MemberAccessError::Role(template.to_owned());
+    if !template.starts_with("arn:") {
+        let valid = (1..=64).contains(&template.len()) && template.chars().all(sts_name_char);
+        return if valid { Ok(()) } else { Err(refused()) };
+    }
+    let fields: Vec<&str> = template.splitn(6, ':').collect();
+    match fields.as_slice() {
+        ["arn", partition, "iam", "", "{account_id}", resource]
+            if (*partition == "{partition}"
+                || !(partition.is_empty() || partition.contains('{')))
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(|name| !name.is_empty() && !name.contains('{')) =>
+        {
+            Ok(())
+        }
+        _ => Err(refused()),
+    }
+}
+
+fn check_account(account: &str) -> Result<(), MemberAccessError> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(MemberAccessError::Account(account.to_owned()))
+    }
+}
+
+/// SDK configurations for the accounts of the organization, from the hub's. Built once per
+/// process and shared: each member account's provider is made on first use and kept.
+#[derive(Debug)]
+pub struct MemberAccess {
+    hub: SdkConfig,
+    hub_account: String,
+    role: String,
+    external_id: Option<String>,
+    session_name: String,
+    partition: &'static str,
+    /// One cache for every member account (each provider is its own partition of it), so that
+    /// every client of an account, in every region, reuses its credentials.
+    identity_cache: SharedIdentityCache,
+    /// Account id → its configuration in the hub's region.
+    accounts: Mutex<HashMap<String, SdkConfig>>,
+}
+
+impl MemberAccess {
+    /// `hub`: the hub's configuration as [`crate::config::load`] makes it (its credentials
+    /// assume the member roles; its region picks the STS endpoint and the partition; its
+    /// identity cache, or a new one, holds the members' credentials); `hub_account`: the hub's
+    /// own account, which uses `hub`'s credentials; `role`: `FLOWGUARD_MEMBER_ROLE`;
+    /// `session_name`: the `RoleSessionName` of every member session ([`session_name`] makes
+    /// one from any text).
+    pub fn new(
+        hub: SdkConfig,
+        hub_account: impl Into<String>,
+        role: impl Into<String>,
+        external_id: Option<String>,
+        session_name: impl Into<String>,
+    ) -> Result<Self, MemberAccessError> {
+        let role = role.into();
+        check_member_role(&role)?;
+        let session_name = session_name.into();
+        let valid =
+            (2..=64).contains(&session_name.len()) && session_name.chars().all(sts_name_char);
+        if !valid {
+            return Err(MemberAccessError::SessionName(session_name));
+        }
+        let partition = hub.region().map_or("aws", |r| partition_of(r.as_ref()));
+        let identity_cache = hub
+            .identity_cache()
+            .unwrap_or_else(|| IdentityCache::lazy().build());
+        Ok(Self {
+            hub,
+            hub_account: hub_account.into(),
+            role,
+            external_id,
+            session_name,
+            partition,
+            identity_cache,
+            accounts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The role assumed in `account`.
+    pub fn role_arn(&self, account: &str) -> String {
+        member_role_arn(&self.role, account, self.partition)
+    }
+
+    /// The configuration for `account` in `region` (the hub's region when empty). No call is
+    /// made here: a member's first request assumes its role, later ones reuse the credentials.
+    pub async fn config(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<SdkConfig, MemberAccessError> {
+        check_account(account)?;
+        let base = if account == self.hub_account {
+            self.hub.clone()
+        } else {
+            self.member(account).await
+        };
+        Ok(
+            if region.is_empty() || base.region().is_some_and(|r| r.as_ref() == region) {
+                base
+            } else {
+                base.to_builder()
+                    .region(Region::new(region.to_owned()))
+                    .build()
+            },
+        )
+    }
+
+    /// The member account's configuration in the hub's region, made once.
+    async fn member(&self, account: &str) -> SdkConfig {
+        if let Some(config) = self.lock().get(account) {
+            return config.clone();
+        }
+        let mut builder = AssumeRoleProvider::builder(self.role_arn(account))
+            .session_name(&self.session_name)
+            .session_length(SESSION_LENGTH)
+            .configure(&self.hub);
+        if let Some(id) = &self.external_id {
+            builder = builder.external_id(id);
+        }
+        let provider = builder.build().await;
+        let mut config = self
+            .hub
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider));
+        config.set_identity_cache(Some(self.identity_cache.clone()));
+        let config = config.build();
+        // Two first uses at once may both build one; the first kept is the one every caller
+        // gets, so the account still has a single provider.
+        self.lock()
+            .entry(account.to_owned())
+            .or_insert(config)
+            .clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SdkConfig>> {
+        self.accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A valid `RoleSessionName` (2 to 64 of `A-Z a-z 0-9 +=,.@_-`): `flowguard-` and `hint`
+/// (an event id, say), other characters replaced by `-`, cut at 64.
+pub fn session_name(hint: &str) -> String {
+    format!("flowguard-{hint}")
+        .chars()
+        .map(|c| if sts_name_char(c) { c } else { '-' })
+        .take(64)
+        .collect()
+}
+
+/// A character that IAM role names and STS session names may hold.
+fn sts_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_follow_the_region() {
+        for (region, partition) in [
+            ("us-east-1", "aws"),
+            ("eu-west-3", "aws"),
+            ("ap-southeast-5", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("cn-northwest-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-gov-east-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("", "aws"),
+        ] {
+            assert_eq!(partition_of(region), partition, "{region}");
+        }
+    }
+
+    #[test]
+    fn a_role_name_becomes_the_role_of_the_account() {
+        assert_eq!(
+            member_role_arn("flowguard-member", "111122223333", "aws"),
+            "arn:aws:iam::111122223333:role/flowguard-member"
+        );
+        assert_eq!(
+            member_role_arn("flowguard-member", "111122223333", "aws-cn"),
+            "arn:aws-cn:iam::111122223333:role/flowguard-member"
+        );
+    }
+
+    #[test]
+    fn an_arn_template_gets_its_placeholders_filled() {
+        assert_eq!(
+            member_role_arn(
+                "arn:{partition}:iam::{account_id}:role/security/flowguard-{account_id}",
+                "111122223333",
+                "aws-us-gov"
+            ),
+            "arn:aws-us-gov:iam::111122223333:role/security/flowguard-111122223333"
+        );
+        assert_eq!(
+            member_role_arn("arn:aws:iam::{account_id}:role/x", "111122223333", "aws-cn"),
+            "arn:aws:iam::111122223333:role/x",
+            "a partition written out is kept"
+        );
+    }
+
+    #[test]
+    fn a_template_must_name_a_role_of_the_account() {
+        for good in [
+            "flowguard-member",
+            "a",
+            "Role+=,.@_-1",
+            "arn:{partition}:iam::{account_id}:role/flowguard-member",
+            "arn:aws:iam::{account_id}:role/path/flowguard-member",
+        ] {
+            assert_eq!(check_member_role(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "has space",
+            "path/role",
+            &"r".repeat(65),
+            // Another account's role, for every account: refused.
+            "arn:aws:iam::123456789012:role/flowguard-member",
+            "arn:{partition}:iam::{account_id}:user/someone",
+            "arn:{partition}:iam::{account_id}:role/",
+            "arn:{partition}:sts::{account_id}:role/x",
+            "arn:{partition}:iam:us-east-1:{account_id}:role/x",
+            "arn:{partition}:iam::{account_id}:role/{unknown}",
+            "arn::iam::{account_id}:role/x",
+            "arn:{region}:iam::{account_id}:role/x",
+        ] {
+            assert!(
+                matches!(check_member_role(bad), Err(MemberAccessError::Role(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert_eq!(check_account("111122223333"), Ok(()));
+        for bad in [
+            "",
+            "11112222333",
+            "1111222233334",
+            "11112222333a",
+            "1:role/x/22",
+        ] {
+            assert!(check_account(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn member_access_refuses_what_sts_would() {
+        let hub = || SdkConfig::builder().build();
+        let new = |role: &str, session: &str| {
+            MemberAccess::new(hub(), "111122223333", role, None, session).map(|_| ())
+        };
+        assert_eq!(new("flowguard-member", "flowguard-x"), Ok(()));
+        assert!(matches!(
+            new("arn:aws:iam::123456789012:role/r", "flowguard-x"),
+            Err(MemberAccessError::Role(_))
+        ));
+        for session in ["", "x", "with space", "a/b", &"s".repeat(65)] {
+            assert!(
+                matches!(
+                    new("flowguard-member", session),
+                    Err(MemberAccessError::SessionName(_))
+                ),
+                "{session:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn session_names_are_what_sts_accepts() {
+        assert_eq!(
+            session_name("0b6e4c1a-9f7d-4b0a-8e0e-1c2d3e4f5a6b"),
+            "flowguard-0b6e4c1a-9f7d-4b0a-8e0e-1c2d3e4f5a6b"
+        );
+        assert_eq!(session_name("a b/c:d"), "flowguard-a-b-c-d");
+        assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+    }
+}

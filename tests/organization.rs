@@ -1,0 +1,379 @@
+//! Organization mode's AWS side against moto server: the organization's accounts, and
+//! credentials in a member account from `AssumeRole` (moto lets any role be assumed, and a
+//! request signed with the credentials it returns acts in the role's account).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use flowguard_aws::organization::{MemberAccess, organization_accounts, session_name};
+use flowguard_aws::{AwsInventory, Clients};
+use flowguard_core::{Inventory, VpcQuery};
+use flowguard_tests::proxy::{AwsRules, FaultProxy};
+use flowguard_tests::{ACCOUNT, CallCounter, Moto, REGION, moto};
+use std::collections::BTreeSet;
+
+/// The organization of the tests, its management account being moto's default one:
+/// ```text
+/// root ── a ── a1      (one account in a, two in a1, a closed one in a1)
+///      └─ b            (one account)
+///      + the management account and one more account at the root
+/// ```
+#[derive(Debug)]
+struct Org {
+    client: aws_sdk_organizations::Client,
+    root: String,
+    a: String,
+    a1: String,
+    b: String,
+    in_a: String,
+    in_a1: [String; 2],
+    in_b: String,
+    at_root: String,
+    closed: String,
+}
+
+async fn organization(m: &Moto) -> Org {
+    let client = aws_sdk_organizations::Client::new(&m.config(REGION).await);
+    client
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let root = client.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    let unit = |parent: String, name: &'static str| {
+        let client = client.clone();
+        async move {
+            let out = client
+                .create_organizational_unit()
+                .parent_id(parent)
+                .name(name)
+                .send()
+                .await
+                .unwrap();
+            out.organizational_unit().unwrap().id().unwrap().to_owned()
+        }
+    };
+    let a = unit(root.clone(), "a").await;
+    let a1 = unit(a.clone(), "a1").await;
+    let b = unit(root.clone(), "b").await;
+    let account = |name: &'static str, parent: Option<String>| {
+        let (client, root) = (client.clone(), root.clone());
+        async move {
+            let out = client
+                .create_account()
+                .account_name(name)
+                .email(format!("{name}@example.com"))
+                .send()
+                .await
+                .unwrap();
+            let id = out
+                .create_account_status()
+                .unwrap()
+                .account_id()
+                .unwrap()
+                .to_owned();
+            if let Some(parent) = parent {
+                client
+                    .move_account()
+                    .account_id(&id)
+                    .source_parent_id(root)
+                    .destination_parent_id(parent)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            id
+        }
+    };
+    let in_a = account("in-a", Some(a.clone())).await;
+    let in_a1 = [
+        account("in-a1-one", Some(a1.clone())).await,
+        account("in-a1-two", Some(a1.clone())).await,
+    ];
+    let in_b = account("in-b", Some(b.clone())).await;
+    let at_root = account("at-root", None).await;
+    let closed = account("closed", Some(a1.clone())).await;
+    client
+        .close_account()
+        .account_id(&closed)
+        .send()
+        .await
+        .unwrap();
+    Org {
+        client,
+        root,
+        a,
+        a1,
+        b,
+        in_a,
+        in_a1,
+        in_b,
+        at_root,
+        closed,
+    }
+}
+
+async fn ids(org: &Org, units: &[&String]) -> BTreeSet<String> {
+    let units: Vec<String> = units.iter().map(|u| (*u).clone()).collect();
+    organization_accounts(&org.client, &units)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect()
+}
+
+fn set(ids: &[&String]) -> BTreeSet<String> {
+    ids.iter().map(|i| (*i).clone()).collect()
+}
+
+const EXTERNAL_ID: &str = "flowguard-external-id";
+
+/// The member access of the tests: the default role name, an external id, a session name.
+fn member_access(hub: aws_config::SdkConfig) -> MemberAccess {
+    MemberAccess::new(
+        hub,
+        ACCOUNT,
+        "flowguard-member",
+        Some(EXTERNAL_ID.to_owned()),
+        session_name("organization-test"),
+    )
+    .unwrap()
+}
+
+/// The account the credentials of `config` act as (`sts:GetCallerIdentity`), and their ARN.
+async fn caller(config: &aws_config::SdkConfig) -> (String, String) {
+    let out = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    (
+        out.account().unwrap().to_owned(),
+        out.arn().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
+async fn the_active_accounts_of_the_organization_and_of_its_units() {
+    let m = moto().await;
+    let org = organization(&m).await;
+    let management = ACCOUNT.to_owned();
+    let every_active = set(&[
+        &management,
+        &org.in_a,
+        &org.in_a1[0],
+        &org.in_a1[1],
+        &org.in_b,
+        &org.at_root,
+    ]);
+
+    let all = organization_accounts(&org.client, &[]).await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.id.clone()).collect::<BTreeSet<_>>(),
+        every_active,
+        "ListAccounts: every account but the closed one ({})",
+        org.closed
+    );
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "sorted: {all:?}");
+    let named = all.iter().find(|a| a.id == org.in_b).unwrap();
+    assert_eq!(named.name, "in-b");
+
+    assert_eq!(ids(&org, &[&org.root]).await, every_active, "the root");
+    assert_eq!(
+        ids(&org, &[&org.a]).await,
+        set(&[&org.in_a, &org.in_a1[0], &org.in_a1[1]]),
+        "a and a1 below it"
+    );
+    assert_eq!(
+        ids(&org, &[&org.a1]).await,
+        set(&[&org.in_a1[0], &org.in_a1[1]])
+    );
+    assert_eq!(
+        ids(&org, &[&org.b, &org.a1, &org.a1]).await,
+        set(&[&org.in_b, &org.in_a1[0], &org.in_a1[1]])
+    );
+    assert_eq!(
+        ids(&org, &[&org.a1, &org.a]).await,
+        ids(&org, &[&org.a]).await,
+        "a unit and its parent: each account once"
+    );
+
+    let err = organization_accounts(&org.client, &["ou-zzzz-zzzzzzzz".to_owned()])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code.as_deref(),
+        Some("ParentNotFoundException"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
+async fn a_member_configuration_acts_in_the_member_account() {
+    let m = moto().await;
+    let org = organization(&m).await;
+    let access = member_access(m.config(REGION).await);
+
+    let member = access.config(&org.in_b, "eu-west-1").await.unwrap();
+    assert_eq!(member.region().unwrap().as_ref(), "eu-west-1");
+    let (account, arn) = caller(&member).await;
+    assert_eq!(account, org.in_b);
+    assert_eq!(
+        arn,
+        format!(
+            "arn:aws:sts::{}:assumed-role/flowguard-member/flowguard-organization-test",
+            org.in_b
+        )
+    );
+
+    // A VPC created with the member's credentials is the member's, and only the member sees it.
+    let ec2 = aws_sdk_ec2::Client::new(&member);
+    let created = ec2
+        .create_vpc()
+        .cidr_block("10.1.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = created.vpc().unwrap();
+    assert_eq!(vpc.owner_id(), Some(org.in_b.as_str()));
+    let vpc_id = vpc.vpc_id().unwrap().to_owned();
+    let inventory = AwsInventory::new(Clients::new(&member));
+    let seen = inventory.vpcs(VpcQuery::All).await.unwrap();
+    assert!(seen.iter().any(|v| v.id.as_str() == vpc_id));
+    assert!(
+        seen.iter()
+            .all(|v| v.owner_id.as_deref() == Some(org.in_b.as_str())),
+        "{seen:?}"
+    );
+    let hub_eu = AwsInventory::new(m.clients("eu-west-1").await);
+    let hub_seen = hub_eu.vpcs(VpcQuery::All).await.unwrap();
+    assert!(
+        hub_seen.iter().all(|v| v.id.as_str() != vpc_id),
+        "the hub does not see it"
+    );
+
+    // The hub's own account: the hub's credentials, no role.
+    let hub = access.config(ACCOUNT, "").await.unwrap();
+    assert_eq!(hub.region().unwrap().as_ref(), REGION);
+    let (account, arn) = caller(&hub).await;
+    assert_eq!(account, ACCOUNT);
+    assert!(!arn.contains("assumed-role"), "{arn}");
+
+    // Not an account id: refused before any call.
+    assert!(access.config("12345", REGION).await.is_err());
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
+async fn an_account_costs_one_assume_role_however_many_regions() {
+    let m = moto().await;
+    let org = organization(&m).await;
+    // Every request of the hub and of the members passes the proxy, which logs each by
+    // operation (AssumeRole included: aws-config's provider sends it through the hub's
+    // configuration); a counter on the EC2 clients counts what the regions do.
+    let proxy = FaultProxy::start(&m.url);
+    let access = member_access(m.config_at(&proxy.url, REGION).await);
+    let counter = CallCounter::default();
+    let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+    let assume_roles = || {
+        proxy
+            .log()
+            .iter()
+            .filter(|(operation, _)| operation == "AssumeRole")
+            .count()
+    };
+
+    let describe_in = |account: String, region: &'static str| {
+        let (access, counter) = (&access, counter.clone());
+        async move {
+            let config = access.config(&account, region).await.unwrap();
+            let ec2 = aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(counter)
+                    .build(),
+            );
+            let out = ec2.describe_vpcs().send().await.unwrap();
+            // Another service's client of the same configuration shares the credentials.
+            let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+            logs.describe_log_groups().send().await.unwrap();
+            (region, out.vpcs().len())
+        }
+    };
+    // Three regions at once, then again: one AssumeRole.
+    for _ in 0..2 {
+        let runs = regions.map(|r| describe_in(org.in_a.clone(), r));
+        let done = futures::future::join_all(runs).await;
+        assert_eq!(done.len(), 3);
+    }
+    assert_eq!(assume_roles(), 1, "{:?}", proxy.log());
+    assert_eq!(counter.calls(), ["DescribeVpcs"; 6]);
+
+    // Another account: one more. The hub's own account: none.
+    for region in regions {
+        describe_in(org.in_b.clone(), region).await;
+        describe_in(ACCOUNT.to_owned(), region).await;
+    }
+    assert_eq!(assume_roles(), 2, "{:?}", proxy.log());
+    assert_eq!(counter.calls().len(), 12);
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
+async fn a_refused_member_role_is_reported_as_an_assume_role_error() {
+    let m = moto().await;
+    let org = organization(&m).await;
+    // Every member role requires the external id; in_b's does not trust the hub at all.
+    let proxy = FaultProxy::with_aws_rules(
+        &m.url,
+        AwsRules {
+            refused_roles: [org.in_b.clone()].into(),
+            external_id: Some(EXTERNAL_ID.to_owned()),
+            ..AwsRules::default()
+        },
+    );
+    let access = member_access(m.config_at(&proxy.url, REGION).await);
+
+    let refused = AwsInventory::new(Clients::new(
+        &access.config(&org.in_b, REGION).await.unwrap(),
+    ));
+    let err = refused.vpcs(VpcQuery::All).await.unwrap_err();
+    assert_eq!(err.operation, "AssumeRole", "{err:?}");
+    assert_eq!(err.code.as_deref(), Some("AccessDenied"), "{err:?}");
+    assert_eq!(err.status, Some(403));
+    assert!(err.message.contains(&org.in_b), "{}", err.message);
+    assert_eq!(
+        proxy.refused(),
+        [("AssumeRole".to_owned(), "AccessDenied".to_owned())]
+    );
+
+    // The other accounts are unaffected: the external id is sent.
+    let fine = AwsInventory::new(Clients::new(
+        &access.config(&org.in_a, REGION).await.unwrap(),
+    ));
+    assert!(fine.vpcs(VpcQuery::All).await.is_ok());
+
+    // Without the external id, the same role refuses.
+    let without = MemberAccess::new(
+        m.config_at(&proxy.url, REGION).await,
+        ACCOUNT,
+        "flowguard-member",
+        None,
+        session_name("organization-test"),
+    )
+    .unwrap();
+    let err = AwsInventory::new(Clients::new(
+        &without.config(&org.in_a, REGION).await.unwrap(),
+    ))
+    .vpcs(VpcQuery::All)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (err.operation, err.code.as_deref()),
+        ("AssumeRole", Some("AccessDenied"))
+    );
+}
