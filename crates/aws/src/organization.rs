@@ -24,6 +24,8 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
 use flowguard_core::AwsError;
+use flowguard_core::organization::is_member_role;
+pub use flowguard_core::organization::{member_role_arn, partition_of};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -170,36 +172,6 @@ async fn units_of(
         .collect())
 }
 
-/// The partition of `region`: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, the isolated
-/// partitions for theirs, `aws` otherwise.
-pub fn partition_of(region: &str) -> &'static str {
-    const PARTITIONS: [(&str, &str); 6] = [
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-iso-", "aws-iso"),
-        ("us-isob-", "aws-iso-b"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("us-isof-", "aws-iso-f"),
-    ];
-    PARTITIONS
-        .iter()
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, partition)| partition)
-}
-
-/// The ARN of the member role in `account_id`: `template` with `{account_id}` and
-/// `{partition}` replaced when it is an ARN, `arn:{partition}:iam::{account_id}:role/NAME`
-/// when it is a role name.
-pub fn member_role_arn(template: &str, account_id: &str, partition: &str) -> String {
-    if template.starts_with("arn:") {
-        template
-            .replace("{account_id}", account_id)
-            .replace("{partition}", partition)
-    } else {
-        format!("arn:{partition}:iam::{account_id}:role/{template}")
-    }
-}
-
 /// Why a member-role template or an account id cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MemberAccessError {
@@ -216,23 +188,10 @@ pub enum MemberAccessError {
 /// Checks a member-role template: a role name, or an ARN of an IAM role whose account field is
 /// exactly `{account_id}`, so that the role assumed for an account is always in that account.
 pub fn check_member_role(template: &str) -> Result<(), MemberAccessError> {
-    let refused = || MemberAccessError::Role(template.to_owned());
-    if !template.starts_with("arn:") {
-        let valid = (1..=64).contains(&template.len()) && template.chars().all(sts_name_char);
-        return if valid { Ok(()) } else { Err(refused()) };
-    }
-    let fields: Vec<&str> = template.splitn(6, ':').collect();
-    match fields.as_slice() {
-        ["arn", partition, "iam", "", "{account_id}", resource]
-            if (*partition == "{partition}"
-                || !(partition.is_empty() || partition.contains('{')))
-                && resource
-                    .strip_prefix("role/")
-                    .is_some_and(|name| !name.is_empty() && !name.contains('{')) =>
-        {
-            Ok(())
-        }
-        _ => Err(refused()),
+    if is_member_role(template) {
+        Ok(())
+    } else {
+        Err(MemberAccessError::Role(template.to_owned()))
     }
 }
 

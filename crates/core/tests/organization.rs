@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use flowguard_core::organization::{
-    AccountRun, AccountSource, AccountStatus, OrgConfig, OrgReport, partition_of, role_arn,
+    AccountRun, AccountSource, AccountStatus, OrgConfig, OrgReport, member_role_arn, partition_of,
 };
 use flowguard_core::report::{Report, TriggerReport, VpcReport, VpcStatus};
 use flowguard_core::rule::Checks;
@@ -79,7 +79,7 @@ fn the_organization_with_units_exclusions_role_external_id_and_concurrency() {
     );
     assert_eq!(org.exclude, set(&["999999999999"]));
     assert_eq!(
-        org.member_role_arn("aws", "123456789012"),
+        org.member_role_arn("123456789012", "aws"),
         "arn:aws:iam::123456789012:role/ops/flowguard"
     );
     assert_eq!(org.external_id.as_deref(), Some("sec-team:flowguard"));
@@ -213,7 +213,7 @@ fn the_scope_is_the_accounts_less_the_exclusions() {
 #[test]
 fn roles_and_partitions() {
     assert_eq!(
-        role_arn("flowguard-member", "aws-cn", "123456789012"),
+        member_role_arn("flowguard-member", "123456789012", "aws-cn"),
         "arn:aws-cn:iam::123456789012:role/flowguard-member"
     );
     assert_eq!(partition_of("eu-west-1"), "aws");

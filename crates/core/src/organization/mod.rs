@@ -167,8 +167,8 @@ impl OrgConfig {
     }
 
     /// The member role's ARN in `account` of `partition`.
-    pub fn member_role_arn(&self, partition: &str, account: &str) -> String {
-        role_arn(&self.member_role, partition, account)
+    pub fn member_role_arn(&self, account: &str, partition: &str) -> String {
+        member_role_arn(&self.member_role, account, partition)
     }
 }
 
@@ -212,11 +212,17 @@ fn ids(
     }
 }
 
+/// Whether `value` is a role name, or a role ARN template in which `{account_id}` stands for
+/// each account (an ARN naming one account would send every account's run there).
+pub fn is_member_role(value: &str) -> bool {
+    let rules = &facts().organization.member_role;
+    rules.name_pattern.matches(value) || rules.arn_pattern.matches(value)
+}
+
 /// A role name, or an ARN template in which `{account_id}` stands for each account.
 fn parse_member_role(value: &str) -> Result<String, ConfigError> {
-    let rules = &facts().organization.member_role;
     let value = value.trim();
-    if rules.name_pattern.matches(value) || rules.arn_pattern.matches(value) {
+    if is_member_role(value) {
         return Ok(value.to_owned());
     }
     Err(ConfigError {
@@ -243,25 +249,33 @@ fn parse_concurrency(value: &str) -> Result<usize, ConfigError> {
     }
 }
 
-/// The ARN of a role given by name or by ARN template, in `account` of `partition`.
-pub fn role_arn(role: &str, partition: &str, account: &str) -> String {
-    if role.starts_with("arn:") {
-        role.replace("{partition}", partition)
-            .replace("{account_id}", account)
+/// The ARN of the member role in `account_id`: `template` with `{account_id}` and
+/// `{partition}` replaced when it is an ARN, `arn:{partition}:iam::{account_id}:role/NAME`
+/// when it is a role name.
+pub fn member_role_arn(template: &str, account_id: &str, partition: &str) -> String {
+    if template.starts_with("arn:") {
+        template
+            .replace("{account_id}", account_id)
+            .replace("{partition}", partition)
     } else {
-        format!("arn:{partition}:iam::{account}:role/{role}")
+        format!("arn:{partition}:iam::{account_id}:role/{template}")
     }
 }
 
-/// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`.
+/// The AWS partition of a region (`aws` for every commercial region and for an unknown one).
 pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+    const PARTITIONS: [(&str, &str); 6] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-iso-", "aws-iso"),
+        ("us-isob-", "aws-iso-b"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-isof-", "aws-iso-f"),
+    ];
+    PARTITIONS
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
 }
 
 /// The accounts a hub acts in.
