@@ -336,6 +336,49 @@ fn sts_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
 }
 
+/// The organization sweep's ports over the AWS SDK: each account's clients, through the
+/// member role (the hub's own account with its own credentials).
+#[derive(Debug)]
+pub struct AwsAccountPorts {
+    access: MemberAccess,
+}
+
+impl AwsAccountPorts {
+    pub fn new(access: MemberAccess) -> Self {
+        Self { access }
+    }
+}
+
+impl flowguard_core::organization::AccountPorts for AwsAccountPorts {
+    type Inventory = crate::AwsInventory;
+    type Remediator = crate::AwsRemediator;
+
+    async fn ports(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<(crate::AwsInventory, crate::AwsRemediator), AwsError> {
+        // Only an account id that is not one fails here (the scope holds checked ids); the
+        // role itself is assumed by the first call, whose error names `AssumeRole`.
+        let config = self
+            .access
+            .config(account, region)
+            .await
+            .map_err(|e| AwsError {
+                operation: "AssumeRole",
+                code: None,
+                message: e.to_string(),
+                status: None,
+                fault: flowguard_core::Fault::Other,
+            })?;
+        let clients = crate::Clients::new(&config);
+        Ok((
+            crate::AwsInventory::new(clients.clone()),
+            crate::AwsRemediator::new(clients),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
