@@ -4,6 +4,7 @@
 use crate::config::Clients;
 use crate::inventory::AwsInventory;
 use crate::remediator::AwsRemediator;
+use flowguard_core::organization::partition_of;
 pub use flowguard_core::reconcile::unix_now;
 use flowguard_core::reconcile::{self, Mode, ReconcileError, Run};
 use flowguard_core::trigger::{Target, Trigger};
@@ -33,7 +34,8 @@ impl Reconciler {
         trigger: &Trigger,
         mode: Mode,
     ) -> Result<Report, ReconcileError> {
-        let run = Run::starting_now(policy, self.place.clone(), trigger, None);
+        let policy = policy.in_account(&self.place.account, partition_of(&self.place.region));
+        let run = Run::starting_now(&policy, self.place.clone(), trigger, None);
         reconcile::reconcile(&self.inventory, &self.remediator, &run, mode).await
     }
 

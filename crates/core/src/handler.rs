@@ -6,6 +6,7 @@
 
 use crate::error::Disposition;
 use crate::ids::Place;
+use crate::organization::partition_of;
 use crate::policy::Policy;
 use crate::ports::{Inventory, Remediator};
 pub use crate::reconcile::unix_now;
@@ -118,7 +119,10 @@ pub async fn handle_trigger<B: Backend>(
         },
     };
     let (inventory, remediator) = backend.ports(&place.region);
-    let run = Run::starting_now(&setup.policy, place, &trigger, deadline);
+    let policy = setup
+        .policy
+        .in_account(&place.account, partition_of(&place.region));
+    let run = Run::starting_now(&policy, place, &trigger, deadline);
     let mode = if setup.policy.dry_run {
         Mode::DryRun
     } else {

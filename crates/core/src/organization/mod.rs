@@ -153,6 +153,16 @@ impl OrgConfig {
         }))
     }
 
+    /// The policy of organization mode: without a delivery role configured, the one that the
+    /// spoke creates in every account (`arn:{partition}:iam::{account_id}:role/flowguard-delivery`),
+    /// rendered per account by [`crate::Policy::in_account`].
+    pub fn complete(&self, mut policy: crate::Policy) -> crate::Policy {
+        if policy.delivery_role_arn.is_none() {
+            policy.delivery_role_arn = Some(facts().organization.delivery_role_arn.default.clone());
+        }
+        policy
+    }
+
     /// The accounts in scope, once the organization's ACTIVE accounts (under the configured
     /// units) are known; `organization` is ignored for a listed scope.
     pub fn scope(&self, organization: &[String]) -> AccountScope {

@@ -1,7 +1,7 @@
 //! The organization sweep: the single-account run in every account in scope, at most
 //! `concurrency` at a time, each account isolated from the others' failures.
 
-use super::{AccountRun, AccountScope, OrgReport};
+use super::{AccountRun, AccountScope, OrgReport, partition_of};
 use crate::error::AwsError;
 use crate::ids::Place;
 use crate::policy::Policy;
@@ -63,7 +63,8 @@ pub async fn sweep_organization<P: AccountPorts>(ports: &P, sweep: &OrgSweep<'_>
                 region: region.to_owned(),
                 account: account.to_owned(),
             };
-            let run = Run::starting_now(policy, place, trigger, deadline);
+            let policy = policy.in_account(account, partition_of(region));
+            let run = Run::starting_now(&policy, place, trigger, deadline);
             match reconcile(&inventory, &remediator, &run, mode).await {
                 Ok(report) => AccountRun::ok(report),
                 Err(error) => AccountRun::unreachable(account, region, error),

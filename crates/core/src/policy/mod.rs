@@ -121,6 +121,19 @@ impl Policy {
         Ok(policy)
     }
 
+    /// The policy as it applies in `account` of `partition`: `{account_id}` and `{partition}`
+    /// in the delivery role's ARN rendered (in organization mode one template serves every
+    /// account; a plain ARN is kept as it is).
+    pub fn in_account(&self, account: &str, partition: &str) -> Policy {
+        Policy {
+            delivery_role_arn: self.delivery_role_arn.as_ref().map(|arn| {
+                arn.replace("{account_id}", account)
+                    .replace("{partition}", partition)
+            }),
+            ..self.clone()
+        }
+    }
+
     /// The delivery role, or the start-up error of anything that would remediate.
     pub fn require_delivery_role(&self) -> Result<&str, ConfigError> {
         self.delivery_role_arn.as_deref().ok_or_else(|| ConfigError {
