@@ -79,7 +79,7 @@ pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitC
             eprintln!("error ({retry}): {message}");
             Ok(ExitCode::from(1))
         }
-        Err(error @ HandlerError::Remediation { .. }) => {
+        Err(error @ (HandlerError::Remediation { .. } | HandlerError::Organization { .. })) => {
             if let Some(report) = error.report() {
                 output::emit(&format!(
                     "{}\n",

@@ -43,6 +43,13 @@ pub enum HandlerError {
         #[source]
         error: ReconcileError,
     },
+    /// An organization sweep could not check some account, or some remediation in it failed;
+    /// the organization report says which.
+    #[error("{} failure: {} account run(s) unreachable, {} VPC(s) failed remediation", if *retryable { "retryable" } else { "permanent" }, report.summary.accounts.unreachable, report.summary.vpcs.failed)]
+    Organization {
+        report: Box<crate::organization::OrgReport>,
+        retryable: bool,
+    },
     /// Remediation ran and some of it failed; the report says what.
     #[error("{} failure: {} VPC(s) failed remediation", if *retryable { "retryable" } else { "permanent" }, report.summary.vpcs.failed.max(1))]
     Remediation {
@@ -58,12 +65,13 @@ impl HandlerError {
         match self {
             Self::InvalidEvent(_) => Disposition::GiveUp,
             Self::Reconcile { error } => error.disposition(),
-            Self::Remediation {
-                retryable: true, ..
-            } => Disposition::RetryLater,
-            Self::Remediation {
-                retryable: false, ..
-            } => Disposition::GiveUp,
+            Self::Remediation { retryable, .. } | Self::Organization { retryable, .. } => {
+                if *retryable {
+                    Disposition::RetryLater
+                } else {
+                    Disposition::GiveUp
+                }
+            }
         }
     }
 
@@ -76,6 +84,14 @@ impl HandlerError {
     pub fn report(&self) -> Option<&Report> {
         match self {
             Self::Remediation { report, .. } => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The organization report, when an organization sweep ran.
+    pub fn organization_report(&self) -> Option<&crate::organization::OrgReport> {
+        match self {
+            Self::Organization { report, .. } => Some(report),
             _ => None,
         }
     }
@@ -119,16 +135,29 @@ pub async fn handle_trigger<B: Backend>(
         },
     };
     let (inventory, remediator) = backend.ports(&place.region);
+    run_in_place(&inventory, &remediator, setup, place, &trigger, deadline).await
+}
+
+/// Runs a trigger in one place with its ports: the single-account run that the Lambda,
+/// `handle-event` and an organization hub (in each member account) share.
+pub async fn run_in_place<I: Inventory, R: Remediator>(
+    inventory: &I,
+    remediator: &R,
+    setup: &Setup,
+    place: Place,
+    trigger: &Trigger,
+    deadline: Option<Deadline>,
+) -> Result<Report, HandlerError> {
     let policy = setup
         .policy
         .in_account(&place.account, partition_of(&place.region));
-    let run = Run::starting_now(&policy, place, &trigger, deadline);
+    let run = Run::starting_now(&policy, place, trigger, deadline);
     let mode = if setup.policy.dry_run {
         Mode::DryRun
     } else {
         Mode::Enforce
     };
-    let mut report = reconcile(&inventory, &remediator, &run, mode)
+    let mut report = reconcile(inventory, remediator, &run, mode)
         .await
         .map_err(|error| HandlerError::Reconcile { error })?;
     report.warnings.extend(setup.warnings.iter().cloned());

@@ -283,7 +283,7 @@ fn the_organization_report_adds_up_accounts_and_vpcs() {
     assert_eq!(json["summary"]["accounts"]["unreachable"], 1);
 }
 
-mod sweep {
+pub(crate) mod sweep {
     use super::*;
     use flowguard_core::AwsError;
     use flowguard_core::Policy;
@@ -296,7 +296,7 @@ mod sweep {
     use std::sync::Arc;
 
     /// One fake region per reachable account; any other account refuses the member role.
-    struct Accounts(BTreeMap<String, Arc<FakeRegion>>);
+    pub struct Accounts(pub BTreeMap<String, Arc<FakeRegion>>);
 
     impl AccountPorts for Accounts {
         type Inventory = Arc<FakeRegion>;
@@ -317,7 +317,7 @@ mod sweep {
         }
     }
 
-    fn accounts(ids: &[&str]) -> Accounts {
+    pub fn accounts(ids: &[&str]) -> Accounts {
         Accounts(
             ids.iter()
                 .map(|id| {
@@ -334,7 +334,7 @@ mod sweep {
         )
     }
 
-    fn policy() -> Policy {
+    pub fn policy() -> Policy {
         Policy {
             delivery_role_arn: Some("arn:aws:iam::111111111111:role/flowguard-delivery".into()),
             ..Policy::default()
@@ -435,5 +435,121 @@ mod sweep {
             ports.0.values().all(|f| f.calls().is_empty()),
             "nothing read"
         );
+    }
+}
+
+mod hub {
+    use super::sweep::{Accounts, accounts, policy};
+    use super::*;
+    use flowguard_core::handler::{HandlerError, Setup};
+    use flowguard_core::organization::{OrgHandled, handle_organization};
+    use futures::executor::block_on;
+
+    fn fixture(name: &str) -> serde_json::Value {
+        let path = format!(
+            "{}/../../tests/fixtures/events/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    /// A CreateVpc event of `account` for its one VPC (`vpc-<account>` in these fakes).
+    fn create_vpc_in(account: &str) -> Vec<u8> {
+        let mut event = fixture("create_vpc.json");
+        event["account"] = account.into();
+        event["detail"]["recipientAccountId"] = account.into();
+        event["detail"]["responseElements"]["vpc"]["vpcId"] = format!("vpc-{account}").into();
+        event.to_string().into_bytes()
+    }
+
+    fn hub(ports: &Accounts, accounts: &str, event: &[u8]) -> Result<OrgHandled, HandlerError> {
+        let org = config(&[("FLOWGUARD_ACCOUNTS", accounts)])
+            .unwrap()
+            .unwrap();
+        let setup = Setup {
+            policy: org.complete(policy()),
+            region: "us-east-1".to_owned(),
+            warnings: Vec::new(),
+        };
+        let scope = org.scope(&[]);
+        block_on(handle_organization(
+            ports, &setup, &org, &scope, event, None,
+        ))
+    }
+
+    #[test]
+    fn an_event_of_an_account_in_scope_is_handled_in_that_account_only() {
+        let ports = accounts(&["111111111111", "222222222222"]);
+        let handled = hub(
+            &ports,
+            "111111111111,222222222222",
+            &create_vpc_in("222222222222"),
+        );
+        let Ok(OrgHandled::Account(report)) = handled else {
+            panic!("{handled:?}");
+        };
+        assert_eq!(report.account, "222222222222");
+        assert_eq!(report.summary.vpcs.remediated, 1);
+        assert_eq!(ports.0["222222222222"].state().flow_logs.len(), 1);
+        assert!(
+            ports.0["111111111111"].calls().is_empty(),
+            "no other account touched"
+        );
+    }
+
+    #[test]
+    fn an_event_of_an_account_out_of_scope_is_ignored_and_counted() {
+        let ports = accounts(&["111111111111", "222222222222"]);
+        let handled = hub(&ports, "111111111111", &create_vpc_in("222222222222"));
+        let Ok(OrgHandled::Ignored {
+            report,
+            out_of_scope: true,
+        }) = handled
+        else {
+            panic!("{handled:?}");
+        };
+        assert!(
+            report.trigger.reason.contains("not in flowguard's scope"),
+            "{}",
+            report.trigger.reason
+        );
+        assert!(
+            ports.0.values().all(|f| f.calls().is_empty()),
+            "nothing read anywhere"
+        );
+    }
+
+    #[test]
+    fn the_schedule_sweeps_every_account_in_scope() {
+        let ports = accounts(&["111111111111", "222222222222"]);
+        let event = fixture("scheduled_event.json").to_string().into_bytes();
+        let handled = hub(&ports, "111111111111,222222222222", &event);
+        let Ok(OrgHandled::Sweep(report)) = handled else {
+            panic!("{handled:?}");
+        };
+        assert_eq!(report.summary.accounts.ok, 2);
+        assert_eq!(report.summary.vpcs.remediated, 2);
+    }
+
+    #[test]
+    fn a_sweep_with_an_unreachable_account_is_a_retryable_error_with_the_report() {
+        let ports = accounts(&["111111111111"]);
+        let event = fixture("scheduled_event.json").to_string().into_bytes();
+        let error = hub(&ports, "111111111111,333333333333", &event).unwrap_err();
+        assert!(error.is_retryable(), "{error}");
+        let report = error.organization_report().unwrap();
+        assert_eq!(report.summary.accounts.unreachable, 1);
+        assert_eq!(
+            report.summary.vpcs.remediated, 1,
+            "the reachable account is done"
+        );
+    }
+
+    #[test]
+    fn invalid_input_is_refused_before_any_account_is_touched() {
+        let ports = accounts(&["111111111111"]);
+        let error = hub(&ports, "111111111111", b"{}").unwrap_err();
+        assert!(matches!(error, HandlerError::InvalidEvent(_)), "{error}");
+        assert!(ports.0.values().all(|f| f.calls().is_empty()));
     }
 }

@@ -9,9 +9,11 @@
 //! `FLOWGUARD_EXCLUDE_ACCOUNTS`. Every value is checked against the facts at start-up.
 
 mod report;
+mod route;
 mod sweep;
 
 pub use report::{AccountCounts, AccountRun, AccountStatus, OrgReport, OrgSummary};
+pub use route::{OrgHandled, handle_organization};
 pub use sweep::{AccountPorts, NOT_CHECKED, OrgSweep, sweep_organization};
 
 use crate::facts::facts;
