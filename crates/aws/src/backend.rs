@@ -73,6 +73,24 @@ pub enum InitError {
     Role(#[from] iam::RoleProblem),
 }
 
+/// The start-up of an organization hub: the region and the KMS key as for [`init`]; the
+/// delivery role is not checked here, since it lives in each member account.
+pub async fn init_hub(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError> {
+    let region = config
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .ok_or(InitError::NoRegion)?;
+    policy.kms_key_in(&Place {
+        region: region.clone(),
+        account: String::new(),
+    })?;
+    Ok(Setup {
+        policy,
+        region,
+        warnings: Vec::new(),
+    })
+}
+
 /// Reads the configuration and checks the delivery role. In dry run, a missing or unusable
 /// role is a warning (the dry run exists to review before enforcing); otherwise an error.
 pub async fn init(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError> {

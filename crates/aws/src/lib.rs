@@ -34,7 +34,7 @@ mod reconciler;
 pub mod regions;
 mod remediator;
 
-pub use backend::{AwsBackend, InitError, init};
+pub use backend::{AwsBackend, InitError, init, init_hub};
 pub use config::Clients;
 pub use flowguard_core::Mode;
 pub use inventory::AwsInventory;

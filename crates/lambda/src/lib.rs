@@ -8,7 +8,9 @@
 //! - [`deadline`]: when to stop starting new steps, from the runtime's invocation deadline.
 //! - [`account_of_arn`]: the account the function runs in, from its ARN.
 //! - [`telemetry`]: the summary log line and the CloudWatch Embedded Metric Format record.
+//! - [`hub`]: organization mode's state (the member-role ports, the accounts in scope).
 
+pub mod hub;
 pub mod telemetry;
 
 use flowguard_aws::config::OPERATION_TIMEOUT;

@@ -3,6 +3,7 @@
 //! CloudWatch Embedded Metric Format record with the metrics of the design contract.
 
 use flowguard_core::Report;
+use flowguard_core::organization::OrgReport;
 use serde_json::{Value, json};
 
 /// The metric namespace.
@@ -22,9 +23,36 @@ pub fn metrics(report: &Report) -> [(&'static str, usize); 4] {
     ]
 }
 
+/// The metrics of an organization sweep: the four of every report, added up over the
+/// accounts, and the accounts checked and unreachable.
+pub fn organization_metrics(report: &OrgReport) -> Vec<(&'static str, usize)> {
+    let mut totals = vec![
+        ("VpcsChecked", 0),
+        ("VpcsNonCompliant", 0),
+        ("Remediations", 0),
+        ("RemediationFailures", 0),
+    ];
+    for run in report.accounts.iter().filter_map(|a| a.report.as_ref()) {
+        for (total, (_, value)) in totals.iter_mut().zip(metrics(run)) {
+            total.1 += value;
+        }
+    }
+    totals.push(("AccountsChecked", report.summary.accounts.ok));
+    totals.push(("AccountsUnreachable", report.summary.accounts.unreachable));
+    totals
+}
+
 /// An EMF record: namespace `FlowGuard`, one dimension `FunctionName`.
 pub fn emf(report: &Report, function_name: &str, timestamp_ms: u128) -> Value {
-    let metrics = metrics(report);
+    emf_record(&metrics(report), function_name, timestamp_ms)
+}
+
+/// An EMF record of these metrics.
+pub fn emf_record(
+    metrics: &[(&'static str, usize)],
+    function_name: &str,
+    timestamp_ms: u128,
+) -> Value {
     let mut record = json!({
         "_aws": {
             "Timestamp": timestamp_ms,
@@ -37,9 +65,19 @@ pub fn emf(report: &Report, function_name: &str, timestamp_ms: u128) -> Value {
         "FunctionName": function_name,
     });
     for (name, value) in metrics {
-        record[name] = json!(value);
+        record[*name] = json!(value);
     }
     record
+}
+
+/// The summary line of anything serializable (a report, an organization report).
+pub fn summary_of(report: &impl serde::Serialize, request_id: &str) -> Value {
+    let mut line =
+        serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+    line["level"] = json!("INFO");
+    line["message"] = json!("flowguard report");
+    line["requestId"] = json!(request_id);
+    line
 }
 
 /// The report as the function's response.
@@ -49,12 +87,7 @@ pub fn report_value(report: &Report) -> Value {
 
 /// The summary line: the report with `level` and `message` added.
 pub fn summary_line(report: &Report, request_id: &str) -> Value {
-    let mut line =
-        serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }));
-    line["level"] = json!("INFO");
-    line["message"] = json!("flowguard report");
-    line["requestId"] = json!(request_id);
-    line
+    summary_of(report, request_id)
 }
 
 #[cfg(test)]
