@@ -147,3 +147,74 @@ async fn a_bad_configuration_fails_the_init() {
         assert!(!text.contains("panicked"), "{text}");
     }
 }
+
+/// Organization mode: the function is the hub, and an event is handled in its own account
+/// (through the member role) when that account is in scope, and ignored otherwise.
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn as_an_organization_hub_the_lambda_acts_in_the_events_account_only() {
+    use flowguard_aws::Clients;
+    use flowguard_aws::organization::{MemberAccess, session_name};
+    let m = moto().await;
+    let organizations = aws_sdk_organizations::Client::new(&m.config(REGION).await);
+    organizations
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let created = organizations
+        .create_account()
+        .account_name("member")
+        .email("member@example.com")
+        .send()
+        .await
+        .unwrap();
+    let member = created
+        .create_account_status()
+        .unwrap()
+        .account_id()
+        .unwrap()
+        .to_owned();
+    // The member account as the hub sees it (moto lets the member role be assumed).
+    let access = MemberAccess::new(
+        m.config(REGION).await,
+        flowguard_tests::ACCOUNT,
+        "flowguard-member",
+        None,
+        session_name("e2e"),
+    )
+    .unwrap();
+    let in_member = Seed::new(&Clients::new(
+        &access.config(&member, REGION).await.unwrap(),
+    ));
+    let vpc = in_member.vpc().await;
+
+    let watch = watch();
+    let mut function = function(&m, &watch, &[("FLOWGUARD_ACCOUNTS", &member)]);
+    let mut event = create_vpc_event(&vpc);
+    event["account"] = member.clone().into();
+    event["detail"]["recipientAccountId"] = member.clone().into();
+    let report = invoke_json(&watch, &mut function, &event);
+    assert_eq!(report["account"], member.as_str(), "{report}");
+    assert_eq!(report["vpcs"][0]["status"], "remediated", "{report}");
+    assert_eq!(in_member.flow_logs_of(&vpc).await.len(), 1);
+
+    // The hub's own account is not in scope: the event is ignored, nothing read or changed.
+    let hub_vpc = Seed::new(&m.clients(REGION).await).vpc().await;
+    let report = invoke_json(&watch, &mut function, &create_vpc_event(&hub_vpc));
+    assert_eq!(report["trigger"]["kind"], "ignored", "{report}");
+    assert!(
+        report["trigger"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not in flowguard's scope"),
+        "{report}"
+    );
+    assert!(
+        Seed::new(&m.clients(REGION).await)
+            .flow_logs_of(&hub_vpc)
+            .await
+            .is_empty()
+    );
+}
