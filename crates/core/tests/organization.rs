@@ -553,3 +553,33 @@ mod hub {
         assert!(ports.0.values().all(|f| f.calls().is_empty()));
     }
 }
+
+#[test]
+fn a_shared_vpc_says_which_account_enforces_it() {
+    let mut shared = report(
+        "222222222222",
+        "us-east-1",
+        &[VpcStatus::NotOwned, VpcStatus::NotOwned],
+    );
+    shared.vpcs[0].owner_id = Some("111111111111".to_owned());
+    shared.vpcs[1].owner_id = Some("999999999999".to_owned());
+    let mut org = OrgReport::new(false, vec![AccountRun::ok(shared)]);
+    let scope = config(&[("FLOWGUARD_ACCOUNTS", "111111111111,222222222222")])
+        .unwrap()
+        .unwrap()
+        .scope(&[]);
+    org.note_shared_vpcs(&scope);
+    let vpcs = &org.accounts[0].report.as_ref().unwrap().vpcs;
+    assert!(
+        vpcs[0]
+            .reason
+            .contains("enforced in its owner's account 111111111111"),
+        "{}",
+        vpcs[0].reason
+    );
+    assert!(
+        vpcs[1].reason.contains("not enforced by this hub"),
+        "{}",
+        vpcs[1].reason
+    );
+}

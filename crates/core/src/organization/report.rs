@@ -1,7 +1,8 @@
 //! The organization report: one entry per account×region, each with its report or why there
 //! is none, and a summary over all of them.
 
-use crate::report::{Outcome, Report, VpcCounts};
+use super::AccountScope;
+use crate::report::{Outcome, Report, VpcCounts, VpcStatus};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -91,6 +92,27 @@ impl OrgReport {
             regions: regions.into_iter().collect(),
             accounts,
             summary,
+        }
+    }
+
+    /// Says, for each shared VPC (`not_owned` in a participant account), which account
+    /// enforces the rule: its owner's, when the owner is in scope (its own run covers it).
+    pub fn note_shared_vpcs(&mut self, scope: &AccountScope) {
+        let vpcs = self
+            .accounts
+            .iter_mut()
+            .filter_map(|run| run.report.as_mut())
+            .flat_map(|report| report.vpcs.iter_mut());
+        for vpc in vpcs.filter(|v| v.status == VpcStatus::NotOwned) {
+            let Some(owner) = vpc.owner_id.clone() else {
+                continue;
+            };
+            let who = if scope.admits(Some(&owner)).is_ok() {
+                format!("enforced in its owner's account {owner}, which is in scope")
+            } else {
+                format!("its owner {owner} is not in flowguard's scope: not enforced by this hub")
+            };
+            vpc.reason = format!("{}; {who}", vpc.reason);
         }
     }
 

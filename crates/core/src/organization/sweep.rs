@@ -73,7 +73,9 @@ pub async fn sweep_organization<P: AccountPorts>(ports: &P, sweep: &OrgSweep<'_>
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    OrgReport::new(mode != Mode::Enforce, runs)
+    let mut report = OrgReport::new(mode != Mode::Enforce, runs);
+    report.note_shared_vpcs(scope);
+    report
 }
 
 /// Why an account was not checked: the run's deadline came first.
