@@ -1,176 +1,20 @@
-//! Organization mode's AWS side: which accounts are in the organization, and credentials in
-//! each of them.
-//!
-//! - [`organization_accounts`]: the ACTIVE accounts of the organization ([`OrgAccount`]), all
-//!   of them (`ListAccounts`) or those under some OUs or the root, recursively
-//!   (`ListAccountsForParent`, `ListOrganizationalUnitsForParent`), every listing paginated.
-//! - [`MemberAccess`]: an `SdkConfig` per account and region. A member account's credentials
-//!   come from aws-config's own [`AssumeRoleProvider`] (15-minute sessions, the external id when
-//!   set), one provider per account, kept: the SDK's identity cache then holds the credentials
-//!   until shortly before they expire, and every region and client of an account shares them,
-//!   so an account costs one `AssumeRole` however many regions are checked. The hub's own
-//!   account uses the hub's credentials.
-//! - [`member_role_arn`] and [`partition_of`]: the role to assume, from `FLOWGUARD_MEMBER_ROLE`
-//!   (a role name, or an ARN with `{account_id}` and `{partition}`), pure.
-//!
-//! A refused `AssumeRole` surfaces on the first call made with the member's configuration, as
-//! an [`AwsError`] of operation `AssumeRole` with STS's code ([`crate::error::aws_error`]).
+//! Credentials in the organization's accounts: [`MemberAccess`] (an `SdkConfig` per account
+//! and region, through aws-config's own `AssumeRoleProvider`) and [`AwsAccountPorts`], the
+//! organization sweep's ports over it.
 
-use crate::error::aws_error;
 use aws_config::identity::IdentityCache;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
 use flowguard_core::AwsError;
-use flowguard_core::organization::is_member_role;
-pub use flowguard_core::organization::{member_role_arn, partition_of};
-use futures::stream::{self, StreamExt, TryStreamExt};
-use std::collections::{HashMap, HashSet};
+use flowguard_core::organization::{is_member_role, member_role_arn, partition_of};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Parents (OUs, the root) listed at once when walking the organization; each costs two
-/// listings, so at most twice as many calls are in flight. Organizations' API quotas are low
-/// (the SDK's standard retries absorb `TooManyRequestsException`).
-const CONCURRENT_PARENTS: usize = 4;
-
 /// The length of a member-account session: STS's minimum, as DESIGN.md asks.
 pub const SESSION_LENGTH: Duration = Duration::from_secs(15 * 60);
-
-/// An account of the organization.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OrgAccount {
-    /// The 12-digit account id.
-    pub id: String,
-    /// The account's friendly name (empty when Organizations gives none).
-    pub name: String,
-}
-
-/// The ACTIVE accounts of the organization, sorted by id, each once. With `units` empty,
-/// every account (`ListAccounts`); otherwise the accounts under those OU or root ids, at any
-/// depth. Needs the management account or a delegated administrator.
-pub async fn organization_accounts(
-    client: &aws_sdk_organizations::Client,
-    units: &[String],
-) -> Result<Vec<OrgAccount>, AwsError> {
-    let accounts = if units.is_empty() {
-        every_account(client).await?
-    } else {
-        accounts_under(client, units).await?
-    };
-    let mut active: Vec<OrgAccount> = accounts
-        .iter()
-        .filter(|a| is_active(a))
-        .filter_map(|a| {
-            Some(OrgAccount {
-                id: a.id()?.to_owned(),
-                name: a.name().unwrap_or_default().to_owned(),
-            })
-        })
-        .collect();
-    active.sort();
-    active.dedup_by(|a, b| a.id == b.id);
-    Ok(active)
-}
-
-/// Whether the account is ACTIVE. The pinned SDK (aws-sdk-organizations 1.137) has both
-/// `State` (added in 2025: `PENDING_ACTIVATION`, `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`,
-/// `CLOSED`) and `Status` (`ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`), which its documentation
-/// says will be retired on September 9, 2026. `State` decides when present, `Status`
-/// otherwise; an account with neither is not counted as active.
-fn is_active(account: &Account) -> bool {
-    match (account.state(), account.status()) {
-        (Some(state), _) => *state == AccountState::Active,
-        (None, Some(status)) => *status == AccountStatus::Active,
-        (None, None) => false,
-    }
-}
-
-async fn every_account(client: &aws_sdk_organizations::Client) -> Result<Vec<Account>, AwsError> {
-    let pages: Vec<_> = client
-        .list_accounts()
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| aws_error("ListAccounts", e))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.accounts.unwrap_or_default())
-        .collect())
-}
-
-/// The accounts under `units`, level by level: each parent's accounts and child OUs, then
-/// the children's, [`CONCURRENT_PARENTS`] parents at a time. A parent named twice (an OU and
-/// the root above it, say) is listed once.
-async fn accounts_under(
-    client: &aws_sdk_organizations::Client,
-    units: &[String],
-) -> Result<Vec<Account>, AwsError> {
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut level: Vec<String> = units
-        .iter()
-        .filter(|u| seen.insert((*u).clone()))
-        .cloned()
-        .collect();
-    let mut accounts = Vec::new();
-    while !level.is_empty() {
-        let listed: Vec<(Vec<Account>, Vec<String>)> = stream::iter(level)
-            .map(|parent| async move {
-                futures::try_join!(accounts_of(client, &parent), units_of(client, &parent))
-            })
-            .buffer_unordered(CONCURRENT_PARENTS)
-            .try_collect()
-            .await?;
-        level = Vec::new();
-        for (found, children) in listed {
-            accounts.extend(found);
-            level.extend(children.into_iter().filter(|c| seen.insert(c.clone())));
-        }
-    }
-    Ok(accounts)
-}
-
-/// The accounts directly under `parent`.
-async fn accounts_of(
-    client: &aws_sdk_organizations::Client,
-    parent: &str,
-) -> Result<Vec<Account>, AwsError> {
-    let pages: Vec<_> = client
-        .list_accounts_for_parent()
-        .parent_id(parent)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| aws_error("ListAccountsForParent", e))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.accounts.unwrap_or_default())
-        .collect())
-}
-
-/// The ids of the OUs directly under `parent`.
-async fn units_of(
-    client: &aws_sdk_organizations::Client,
-    parent: &str,
-) -> Result<Vec<String>, AwsError> {
-    let pages: Vec<_> = client
-        .list_organizational_units_for_parent()
-        .parent_id(parent)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| aws_error("ListOrganizationalUnitsForParent", e))?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.organizational_units())
-        .filter_map(|ou| ou.id().map(str::to_owned))
-        .collect())
-}
 
 /// Why a member-role template or an account id cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
