@@ -38,7 +38,8 @@ pub enum Command {
     Plan(SweepArgs),
     /// Remediate: create the missing log group and flow logs, raise short retentions
     ///
-    /// Needs FLOWGUARD_DELIVERY_ROLE_ARN. Shows the plan and asks on a terminal unless --yes.
+    /// Needs FLOWGUARD_DELIVERY_ROLE_ARN (in organization mode it defaults to each account's
+    /// flowguard-delivery role). Shows the plan and asks on a terminal unless --yes.
     /// Exit 0 when everything ended compliant, 1 when some remediation failed, 2 on error.
     Apply {
         #[command(flatten)]
