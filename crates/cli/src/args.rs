@@ -3,6 +3,7 @@
 //! name).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use flowguard_core::organization::OrgConfig;
 use flowguard_core::{ConfigError, Policy};
 
 /// The role name `setup-role` uses unless told otherwise.
@@ -37,7 +38,8 @@ pub enum Command {
     Plan(SweepArgs),
     /// Remediate: create the missing log group and flow logs, raise short retentions
     ///
-    /// Needs FLOWGUARD_DELIVERY_ROLE_ARN. Shows the plan and asks on a terminal unless --yes.
+    /// Needs FLOWGUARD_DELIVERY_ROLE_ARN (in organization mode it defaults to each account's
+    /// flowguard-delivery role). Shows the plan and asks on a terminal unless --yes.
     /// Exit 0 when everything ended compliant, 1 when some remediation failed, 2 on error.
     Apply {
         #[command(flatten)]
@@ -89,6 +91,69 @@ pub struct SweepArgs {
     /// `json` prints the report (one region) or an array of reports (several regions).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub org: OrgFlags,
+}
+
+/// Organization mode: which accounts a sweep covers and how it reaches them. Each flag
+/// overrides its `FLOWGUARD_*` variable; a repeated flag is the comma-separated list.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Organization mode (each flag overrides its FLOWGUARD_* variable)")]
+pub struct OrgFlags {
+    /// An account to sweep through the member role; repeat for several [FLOWGUARD_ACCOUNTS].
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Every ACTIVE account of the organization (Organizations ListAccounts)
+    /// [FLOWGUARD_ORGANIZATION].
+    #[arg(long)]
+    pub organization: bool,
+    /// With --organization: only the accounts under this OU or root id, at any depth; repeat
+    /// for several [FLOWGUARD_ORGANIZATIONAL_UNITS].
+    #[arg(long = "ou", value_name = "OU")]
+    pub units: Vec<String>,
+    /// An account never touched; repeat for several [FLOWGUARD_EXCLUDE_ACCOUNTS].
+    #[arg(long = "exclude-account", value_name = "ID")]
+    pub exclude: Vec<String>,
+    /// The role assumed in each account: a name, or an ARN with {account_id} and {partition}
+    /// [FLOWGUARD_MEMBER_ROLE].
+    #[arg(long, value_name = "NAME|ARN")]
+    pub role: Option<String>,
+    /// sts:ExternalId sent when assuming the member role [FLOWGUARD_EXTERNAL_ID].
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Account×region runs in flight at once [FLOWGUARD_CONCURRENCY].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<String>,
+}
+
+impl OrgFlags {
+    /// The value a flag gives `variable`, if it was given.
+    fn flag(&self, variable: &str) -> Option<String> {
+        let list = |values: &[String]| (!values.is_empty()).then(|| values.join(","));
+        match variable {
+            "FLOWGUARD_ACCOUNTS" => list(&self.accounts),
+            "FLOWGUARD_ORGANIZATION" => self.organization.then(|| "true".to_owned()),
+            "FLOWGUARD_ORGANIZATIONAL_UNITS" => list(&self.units),
+            "FLOWGUARD_EXCLUDE_ACCOUNTS" => list(&self.exclude),
+            "FLOWGUARD_MEMBER_ROLE" => self.role.clone(),
+            "FLOWGUARD_EXTERNAL_ID" => self.external_id.clone(),
+            "FLOWGUARD_CONCURRENCY" => self.concurrency.clone(),
+            _ => None,
+        }
+    }
+
+    /// Organization mode's configuration, `None` in single-account mode: each flag first,
+    /// then its environment variable, checked exactly as the Lambda checks them.
+    pub fn config(&self) -> Result<Option<OrgConfig>, ConfigError> {
+        self.config_from(|name| std::env::var(name).ok())
+    }
+
+    fn config_from(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<OrgConfig>, ConfigError> {
+        OrgConfig::from_lookup(|name| self.flag(name).or_else(|| env(name)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -145,5 +210,120 @@ impl ConfigFlags {
                 .cloned()
                 .or_else(|| std::env::var(name).ok())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowguard_core::organization::AccountSource;
+
+    fn parse(args: &[&str]) -> OrgFlags {
+        let cli = Cli::try_parse_from([&["flowguard", "audit"], args].concat()).unwrap();
+        match cli.command {
+            Command::Audit(sweep) => sweep.org,
+            other => panic!("not an audit: {other:?}"),
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    const A: &str = "111111111111";
+    const B: &str = "222222222222";
+
+    #[test]
+    fn repeated_flags_join_into_their_variable() {
+        let flags = parse(&[
+            "--account",
+            A,
+            "--account",
+            B,
+            "--exclude-account",
+            B,
+            "--role",
+            "auditor",
+            "--external-id",
+            "xid-42",
+            "--concurrency",
+            "3",
+        ]);
+        assert_eq!(
+            flags.flag("FLOWGUARD_ACCOUNTS").as_deref(),
+            Some("111111111111,222222222222")
+        );
+        assert_eq!(flags.flag("FLOWGUARD_EXCLUDE_ACCOUNTS").as_deref(), Some(B));
+        assert_eq!(flags.flag("FLOWGUARD_ORGANIZATION"), None);
+        let config = flags.config_from(no_env).unwrap().unwrap();
+        assert_eq!(
+            config.source,
+            AccountSource::Listed([A, B].map(str::to_owned).into())
+        );
+        assert_eq!(config.member_role, "auditor");
+        assert_eq!(config.external_id.as_deref(), Some("xid-42"));
+        assert_eq!(config.concurrency, 3);
+        assert_eq!(config.scope(&[]).accounts().collect::<Vec<_>>(), vec![A]);
+    }
+
+    #[test]
+    fn flags_override_the_environment_and_the_environment_fills_in() {
+        let env = |name: &str| match name {
+            "FLOWGUARD_ACCOUNTS" => Some(B.to_owned()),
+            "FLOWGUARD_MEMBER_ROLE" => Some("from-env".to_owned()),
+            _ => None,
+        };
+        let config = parse(&["--account", A]).config_from(env).unwrap().unwrap();
+        assert_eq!(config.source, AccountSource::Listed([A.to_owned()].into()));
+        assert_eq!(config.member_role, "from-env");
+        let config = parse(&[]).config_from(env).unwrap().unwrap();
+        assert_eq!(config.source, AccountSource::Listed([B.to_owned()].into()));
+    }
+
+    #[test]
+    fn organization_and_units_are_the_organization_source() {
+        let flags = parse(&[
+            "--organization",
+            "--ou",
+            "ou-ab12-cdef3456",
+            "--ou",
+            "r-ab12",
+        ]);
+        let config = flags.config_from(no_env).unwrap().unwrap();
+        let units = ["ou-ab12-cdef3456", "r-ab12"].map(str::to_owned).into();
+        assert_eq!(config.source, AccountSource::Organization { units });
+    }
+
+    #[test]
+    fn no_flag_and_no_variable_is_single_account_mode() {
+        assert_eq!(parse(&[]).config_from(no_env).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_variable() {
+        for (args, variable) in [
+            (vec!["--account", "123"], "FLOWGUARD_ACCOUNTS"),
+            (vec!["--organization", "--account", A], "FLOWGUARD_ACCOUNTS"),
+            (
+                vec!["--organization", "--ou", "ou-x"],
+                "FLOWGUARD_ORGANIZATIONAL_UNITS",
+            ),
+            (
+                vec!["--ou", "ou-ab12-cdef3456"],
+                "FLOWGUARD_ORGANIZATIONAL_UNITS",
+            ),
+            (
+                vec!["--account", A, "--concurrency", "0"],
+                "FLOWGUARD_CONCURRENCY",
+            ),
+            (
+                vec!["--account", A, "--role", "a role"],
+                "FLOWGUARD_MEMBER_ROLE",
+            ),
+            (vec!["--role", "flowguard-member"], "FLOWGUARD_MEMBER_ROLE"),
+        ] {
+            let error = parse(&args).config_from(no_env).unwrap_err();
+            assert_eq!(error.variable, variable, "{args:?}: {error}");
+        }
     }
 }

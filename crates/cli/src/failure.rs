@@ -48,7 +48,10 @@ fn service(operation: &str) -> &'static str {
     match operation {
         "DescribeLogGroups" | "CreateLogGroup" | "PutRetentionPolicy" | "TagResource" => "logs",
         "GetRole" | "CreateRole" | "UpdateAssumeRolePolicy" | "PutRolePolicy" => "iam",
-        "GetCallerIdentity" => "sts",
+        "GetCallerIdentity" | "AssumeRole" => "sts",
+        "ListAccounts" | "ListAccountsForParent" | "ListOrganizationalUnitsForParent" => {
+            "organizations"
+        }
         _ => "ec2",
     }
 }

@@ -3,6 +3,8 @@
 //! - [`args`]: the clap definition ([`args::Cli`]) and the configuration flags, each of
 //!   which overrides its `FLOWGUARD_*` variable.
 //! - [`sweep`]: `audit`, `plan` and `apply` over one, several or all enabled regions.
+//! - [`organization`]: the same over the accounts of an organization (`--account`,
+//!   `--organization`, …), through the member role, as one organization report.
 //! - [`handle_event`]: the Lambda handler's code path on one event.
 //! - [`setup_role`]: the delivery role.
 //! - [`output`]: reports as JSON or tables; [`failure`]: errors as one or two lines that say
@@ -13,6 +15,7 @@
 mod args;
 mod failure;
 mod handle_event;
+mod organization;
 mod output;
 mod setup_role;
 mod sweep;

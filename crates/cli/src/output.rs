@@ -2,8 +2,10 @@
 
 use crate::failure::Failure;
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
+use flowguard_core::organization::{AccountStatus, OrgReport};
 use flowguard_core::report::VpcReport;
 use flowguard_core::{Permission, Report, VpcStatus};
+use std::borrow::Borrow;
 use std::io::Write;
 
 /// Which command's reports these are; it decides the words of the table.
@@ -73,65 +75,90 @@ pub fn vpc_table(reports: &[Report], kind: Kind) -> Table {
     let mut t = table(&VPC_COLUMNS);
     for report in reports {
         for vpc in &report.vpcs {
-            let c = &vpc.checks;
-            t.add_row(vec![
-                report.region.clone(),
-                vpc.vpc_id.to_string(),
-                yes_no(c.active_flow_log).to_owned(),
-                yes_no(c.captures_rejects).to_owned(),
-                yes_no(c.delivering).to_owned(),
-                c.log_group
-                    .as_ref()
-                    .map_or("-".to_owned(), ToString::to_string),
-                c.retention.map_or("-".to_owned(), |r| r.to_string()),
-                yes_no(c.exempt).to_owned(),
-                status(vpc, kind).to_owned(),
-                vpc.reason.clone(),
-            ]);
+            t.add_row(vpc_row(report, vpc, kind));
         }
     }
     t
 }
 
+/// One VPC's cells, in the order of [`VPC_COLUMNS`].
+fn vpc_row(report: &Report, vpc: &VpcReport, kind: Kind) -> Vec<String> {
+    let c = &vpc.checks;
+    vec![
+        report.region.clone(),
+        vpc.vpc_id.to_string(),
+        yes_no(c.active_flow_log).to_owned(),
+        yes_no(c.captures_rejects).to_owned(),
+        yes_no(c.delivering).to_owned(),
+        c.log_group
+            .as_ref()
+            .map_or("-".to_owned(), ToString::to_string),
+        c.retention.map_or("-".to_owned(), |r| r.to_string()),
+        yes_no(c.exempt).to_owned(),
+        status(vpc, kind).to_owned(),
+        vpc.reason.clone(),
+    ]
+}
+
+/// The columns of the action table.
+const ACTION_COLUMNS: [&str; 5] = ["region", "action", "target", "result", "detail"];
+
 /// The actions of every region, in order; `None` when there are none.
 pub fn action_table(reports: &[Report]) -> Option<Table> {
-    let mut t = table(&["region", "action", "target", "result", "detail"]);
+    let mut t = table(&ACTION_COLUMNS);
     let mut any = false;
     for report in reports {
-        for a in &report.actions {
+        for row in action_rows(report) {
             any = true;
-            let mut detail = a.detail.clone().unwrap_or_default();
-            if let Some(permission) = a.permission {
-                let permission = match permission {
-                    Permission::Allowed => "allowed",
-                    Permission::Denied => "denied",
-                    Permission::Unchecked => "unchecked",
-                };
-                detail = format!("{detail} (permission: {permission})")
-                    .trim()
-                    .to_owned();
-            }
-            if let Some(message) = &a.error_message {
-                let code = a.error_code.as_deref().unwrap_or("error");
-                detail = format!("{detail} {code}: {message}").trim().to_owned();
-            }
-            t.add_row(vec![
-                report.region.clone(),
-                a.action.as_str().to_owned(),
-                a.target.clone(),
-                a.result.as_str().to_owned(),
-                detail,
-            ]);
+            t.add_row(row);
         }
     }
     any.then_some(t)
 }
 
+/// One row per action of `report`, in the order of [`ACTION_COLUMNS`].
+fn action_rows(report: &Report) -> impl Iterator<Item = Vec<String>> + '_ {
+    report.actions.iter().map(|a| {
+        let mut detail = a.detail.clone().unwrap_or_default();
+        if let Some(permission) = a.permission {
+            let permission = match permission {
+                Permission::Allowed => "allowed",
+                Permission::Denied => "denied",
+                Permission::Unchecked => "unchecked",
+            };
+            detail = format!("{detail} (permission: {permission})")
+                .trim()
+                .to_owned();
+        }
+        if let Some(message) = &a.error_message {
+            let code = a.error_code.as_deref().unwrap_or("error");
+            detail = format!("{detail} {code}: {message}").trim().to_owned();
+        }
+        vec![
+            report.region.clone(),
+            a.action.as_str().to_owned(),
+            a.target.clone(),
+            a.result.as_str().to_owned(),
+            detail,
+        ]
+    })
+}
+
 /// "5 VPCs in 2 regions: 3 compliant, 1 exempt, 1 NOT COMPLIANT; actions: 2 planned".
 pub fn summary(reports: &[Report], kind: Kind) -> String {
+    let regions = match reports.len() {
+        1 => "1 region".to_owned(),
+        n => format!("{n} regions"),
+    };
+    summary_in(reports, kind, &regions)
+}
+
+/// The summary line of `reports`, which were swept in `place` ("2 regions").
+fn summary_in<R: Borrow<Report>>(reports: &[R], kind: Kind, place: &str) -> String {
     let mut vpcs = [0usize; 7];
     let mut actions = [0usize; 4];
     for r in reports {
+        let r = r.borrow();
         let (v, a) = (&r.summary.vpcs, &r.summary.actions);
         let counts = [
             v.compliant,
@@ -172,11 +199,7 @@ pub fn summary(reports: &[Report], kind: Kind) -> String {
             .collect()
     };
     let total: usize = vpcs.iter().sum();
-    let regions = match reports.len() {
-        1 => "1 region".to_owned(),
-        n => format!("{n} regions"),
-    };
-    let mut line = format!("{total} VPC(s) in {regions}");
+    let mut line = format!("{total} VPC(s) in {place}");
     let states = listed(&vpcs, &names);
     if !states.is_empty() {
         line = format!("{line}: {}", states.join(", "));
@@ -194,9 +217,10 @@ pub fn summary(reports: &[Report], kind: Kind) -> String {
 }
 
 /// The warnings of all reports, each once; with the regions that gave it when not all did.
-pub fn warnings(reports: &[Report]) -> Vec<String> {
+pub fn warnings<R: Borrow<Report>>(reports: &[R]) -> Vec<String> {
     let mut found: Vec<(&str, Vec<&str>)> = Vec::new();
     for r in reports {
+        let r = r.borrow();
         for w in &r.warnings {
             match found.iter_mut().find(|(text, _)| text == w) {
                 Some((_, regions)) => regions.push(&r.region),
@@ -256,9 +280,89 @@ pub fn render_tables(reports: &[Report], kind: Kind) -> String {
     text
 }
 
+/// The organization report as JSON.
+pub fn org_json(report: &OrgReport) -> Result<String, Failure> {
+    serde_json::to_string_pretty(report)
+        .map_err(|e| Failure(format!("could not write the report as JSON: {e}")))
+}
+
+/// Prints the organization report to stdout in `format`.
+pub fn print_org(
+    report: &OrgReport,
+    kind: Kind,
+    format: crate::args::Format,
+) -> Result<(), Failure> {
+    match format {
+        crate::args::Format::Json => emit(&format!("{}\n", org_json(report)?)),
+        crate::args::Format::Table => emit(&render_org(report, kind)),
+    }
+}
+
+/// Prefixes each row with its account.
+fn with_account(account: &str, row: Vec<String>) -> Vec<String> {
+    std::iter::once(account.to_owned()).chain(row).collect()
+}
+
+/// The organization report for people: the VPC table with an account column, the actions
+/// (except in an audit), the warnings, one line per account×region that could not be
+/// checked, and the summary line.
+pub fn render_org(report: &OrgReport, kind: Kind) -> String {
+    let reports: Vec<&Report> = report
+        .accounts
+        .iter()
+        .filter_map(|run| run.report.as_ref())
+        .collect();
+    let mut text = String::new();
+    if reports.iter().any(|r| !r.vpcs.is_empty()) {
+        let mut t = table(&[&["account"][..], &VPC_COLUMNS[..]].concat());
+        for r in &reports {
+            for vpc in &r.vpcs {
+                t.add_row(with_account(&r.account, vpc_row(r, vpc, kind)));
+            }
+        }
+        text.push_str(&format!("{t}\n"));
+    }
+    if kind != Kind::Audit && reports.iter().any(|r| !r.actions.is_empty()) {
+        let mut t = table(&[&["account"][..], &ACTION_COLUMNS[..]].concat());
+        for r in &reports {
+            for row in action_rows(r) {
+                t.add_row(with_account(&r.account, row));
+            }
+        }
+        text.push_str(&format!("{t}\n"));
+    }
+    for line in warnings(&reports) {
+        text.push_str(&format!("{line}\n"));
+    }
+    for run in &report.accounts {
+        if run.status == AccountStatus::Unreachable {
+            let error = run.error.as_deref().unwrap_or("no report");
+            text.push_str(&format!(
+                "UNREACHABLE: account {} in {}: {error}\n",
+                run.account, run.region
+            ));
+        }
+    }
+    let accounts = report.summary.accounts.ok + report.summary.accounts.unreachable;
+    let place = format!(
+        "{accounts} account×region run(s) ({} region(s))",
+        report.regions.len()
+    );
+    let mut line = summary_in(&reports, kind, &place);
+    if report.summary.accounts.unreachable > 0 {
+        line = format!(
+            "{line}; {} UNREACHABLE",
+            report.summary.accounts.unreachable
+        );
+    }
+    text.push_str(&format!("{line}\n"));
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flowguard_core::organization::AccountRun;
     use flowguard_core::report::TriggerReport;
     use flowguard_core::rule::Checks;
     use flowguard_core::{TriggerKind, VpcId};
@@ -343,5 +447,44 @@ mod tests {
             assert!(text.contains(column), "{column} missing:\n{text}");
         }
         assert!(text.contains("NOT COMPLIANT"));
+    }
+
+    #[test]
+    fn organization_table_has_an_account_column_and_the_unreachable_runs() {
+        let mut one = report("us-east-1", &[VpcStatus::WouldRemediate], &[]);
+        one.account = "111111111111".to_owned();
+        let runs = vec![
+            AccountRun::ok(one),
+            AccountRun::unreachable(
+                "222222222222",
+                "us-east-1",
+                "AssumeRole failed: AccessDenied",
+            ),
+        ];
+        let org = OrgReport::new(true, runs);
+        let text = render_org(&org, Kind::Audit);
+        let header = text.lines().nth(1).unwrap();
+        assert!(header.contains("account"), "{text}");
+        assert!(header.find("account") < header.find("region"), "{text}");
+        let row = text.lines().find(|l| l.contains("vpc-0")).unwrap();
+        assert!(
+            row.contains("111111111111") && row.contains("NOT COMPLIANT"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "UNREACHABLE: account 222222222222 in us-east-1: AssumeRole failed: AccessDenied"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "1 VPC(s) in 2 account×region run(s) (1 region(s)): 1 NOT COMPLIANT; 1 UNREACHABLE\n"
+            ),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&org_json(&org).unwrap()).unwrap();
+        assert_eq!(json["summary"]["accounts"]["unreachable"], 1);
+        assert_eq!(json["accounts"][1]["status"], "unreachable");
     }
 }

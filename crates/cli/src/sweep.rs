@@ -17,10 +17,10 @@ pub const CONCURRENT_REGIONS: usize = 4;
 
 /// Where a sweep runs: the regions, the account, and the configuration of the first region.
 #[derive(Debug)]
-struct Scope {
-    config: SdkConfig,
-    regions: Vec<String>,
-    account: String,
+pub struct Scope {
+    pub config: SdkConfig,
+    pub regions: Vec<String>,
+    pub account: String,
 }
 
 /// Runs `audit`, `plan` or `apply` (`yes` only matters for `apply`).
@@ -31,6 +31,9 @@ pub async fn run(
     flags: &ConfigFlags,
 ) -> Result<ExitCode, Failure> {
     let policy = flags.policy()?;
+    if let Some(org) = args.org.config()? {
+        return crate::organization::run(kind, args, yes, policy, org).await;
+    }
     if kind == Kind::Apply {
         refuse_unsafe_apply(&policy, yes)?;
     }
@@ -62,7 +65,7 @@ pub async fn run(
     finish(results, &scope, kind, args.format)
 }
 
-fn refuse_unsafe_apply(policy: &Policy, yes: bool) -> Result<(), Failure> {
+pub fn refuse_unsafe_apply(policy: &Policy, yes: bool) -> Result<(), Failure> {
     policy.require_delivery_role()?;
     if policy.dry_run {
         return Err(Failure(
@@ -127,7 +130,7 @@ fn check_region_name(name: &str) -> Result<(), Failure> {
 }
 
 /// The regions to sweep and the account (`sts:GetCallerIdentity`, the first call made).
-async fn resolve(base: SdkConfig, args: &SweepArgs) -> Result<Scope, Failure> {
+pub async fn resolve(base: SdkConfig, args: &SweepArgs) -> Result<Scope, Failure> {
     args.regions.iter().try_for_each(|r| check_region_name(r))?;
     let configured = base.region().map(|r| r.as_ref().to_owned());
     // --all-regions needs some region to ask DescribeRegions in.
@@ -163,15 +166,15 @@ async fn resolve(base: SdkConfig, args: &SweepArgs) -> Result<Scope, Failure> {
     })
 }
 
-/// A progress bar on stderr, only for several regions and only on a terminal.
-fn progress(regions: usize, message: &'static str) -> ProgressBar {
-    if regions < 2 || !std::io::stderr().is_terminal() {
+/// A progress bar on stderr counting `total` `units` ("regions"), only for several and only
+/// on a terminal.
+pub fn progress(total: usize, message: &'static str, units: &str) -> ProgressBar {
+    if total < 2 || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(regions as u64).with_message(message);
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} {msg}: {pos}/{len} regions {wide_bar} {elapsed}")
-    {
+    let bar = ProgressBar::new(total as u64).with_message(message);
+    let template = format!("{{spinner}} {{msg}}: {{pos}}/{{len}} {units} {{wide_bar}} {{elapsed}}");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -185,7 +188,7 @@ async fn sweep_all(
     mode: Mode,
     reason: &'static str,
 ) -> Vec<(String, Result<Report, ReconcileError>)> {
-    let bar = progress(scope.regions.len(), reason);
+    let bar = progress(scope.regions.len(), reason, "regions");
     let bar = &bar;
     let mut results: Vec<_> = futures::stream::iter(scope.regions.iter().enumerate())
         .map(|(index, region)| {

@@ -1,0 +1,263 @@
+//! `audit`, `plan` and `apply` in organization mode: every account in scope, in every region
+//! asked for, through the member role, gathered into one [`OrgReport`].
+//!
+//! The hub is the caller's account. Each region is one [`sweep_organization`] over the
+//! accounts, `--concurrency` at a time; an account that cannot be reached is `unreachable`
+//! and the others go on.
+
+use crate::args::SweepArgs;
+use crate::failure::{Failure, describe};
+use crate::output::{self, Kind};
+use crate::sweep::{self, Scope};
+use flowguard_aws::organization::{
+    AwsAccountPorts, MemberAccess, organization_accounts, session_name,
+};
+use flowguard_aws::{Mode, unix_now};
+use flowguard_core::organization::{
+    AccountPorts, AccountScope, AccountSource, OrgConfig, OrgReport, OrgSweep, sweep_organization,
+};
+use flowguard_core::{
+    AwsError, FlowLog, FlowLogQuery, FlowLogRequest, Inventory, LogGroup, LogGroupName, Outcome,
+    Permission, Place, Policy, Report, Trigger, Vpc, VpcQuery,
+};
+use indicatif::ProgressBar;
+use std::future::Future;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Runs `audit`, `plan` or `apply` over the accounts of `org` (`yes` only matters for `apply`).
+pub async fn run(
+    kind: Kind,
+    args: &SweepArgs,
+    yes: bool,
+    policy: Policy,
+    org: OrgConfig,
+) -> Result<ExitCode, Failure> {
+    let policy = org.complete(policy);
+    if kind == Kind::Apply {
+        sweep::refuse_unsafe_apply(&policy, yes)?;
+    }
+    let scope = sweep::resolve(flowguard_aws::config::load(None).await, args).await?;
+    for region in &scope.regions {
+        policy.kms_key_in(&Place {
+            region: region.clone(),
+            account: scope.account.clone(),
+        })?;
+    }
+    let accounts = accounts(&org, &scope).await?;
+    let session = session_name(&format!("cli-{}", unix_now().unwrap_or_default()));
+    let access = MemberAccess::new(
+        scope.config.clone(),
+        scope.account.clone(),
+        org.member_role.clone(),
+        org.external_id.clone(),
+        session,
+    )
+    .map_err(|e| Failure(e.to_string()))?;
+    let ports = AwsAccountPorts::new(access);
+    let sweeper = Sweeper {
+        ports: &ports,
+        policy: &policy,
+        accounts: &accounts,
+        regions: &scope.regions,
+        concurrency: org.concurrency,
+    };
+    let (mode, reason) = match kind {
+        Kind::Audit => (Mode::Audit, "flowguard audit"),
+        Kind::Plan => (Mode::DryRun, "flowguard plan"),
+        Kind::Apply => (Mode::Enforce, "flowguard apply"),
+    };
+    // The delivery role lives in each member account: the hub cannot GetRole it.
+    if kind == Kind::Apply && !yes && !confirmed(&sweeper).await? {
+        eprintln!("apply cancelled: nothing changed");
+        return Ok(ExitCode::from(1));
+    }
+    let report = sweeper.sweep(mode, reason).await;
+    finish(&report, kind, args.format)
+}
+
+/// The accounts in scope: the listed ones, or the organization's (under the OUs), less the
+/// excluded ones. None at all is an error.
+async fn accounts(org: &OrgConfig, scope: &Scope) -> Result<AccountScope, Failure> {
+    let organization: Vec<String> = match &org.source {
+        AccountSource::Listed(_) => Vec::new(),
+        AccountSource::Organization { units } => {
+            let client = aws_sdk_organizations::Client::new(&scope.config);
+            let units: Vec<String> = units.iter().cloned().collect();
+            organization_accounts(&client, &units)
+                .await
+                .map_err(|e| Failure(describe(&e, &scope.config)))?
+                .into_iter()
+                .map(|account| account.id)
+                .collect()
+        }
+    };
+    let accounts = org.scope(&organization);
+    if accounts.is_empty() {
+        return Err(Failure(
+            "no account in scope: every account is excluded, or the organizational units hold \
+             no ACTIVE account"
+                .to_owned(),
+        ));
+    }
+    Ok(accounts)
+}
+
+/// What every sweep of this command shares.
+struct Sweeper<'a> {
+    ports: &'a AwsAccountPorts,
+    policy: &'a Policy,
+    accounts: &'a AccountScope,
+    regions: &'a [String],
+    concurrency: usize,
+}
+
+impl Sweeper<'_> {
+    /// Every account in every region, one region after the other; one report.
+    async fn sweep(&self, mode: Mode, reason: &'static str) -> OrgReport {
+        let runs = self.accounts.len() * self.regions.len();
+        let bar = sweep::progress(runs, reason, "account×region runs");
+        let ports = Counted {
+            ports: self.ports,
+            bar: bar.clone(),
+        };
+        let trigger = Trigger::manual_sweep(reason);
+        let mut runs = Vec::with_capacity(runs);
+        for region in self.regions {
+            let report = sweep_organization(
+                &ports,
+                &OrgSweep {
+                    policy: self.policy,
+                    scope: self.accounts,
+                    region,
+                    trigger: &trigger,
+                    mode,
+                    concurrency: self.concurrency,
+                    deadline: None,
+                },
+            )
+            .await;
+            runs.extend(report.accounts);
+        }
+        bar.finish_and_clear();
+        OrgReport::new(mode != Mode::Enforce, runs)
+    }
+}
+
+/// Shows the plan on stderr and asks on the terminal. Nothing to do needs no question.
+async fn confirmed(sweeper: &Sweeper<'_>) -> Result<bool, Failure> {
+    let plan = sweeper.sweep(Mode::DryRun, "flowguard apply: plan").await;
+    eprint!("{}", output::render_org(&plan, Kind::Plan));
+    let actions: usize = reports(&plan).map(|r| r.summary.actions.planned).sum();
+    if actions == 0 {
+        return Ok(true);
+    }
+    eprint!("Apply {actions} action(s)? [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Failure(format!("could not read the answer: {e}")))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+fn reports(report: &OrgReport) -> impl Iterator<Item = &Report> {
+    report.accounts.iter().filter_map(|run| run.report.as_ref())
+}
+
+/// Prints the report; picks the exit code: 2 when some account×region could not be checked,
+/// else 0 when every report is good for `kind`, else 1.
+fn finish(
+    report: &OrgReport,
+    kind: Kind,
+    format: crate::args::Format,
+) -> Result<ExitCode, Failure> {
+    output::print_org(report, kind, format)?;
+    let unreachable = report.summary.accounts.unreachable;
+    if unreachable > 0 {
+        eprintln!(
+            "error: {unreachable} account×region run(s) could not be checked (status unreachable)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let ok = |r: &Report| match kind {
+        Kind::Audit => r.all_compliant(),
+        Kind::Plan => true,
+        Kind::Apply => r.all_compliant() && r.outcome() == Outcome::Ok,
+    };
+    Ok(if reports(report).all(ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The member accounts' ports, counting each finished account×region run on the bar.
+struct Counted<'a> {
+    ports: &'a AwsAccountPorts,
+    bar: ProgressBar,
+}
+
+impl AccountPorts for Counted<'_> {
+    type Inventory = Ticking<flowguard_aws::AwsInventory>;
+    type Remediator = flowguard_aws::AwsRemediator;
+
+    async fn ports(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<(Self::Inventory, Self::Remediator), AwsError> {
+        match self.ports.ports(account, region).await {
+            Ok((inventory, remediator)) => Ok((
+                Ticking {
+                    inventory,
+                    bar: self.bar.clone(),
+                },
+                remediator,
+            )),
+            Err(error) => {
+                self.bar.inc(1);
+                Err(error)
+            }
+        }
+    }
+}
+
+/// An inventory that moves the bar on when its run is over (the sweep drops it then).
+struct Ticking<I> {
+    inventory: I,
+    bar: ProgressBar,
+}
+
+impl<I> Drop for Ticking<I> {
+    fn drop(&mut self) {
+        self.bar.inc(1);
+    }
+}
+
+impl<I: Inventory> Inventory for Ticking<I> {
+    fn vpcs(&self, query: VpcQuery<'_>) -> impl Future<Output = Result<Vec<Vpc>, AwsError>> + Send {
+        self.inventory.vpcs(query)
+    }
+    fn flow_logs(
+        &self,
+        query: FlowLogQuery<'_>,
+    ) -> impl Future<Output = Result<Vec<FlowLog>, AwsError>> + Send {
+        self.inventory.flow_logs(query)
+    }
+    fn log_groups(
+        &self,
+        names: &[LogGroupName],
+    ) -> impl Future<Output = Result<Vec<LogGroup>, AwsError>> + Send {
+        self.inventory.log_groups(names)
+    }
+    fn check_create_flow_logs(
+        &self,
+        request: &FlowLogRequest,
+    ) -> impl Future<Output = Result<Permission, AwsError>> + Send {
+        self.inventory.check_create_flow_logs(request)
+    }
+}
