@@ -7,7 +7,9 @@
 
 use crate::args::SweepArgs;
 use crate::failure::{Failure, describe};
-use crate::output::{self, Kind};
+use crate::output::{
+    ACTION_COLUMNS, Kind, VPC_COLUMNS, action_rows, emit, summary_in, table, vpc_row, warnings,
+};
 use crate::sweep::{self, Scope};
 use flowguard_aws::organization::{
     AwsAccountPorts, MemberAccess, organization_accounts, session_name,
@@ -147,7 +149,7 @@ impl Sweeper<'_> {
 /// Shows the plan on stderr and asks on the terminal. Nothing to do needs no question.
 async fn confirmed(sweeper: &Sweeper<'_>) -> Result<bool, Failure> {
     let plan = sweeper.sweep(Mode::DryRun, "flowguard apply: plan").await;
-    eprint!("{}", output::render_org(&plan, Kind::Plan));
+    eprint!("{}", render_org(&plan, Kind::Plan));
     let actions: usize = reports(&plan).map(|r| r.summary.actions.planned).sum();
     if actions == 0 {
         return Ok(true);
@@ -175,7 +177,7 @@ fn finish(
     kind: Kind,
     format: crate::args::Format,
 ) -> Result<ExitCode, Failure> {
-    output::print_org(report, kind, format)?;
+    print_org(report, kind, format)?;
     let unreachable = report.summary.accounts.unreachable;
     if unreachable > 0 {
         eprintln!(
@@ -260,4 +262,83 @@ impl<I: Inventory> Inventory for Ticking<I> {
     ) -> impl Future<Output = Result<Permission, AwsError>> + Send {
         self.inventory.check_create_flow_logs(request)
     }
+}
+
+/// The organization report as JSON.
+pub fn org_json(report: &OrgReport) -> Result<String, Failure> {
+    serde_json::to_string_pretty(report)
+        .map_err(|e| Failure(format!("could not write the report as JSON: {e}")))
+}
+
+/// Prints the organization report to stdout in `format`.
+pub fn print_org(
+    report: &OrgReport,
+    kind: Kind,
+    format: crate::args::Format,
+) -> Result<(), Failure> {
+    match format {
+        crate::args::Format::Json => emit(&format!("{}\n", org_json(report)?)),
+        crate::args::Format::Table => emit(&render_org(report, kind)),
+    }
+}
+
+/// Prefixes each row with its account.
+fn with_account(account: &str, row: Vec<String>) -> Vec<String> {
+    std::iter::once(account.to_owned()).chain(row).collect()
+}
+
+/// The organization report for people: the VPC table with an account column, the actions
+/// (except in an audit), the warnings, one line per account×region that could not be
+/// checked, and the summary line.
+pub fn render_org(report: &OrgReport, kind: Kind) -> String {
+    let reports: Vec<&Report> = report
+        .accounts
+        .iter()
+        .filter_map(|run| run.report.as_ref())
+        .collect();
+    let mut text = String::new();
+    if reports.iter().any(|r| !r.vpcs.is_empty()) {
+        let mut t = table(&[&["account"][..], &VPC_COLUMNS[..]].concat());
+        for r in &reports {
+            for vpc in &r.vpcs {
+                t.add_row(with_account(&r.account, vpc_row(r, vpc, kind)));
+            }
+        }
+        text.push_str(&format!("{t}\n"));
+    }
+    if kind != Kind::Audit && reports.iter().any(|r| !r.actions.is_empty()) {
+        let mut t = table(&[&["account"][..], &ACTION_COLUMNS[..]].concat());
+        for r in &reports {
+            for row in action_rows(r) {
+                t.add_row(with_account(&r.account, row));
+            }
+        }
+        text.push_str(&format!("{t}\n"));
+    }
+    for line in warnings(&reports) {
+        text.push_str(&format!("{line}\n"));
+    }
+    for run in &report.accounts {
+        if run.status == flowguard_core::organization::AccountStatus::Unreachable {
+            let error = run.error.as_deref().unwrap_or("no report");
+            text.push_str(&format!(
+                "UNREACHABLE: account {} in {}: {error}\n",
+                run.account, run.region
+            ));
+        }
+    }
+    let accounts = report.summary.accounts.ok + report.summary.accounts.unreachable;
+    let place = format!(
+        "{accounts} account×region run(s) ({} region(s))",
+        report.regions.len()
+    );
+    let mut line = summary_in(&reports, kind, &place);
+    if report.summary.accounts.unreachable > 0 {
+        line = format!(
+            "{line}; {} UNREACHABLE",
+            report.summary.accounts.unreachable
+        );
+    }
+    text.push_str(&format!("{line}\n"));
+    text
 }

@@ -2,7 +2,6 @@
 
 use crate::failure::Failure;
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
-use flowguard_core::organization::{AccountStatus, OrgReport};
 use flowguard_core::report::VpcReport;
 use flowguard_core::{Permission, Report, VpcStatus};
 use std::borrow::Borrow;
@@ -39,7 +38,7 @@ fn status(vpc: &VpcReport, kind: Kind) -> &'static str {
     }
 }
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
@@ -57,7 +56,7 @@ fn table(header: &[&str]) -> Table {
 }
 
 /// The columns of the VPC table.
-const VPC_COLUMNS: [&str; 10] = [
+pub(crate) const VPC_COLUMNS: [&str; 10] = [
     "region",
     "VPC",
     "CIS: ACTIVE flow log",
@@ -82,7 +81,7 @@ pub fn vpc_table(reports: &[Report], kind: Kind) -> Table {
 }
 
 /// One VPC's cells, in the order of [`VPC_COLUMNS`].
-fn vpc_row(report: &Report, vpc: &VpcReport, kind: Kind) -> Vec<String> {
+pub(crate) fn vpc_row(report: &Report, vpc: &VpcReport, kind: Kind) -> Vec<String> {
     let c = &vpc.checks;
     vec![
         report.region.clone(),
@@ -101,7 +100,7 @@ fn vpc_row(report: &Report, vpc: &VpcReport, kind: Kind) -> Vec<String> {
 }
 
 /// The columns of the action table.
-const ACTION_COLUMNS: [&str; 5] = ["region", "action", "target", "result", "detail"];
+pub(crate) const ACTION_COLUMNS: [&str; 5] = ["region", "action", "target", "result", "detail"];
 
 /// The actions of every region, in order; `None` when there are none.
 pub fn action_table(reports: &[Report]) -> Option<Table> {
@@ -117,7 +116,7 @@ pub fn action_table(reports: &[Report]) -> Option<Table> {
 }
 
 /// One row per action of `report`, in the order of [`ACTION_COLUMNS`].
-fn action_rows(report: &Report) -> impl Iterator<Item = Vec<String>> + '_ {
+pub(crate) fn action_rows(report: &Report) -> impl Iterator<Item = Vec<String>> + '_ {
     report.actions.iter().map(|a| {
         let mut detail = a.detail.clone().unwrap_or_default();
         if let Some(permission) = a.permission {
@@ -154,7 +153,7 @@ pub fn summary(reports: &[Report], kind: Kind) -> String {
 }
 
 /// The summary line of `reports`, which were swept in `place` ("2 regions").
-fn summary_in<R: Borrow<Report>>(reports: &[R], kind: Kind, place: &str) -> String {
+pub(crate) fn summary_in<R: Borrow<Report>>(reports: &[R], kind: Kind, place: &str) -> String {
     let mut vpcs = [0usize; 7];
     let mut actions = [0usize; 4];
     for r in reports {
@@ -280,89 +279,11 @@ pub fn render_tables(reports: &[Report], kind: Kind) -> String {
     text
 }
 
-/// The organization report as JSON.
-pub fn org_json(report: &OrgReport) -> Result<String, Failure> {
-    serde_json::to_string_pretty(report)
-        .map_err(|e| Failure(format!("could not write the report as JSON: {e}")))
-}
-
-/// Prints the organization report to stdout in `format`.
-pub fn print_org(
-    report: &OrgReport,
-    kind: Kind,
-    format: crate::args::Format,
-) -> Result<(), Failure> {
-    match format {
-        crate::args::Format::Json => emit(&format!("{}\n", org_json(report)?)),
-        crate::args::Format::Table => emit(&render_org(report, kind)),
-    }
-}
-
-/// Prefixes each row with its account.
-fn with_account(account: &str, row: Vec<String>) -> Vec<String> {
-    std::iter::once(account.to_owned()).chain(row).collect()
-}
-
-/// The organization report for people: the VPC table with an account column, the actions
-/// (except in an audit), the warnings, one line per account×region that could not be
-/// checked, and the summary line.
-pub fn render_org(report: &OrgReport, kind: Kind) -> String {
-    let reports: Vec<&Report> = report
-        .accounts
-        .iter()
-        .filter_map(|run| run.report.as_ref())
-        .collect();
-    let mut text = String::new();
-    if reports.iter().any(|r| !r.vpcs.is_empty()) {
-        let mut t = table(&[&["account"][..], &VPC_COLUMNS[..]].concat());
-        for r in &reports {
-            for vpc in &r.vpcs {
-                t.add_row(with_account(&r.account, vpc_row(r, vpc, kind)));
-            }
-        }
-        text.push_str(&format!("{t}\n"));
-    }
-    if kind != Kind::Audit && reports.iter().any(|r| !r.actions.is_empty()) {
-        let mut t = table(&[&["account"][..], &ACTION_COLUMNS[..]].concat());
-        for r in &reports {
-            for row in action_rows(r) {
-                t.add_row(with_account(&r.account, row));
-            }
-        }
-        text.push_str(&format!("{t}\n"));
-    }
-    for line in warnings(&reports) {
-        text.push_str(&format!("{line}\n"));
-    }
-    for run in &report.accounts {
-        if run.status == AccountStatus::Unreachable {
-            let error = run.error.as_deref().unwrap_or("no report");
-            text.push_str(&format!(
-                "UNREACHABLE: account {} in {}: {error}\n",
-                run.account, run.region
-            ));
-        }
-    }
-    let accounts = report.summary.accounts.ok + report.summary.accounts.unreachable;
-    let place = format!(
-        "{accounts} account×region run(s) ({} region(s))",
-        report.regions.len()
-    );
-    let mut line = summary_in(&reports, kind, &place);
-    if report.summary.accounts.unreachable > 0 {
-        line = format!(
-            "{line}; {} UNREACHABLE",
-            report.summary.accounts.unreachable
-        );
-    }
-    text.push_str(&format!("{line}\n"));
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flowguard_core::organization::AccountRun;
+    use crate::organization::{org_json, render_org};
+    use flowguard_core::organization::{AccountRun, OrgReport};
     use flowguard_core::report::TriggerReport;
     use flowguard_core::rule::Checks;
     use flowguard_core::{TriggerKind, VpcId};
