@@ -73,9 +73,8 @@ pub enum InitError {
     Role(#[from] iam::RoleProblem),
 }
 
-/// The start-up of an organization hub: the region and the KMS key as for [`init`]; the
-/// delivery role is not checked here, since it lives in each member account.
-pub async fn init_hub(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError> {
+/// The configured region; a KMS key of another region is refused at start-up.
+fn region_of(config: &SdkConfig, policy: &Policy) -> Result<String, InitError> {
     let region = config
         .region()
         .map(|r| r.as_ref().to_owned())
@@ -84,6 +83,13 @@ pub async fn init_hub(config: &SdkConfig, policy: Policy) -> Result<Setup, InitE
         region: region.clone(),
         account: String::new(),
     })?;
+    Ok(region)
+}
+
+/// The start-up of an organization hub: the region and the KMS key as for [`init`]; the
+/// delivery role is not checked here, since it lives in each member account.
+pub async fn init_hub(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError> {
+    let region = region_of(config, &policy)?;
     Ok(Setup {
         policy,
         region,
@@ -94,15 +100,7 @@ pub async fn init_hub(config: &SdkConfig, policy: Policy) -> Result<Setup, InitE
 /// Reads the configuration and checks the delivery role. In dry run, a missing or unusable
 /// role is a warning (the dry run exists to review before enforcing); otherwise an error.
 pub async fn init(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError> {
-    let region = config
-        .region()
-        .map(|r| r.as_ref().to_owned())
-        .ok_or(InitError::NoRegion)?;
-    // A KMS key of another region than the function's is refused at start-up.
-    policy.kms_key_in(&Place {
-        region: region.clone(),
-        account: String::new(),
-    })?;
+    let region = region_of(config, &policy)?;
     let mut warnings = Vec::new();
     let iam_client = aws_sdk_iam::Client::new(config);
     if !policy.dry_run {

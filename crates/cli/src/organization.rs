@@ -24,7 +24,6 @@ use flowguard_core::{
 };
 use indicatif::ProgressBar;
 use std::future::Future;
-use std::io::Write;
 use std::process::ExitCode;
 
 /// Runs `audit`, `plan` or `apply` over the accounts of `org` (`yes` only matters for `apply`).
@@ -151,19 +150,7 @@ async fn confirmed(sweeper: &Sweeper<'_>) -> Result<bool, Failure> {
     let plan = sweeper.sweep(Mode::DryRun, "flowguard apply: plan").await;
     eprint!("{}", render_org(&plan, Kind::Plan));
     let actions: usize = reports(&plan).map(|r| r.summary.actions.planned).sum();
-    if actions == 0 {
-        return Ok(true);
-    }
-    eprint!("Apply {actions} action(s)? [y/N] ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| Failure(format!("could not read the answer: {e}")))?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
+    sweep::ask_to_apply(actions)
 }
 
 fn reports(report: &OrgReport) -> impl Iterator<Item = &Report> {

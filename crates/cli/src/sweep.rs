@@ -92,6 +92,11 @@ async fn confirmed(scope: &Scope, policy: &Policy) -> Result<bool, Failure> {
     }
     let actions: usize = plan.iter().map(|r| r.summary.actions.planned).sum();
     eprint!("{}", output::render_tables(&plan, Kind::Plan));
+    ask_to_apply(actions)
+}
+
+/// Asks on the terminal whether to apply `actions` planned actions (yes when there are none).
+pub(crate) fn ask_to_apply(actions: usize) -> Result<bool, Failure> {
     if actions == 0 {
         return Ok(true);
     }
