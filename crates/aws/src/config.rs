@@ -6,7 +6,8 @@
 //! five calls one after the other (`flowguard_core::plan::MAX_CALLS_PER_UNIT`), and the Lambda
 //! starts none later than 5 × 6 s + 2 s before its deadline (its `DEADLINE_MARGIN`), so even a
 //! run in which every call exhausts its time ends before the timeout, with what is left
-//! reported as retryable for Lambda's own async retries.
+//! reported as retryable for Lambda's own async retries. The CLI, which has no deadline, gives
+//! each operation 20 s ([`load_for_cli`]).
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -22,10 +23,24 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
 /// Time to open a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Time for one whole operation in the CLI, which has no invocation deadline: a person waits,
+/// and a slow endpoint (an emulator creating a region's default VPC on first use, a distant
+/// region) is given the time it needs rather than reported unreachable.
+pub const CLI_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Loads the standard AWS configuration (credentials chain, `AWS_REGION`,
-/// `AWS_ENDPOINT_URL`), with flowguard's retry and timeout settings. `region` overrides the
-/// environment's.
+/// `AWS_ENDPOINT_URL`), with flowguard's retry and timeout settings, sized for the Lambda's
+/// deadline ([`OPERATION_TIMEOUT`]). `region` overrides the environment's.
 pub async fn load(region: Option<&str>) -> SdkConfig {
+    load_with(region, OPERATION_TIMEOUT).await
+}
+
+/// [`load`] for the CLI: the same, with [`CLI_OPERATION_TIMEOUT`] per operation.
+pub async fn load_for_cli(region: Option<&str>) -> SdkConfig {
+    load_with(region, CLI_OPERATION_TIMEOUT).await
+}
+
+async fn load_with(region: Option<&str>, operation_timeout: Duration) -> SdkConfig {
     let retry = RetryConfig::standard()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_initial_backoff(Duration::from_millis(100))
@@ -33,7 +48,7 @@ pub async fn load(region: Option<&str>) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(OPERATION_TIMEOUT)
+        .operation_timeout(operation_timeout)
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry)

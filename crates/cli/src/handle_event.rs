@@ -39,7 +39,7 @@ pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitC
     // Parsed once, by the parser that is fuzzed: what is not an event is refused before any
     // AWS call.
     let trigger = parse_event(&read_input(file)?).map_err(|e| invalid(&e))?;
-    let config = flowguard_aws::config::load(None).await;
+    let config = flowguard_aws::config::load_for_cli(None).await;
     let setup = init(&config, policy)
         .await
         .map_err(|e| failure::init(&e, &config))?;

@@ -38,7 +38,7 @@ pub async fn run(
     if kind == Kind::Apply {
         sweep::refuse_unsafe_apply(&policy, yes)?;
     }
-    let scope = sweep::resolve(flowguard_aws::config::load(None).await, args).await?;
+    let scope = sweep::resolve(flowguard_aws::config::load_for_cli(None).await, args).await?;
     for region in &scope.regions {
         policy.kms_key_in(&Place {
             region: region.clone(),

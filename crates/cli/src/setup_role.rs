@@ -20,7 +20,7 @@ pub async fn run(
     // The role's permissions name the configured log group.
     let policy = flags.policy()?;
     let dry_run = dry_run || policy.dry_run;
-    let mut config = flowguard_aws::config::load(None).await;
+    let mut config = flowguard_aws::config::load_for_cli(None).await;
     if config.region().is_none() {
         // IAM is global; the SDK still wants a region to sign with.
         config = config.to_builder().region(Region::new("us-east-1")).build();

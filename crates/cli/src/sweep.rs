@@ -37,7 +37,7 @@ pub async fn run(
     if kind == Kind::Apply {
         refuse_unsafe_apply(&policy, yes)?;
     }
-    let scope = resolve(flowguard_aws::config::load(None).await, args).await?;
+    let scope = resolve(flowguard_aws::config::load_for_cli(None).await, args).await?;
     // A KMS key of one region cannot serve another: refuse before anything runs.
     for region in &scope.regions {
         policy.kms_key_in(&Place {
