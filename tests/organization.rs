@@ -377,3 +377,149 @@ async fn a_refused_member_role_is_reported_as_an_assume_role_error() {
         ("AssumeRole", Some("AccessDenied"))
     );
 }
+
+/// The whole organization path on the emulator: an organization scoped to one OU (recursively)
+/// less one excluded account, swept in two regions through the member role; then an event of
+/// an account out of scope. Only the accounts in scope change, in both regions.
+#[tokio::test]
+#[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
+async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_region() {
+    use flowguard_aws::organization::AwsAccountPorts;
+    use flowguard_core::handler::Setup;
+    use flowguard_core::organization::{
+        OrgConfig, OrgHandled, OrgSweep, handle_organization, sweep_organization,
+    };
+    use flowguard_core::reconcile::Mode;
+    use flowguard_core::trigger::Trigger;
+
+    let m = moto().await;
+    let org = organization(&m).await;
+    let access = member_access(m.config(REGION).await);
+    let regions = [REGION, "eu-west-1"];
+    let everyone = [
+        &org.in_a,
+        &org.in_a1[0],
+        &org.in_a1[1],
+        &org.in_b,
+        &org.at_root,
+    ];
+    // One VPC of each member account in each region.
+    let mut vpcs = Vec::new();
+    for account in everyone {
+        for region in regions {
+            let config = access.config(account, region).await.unwrap();
+            let out = aws_sdk_ec2::Client::new(&config)
+                .create_vpc()
+                .cidr_block("10.7.0.0/16")
+                .send()
+                .await
+                .unwrap();
+            let vpc = out.vpc().unwrap().vpc_id().unwrap().to_owned();
+            vpcs.push((account.clone(), region, vpc));
+        }
+    }
+    let vars = [
+        ("FLOWGUARD_ORGANIZATION", "true".to_owned()),
+        ("FLOWGUARD_ORGANIZATIONAL_UNITS", org.a.clone()),
+        ("FLOWGUARD_EXCLUDE_ACCOUNTS", org.in_a1[1].clone()),
+        ("FLOWGUARD_EXTERNAL_ID", EXTERNAL_ID.to_owned()),
+    ];
+    let config = OrgConfig::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap()
+    .unwrap();
+    let in_organization: Vec<String> = ids(&org, &[&org.a]).await.into_iter().collect();
+    let scope = config.scope(&in_organization);
+    assert_eq!(
+        scope.accounts().collect::<BTreeSet<_>>(),
+        [org.in_a.as_str(), org.in_a1[0].as_str()]
+            .into_iter()
+            .collect()
+    );
+    let policy = config.complete(flowguard_core::Policy::default());
+    let ports = AwsAccountPorts::new(access);
+    let trigger = Trigger::manual_sweep("organization test");
+    for region in regions {
+        let report = sweep_organization(
+            &ports,
+            &OrgSweep {
+                policy: &policy,
+                scope: &scope,
+                region,
+                trigger: &trigger,
+                mode: Mode::Enforce,
+                concurrency: 2,
+                deadline: None,
+            },
+        )
+        .await;
+        assert_eq!(report.summary.accounts.ok, 2, "{report:?}");
+        assert_eq!(report.summary.accounts.unreachable, 0, "{report:?}");
+        assert_eq!(report.summary.vpcs.failed, 0, "{report:?}");
+    }
+    let access = member_access(m.config(REGION).await);
+    for (account, region, vpc) in &vpcs {
+        let config = access.config(account, region).await.unwrap();
+        let flow_logs = aws_sdk_ec2::Client::new(&config)
+            .describe_flow_logs()
+            .send()
+            .await
+            .unwrap();
+        let has = flow_logs
+            .flow_logs()
+            .iter()
+            .any(|fl| fl.resource_id() == Some(vpc.as_str()));
+        let in_scope = *account == org.in_a || *account == org.in_a1[0];
+        assert_eq!(has, in_scope, "{account} in {region}: {vpc}");
+        if !in_scope {
+            assert!(
+                flow_logs.flow_logs().is_empty(),
+                "{account} in {region} was touched"
+            );
+        }
+    }
+
+    // A CreateVpc of an account out of scope changes nothing anywhere.
+    let (_, _, vpc_of_b) = vpcs
+        .iter()
+        .find(|(a, r, _)| *a == org.in_b && *r == REGION)
+        .unwrap();
+    let mut event = flowguard_tests::create_vpc_event(vpc_of_b);
+    event["account"] = org.in_b.clone().into();
+    event["detail"]["recipientAccountId"] = org.in_b.clone().into();
+    let setup = Setup {
+        policy,
+        region: REGION.to_owned(),
+        warnings: Vec::new(),
+    };
+    let handled = handle_organization(
+        &ports,
+        &setup,
+        &config,
+        &scope,
+        event.to_string().as_bytes(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            handled,
+            OrgHandled::Ignored {
+                out_of_scope: true,
+                ..
+            }
+        ),
+        "{handled:?}"
+    );
+    let b = access.config(&org.in_b, REGION).await.unwrap();
+    let flow_logs = aws_sdk_ec2::Client::new(&b)
+        .describe_flow_logs()
+        .send()
+        .await
+        .unwrap();
+    assert!(flow_logs.flow_logs().is_empty());
+}
