@@ -1119,54 +1119,14 @@ async fn member_seed(m: &Moto, account: &str) -> Seed {
 }
 
 async fn members(m: &Moto) -> Members {
+    use flowguard_tests::organizations::{create_account, create_organization, create_unit};
     let client = aws_sdk_organizations::Client::new(&m.config(REGION).await);
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let root = client.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let unit = client
-        .create_organizational_unit()
-        .parent_id(&root)
-        .name("workloads")
-        .send()
-        .await
-        .unwrap()
-        .organizational_unit()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
-    let mut ids = Vec::new();
-    for name in ["member-a", "member-b"] {
-        let out = client
-            .create_account()
-            .account_name(name)
-            .email(format!("{name}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        ids.push(
-            out.create_account_status()
-                .unwrap()
-                .account_id()
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    client
-        .move_account()
-        .account_id(&ids[0])
-        .source_parent_id(&root)
-        .destination_parent_id(&unit)
-        .send()
-        .await
-        .unwrap();
+    let root = create_organization(&client).await;
+    let unit = create_unit(&client, &root, "workloads").await;
+    let ids = [
+        create_account(&client, &root, "member-a", Some(&unit)).await,
+        create_account(&client, &root, "member-b", None).await,
+    ];
     let vpc_a = member_seed(m, &ids[0]).await.vpc().await;
     let vpc_b = member_seed(m, &ids[1]).await.vpc().await;
     Members {

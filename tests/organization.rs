@@ -6,6 +6,7 @@
 use flowguard_aws::organization::{MemberAccess, organization_accounts, session_name};
 use flowguard_aws::{AwsInventory, Clients};
 use flowguard_core::{Inventory, VpcQuery};
+use flowguard_tests::organizations::{create_account, create_organization, create_unit};
 use flowguard_tests::proxy::{AwsRules, FaultProxy};
 use flowguard_tests::{ACCOUNT, CallCounter, Moto, REGION, moto};
 use std::collections::BTreeSet;
@@ -32,69 +33,19 @@ struct Org {
 
 async fn organization(m: &Moto) -> Org {
     let client = aws_sdk_organizations::Client::new(&m.config(REGION).await);
-    client
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let root = client.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
-    let unit = |parent: String, name: &'static str| {
-        let client = client.clone();
-        async move {
-            let out = client
-                .create_organizational_unit()
-                .parent_id(parent)
-                .name(name)
-                .send()
-                .await
-                .unwrap();
-            out.organizational_unit().unwrap().id().unwrap().to_owned()
-        }
-    };
-    let a = unit(root.clone(), "a").await;
-    let a1 = unit(a.clone(), "a1").await;
-    let b = unit(root.clone(), "b").await;
-    let account = |name: &'static str, parent: Option<String>| {
-        let (client, root) = (client.clone(), root.clone());
-        async move {
-            let out = client
-                .create_account()
-                .account_name(name)
-                .email(format!("{name}@example.com"))
-                .send()
-                .await
-                .unwrap();
-            let id = out
-                .create_account_status()
-                .unwrap()
-                .account_id()
-                .unwrap()
-                .to_owned();
-            if let Some(parent) = parent {
-                client
-                    .move_account()
-                    .account_id(&id)
-                    .source_parent_id(root)
-                    .destination_parent_id(parent)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            id
-        }
-    };
-    let in_a = account("in-a", Some(a.clone())).await;
+    let root = create_organization(&client).await;
+    let a = create_unit(&client, &root, "a").await;
+    let a1 = create_unit(&client, &a, "a1").await;
+    let b = create_unit(&client, &root, "b").await;
+    let account = |name, unit| create_account(&client, &root, name, unit);
+    let in_a = account("in-a", Some(a.as_str())).await;
     let in_a1 = [
-        account("in-a1-one", Some(a1.clone())).await,
-        account("in-a1-two", Some(a1.clone())).await,
+        account("in-a1-one", Some(a1.as_str())).await,
+        account("in-a1-two", Some(a1.as_str())).await,
     ];
-    let in_b = account("in-b", Some(b.clone())).await;
+    let in_b = account("in-b", Some(b.as_str())).await;
     let at_root = account("at-root", None).await;
-    let closed = account("closed", Some(a1.clone())).await;
+    let closed = account("closed", Some(a1.as_str())).await;
     client
         .close_account()
         .account_id(&closed)
