@@ -221,6 +221,32 @@ async fn a_member_configuration_acts_in_the_member_account() {
 
 #[tokio::test]
 #[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
+async fn a_session_is_named_after_the_event_that_began_it_and_then_reused() {
+    let m = moto().await;
+    let org = organization(&m).await;
+    let access = member_access(m.config(REGION).await);
+    let session = |event: &'static str, region: &'static str| {
+        let (access, account) = (&access, org.in_a.clone());
+        async move {
+            let config = access
+                .config_for_event(&account, region, Some(event))
+                .await
+                .unwrap();
+            caller(&config).await.1
+        }
+    };
+    let first = format!(
+        "arn:aws:sts::{}:assumed-role/flowguard-member/flowguard-0b6e4c1a-evt-1",
+        org.in_a
+    );
+    // In the member's CloudTrail, the session names the hub's event that caused it.
+    assert_eq!(session("0b6e4c1a-evt-1", REGION).await, first);
+    // A later event, in another region, reuses the account's session: no second AssumeRole.
+    assert_eq!(session("0b6e4c1a-evt-2", "eu-west-1").await, first);
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
 async fn an_account_costs_one_assume_role_however_many_regions() {
     let m = moto().await;
     let org = organization(&m).await;

@@ -198,8 +198,9 @@ impl AccountPorts for Counted<'_> {
         &self,
         account: &str,
         region: &str,
+        trigger: &flowguard_core::Trigger,
     ) -> Result<(Self::Inventory, Self::Remediator), AwsError> {
-        match self.ports.ports(account, region).await {
+        match self.ports.ports(account, region, trigger).await {
             Ok((inventory, remediator)) => Ok((
                 Ticking {
                     inventory,

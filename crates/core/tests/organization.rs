@@ -305,6 +305,7 @@ pub(crate) mod sweep {
             &self,
             account: &str,
             _region: &str,
+            _trigger: &Trigger,
         ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
             match self.0.get(account) {
                 Some(fake) => Ok((fake.clone(), fake.clone())),
@@ -629,6 +630,7 @@ mod concurrency {
             &self,
             account: &str,
             region: &str,
+            trigger: &Trigger,
         ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.most.fetch_max(now, Ordering::SeqCst);
@@ -636,7 +638,7 @@ mod concurrency {
             YieldOnce(false).await;
             YieldOnce(false).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            self.inner.ports(account, region).await
+            self.inner.ports(account, region, trigger).await
         }
     }
 

@@ -6,15 +6,20 @@ use aws_config::identity::IdentityCache;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_runtime_api::client::identity::SharedIdentityCache;
 use flowguard_core::AwsError;
 use flowguard_core::organization::{is_member_role, member_role_arn, partition_of};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The length of a member-account session: STS's minimum, as DESIGN.md asks.
 pub const SESSION_LENGTH: Duration = Duration::from_secs(15 * 60);
+
+/// How long an account's session is reused: until shortly before it expires. The next run
+/// after that starts a new session, named after its own event. (A run that is still using a
+/// session when it nears expiry is not cut off: aws-config's provider renews it, under the
+/// same name.)
+pub const SESSION_REUSE: Duration = Duration::from_secs(12 * 60);
 
 /// Why a member-role template or an account id cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,20 +62,16 @@ pub struct MemberAccess {
     external_id: Option<String>,
     session_name: String,
     partition: &'static str,
-    /// One cache for every member account (each provider is its own partition of it), so that
-    /// every client of an account, in every region, reuses its credentials.
-    identity_cache: SharedIdentityCache,
-    /// Account id → its configuration in the hub's region.
-    accounts: Mutex<HashMap<String, SdkConfig>>,
+    /// Account id → its configuration in the hub's region, and when its session began.
+    accounts: Mutex<HashMap<String, (Instant, SdkConfig)>>,
 }
 
 impl MemberAccess {
     /// `hub`: the hub's configuration as [`crate::config::load`] makes it (its credentials
-    /// assume the member roles; its region picks the STS endpoint and the partition; its
-    /// identity cache, or a new one, holds the members' credentials); `hub_account`: the hub's
-    /// own account, which uses `hub`'s credentials; `role`: `FLOWGUARD_MEMBER_ROLE`;
-    /// `session_name`: the `RoleSessionName` of every member session ([`session_name`] makes
-    /// one from any text).
+    /// assume the member roles; its region picks the STS endpoint and the partition);
+    /// `hub_account`: the hub's own account, which uses `hub`'s credentials; `role`:
+    /// `FLOWGUARD_MEMBER_ROLE`; `session_name`: the `RoleSessionName` of a session that no
+    /// event names (the CLI's, a test's; [`session_name`] makes one from any text).
     pub fn new(
         hub: SdkConfig,
         hub_account: impl Into<String>,
@@ -87,9 +88,6 @@ impl MemberAccess {
             return Err(MemberAccessError::SessionName(session_name));
         }
         let partition = hub.region().map_or("aws", |r| partition_of(r.as_ref()));
-        let identity_cache = hub
-            .identity_cache()
-            .unwrap_or_else(|| IdentityCache::lazy().build());
         Ok(Self {
             hub,
             hub_account: hub_account.into(),
@@ -97,7 +95,6 @@ impl MemberAccess {
             external_id,
             session_name,
             partition,
-            identity_cache,
             accounts: Mutex::new(HashMap::new()),
         })
     }
@@ -107,18 +104,32 @@ impl MemberAccess {
         member_role_arn(&self.role, account, self.partition)
     }
 
-    /// The configuration for `account` in `region` (the hub's region when empty). No call is
-    /// made here: a member's first request assumes its role, later ones reuse the credentials.
+    /// The configuration for `account` in `region` (the hub's region when empty), with a
+    /// session named by the constructor's `session_name`. See [`Self::config_for_event`].
     pub async fn config(
         &self,
         account: &str,
         region: &str,
     ) -> Result<SdkConfig, MemberAccessError> {
+        self.config_for_event(account, region, None).await
+    }
+
+    /// The configuration for `account` in `region` (the hub's region when empty), for a run
+    /// caused by the event `event_id`. No call is made here: a member's first request assumes
+    /// its role, in a session named after the event (`flowguard-{event id}`), and the account's
+    /// later runs, in any region, reuse it for [`SESSION_REUSE`]: one `AssumeRole` per account,
+    /// not per region or per event.
+    pub async fn config_for_event(
+        &self,
+        account: &str,
+        region: &str,
+        event_id: Option<&str>,
+    ) -> Result<SdkConfig, MemberAccessError> {
         check_account(account)?;
         let base = if account == self.hub_account {
             self.hub.clone()
         } else {
-            self.member(account).await
+            self.member(account, event_id).await
         };
         Ok(
             if region.is_empty() || base.region().is_some_and(|r| r.as_ref() == region) {
@@ -131,38 +142,55 @@ impl MemberAccess {
         )
     }
 
-    /// The member account's configuration in the hub's region, made once.
-    async fn member(&self, account: &str) -> SdkConfig {
-        if let Some(config) = self.lock().get(account) {
-            return config.clone();
+    /// The member account's configuration in the hub's region: the one kept while its session
+    /// is younger than [`SESSION_REUSE`], else a new one.
+    async fn member(&self, account: &str, event_id: Option<&str>) -> SdkConfig {
+        if let Some(config) = self.fresh(account) {
+            return config;
         }
+        let name = event_id.map_or_else(|| self.session_name.clone(), session_name);
         let mut builder = AssumeRoleProvider::builder(self.role_arn(account))
-            .session_name(&self.session_name)
+            .session_name(name)
             .session_length(SESSION_LENGTH)
             .configure(&self.hub);
         if let Some(id) = &self.external_id {
             builder = builder.external_id(id);
         }
         let provider = builder.build().await;
-        let mut config = self
+        // The account's own identity cache: every client made from this configuration, in
+        // every region, shares its credentials, and they go when it is replaced.
+        let config = self
             .hub
             .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(provider));
-        config.set_identity_cache(Some(self.identity_cache.clone()));
-        let config = config.build();
-        // Two first uses at once may both build one; the first kept is the one every caller
-        // gets, so the account still has a single provider.
-        self.lock()
-            .entry(account.to_owned())
-            .or_insert(config)
-            .clone()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .identity_cache(IdentityCache::lazy().build())
+            .build();
+        // Two runs may have made one at once: the first kept is the one both use, so the
+        // account still has a single session.
+        let mut accounts = self.lock();
+        if let Some(kept) = fresh_in(&accounts, account) {
+            return kept;
+        }
+        accounts.insert(account.to_owned(), (Instant::now(), config.clone()));
+        config
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SdkConfig>> {
+    fn fresh(&self, account: &str) -> Option<SdkConfig> {
+        fresh_in(&self.lock(), account)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, SdkConfig)>> {
         self.accounts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+fn fresh_in(accounts: &HashMap<String, (Instant, SdkConfig)>, account: &str) -> Option<SdkConfig> {
+    accounts
+        .get(account)
+        .filter(|(began, _)| began.elapsed() < SESSION_REUSE)
+        .map(|(_, config)| config.clone())
 }
 
 /// A valid `RoleSessionName` (2 to 64 of `A-Z a-z 0-9 +=,.@_-`): `flowguard-` and `hint`
@@ -201,12 +229,13 @@ impl flowguard_core::organization::AccountPorts for AwsAccountPorts {
         &self,
         account: &str,
         region: &str,
+        trigger: &flowguard_core::Trigger,
     ) -> Result<(crate::AwsInventory, crate::AwsRemediator), AwsError> {
         // Only an account id that is not one fails here (the scope holds checked ids); the
         // role itself is assumed by the first call, whose error names `AssumeRole`.
         let config = self
             .access
-            .config(account, region)
+            .config_for_event(account, region, trigger.event_id.as_deref())
             .await
             .map_err(|e| AwsError {
                 operation: "AssumeRole",

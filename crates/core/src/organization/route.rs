@@ -94,7 +94,7 @@ pub async fn handle_organization<P: AccountPorts>(
     };
     let (inventory, remediator) =
         ports
-            .ports(&account, &region)
+            .ports(&account, &region, &trigger)
             .await
             .map_err(|error| HandlerError::Reconcile {
                 error: ReconcileError::Observe(error),

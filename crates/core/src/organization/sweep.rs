@@ -16,10 +16,13 @@ use std::future::Future;
 pub trait AccountPorts: Sync {
     type Inventory: Inventory + Send;
     type Remediator: Remediator + Send;
+    /// The ports for running `trigger` in `account` and `region` (a member session it starts
+    /// is named after the trigger's event).
     fn ports(
         &self,
         account: &str,
         region: &str,
+        trigger: &Trigger,
     ) -> impl Future<Output = Result<(Self::Inventory, Self::Remediator), AwsError>> + Send;
 }
 
@@ -55,7 +58,7 @@ pub async fn sweep_organization<P: AccountPorts>(ports: &P, sweep: &OrgSweep<'_>
             if deadline.is_some_and(|d| d.passed()) {
                 return AccountRun::unreachable(account, region, NOT_CHECKED);
             }
-            let (inventory, remediator) = match ports.ports(account, region).await {
+            let (inventory, remediator) = match ports.ports(account, region, trigger).await {
                 Ok(ports) => ports,
                 Err(error) => return AccountRun::unreachable(account, region, error),
             };
