@@ -500,3 +500,111 @@ async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_regio
         .unwrap();
     assert!(flow_logs.flow_logs().is_empty());
 }
+
+/// A VPC of one member account shared (AWS RAM) into another, both in scope: the participant
+/// reports it `not_owned` and never sends it to EC2; the owner's run enforces it.
+#[tokio::test]
+#[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
+async fn a_shared_vpc_is_enforced_in_its_owner_account_not_in_the_participant() {
+    use flowguard_aws::organization::AwsAccountPorts;
+    use flowguard_core::organization::{OrgConfig, OrgSweep, sweep_organization};
+    use flowguard_core::reconcile::Mode;
+    use flowguard_core::report::VpcStatus;
+    use flowguard_core::trigger::Trigger;
+    use flowguard_tests::proxy::SharedVpc;
+
+    let m = moto().await;
+    let org = organization(&m).await;
+    let (owner, participant) = (org.in_a.clone(), org.in_b.clone());
+    let owner_ec2 = aws_sdk_ec2::Client::new(
+        &member_access(m.config(REGION).await)
+            .config(&owner, REGION)
+            .await
+            .unwrap(),
+    );
+    let shared = owner_ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let proxy = FaultProxy::with_aws_rules(
+        &m.url,
+        AwsRules {
+            shared_into: [(
+                participant.clone(),
+                vec![SharedVpc {
+                    vpc_id: shared.clone(),
+                    owner: owner.clone(),
+                    cidr_block: "10.42.0.0/16".to_owned(),
+                }],
+            )]
+            .into(),
+            ..AwsRules::default()
+        },
+    );
+    let access = member_access(m.config_at(&proxy.url, REGION).await);
+    let config = OrgConfig::from_lookup(|name| {
+        (name == "FLOWGUARD_ACCOUNTS").then(|| format!("{owner},{participant}"))
+    })
+    .unwrap()
+    .unwrap();
+    let scope = config.scope(&[]);
+    let policy = config.complete(flowguard_core::Policy::default());
+    let trigger = Trigger::manual_sweep("organization test");
+    let report = sweep_organization(
+        &AwsAccountPorts::new(access),
+        &OrgSweep {
+            policy: &policy,
+            scope: &scope,
+            region: REGION,
+            trigger: &trigger,
+            mode: Mode::Enforce,
+            concurrency: 2,
+            deadline: None,
+        },
+    )
+    .await;
+    assert_eq!(report.summary.accounts.ok, 2, "{report:?}");
+    let vpc_in = |account: &str| {
+        let run = report.accounts.iter().find(|r| r.account == account).unwrap();
+        run.report
+            .as_ref()
+            .unwrap()
+            .vpcs
+            .iter()
+            .find(|v| v.vpc_id.as_str() == shared)
+            .cloned()
+            .unwrap_or_else(|| panic!("{shared} not in {account}'s report: {run:?}"))
+    };
+    let seen_by_participant = vpc_in(&participant);
+    assert_eq!(seen_by_participant.status, VpcStatus::NotOwned);
+    assert!(
+        seen_by_participant
+            .reason
+            .contains(&format!("enforced in its owner's account {owner}")),
+        "{}",
+        seen_by_participant.reason
+    );
+    assert_eq!(vpc_in(&owner).status, VpcStatus::Remediated);
+    assert_eq!(report.summary.vpcs.failed, 0, "{report:?}");
+    assert_eq!(proxy.refused(), [], "the participant never sent it to EC2");
+    // The flow log is the owner's.
+    let flow_logs = owner_ec2
+        .describe_flow_logs()
+        .filter(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("resource-id")
+                .values(&shared)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flow_logs.flow_logs().len(), 1, "{flow_logs:?}");
+}

@@ -12,7 +12,10 @@
 //!   (a listing by prefix is refused: in a real region it pages through tens of thousands of
 //!   groups) and answers with only those groups; chosen VPCs are shown as owned by another
 //!   account (shared through AWS RAM), and a `CreateFlowLogs` naming one is refused as a whole
-//!   with `UnauthorizedOperation`; chosen flow logs are shown failing delivery, with the error
+//!   with `UnauthorizedOperation`; a VPC of one account can be shared into another (a
+//!   participant's `DescribeVpcs` lists it, owned by its owner, as AWS RAM makes it; moto shows
+//!   a VPC only in its own account), the proxy telling accounts apart by the access keys that
+//!   its `AssumeRole` answers handed out; chosen flow logs are shown failing delivery, with the error
 //!   message and creation time a test picks; chosen accounts refuse `AssumeRole` of their
 //!   roles with `AccessDenied`, as STS does when a role does not trust the caller or the
 //!   external id is not the one its trust policy requires (moto lets anyone assume any role). EC2 refuses a duplicate flow log atomically, while
@@ -103,6 +106,13 @@ fn splitmix(mut x: u64) -> u64 {
 pub struct AwsRules {
     /// VPC id → the account shown as its owner.
     pub shared_vpcs: HashMap<String, String>,
+    /// VPCs shared through AWS RAM, by participant account: the participant's `DescribeVpcs`
+    /// lists each (as its owner sees it, owned by the owner) and a `CreateFlowLogs` of the
+    /// participant naming one is refused as for `shared_vpcs`. Only requests signed with
+    /// credentials from an `AssumeRole` seen by this proxy are attributed to an account.
+    pub shared_into: HashMap<String, Vec<SharedVpc>>,
+    /// Access key id → account, learnt from the `AssumeRole` answers that passed through.
+    pub keys: Arc<Mutex<HashMap<String, String>>>,
     /// Flow-log id → (`DeliverLogsErrorMessage`, age in seconds shown as its creation time).
     pub failing_flow_logs: HashMap<String, (String, u64)>,
     /// VPC id → `DeliverLogsErrorMessage` for every flow log of the VPC (creation time as moto
@@ -116,6 +126,24 @@ pub struct AwsRules {
     pub external_id: Option<String>,
     /// Every refusal, as (operation, code), for assertions.
     pub refused: Vec<(String, String)>,
+}
+
+/// A VPC that its owner shares into a participant account (see [`AwsRules::shared_into`]).
+#[derive(Debug, Clone)]
+pub struct SharedVpc {
+    pub vpc_id: String,
+    pub owner: String,
+    pub cidr_block: String,
+}
+
+impl SharedVpc {
+    /// The VPC as `DescribeVpcs` shows it to a participant.
+    fn item(&self) -> String {
+        format!(
+            "<item><vpcId>{}</vpcId><state>available</state><cidrBlock>{}</cidrBlock><ownerId>{}</ownerId><instanceTenancy>default</instanceTenancy><isDefault>false</isDefault></item>",
+            self.vpc_id, self.cidr_block, self.owner
+        )
+    }
 }
 
 /// `CreateFlowLogs` requests in flight to moto: one at a time (see the module overview).
@@ -218,6 +246,12 @@ impl Request {
             .find_map(|kv| kv.strip_prefix("Action="))
             .unwrap_or("Unknown")
             .to_owned()
+    }
+
+    /// The access key id that signed the request (SigV4 `Credential=KEY/...`).
+    fn access_key(&self) -> Option<&str> {
+        let credential = self.header("authorization")?.split("Credential=").nth(1)?;
+        credential.split('/').next()
     }
 
     fn is_json(&self) -> bool {
@@ -428,8 +462,11 @@ impl AwsRules {
                         ),
                     ));
                 }
+                let shared_in = self.shared_with(request);
                 let shared = form.iter().find(|(k, v)| {
-                    k.starts_with("ResourceId.") && self.shared_vpcs.contains_key(v)
+                    k.starts_with("ResourceId.")
+                        && (self.shared_vpcs.contains_key(v)
+                            || shared_in.iter().any(|s| s.vpc_id == *v))
                 });
                 if let Some((_, vpc)) = shared {
                     return Some((
@@ -480,6 +517,16 @@ impl AwsRules {
         None
     }
 
+    /// The VPCs shared into the account that signed `request`.
+    fn shared_with(&self, request: &Request) -> &[SharedVpc] {
+        let account = request
+            .access_key()
+            .and_then(|key| self.keys.lock().unwrap().get(key).cloned());
+        account
+            .and_then(|a| self.shared_into.get(&a))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// moto's answer, made into AWS's.
     fn rewrite(&self, request: &Request, response: Vec<u8>) -> Vec<u8> {
         let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
@@ -507,6 +554,41 @@ impl AwsRules {
                     });
                 }
                 value.to_string()
+            }
+            "AssumeRole" => {
+                let form = request.form();
+                let account = form
+                    .iter()
+                    .find(|(k, _)| k == "RoleArn")
+                    .and_then(|(_, arn)| arn.split(':').nth(4));
+                if let (Some(account), Some(key)) =
+                    (account, between(&body, "<AccessKeyId>", "</AccessKeyId>"))
+                {
+                    self.keys
+                        .lock()
+                        .unwrap()
+                        .insert(key.to_owned(), account.to_owned());
+                }
+                body
+            }
+            "DescribeVpcs" if !self.shared_with(request).is_empty() => {
+                let form = request.form();
+                let asked: Vec<&str> = form
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("Filter.") && k.contains(".Value."))
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                let items: String = self
+                    .shared_with(request)
+                    .iter()
+                    .filter(|s| asked.is_empty() || asked.contains(&s.vpc_id.as_str()))
+                    .map(SharedVpc::item)
+                    .collect();
+                if body.contains("<vpcSet/>") {
+                    body.replacen("<vpcSet/>", &format!("<vpcSet>{items}</vpcSet>"), 1)
+                } else {
+                    body.replacen("</vpcSet>", &format!("{items}</vpcSet>"), 1)
+                }
             }
             "DescribeVpcs" if !self.shared_vpcs.is_empty() => {
                 rewrite_items(&body, "vpcSet", |item| {
