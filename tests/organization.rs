@@ -572,7 +572,11 @@ async fn a_shared_vpc_is_enforced_in_its_owner_account_not_in_the_participant() 
     .await;
     assert_eq!(report.summary.accounts.ok, 2, "{report:?}");
     let vpc_in = |account: &str| {
-        let run = report.accounts.iter().find(|r| r.account == account).unwrap();
+        let run = report
+            .accounts
+            .iter()
+            .find(|r| r.account == account)
+            .unwrap();
         run.report
             .as_ref()
             .unwrap()
