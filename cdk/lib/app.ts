@@ -1,6 +1,7 @@
 /**
- * The flowguard CDK app: one FlowGuardStack per region named in the context, every stack
- * checked by cdk-nag's AwsSolutions pack on every synth.
+ * The flowguard CDK app, single-account mode: one FlowGuardStack per region named in the context,
+ * every stack checked by cdk-nag's AwsSolutions pack on every synth. With an organization in the
+ * context, bin/flowguard.ts builds ./organization-app.ts instead.
  *
  *   cdk deploy -c dryRun=true -c regions=us-east-1,eu-west-1
  */
@@ -9,6 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { regionsFromContext, settingsFromContext } from './config';
 import { FlowGuardStack } from './flowguard-stack';
 
+/** Where the app deploys by default (from the CLI's credentials and profile). */
 export interface AppEnvironment {
   /** Default account (the CLI sets CDK_DEFAULT_ACCOUNT from the credentials). */
   readonly account?: string;
@@ -16,6 +18,7 @@ export interface AppEnvironment {
   readonly region?: string;
 }
 
+/** The single-account app: one stack per region of the context. */
 export function buildFlowGuardApp(
   app: App,
   environment: AppEnvironment = {
@@ -35,8 +38,15 @@ export function buildFlowGuardApp(
         lambdaZip: typeof lambdaZip === 'string' && lambdaZip !== '' ? lambdaZip : undefined,
       }),
   );
-  // cdk-nag 3 is a CDK policy-validation plugin (Validations), no longer an Aspect: an
-  // unacknowledged finding fails the synth (and so the deploy).
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  checkWithCdkNag(app);
   return stacks;
+}
+
+/**
+ * cdk-nag's AwsSolutions pack on every stack of the app, nested stages included. cdk-nag 3 is a CDK
+ * policy-validation plugin (Validations), no longer an Aspect: an unacknowledged finding fails the
+ * synth (and so the deploy).
+ */
+export function checkWithCdkNag(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 }

@@ -117,8 +117,9 @@ export const ENV_NAME: Record<keyof FlowGuardSettings, string> = {
 };
 
 export class ConfigError extends Error {
-  constructor(setting: string, value: unknown, allowed: string) {
-    const feeds = ENV_NAME[setting as keyof FlowGuardSettings];
+  /** `feeds`: what the setting becomes, when it is not in ENV_NAME (organization settings). */
+  constructor(setting: string, value: unknown, allowed: string, feeds?: string) {
+    feeds ??= ENV_NAME[setting as keyof FlowGuardSettings];
     super(
       `invalid flowguard setting ${setting}${feeds ? ` (${feeds})` : ''}: ` +
         `${JSON.stringify(value)}: ${allowed}`,
@@ -438,13 +439,13 @@ function contextValue(read: ContextReader, key: string): unknown {
   return value;
 }
 
-function contextString(read: ContextReader, key: string): string | undefined {
+export function contextString(read: ContextReader, key: string): string | undefined {
   const value = contextValue(read, key);
   return value === undefined ? undefined : String(value);
 }
 
 /** Booleans accept true/false/1/0/yes/no in any case, like the Lambda's configuration. */
-function contextBoolean(read: ContextReader, key: string): boolean | undefined {
+export function contextBoolean(read: ContextReader, key: string): boolean | undefined {
   const value = contextValue(read, key);
   if (value === undefined || typeof value === 'boolean') {
     return value;
@@ -457,7 +458,7 @@ function contextBoolean(read: ContextReader, key: string): boolean | undefined {
 }
 
 /** A whole number in decimal digits (surrounding spaces ignored), like the Lambda reads one. */
-function contextNumber(read: ContextReader, key: string): number | undefined {
+export function contextNumber(read: ContextReader, key: string): number | undefined {
   const value = contextValue(read, key);
   if (value === undefined || typeof value === 'number') {
     return value;

@@ -13,6 +13,9 @@ import facts from '../../crates/core/facts.json';
 
 export const FACTS = facts;
 
+/** The tag that marks what flowguard created (flow logs, log groups): the facts' managed_tag. */
+export const MANAGED_BY_TAG = { key: facts.managed_tag.key, value: facts.managed_tag.value };
+
 /** A prefix that AWS reserves for itself, in exact case or in any case. */
 export interface ReservedPrefix {
   readonly text: string;

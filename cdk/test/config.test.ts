@@ -263,6 +263,7 @@ describe('logGroupName', () => {
       configured: '/vpc/flow-logs',
       name: '/vpc/flow-logs',
       perVpc: false,
+      exact: true,
       iamPattern: '/vpc/flow-logs',
       literalPrefix: '/vpc/flow-logs',
     });
@@ -273,8 +274,20 @@ describe('logGroupName', () => {
       configured: '/vpc/{account_id}/{region}/{vpc_id}/flow',
       name: '/vpc/222222222222/eu-west-1/{vpc_id}/flow',
       perVpc: true,
+      exact: false,
       iamPattern: '/vpc/222222222222/eu-west-1/*/flow',
       literalPrefix: '/vpc/222222222222/eu-west-1/',
+    });
+  });
+
+  test('without an account (the hub sees every account), {account_id} stays and ends the prefix too', () => {
+    expect(logGroupName('/vpc/{region}/{account_id}/flow', 'eu-west-1')).toEqual({
+      configured: '/vpc/{region}/{account_id}/flow',
+      name: '/vpc/eu-west-1/{account_id}/flow',
+      perVpc: false,
+      exact: false,
+      iamPattern: '/vpc/eu-west-1/*/flow',
+      literalPrefix: '/vpc/eu-west-1/',
     });
   });
 });

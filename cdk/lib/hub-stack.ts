@@ -1,0 +1,202 @@
+/**
+ * The organization's hub in one region (DESIGN.md, "Organization mode"), in the hub account:
+ *
+ *   member accounts' default buses ─(spoke rules)─> HubBus (flowguard-hub, organization only) ─┐
+ *   scheduled sweep (default bus) ─────────────────────────────────────────────────────────────┴─>
+ *     Lambda (organization mode, role flowguard-hub-<region>) ─ sts:AssumeRole ─> flowguard-member
+ *     in each account in scope ──> EC2 / Logs APIs there
+ *
+ * Retries, queues and alarms are the single-account stack's, plus alarms on AccountsUnreachable
+ * and EventsOutOfScope. The function's role may assume only the member role, only in the
+ * organization's accounts, and read the organization; it acts in its own account only when the hub
+ * account is in scope (`hubInScope`), and then with the single-account role's statements.
+ */
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { ACCOUNTS_UNREACHABLE_METRIC, EVENTS_OUT_OF_SCOPE_METRIC, createAlarmTopic, createAlarms } from './alarms';
+import { kmsKeyFor } from './config';
+import { FACTS } from './facts';
+import { createFlowGuardFunction } from './flowguard-function';
+import { Grant, RoleGrants } from './grants';
+import { logGroupName } from './log-group-name';
+import {
+  DELIVERY_ROLE_NAME,
+  HUB_BUS_NAME,
+  OrganizationConfig,
+  excludedAccounts,
+  hubRoleName,
+} from './organization-config';
+import { remediationGrants } from './remediation-grants';
+import { createSweepRule, createTriggerRules, triggerPatterns } from './triggers';
+
+/** The Organizations calls that the hub makes (crates/aws/src/organization/mod.rs). */
+export const ORGANIZATIONS_READS = [
+  'organizations:ListAccounts',
+  'organizations:ListAccountsForParent',
+  'organizations:ListOrganizationalUnitsForParent',
+];
+
+export interface HubStackProps extends StackProps {
+  readonly organization: OrganizationConfig;
+  /** A prebuilt Lambda package; see FlowGuardStackProps.lambdaZip. */
+  readonly lambdaZip?: string;
+}
+
+/** `FlowGuardHub-<region>`: the bus, the organization-mode Lambda, its schedule and alarms. */
+export class HubStack extends Stack {
+  public readonly bus: events.EventBus;
+  public readonly functionRole: iam.Role;
+  public readonly function: lambda.Function;
+  public readonly alarmTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: HubStackProps) {
+    super(scope, id, props);
+    const org = props.organization;
+    const config = org.settings;
+
+    this.bus = this.createBus(org.organizationId);
+    this.functionRole = this.createFunctionRole(org);
+    const created = createFlowGuardFunction(this, {
+      role: this.functionRole,
+      description: `flowguard hub: keeps VPC flow logs on in the organization (${config.dryRun ? 'dry run' : 'enforcing'})`,
+      environment: this.functionEnvironment(org),
+      // A sweep covers every account in scope; 1000 accounts must fit with room to spare.
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      reservedConcurrency: config.reservedConcurrency,
+      lambdaZip: props.lambdaZip,
+    });
+    this.function = created.function;
+    // Every account of the organization arrives on the bus: no account filter, and a log-group
+    // name with {account_id} is matched by its prefix (the Lambda checks the rest).
+    createTriggerRules(this, {
+      patterns: triggerPatterns(logGroupName(config.logGroupName, this.region)),
+      target: created.target,
+      eventBus: this.bus,
+    });
+    // Schedules only exist on the default bus.
+    createSweepRule(this, config.sweepSchedule, created.target);
+
+    this.alarmTopic = createAlarmTopic(this, config.alarmEmail);
+    createAlarms(this, created, this.alarmTopic, [
+      {
+        metricName: ACCOUNTS_UNREACHABLE_METRIC,
+        description:
+          'A sweep could not check at least one account in scope (its member role missing, access denied, ' +
+          'throttling); the organization report in the function log names the accounts and the errors.',
+      },
+      {
+        metricName: EVENTS_OUT_OF_SCOPE_METRIC,
+        description:
+          'The hub received an event of an account that is not in scope and ignored it: a spoke outside the ' +
+          'target OUs, or an excluded account that still forwards events.',
+      },
+    ]);
+
+    new CfnOutput(this, 'FunctionNameOutput', { key: 'FunctionName', value: this.function.functionName });
+    new CfnOutput(this, 'FunctionLogGroupOutput', { key: 'FunctionLogGroup', value: this.function.logGroup.logGroupName });
+    new CfnOutput(this, 'FunctionRoleArnOutput', { key: 'FunctionRoleArn', value: this.functionRole.roleArn });
+    new CfnOutput(this, 'HubBusArnOutput', { key: 'HubBusArn', value: this.bus.eventBusArn });
+    new CfnOutput(this, 'AlarmTopicArnOutput', { key: 'AlarmTopicArn', value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'DryRunOutput', { key: 'DryRun', value: String(config.dryRun) });
+  }
+
+  /** `flowguard-hub`: events:PutEvents from principals of the organization, and nobody else. */
+  private createBus(organizationId: string): events.EventBus {
+    const bus = new events.EventBus(this, 'HubBus', {
+      eventBusName: HUB_BUS_NAME,
+      description: 'flowguard: the trigger events that the spokes forward from every account of the organization',
+    });
+    bus.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PutEventsFromTheOrganizationOnly',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        conditions: { StringEquals: { 'aws:PrincipalOrgID': organizationId } },
+      }),
+    );
+    return bus;
+  }
+
+  /**
+   * `flowguard-hub-<region>`, the name the spokes' member roles trust. It may assume the member role
+   * in the organization's accounts, read the organization's accounts and OUs, and, only when the hub
+   * account is in scope, act in its own account as the single-account function does.
+   */
+  private createFunctionRole(org: OrganizationConfig): iam.Role {
+    const role = new iam.Role(this, 'FunctionRole', {
+      roleName: hubRoleName(this.region),
+      description: `flowguard hub Lambda in ${this.region} (${org.settings.dryRun ? 'dry run: plans only' : 'enforcing'})`,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    const grants: Grant[] = [
+      {
+        sid: 'AssumeMemberRoleInTheOrganization',
+        actions: ['sts:AssumeRole'],
+        resources: [`arn:${this.partition}:iam::*:role/${org.memberRole}`],
+        conditions: { StringEquals: { 'aws:ResourceOrgID': org.organizationId } },
+        wildcardReason:
+          `the member role (${org.memberRole}) of any account, because accounts join the organization after the ` +
+          'deployment; only in accounts of this organization (condition aws:ResourceOrgID), and each member role ' +
+          'trusts this role by ARN',
+      },
+      {
+        sid: 'ReadTheOrganization',
+        actions: ORGANIZATIONS_READS,
+        resources: ['*'],
+        wildcardReason:
+          'ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent read the accounts and OUs ' +
+          'in scope; they support no resource-level permission, so IAM only accepts "*"',
+      },
+    ];
+    if (org.hubInScope) {
+      grants.push(
+        ...remediationGrants({
+          place: { partition: this.partition, region: this.region, account: this.account },
+          deliveryRoleArn: `arn:${this.partition}:iam::${this.account}:role/${DELIVERY_ROLE_NAME}`,
+          logGroup: logGroupName(org.settings.logGroupName, this.region, this.account),
+          dryRun: org.settings.dryRun,
+        }),
+      );
+    }
+    new RoleGrants(role).addAll(grants).acknowledgeWildcards();
+    return role;
+  }
+
+  /** The Lambda's variables: the single-account ones, and organization mode's. */
+  private functionEnvironment(org: OrganizationConfig): Record<string, string> {
+    const config = org.settings;
+    const environment: Record<string, string> = {
+      FLOWGUARD_ORGANIZATION: 'true',
+      FLOWGUARD_ORGANIZATIONAL_UNITS: org.targetOus.join(','),
+      FLOWGUARD_MEMBER_ROLE: org.memberRole,
+      FLOWGUARD_CONCURRENCY: String(org.concurrency),
+      // Each account's own delivery role, the one its spoke creates.
+      FLOWGUARD_DELIVERY_ROLE_ARN: FACTS.organization.delivery_role_arn.default,
+      FLOWGUARD_LOG_GROUP: config.logGroupName,
+      FLOWGUARD_RETENTION_DAYS: String(config.retentionDays),
+      FLOWGUARD_TRAFFIC_TYPE: config.trafficType,
+      FLOWGUARD_DRY_RUN: String(config.dryRun),
+      FLOWGUARD_EXEMPT_TAG: config.exemptTag,
+      FLOWGUARD_MAX_AGGREGATION_INTERVAL: String(config.maxAggregationInterval),
+    };
+    const excluded = excludedAccounts(org);
+    if (excluded.length > 0) {
+      environment.FLOWGUARD_EXCLUDE_ACCOUNTS = excluded.join(',');
+    }
+    if (org.externalId !== undefined) {
+      environment.FLOWGUARD_EXTERNAL_ID = org.externalId;
+    }
+    // The key of this region, its account left as {account_id} for the Lambda to fill per account.
+    const kmsKeyArn = kmsKeyFor(config, this.region, '{account_id}');
+    if (kmsKeyArn !== undefined) {
+      environment.FLOWGUARD_KMS_KEY_ARN = kmsKeyArn;
+    }
+    return environment;
+  }
+}

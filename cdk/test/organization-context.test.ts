@@ -1,0 +1,150 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { buildOrganizationApp } from '../lib/organization-app';
+import { ORGANIZATION_KEYS, organizationRequested } from '../lib/organization-config';
+import { HUB, MANAGEMENT, MEMBER, ORG_CONTEXT, ORG_ID, OU, ROOT, synthOrganization, unacknowledged } from './organization-util';
+import { testApp } from './util';
+
+/** Every template of an organization synth, as one string. */
+function everything(context: Record<string, unknown>): Record<string, string> {
+  const s = synthOrganization(context);
+  return {
+    hub: JSON.stringify(Object.values(s.hub).map((t) => t.toJSON())),
+    stackSets: JSON.stringify(s.stackSets.toJSON()),
+    spokeAccount: JSON.stringify(s.spokeAccount.toJSON()),
+    spokeRegion: JSON.stringify(s.spokeRegion.toJSON()),
+    stacks: s.app.synth().stacks.map((st) => st.stackName).join(','),
+  };
+}
+
+describe('every context key reaches the templates', () => {
+  const base = everything({});
+  const cases: Array<[string, Record<string, unknown>, Record<string, string[]>]> = [
+    ['organizationId', { organizationId: 'o-zyxwvu9876' }, {
+      hub: ['"aws:PrincipalOrgID":"o-zyxwvu9876"', '"aws:ResourceOrgID":"o-zyxwvu9876"'],
+    }],
+    ['targetOus', { targetOus: `${ROOT},${OU}` }, {
+      hub: [`"FLOWGUARD_ORGANIZATIONAL_UNITS":"${ROOT},${OU}"`],
+      stackSets: [`"OrganizationalUnitIds":["${ROOT}","${OU}"]`],
+    }],
+    ['hubAccount', { hubAccount: '555555555555' }, {
+      hub: ['"FLOWGUARD_EXCLUDE_ACCOUNTS":"555555555555"'],
+      spokeAccount: [':iam::555555555555:role/flowguard-hub-us-east-1', ':iam::555555555555:root'],
+      spokeRegion: [':555555555555:event-bus/flowguard-hub'],
+      stackSets: ['"Accounts":["555555555555"]'],
+    }],
+    ['regions', { regions: 'eu-central-1,ap-southeast-2' }, {
+      stacks: ['FlowGuardHub-eu-central-1', 'FlowGuardHub-ap-southeast-2'],
+      spokeAccount: ['role/flowguard-hub-ap-southeast-2'],
+      stackSets: ['"Regions":["eu-central-1","ap-southeast-2"]', '"Regions":["eu-central-1"]'],
+    }],
+    ['externalId', { externalId: 'an-external-id' }, {
+      hub: ['"FLOWGUARD_EXTERNAL_ID":"an-external-id"'],
+      spokeAccount: ['"sts:ExternalId":"an-external-id"'],
+    }],
+    ['memberRole', { memberRole: 'security-flowguard' }, {
+      hub: ['"FLOWGUARD_MEMBER_ROLE":"security-flowguard"', ':iam::*:role/security-flowguard'],
+      spokeAccount: ['"RoleName":"security-flowguard"'],
+    }],
+    ['excludeAccounts', { excludeAccounts: MEMBER }, {
+      hub: [`"FLOWGUARD_EXCLUDE_ACCOUNTS":"${MEMBER},${HUB}"`],
+      stackSets: [`"Accounts":["${MEMBER}","${HUB}"]`],
+    }],
+    ['concurrency', { concurrency: '64' }, { hub: ['"FLOWGUARD_CONCURRENCY":"64"'] }],
+    ['hubInScope', { hubInScope: 'true' }, {
+      hub: [`"Resource":"arn:aws:iam::${HUB}:role/flowguard-delivery"`, '"Sid":"CreateFlowLogsOnVpcs"'],
+    }],
+    ['managementAccount', { managementAccount: MANAGEMENT }, {
+      stacks: ['FlowGuardManagementSpoke', 'FlowGuardManagementSpoke-us-east-1'],
+    }],
+    ['retainOnRemoval', { retainOnRemoval: 'true' }, { stackSets: ['"RetainStacksOnAccountRemoval":true'] }],
+    ['dryRun', { dryRun: 'true' }, {
+      hub: ['"FLOWGUARD_DRY_RUN":"true"'],
+      spokeAccount: ['(dry run: plans only)'],
+    }],
+    ['logGroupName', { logGroupName: '/flow/{account_id}/{region}' }, {
+      hub: ['"FLOWGUARD_LOG_GROUP":"/flow/{account_id}/{region}"', '"prefix":"/flow/"'],
+      spokeAccount: [':log-group:/flow/",{"Ref":"AWS::AccountId"},"/*"'],
+      spokeRegion: ['"logGroupName":[{"Fn::Join":["",["/flow/",{"Ref":"AWS::AccountId"},"/",{"Ref":"AWS::Region"}]]}]'],
+    }],
+    ['retentionDays', { retentionDays: '400' }, { hub: ['"FLOWGUARD_RETENTION_DAYS":"400"'] }],
+    ['alarmEmail', { alarmEmail: 'secops@example.com' }, { hub: ['"Endpoint":"secops@example.com"'] }],
+    ['sweepSchedule', { sweepSchedule: 'rate(6 hours)' }, { hub: ['"ScheduleExpression":"rate(6 hours)"'] }],
+  ];
+
+  test('the table covers every organization key', () => {
+    expect(cases.map(([key]) => key).filter((k) => (ORGANIZATION_KEYS as readonly string[]).includes(k)).sort()).toEqual(
+      [...ORGANIZATION_KEYS].sort(),
+    );
+  });
+
+  test.each(cases)('%s', (_key, context, expected) => {
+    const got = everything(context);
+    for (const [where, needles] of Object.entries(expected)) {
+      for (const needle of needles) {
+        expect(got[where]).toContain(needle);
+        expect(base[where]).not.toContain(needle);
+      }
+    }
+  });
+});
+
+describe('a bad context is refused, naming the key', () => {
+  const build = (context: Record<string, unknown>) => () => buildOrganizationApp(testApp({ ...ORG_CONTEXT, ...context }), {});
+
+  test.each([
+    [{ organizationId: 'o-ABC' }, /organizationId: "o-ABC": must be an organization id/],
+    [{ organizationId: '' }, /organizationId: "": required in organization mode/],
+    [{ hubAccount: '12345' }, /hubAccount: "12345": must be a 12-digit AWS account id/],
+    [{ hubAccount: undefined }, /hubAccount: null: required/],
+    [{ targetOus: 'ou-x' }, /targetOus \(FLOWGUARD_ORGANIZATIONAL_UNITS and the StackSets' target OUs\): "ou-x": must be a root/],
+    [{ targetOus: '' }, /targetOus .*required: the root \(r-\.\.\.\) or OUs/],
+    [{ targetOus: `${OU},${OU}` }, /targetOus .*lists an id twice/],
+    [{ regions: 'us-east-1,Europe' }, /regions: "Europe": must be AWS region names/],
+    [{ excludeAccounts: '1234' }, /excludeAccounts \(FLOWGUARD_EXCLUDE_ACCOUNTS\): "1234": must be a 12-digit/],
+    [{ managementAccount: 'mgmt' }, /managementAccount: "mgmt": must be a 12-digit/],
+    [{ memberRole: 'no spaces' }, /memberRole \(FLOWGUARD_MEMBER_ROLE\): "no spaces": must be an IAM role name/],
+    [{ externalId: 'x' }, /externalId \(FLOWGUARD_EXTERNAL_ID\): "\(not shown\)": 2 to 1224 characters/],
+    [{ concurrency: '0' }, /concurrency \(FLOWGUARD_CONCURRENCY\): 0: must be a whole number from 1 to 128/],
+    [{ concurrency: '129' }, /concurrency .*: 129: must be a whole number from 1 to 128/],
+    [{ hubInScope: 'maybe' }, /hubInScope: "maybe": must be true\/false/],
+    [{ retainOnRemoval: 'maybe' }, /retainOnRemoval: "maybe": must be true\/false/],
+    [{ retentionDays: '90' }, /retentionDays \(FLOWGUARD_RETENTION_DAYS\): 90/],
+  ])('%j', (context, message) => {
+    expect(build(context)).toThrow(message);
+  });
+
+  test('organization mode starts with any organization key, and then requires the others', () => {
+    const read = (values: Record<string, unknown>) => (key: string) => values[key];
+    expect(organizationRequested(read({ regions: 'us-east-1', dryRun: 'true' }))).toBe(false);
+    expect(organizationRequested(read({ targetOus: OU }))).toBe(true);
+    expect(() => buildOrganizationApp(testApp({ targetOus: OU, regions: 'us-east-1' }), {})).toThrow(
+      /organizationId: null: required in organization mode/,
+    );
+    expect(ORG_ID).toMatch(/^o-/);
+  });
+});
+
+describe('cdk-nag AwsSolutions on the organization app', () => {
+  test.each([
+    ['defaults', {}],
+    ['dry run, external id, management account, hub in scope', {
+      dryRun: 'true', externalId: 'an-external-id', managementAccount: MANAGEMENT, hubInScope: 'true',
+    }],
+    ['per-VPC groups, KMS template, e-mail', {
+      logGroupName: '/vpc/{account_id}/{vpc_id}',
+      kmsKeyArn: 'arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+      alarmEmail: 'secops@example.com',
+    }],
+  ])('%s: zero unacknowledged errors or warnings, the spoke templates included', (_name, context) => {
+    const { app } = synthOrganization(context);
+    expect(unacknowledged(app)).toEqual([]);
+  });
+
+  test('is live on the spoke templates: a wildcard grant without a reason is reported', () => {
+    const { app, built } = synthOrganization();
+    built.spokeAccount.memberRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:Describe*'], resources: ['*'] }));
+    expect(unacknowledged(app)).toEqual([
+      'error AwsSolutions-IAM5[Action::ec2:Describe*] at FlowGuardSpokes/SpokeAccount/MemberRole/DefaultPolicy/Resource',
+    ]);
+  });
+});
