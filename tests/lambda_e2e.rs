@@ -148,73 +148,118 @@ async fn a_bad_configuration_fails_the_init() {
     }
 }
 
-/// Organization mode: the function is the hub, and an event is handled in its own account
-/// (through the member role) when that account is in scope, and ignored otherwise.
+/// A member account's event, as the hub's bus delivers it: the envelope and the CloudTrail
+/// record name the member account.
+fn of_account(mut event: Value, account: &str) -> Value {
+    event["account"] = account.into();
+    event["detail"]["recipientAccountId"] = account.into();
+    event
+}
+
+/// Organization mode, configured as the CDK hub configures it (the organization's accounts
+/// under one OU, the hub's own account excluded): the function is the hub. An event is handled
+/// in its own account (through the member role) when that account is in scope and ignored
+/// otherwise; the schedule sweeps every account in scope.
 #[tokio::test]
 #[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn as_an_organization_hub_the_lambda_acts_in_the_events_account_only() {
     use flowguard_aws::Clients;
     use flowguard_aws::organization::{MemberAccess, session_name};
+    use flowguard_tests::ACCOUNT;
+    use flowguard_tests::organizations::{create_account, create_organization, create_unit};
     let m = moto().await;
     let organizations = aws_sdk_organizations::Client::new(&m.config(REGION).await);
-    organizations
-        .create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let created = organizations
-        .create_account()
-        .account_name("member")
-        .email("member@example.com")
-        .send()
-        .await
-        .unwrap();
-    let member = created
-        .create_account_status()
-        .unwrap()
-        .account_id()
-        .unwrap()
-        .to_owned();
-    // The member account as the hub sees it (moto lets the member role be assumed).
+    let root = create_organization(&organizations).await;
+    let unit = create_unit(&organizations, &root, "workloads").await;
+    let members = [
+        create_account(&organizations, &root, "member-one", Some(&unit)).await,
+        create_account(&organizations, &root, "member-two", Some(&unit)).await,
+    ];
+    // In the organization, outside the OU: out of scope.
+    let outside_unit = create_account(&organizations, &root, "sandbox", None).await;
+    // The member accounts as the hub sees them (moto lets the member role be assumed).
     let access = MemberAccess::new(
         m.config(REGION).await,
-        flowguard_tests::ACCOUNT,
+        ACCOUNT,
         "flowguard-member",
         None,
         session_name("e2e"),
     )
     .unwrap();
-    let in_member = Seed::new(&Clients::new(
-        &access.config(&member, REGION).await.unwrap(),
-    ));
-    let vpc = in_member.vpc().await;
+    let mut seeds = Vec::new();
+    for account in members.iter().chain([&outside_unit]) {
+        let config = access.config(account, REGION).await.unwrap();
+        seeds.push(Seed::new(&Clients::new(&config)));
+    }
+    let (one, two, sandbox) = (&seeds[0], &seeds[1], &seeds[2]);
+    let (vpc_one, vpc_two, vpc_sandbox) = (one.vpc().await, two.vpc().await, sandbox.vpc().await);
+    let hub = Seed::new(&m.clients(REGION).await);
+    let hub_vpc = hub.vpc().await;
 
     let watch = watch();
-    let mut function = function(&m, &watch, &[("FLOWGUARD_ACCOUNTS", &member)]);
-    let mut event = create_vpc_event(&vpc);
-    event["account"] = member.clone().into();
-    event["detail"]["recipientAccountId"] = member.clone().into();
-    let report = invoke_json(&watch, &mut function, &event);
-    assert_eq!(report["account"], member.as_str(), "{report}");
-    assert_eq!(report["vpcs"][0]["status"], "remediated", "{report}");
-    assert_eq!(in_member.flow_logs_of(&vpc).await.len(), 1);
+    let mut function = function(
+        &m,
+        &watch,
+        &[
+            ("FLOWGUARD_ORGANIZATION", "true"),
+            ("FLOWGUARD_ORGANIZATIONAL_UNITS", &unit),
+            ("FLOWGUARD_EXCLUDE_ACCOUNTS", ACCOUNT),
+            ("FLOWGUARD_MEMBER_ROLE", "flowguard-member"),
+            ("FLOWGUARD_CONCURRENCY", "4"),
+        ],
+    );
 
-    // The hub's own account is not in scope: the event is ignored, nothing read or changed.
-    let hub_vpc = Seed::new(&m.clients(REGION).await).vpc().await;
-    let report = invoke_json(&watch, &mut function, &create_vpc_event(&hub_vpc));
-    assert_eq!(report["trigger"]["kind"], "ignored", "{report}");
-    assert!(
-        report["trigger"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("not in flowguard's scope"),
+    // CreateVpc of a member account: remediated there, and only there.
+    let event = of_account(create_vpc_event(&vpc_one), &members[0]);
+    let report = invoke_json(&watch, &mut function, &event);
+    assert_eq!(report["account"], members[0].as_str(), "{report}");
+    assert_eq!(report["vpcs"][0]["status"], "remediated", "{report}");
+    let flow_logs = one.flow_logs_of(&vpc_one).await;
+    assert_eq!(flow_logs.len(), 1);
+    assert!(two.flow_logs_of(&vpc_two).await.is_empty());
+
+    // Someone deletes it in the member account → DeleteFlowLogs → restored there.
+    let id = flow_logs[0].flow_log_id().unwrap().to_owned();
+    one.delete_flow_log(&id).await;
+    let event = of_account(flowguard_tests::delete_flow_logs_event(&id), &members[0]);
+    let report = invoke_json(&watch, &mut function, &event);
+    assert_eq!(report["account"], members[0].as_str(), "{report}");
+    assert_eq!(one.flow_logs_of(&vpc_one).await.len(), 1, "{report}");
+
+    // Events of accounts out of scope: outside the organization, outside the OU, and the hub's
+    // own (excluded). Each is ignored with its reason; nothing changes anywhere.
+    for (account, why) in [
+        ("999988887777", "not in flowguard's scope"),
+        (outside_unit.as_str(), "not in flowguard's scope"),
+        (ACCOUNT, "is excluded (FLOWGUARD_EXCLUDE_ACCOUNTS)"),
+    ] {
+        let event = of_account(create_vpc_event(&vpc_sandbox), account);
+        let report = invoke_json(&watch, &mut function, &event);
+        assert_eq!(report["trigger"]["kind"], "ignored", "{report}");
+        let reason = report["trigger"]["reason"].as_str().unwrap();
+        assert!(reason.contains(account) && reason.contains(why), "{report}");
+    }
+    assert!(sandbox.flow_logs_of(&vpc_sandbox).await.is_empty());
+    assert!(hub.flow_logs_of(&hub_vpc).await.is_empty());
+    assert!(two.flow_logs_of(&vpc_two).await.is_empty());
+
+    // The schedule: every account in scope swept, and only those.
+    let report = invoke_json(&watch, &mut function, &fixture("scheduled_event.json"));
+    assert_eq!(report["summary"]["accounts"]["ok"], 2, "{report}");
+    assert_eq!(report["summary"]["accounts"]["unreachable"], 0, "{report}");
+    let swept: std::collections::BTreeSet<&str> = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| run["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        swept,
+        members.iter().map(String::as_str).collect(),
         "{report}"
     );
-    assert!(
-        Seed::new(&m.clients(REGION).await)
-            .flow_logs_of(&hub_vpc)
-            .await
-            .is_empty()
-    );
+    assert_eq!(two.flow_logs_of(&vpc_two).await.len(), 1, "{report}");
+    assert_eq!(one.flow_logs_of(&vpc_one).await.len(), 1, "{report}");
+    assert!(sandbox.flow_logs_of(&vpc_sandbox).await.is_empty());
+    assert!(hub.flow_logs_of(&hub_vpc).await.is_empty());
 }
