@@ -19,6 +19,7 @@
 //! which reach only moto. Every process started here is a [`KillOnDrop`]: stopped on the way
 //! out, on Ctrl-C too. Logs, events and reports stay in `.tmp/demo/`.
 
+mod organization;
 mod report;
 mod show;
 
@@ -80,12 +81,33 @@ fn check(report: &Report, ok: bool, what: &str) -> Result<(), Stop> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let work = workspace_root().join(".tmp/demo");
+    let variant = std::env::args().nth(1);
+    let organization = match variant.as_deref() {
+        None => false,
+        Some("organization") => true,
+        Some(other) => {
+            eprintln!(
+                "error: unknown demo {other:?}: run ./scripts/demo, or ./scripts/demo organization"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let work = workspace_root().join(if organization {
+        ".tmp/demo-organization"
+    } else {
+        ".tmp/demo"
+    });
     // Whichever ends first; the other future is dropped, and with it every process it started.
     let outcome = tokio::select! {
         biased;
         signal = interrupted() => Err(signal),
-        outcome = run(&work) => Ok(outcome),
+        outcome = async {
+            if organization {
+                organization::run(&work).await
+            } else {
+                run(&work).await
+            }
+        } => Ok(outcome),
     };
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -128,29 +150,7 @@ fn relative(path: &Path) -> String {
 
 async fn run(work: &Path) -> Result<(), Stop> {
     let started = Instant::now();
-    match std::fs::remove_dir_all(work) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-        _ => {}
-    }
-    std::fs::create_dir_all(work.join("events"))?;
-    std::fs::create_dir_all(work.join("reports"))?;
-
-    let moto = MotoServer::start(&work.join("moto.log"))?;
-    say(&format!("moto server on {}", moto.url));
-    let lambda = LambdaEmulator::start(&work.join("watch.log"))?;
-    say(&format!(
-        "Lambda runtime API emulator (cargo lambda watch) on http://127.0.0.1:{}",
-        lambda.port
-    ));
-    let clients = flowguard_aws::Clients::new(&config_for(&moto.url, REGION).await);
-    let mut demo = Demo {
-        function: None,
-        lambda,
-        seed: Seed::new(&clients),
-        moto,
-        role: String::new(),
-        work: work.to_owned(),
-    };
+    let mut demo = Demo::start(work).await?;
     demo.role = demo.setup_role()?;
     say(&format!("delivery role for VPC Flow Logs: {}", demo.role));
 
@@ -202,9 +202,38 @@ struct Demo {
     role: String,
     /// `.tmp/demo`
     work: PathBuf,
+    /// More variables for the function (organization mode's).
+    function_env: Vec<(&'static str, String)>,
 }
 
 impl Demo {
+    /// A fresh `work` directory, moto server and the Lambda runtime API emulator.
+    async fn start(work: &Path) -> Result<Self, Stop> {
+        match std::fs::remove_dir_all(work) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        std::fs::create_dir_all(work.join("events"))?;
+        std::fs::create_dir_all(work.join("reports"))?;
+        let moto = MotoServer::start(&work.join("moto.log"))?;
+        say(&format!("moto server on {}", moto.url));
+        let lambda = LambdaEmulator::start(&work.join("watch.log"))?;
+        say(&format!(
+            "Lambda runtime API emulator (cargo lambda watch) on http://127.0.0.1:{}",
+            lambda.port
+        ));
+        let clients = flowguard_aws::Clients::new(&config_for(&moto.url, REGION).await);
+        Ok(Self {
+            function: None,
+            lambda,
+            seed: Seed::new(&clients),
+            moto,
+            role: String::new(),
+            work: work.to_owned(),
+            function_env: Vec::new(),
+        })
+    }
+
     /// Step 1: an account where some VPCs do not log their rejected traffic, audited.
     async fn audit(&mut self) -> Result<Vpcs, Stop> {
         step(
@@ -533,8 +562,11 @@ impl Demo {
     /// delivery role; its output goes to `function.log`.
     fn start_function(&mut self, dry_run: bool) -> Result<(), Stop> {
         let mut env: Vec<(&str, String)> = self.env();
-        env.push(("FLOWGUARD_DELIVERY_ROLE_ARN", self.role.clone()));
+        if !self.role.is_empty() {
+            env.push(("FLOWGUARD_DELIVERY_ROLE_ARN", self.role.clone()));
+        }
         env.push(("FLOWGUARD_DRY_RUN", dry_run.to_string()));
+        env.extend(self.function_env.iter().cloned());
         let log = self.work.join("function.log");
         self.function = Some(self.lambda.start_function(&env, "demo", Some(&log))?);
         Ok(())
@@ -547,6 +579,14 @@ impl Demo {
     /// Delivers `event`, stamped as new, to the function through the emulator (as Lambda's
     /// Invoke API would); saves both and shows the report it answered with.
     async fn deliver(&mut self, name: &str, event: Value) -> Result<Report, Stop> {
+        let body = self.invoke(name, event)?;
+        let report = self.save_report(name, body.as_bytes())?;
+        self.show_report(&report).await;
+        Ok(report)
+    }
+
+    /// Delivers `event`, stamped as new, and saves it: the function's answer, HTTP 200 only.
+    fn invoke(&mut self, name: &str, event: Value) -> Result<String, Stop> {
         let event = stamped(event);
         let event_path = self.work.join(format!("events/{name}.json"));
         std::fs::write(&event_path, serde_json::to_string_pretty(&event)?)?;
@@ -590,9 +630,7 @@ impl Demo {
                 relative(&event_path)
             )));
         }
-        let report = self.save_report(name, body.as_bytes())?;
-        self.show_report(&report).await;
-        Ok(report)
+        Ok(body)
     }
 
     /// Saves a report as `reports/NAME.json` and reads it.

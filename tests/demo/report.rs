@@ -69,6 +69,15 @@ pub struct VpcCounts {
 }
 
 impl VpcCounts {
+    /// "2 compliant, 1 remediated": the statuses that occur.
+    fn in_words(&self) -> String {
+        let counts: Vec<String> = (self.by_status().iter())
+            .filter(|(_, n)| *n > 0)
+            .map(|(status, n)| format!("{n} {status}"))
+            .collect();
+        counts.join(", ")
+    }
+
     fn by_status(&self) -> [(&'static str, usize); 7] {
         [
             ("compliant", self.compliant),
@@ -273,4 +282,77 @@ pub fn function_log(log: &str) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// An organization run's report: what the hub's sweep answers and `flowguard audit
+/// --organization --format json` prints (see `flowguard_core::organization::OrgReport`).
+#[derive(Debug, Deserialize)]
+pub struct OrgReport {
+    pub dry_run: bool,
+    pub regions: Vec<String>,
+    pub accounts: Vec<AccountRun>,
+    pub summary: OrgSummary,
+    /// Where it was saved, relative to the workspace root.
+    #[serde(skip)]
+    pub path: String,
+}
+
+/// One account×region: its report, or why there is none.
+#[derive(Debug, Deserialize)]
+pub struct AccountRun {
+    pub account: String,
+    pub region: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub report: Option<Report>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrgSummary {
+    pub vpcs: VpcCounts,
+    pub accounts: AccountCounts,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountCounts {
+    pub ok: usize,
+    pub unreachable: usize,
+}
+
+impl OrgReport {
+    /// Parses `json`, saved at `path`.
+    pub fn parse(json: &[u8], path: String) -> serde_json::Result<Self> {
+        let mut report: Self = serde_json::from_slice(json)?;
+        report.path = path;
+        Ok(report)
+    }
+
+    /// The status of `vpc` in `account`'s report, when it has one.
+    pub fn status_of(&self, account: &str, vpc: &str) -> Option<&str> {
+        let run = self.accounts.iter().find(|r| r.account == account)?;
+        run.report.as_ref()?.status_of(vpc)
+    }
+
+    /// The evidence: a line for the whole, then one per account×region.
+    pub fn lines(&self) -> Vec<String> {
+        let mode = if self.dry_run { "DRY RUN" } else { "enforcing" };
+        let (ok, unreachable) = (self.summary.accounts.ok, self.summary.accounts.unreachable);
+        let mut lines = vec![format!(
+            "organization report ({mode}, {}): {ok} account×region runs ok, {unreachable} \
+             unreachable; VPCs: {}",
+            self.regions.join(", "),
+            self.summary.vpcs.in_words()
+        )];
+        for run in &self.accounts {
+            let what = match (&run.report, &run.error) {
+                (Some(report), _) => format!("VPCs: {}", report.summary.vpcs.in_words()),
+                (None, error) => error.clone().unwrap_or_default(),
+            };
+            lines.push(format!(
+                "  account {} {}  {:<11} {what}",
+                run.account, run.region, run.status
+            ));
+        }
+        lines
+    }
 }
