@@ -1455,4 +1455,14 @@ async fn bad_organization_flags_name_the_variable_and_exit_2() {
         assert_eq!(out.stdout, "", "{args:?}");
         assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
     }
+    // One account's delivery role for every account: refused before any AWS call.
+    let out = flowguard(&m, &["apply", "--yes", "--account", "111111111111"])
+        .env(
+            "FLOWGUARD_DELIVERY_ROLE_ARN",
+            "arn:aws:iam::222222222222:role/flowguard-delivery",
+        )
+        .run();
+    out.expect(2).stderr_has("FLOWGUARD_DELIVERY_ROLE_ARN");
+    assert!(out.stderr.contains("{account_id}"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
 }

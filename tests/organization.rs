@@ -416,27 +416,26 @@ async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_regio
             .into_iter()
             .collect()
     );
-    let policy = config.complete(flowguard_core::Policy::default());
+    let policy = config.complete(flowguard_core::Policy::default()).unwrap();
     let ports = AwsAccountPorts::new(access);
     let trigger = Trigger::manual_sweep("organization test");
-    for region in regions {
-        let report = sweep_organization(
-            &ports,
-            &OrgSweep {
-                policy: &policy,
-                scope: &scope,
-                region,
-                trigger: &trigger,
-                mode: Mode::Enforce,
-                concurrency: 2,
-                deadline: None,
-            },
-        )
-        .await;
-        assert_eq!(report.summary.accounts.ok, 2, "{report:?}");
-        assert_eq!(report.summary.accounts.unreachable, 0, "{report:?}");
-        assert_eq!(report.summary.vpcs.failed, 0, "{report:?}");
-    }
+    let report = sweep_organization(
+        &ports,
+        &OrgSweep {
+            policy: &policy,
+            scope: &scope,
+            regions: &regions.map(str::to_owned),
+            trigger: &trigger,
+            mode: Mode::Enforce,
+            concurrency: 2,
+            deadline: None,
+        },
+    )
+    .await;
+    // Two accounts in two regions.
+    assert_eq!(report.summary.accounts.ok, 4, "{report:?}");
+    assert_eq!(report.summary.accounts.unreachable, 0, "{report:?}");
+    assert_eq!(report.summary.vpcs.failed, 0, "{report:?}");
     let access = member_access(m.config(REGION).await);
     for (account, region, vpc) in &vpcs {
         let config = access.config(account, region).await.unwrap();
@@ -555,14 +554,14 @@ async fn a_shared_vpc_is_enforced_in_its_owner_account_not_in_the_participant() 
     .unwrap()
     .unwrap();
     let scope = config.scope(&[]);
-    let policy = config.complete(flowguard_core::Policy::default());
+    let policy = config.complete(flowguard_core::Policy::default()).unwrap();
     let trigger = Trigger::manual_sweep("organization test");
     let report = sweep_organization(
         &AwsAccountPorts::new(access),
         &OrgSweep {
             policy: &policy,
             scope: &scope,
-            region: REGION,
+            regions: &[REGION.to_owned()],
             trigger: &trigger,
             mode: Mode::Enforce,
             concurrency: 2,

@@ -1,9 +1,9 @@
 //! `audit`, `plan` and `apply` in organization mode: every account in scope, in every region
 //! asked for, through the member role, gathered into one [`OrgReport`].
 //!
-//! The hub is the caller's account. Each region is one [`sweep_organization`] over the
-//! accounts, `--concurrency` at a time; an account that cannot be reached is `unreachable`
-//! and the others go on.
+//! The hub is the caller's account. One [`sweep_organization`] covers every account×region,
+//! `--concurrency` runs at a time; an account that cannot be reached is `unreachable` and the
+//! others go on.
 
 use crate::args::SweepArgs;
 use crate::failure::{Failure, describe};
@@ -34,7 +34,7 @@ pub async fn run(
     policy: Policy,
     org: OrgConfig,
 ) -> Result<ExitCode, Failure> {
-    let policy = org.complete(policy);
+    let policy = org.complete(policy)?;
     if kind == Kind::Apply {
         sweep::refuse_unsafe_apply(&policy, yes)?;
     }
@@ -114,7 +114,7 @@ struct Sweeper<'a> {
 }
 
 impl Sweeper<'_> {
-    /// Every account in every region, one region after the other; one report.
+    /// Every account in every region, `concurrency` account×region runs at a time; one report.
     async fn sweep(&self, mode: Mode, reason: &'static str) -> OrgReport {
         let runs = self.accounts.len() * self.regions.len();
         let bar = sweep::progress(runs, reason, "account×region runs");
@@ -123,25 +123,21 @@ impl Sweeper<'_> {
             bar: bar.clone(),
         };
         let trigger = Trigger::manual_sweep(reason);
-        let mut runs = Vec::with_capacity(runs);
-        for region in self.regions {
-            let report = sweep_organization(
-                &ports,
-                &OrgSweep {
-                    policy: self.policy,
-                    scope: self.accounts,
-                    region,
-                    trigger: &trigger,
-                    mode,
-                    concurrency: self.concurrency,
-                    deadline: None,
-                },
-            )
-            .await;
-            runs.extend(report.accounts);
-        }
+        let report = sweep_organization(
+            &ports,
+            &OrgSweep {
+                policy: self.policy,
+                scope: self.accounts,
+                regions: self.regions,
+                trigger: &trigger,
+                mode,
+                concurrency: self.concurrency,
+                deadline: None,
+            },
+        )
+        .await;
         bar.finish_and_clear();
-        OrgReport::new(mode != Mode::Enforce, runs)
+        report
     }
 }
 

@@ -379,6 +379,7 @@ mod tests {
             AccountRun::unreachable(
                 "222222222222",
                 "us-east-1",
+                Some("AccessDenied".to_owned()),
                 "AssumeRole failed: AccessDenied",
             ),
         ];

@@ -63,6 +63,16 @@ impl AwsError {
         }
     }
 
+    /// The code a report shows for it: AWS's code; without one, the HTTP status, or else the
+    /// kind of fault (`timeout`, `connection`, ...) when there was no answer to read a code from.
+    pub fn report_code(&self) -> String {
+        match (&self.code, self.status) {
+            (Some(code), _) => code.clone(),
+            (None, Some(status)) => status.to_string(),
+            (None, None) => self.fault.as_str().to_owned(),
+        }
+    }
+
     /// Whether the code is `code` (prefix-insensitive).
     pub fn has_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)

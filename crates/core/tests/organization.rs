@@ -57,6 +57,32 @@ fn a_list_of_accounts_turns_organization_mode_on_with_the_defaults() {
 }
 
 #[test]
+fn the_delivery_role_is_each_accounts_own_in_organization_mode() {
+    use flowguard_core::Policy;
+    let org = config(&[("FLOWGUARD_ACCOUNTS", "111111111111")])
+        .unwrap()
+        .unwrap();
+    let with = |arn: Option<&str>| {
+        org.complete(Policy {
+            delivery_role_arn: arn.map(str::to_owned),
+            ..Policy::default()
+        })
+        .map(|p| p.delivery_role_arn.unwrap())
+    };
+    // None configured: the spoke's role in each account.
+    assert_eq!(
+        with(None).unwrap(),
+        "arn:{partition}:iam::{account_id}:role/flowguard-delivery"
+    );
+    let own = "arn:aws:iam::{account_id}:role/platform/flow-logs";
+    assert_eq!(with(Some(own)).unwrap(), own);
+    // One account's role cannot deliver another's flow logs: refused, naming the variable.
+    let err = with(Some("arn:aws:iam::111111111111:role/flowguard-delivery")).unwrap_err();
+    assert_eq!(err.variable, "FLOWGUARD_DELIVERY_ROLE_ARN");
+    assert!(err.to_string().contains("{account_id}"), "{err}");
+}
+
+#[test]
 fn the_organization_with_units_exclusions_role_external_id_and_concurrency() {
     let org = config(&[
         ("FLOWGUARD_ORGANIZATION", "TRUE"),
@@ -254,7 +280,12 @@ fn the_organization_report_adds_up_accounts_and_vpcs() {
                 "us-east-1",
                 &[VpcStatus::Remediated],
             )),
-            AccountRun::unreachable("333333333333", "us-east-1", "AccessDenied: no member role"),
+            AccountRun::unreachable(
+                "333333333333",
+                "us-east-1",
+                Some("AccessDenied".to_owned()),
+                "AccessDenied: no member role",
+            ),
             AccountRun::ok(report(
                 "111111111111",
                 "eu-west-1",
@@ -337,7 +368,7 @@ pub(crate) mod sweep {
 
     pub fn policy() -> Policy {
         Policy {
-            delivery_role_arn: Some("arn:aws:iam::111111111111:role/flowguard-delivery".into()),
+            delivery_role_arn: Some("arn:aws:iam::{account_id}:role/flowguard-delivery".into()),
             ..Policy::default()
         }
     }
@@ -358,7 +389,7 @@ pub(crate) mod sweep {
             &OrgSweep {
                 policy: &policy(),
                 scope: &scope("111111111111,222222222222,333333333333"),
-                region: "us-east-1",
+                regions: &["us-east-1".to_owned()],
                 trigger: &trigger,
                 mode: Mode::Enforce,
                 concurrency: 2,
@@ -370,6 +401,7 @@ pub(crate) mod sweep {
         assert_eq!(report.summary.vpcs.remediated, 2);
         let unreachable = &report.accounts[2];
         assert_eq!(unreachable.account, "333333333333");
+        assert_eq!(unreachable.error_code.as_deref(), Some("AccessDenied"));
         assert!(
             unreachable
                 .error
@@ -392,7 +424,7 @@ pub(crate) mod sweep {
             &OrgSweep {
                 policy: &policy(),
                 scope: &scope("111111111111"),
-                region: "us-east-1",
+                regions: &["us-east-1".to_owned()],
                 trigger: &trigger,
                 mode: Mode::Audit,
                 concurrency: 4,
@@ -417,7 +449,7 @@ pub(crate) mod sweep {
             &OrgSweep {
                 policy: &policy(),
                 scope: &scope("111111111111,222222222222"),
-                region: "us-east-1",
+                regions: &["us-east-1".to_owned()],
                 trigger: &trigger,
                 mode: Mode::Enforce,
                 concurrency: 1,
@@ -429,7 +461,8 @@ pub(crate) mod sweep {
             report
                 .accounts
                 .iter()
-                .all(|a| a.error.as_deref().unwrap().starts_with("not checked"))
+                .all(|a| a.error.as_deref().unwrap().starts_with("not checked")
+                    && a.error_code.as_deref() == Some("DeadlineNear"))
         );
         assert_eq!(report.outcome(), Outcome::Failed { retryable: true });
         assert!(
@@ -468,7 +501,7 @@ mod hub {
             .unwrap()
             .unwrap();
         let setup = Setup {
-            policy: org.complete(policy()),
+            policy: org.complete(policy()).unwrap(),
             region: "us-east-1".to_owned(),
             warnings: Vec::new(),
         };
@@ -643,7 +676,7 @@ mod concurrency {
     }
 
     #[test]
-    fn no_more_accounts_than_the_concurrency_are_in_flight() {
+    fn no_more_runs_than_the_concurrency_are_in_flight_across_regions() {
         let ids: Vec<String> = (1..=9).map(|i| format!("{i:012}")).collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let ports = Counting {
@@ -661,14 +694,16 @@ mod concurrency {
             &OrgSweep {
                 policy: &policy(),
                 scope: &scope,
-                region: "us-east-1",
+                regions: &["us-east-1".to_owned(), "eu-west-1".to_owned()],
                 trigger: &trigger,
                 mode: Mode::Audit,
                 concurrency: 3,
                 deadline: None,
             },
         ));
-        assert_eq!(report.summary.accounts.ok, 9);
+        // One stream of account×region runs: 9 accounts in 2 regions, 3 at a time in all.
+        assert_eq!(report.summary.accounts.ok, 18);
+        assert_eq!(report.regions, ["eu-west-1", "us-east-1"]);
         assert_eq!(
             ports.most.load(Ordering::SeqCst),
             3,

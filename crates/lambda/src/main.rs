@@ -23,7 +23,10 @@ async fn main() -> Result<(), Error> {
     let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     let function_name = function_name.as_str();
     if let Some(org) = org {
-        let setup = init_hub(&config, org.complete(policy))
+        let policy = org
+            .complete(policy)
+            .inspect_err(|e| tracing::error!("{e}"))?;
+        let setup = init_hub(&config, policy)
             .await
             .inspect_err(|e| tracing::error!("cannot start: {e}"))?;
         let (hub_account, _) = caller_account(&Clients::new(&config))

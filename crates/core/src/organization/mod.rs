@@ -157,12 +157,32 @@ impl OrgConfig {
 
     /// The policy of organization mode: without a delivery role configured, the one that the
     /// spoke creates in every account (`arn:{partition}:iam::{account_id}:role/flowguard-delivery`),
-    /// rendered per account by [`crate::Policy::in_account`].
-    pub fn complete(&self, mut policy: crate::Policy) -> crate::Policy {
-        if policy.delivery_role_arn.is_none() {
-            policy.delivery_role_arn = Some(facts().organization.delivery_role_arn.default.clone());
+    /// rendered per account by [`crate::Policy::in_account`]. A configured role must be each
+    /// account's own (`{account_id}` as its account): flowguard creates each flow log in the
+    /// member account, into a group of that account, and EC2 takes the role to deliver with
+    /// from the caller's own account (`iam:PassRole`; a role of another account needs
+    /// cross-account delivery, which flowguard does not set up). One fixed account's role would
+    /// fail in every other account.
+    pub fn complete(&self, mut policy: crate::Policy) -> Result<crate::Policy, ConfigError> {
+        match &policy.delivery_role_arn {
+            None => {
+                policy.delivery_role_arn =
+                    Some(facts().organization.delivery_role_arn.default.clone());
+            }
+            Some(arn) if arn.split(':').nth(4) != Some("{account_id}") => {
+                return Err(ConfigError {
+                    variable: "FLOWGUARD_DELIVERY_ROLE_ARN",
+                    value: arn.clone(),
+                    allowed: "in organization mode, each account's own role: \
+                              {account_id} as the ARN's account, e.g. \
+                              arn:{partition}:iam::{account_id}:role/flowguard-delivery (the \
+                              default; a role of one account cannot deliver another's flow logs)"
+                        .to_owned(),
+                });
+            }
+            Some(_) => {}
         }
-        policy
+        Ok(policy)
     }
 
     /// The accounts in scope, once the organization's ACTIVE accounts (under the configured

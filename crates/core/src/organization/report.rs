@@ -21,6 +21,11 @@ pub struct AccountRun {
     pub account: String,
     pub region: String,
     pub status: AccountStatus,
+    /// Why there is no report, as data: the AWS error's code (`AccessDenied` for a member
+    /// role that refuses the hub), the HTTP status or the fault when there is no code, or
+    /// `DeadlineNear` for a run not started in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,16 +38,25 @@ impl AccountRun {
             account: report.account.clone(),
             region: report.region.clone(),
             status: AccountStatus::Ok,
+            error_code: None,
             error: None,
             report: Some(report),
         }
     }
 
-    pub fn unreachable(account: &str, region: &str, error: impl std::fmt::Display) -> Self {
+    /// An account×region without a report: `code` (see [`AccountRun::error_code`]) and the
+    /// message.
+    pub fn unreachable(
+        account: &str,
+        region: &str,
+        code: Option<String>,
+        error: impl std::fmt::Display,
+    ) -> Self {
         Self {
             account: account.to_owned(),
             region: region.to_owned(),
             status: AccountStatus::Unreachable,
+            error_code: code,
             error: Some(error.to_string()),
             report: None,
         }

@@ -63,7 +63,7 @@ pub async fn handle_organization<P: AccountPorts>(
                 &OrgSweep {
                     policy: &setup.policy,
                     scope,
-                    region: &region,
+                    regions: std::slice::from_ref(&region),
                     trigger: &trigger,
                     mode,
                     concurrency: org.concurrency,

@@ -6,7 +6,7 @@ use crate::error::AwsError;
 use crate::ids::Place;
 use crate::policy::Policy;
 use crate::ports::{Inventory, Remediator};
-use crate::reconcile::{Deadline, Mode, Run, reconcile};
+use crate::reconcile::{DEADLINE_NEAR, Deadline, Mode, ReconcileError, Run, reconcile};
 use crate::trigger::Trigger;
 use futures::stream::{self, StreamExt};
 use std::future::Future;
@@ -27,40 +27,50 @@ pub trait AccountPorts: Sync {
 }
 
 /// One organization sweep: `trigger` (a sweep) in `mode`, in every account of `scope` in
-/// `region`, at most `concurrency` accounts at a time, starting none after `deadline`.
+/// each of `regions`, at most `concurrency` account×region runs at a time, starting none after
+/// `deadline`.
 #[derive(Debug, Clone, Copy)]
 pub struct OrgSweep<'a> {
     pub policy: &'a Policy,
     pub scope: &'a AccountScope,
-    pub region: &'a str,
+    pub regions: &'a [String],
     pub trigger: &'a Trigger,
     pub mode: Mode,
     pub concurrency: usize,
     pub deadline: Option<Deadline>,
 }
 
-/// Runs the sweep in every account of its scope. An account whose ports cannot be had (the member role
-/// missing, access denied) or whose state cannot be read is `unreachable` with the error;
-/// the others go on. No account starts after the deadline: those left are `unreachable`,
-/// "not checked", and retryable.
+/// Runs the sweep in every account×region of its scope, as one stream of runs, so that the
+/// concurrency bound holds across regions and no region waits for another's slowest account.
+/// An account's regions are next to each other in the stream: they share its member session.
+/// An account×region whose ports cannot be had (the member role missing, access denied) or
+/// whose state cannot be read is `unreachable` with the error; the others go on. No run starts
+/// after the deadline: those left are `unreachable`, "not checked", and retryable.
 pub async fn sweep_organization<P: AccountPorts>(ports: &P, sweep: &OrgSweep<'_>) -> OrgReport {
     let OrgSweep {
         policy,
         scope,
-        region,
+        regions,
         trigger,
         mode,
         concurrency,
         deadline,
     } = *sweep;
-    let runs = stream::iter(scope.accounts())
-        .map(|account| async move {
+    let pairs = scope
+        .accounts()
+        .flat_map(|account| regions.iter().map(move |region| (account, region.as_str())));
+    let runs = stream::iter(pairs)
+        .map(|(account, region)| async move {
             if deadline.is_some_and(|d| d.passed()) {
-                return AccountRun::unreachable(account, region, NOT_CHECKED);
+                let code = Some(DEADLINE_NEAR.to_owned());
+                return AccountRun::unreachable(account, region, code, NOT_CHECKED);
             }
             let (inventory, remediator) = match ports.ports(account, region, trigger).await {
                 Ok(ports) => ports,
-                Err(error) => return AccountRun::unreachable(account, region, error),
+                Err(error) => {
+                    let code = Some(error.report_code());
+                    return AccountRun::unreachable(account, region, code, error);
+                }
             };
             let place = Place {
                 region: region.to_owned(),
@@ -70,7 +80,13 @@ pub async fn sweep_organization<P: AccountPorts>(ports: &P, sweep: &OrgSweep<'_>
             let run = Run::starting_now(&policy, place, trigger, deadline);
             match reconcile(&inventory, &remediator, &run, mode).await {
                 Ok(report) => AccountRun::ok(report),
-                Err(error) => AccountRun::unreachable(account, region, error),
+                Err(error) => {
+                    let code = match &error {
+                        ReconcileError::Observe(e) => Some(e.report_code()),
+                        ReconcileError::NotYetVisible(_) | ReconcileError::Config(_) => None,
+                    };
+                    AccountRun::unreachable(account, region, code, error)
+                }
             }
         })
         .buffer_unordered(concurrency.max(1))

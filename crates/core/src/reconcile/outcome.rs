@@ -149,12 +149,7 @@ impl Done {
     }
 }
 
-/// The error's AWS code; without one, the HTTP status, or else the kind of fault (`timeout`,
-/// `connection`, ...) when there was no answer to read a code from.
+/// The error's code, as every report shows it ([`AwsError::report_code`]).
 fn code_of(error: &AwsError) -> Option<String> {
-    Some(match (&error.code, error.status) {
-        (Some(code), _) => code.clone(),
-        (None, Some(status)) => status.to_string(),
-        (None, None) => error.fault.as_str().to_owned(),
-    })
+    Some(error.report_code())
 }
