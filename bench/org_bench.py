@@ -26,7 +26,9 @@ Each point A×R, each run:
    single-account policy's filter alone, once with c7n-org's default parallelism (its
    ProcessPoolExecutor of `C7N_ORG_PARALLEL` workers, default 4 × CPUs) and once with
    `C7N_ORG_PARALLEL` = flowguard's concurrency. Each audit must find every non-compliant VPC.
-2. the sweeps, each on a freshly seeded organization: `flowguard apply --organization … --yes`
+2. the sweeps, each from the seeded state (before the second and third, the flow logs the
+   previous sweep created are deleted and the rest compared with the seed's: much faster than
+   seeding again, and the same state): `flowguard apply --organization … --yes`
    and c7n-org with the single-account policy (its `set-flow-log` with
    `DeliverLogsPermissionArn: arn:aws:iam::{account_id}:role/flowguard-delivery`, c7n's
    policy-variable interpolation); then every VPC of every member account×region must have an
@@ -41,6 +43,9 @@ is larger; also the summed Pss, which counts pages shared by forked workers once
 operation through bench/proxy.py. The tools see only the loopback proxy, dummy credentials, no
 config files, and an HTTP(S) proxy on a closed loopback port in case any client ignored
 AWS_ENDPOINT_URL (moto and the counting proxy are exempt through NO_PROXY).
+
+The results file is written again after each point (with "partial": true until the end), so a
+long run that is stopped keeps what it measured.
 """
 
 import argparse
@@ -528,17 +533,31 @@ def main():
     bench = OrgBench(args)
     started = time.perf_counter()
     points, runs = {}, {}
+
+    def save(partial):
+        result = summary(args, points, runs, started)
+        result["partial"] = partial
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1, sort_keys=True)
+
     try:
         for a in sizes:
             point = f"{a}x{nregions}"
             runs[point] = args.large_runs if a == max(sizes) and len(sizes) > 1 else args.runs
             points[point] = bench.point(point, runs[point], TOOLS)
+            save(True)
         for point in [p for p in args.flowguard_only.split(",") if p]:
             tools = TOOLS if args.c7n_large else ("flowguard",)
             runs[point] = args.large_runs
             points[point] = bench.point(point, runs[point], tools)
+            save(True)
+        save(False)
     finally:
         bench.close()
+    log(f"org: done in {time.perf_counter() - started:.0f} s")
+
+
+def summary(args, points, runs, started):
     versions = subprocess.run(
         [sys.executable, "-c", "import importlib.metadata as m, boto3, botocore; "
          "print(m.version('c7n'), m.version('c7n-org'), boto3.__version__, botocore.__version__)"],
@@ -548,19 +567,18 @@ def main():
                              ).stdout.strip()
     flowguard_version = subprocess.run([args.flowguard, "--version"], capture_output=True,
                                        text=True).stdout.strip()
-    result = {
-        "sizes": sizes, "regions": args.regions.split(","), "vpcs_per_region": args.vpcs,
-        "runs": runs, "concurrency": args.concurrency, "flowguard_only": args.flowguard_only,
+    return {
+        "sizes": [int(s) for s in args.sizes.split(",") if s], "regions": args.regions.split(","),
+        "vpcs_per_region": args.vpcs,
+        "runs": {p: runs[p] for p in points}, "concurrency": args.concurrency, "flowguard_only": args.flowguard_only,
         "c7n_org_default_workers": int(workers) if workers.isdigit() else None,
         "seed": {"compliant_reject": 0.25, "compliant_all": 0.05, "accept_only": 0.05, "none": 0.65,
                  "group": GROUP, "group_retention_days": 365, "default_vpc_included": True},
         "versions": {"c7n": versions[0], "c7n_org": versions[1], "boto3": versions[2],
                      "botocore": versions[3], "flowguard": flowguard_version},
-        "points": points, "duration_s": round(time.perf_counter() - started, 1),
+        "points": points,
+        "duration_s": round(time.perf_counter() - started, 1),
     }
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1, sort_keys=True)
-    log(f"org: done in {result['duration_s']} s")
 
 
 if __name__ == "__main__":

@@ -168,6 +168,9 @@ class Org:
             out += [f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB. "
                     f"Runs per point: " + ", ".join(f"{shape(p)[0]} accounts × {shape(p)[1]} region{'s' if shape(p)[1] > 1 else ''}: {n}"
                                                     for p, n in d["runs"].items()) + ".", ""]
+        if d.get("partial"):
+            out += ["**Partial run**: the benchmark was stopped before its last point; the points below "
+                    "are those it finished.", ""]
         loads = [f[mode][t]["load_before"] for p in self.points for f in self.runs(p)
                  for mode in ("audit", "sweep") for t in f[mode] if "load_before" in f[mode][t]]
         if loads and max(loads) > 1.5:
