@@ -66,6 +66,7 @@ from botocore.config import Config as BotoConfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
 from compare import (  # noqa: E402
     ACCEPT_GROUP, ACCOUNT as MANAGEMENT, GROUP, POLICY, TIME, Proxy, base_env, log, loopback_only,
     total_calls,

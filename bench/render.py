@@ -448,6 +448,7 @@ if cmp_:
 org = load("org.json")
 if org:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
     from render_org import Org
     o = Org(org, cmp_)
     org_plot = os.path.join(os.path.dirname(plot_path), "benchmarks-org.png") if plot_path else None
