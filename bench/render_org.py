@@ -52,7 +52,8 @@ class Org:
     def __init__(self, data, compare=None):
         self.d = data
         self.compare = compare
-        self.points = list(data["points"])
+        # The results file sorts its keys: the full points by accounts, then the others.
+        self.points = sorted(data["points"], key=lambda p: (shape(p)[1] != len(data["regions"]), shape(p)[0]))
         workers = data.get("c7n_org_default_workers")
         self.label = {"flowguard": "flowguard",
                       "c7n-org": f"c7n-org ({workers} workers, its default)" if workers else "c7n-org (default)",
