@@ -169,6 +169,8 @@ class Org:
             out += [f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB. "
                     f"Runs per point: " + ", ".join(f"{shape(p)[0]} accounts × {shape(p)[1]} region{'s' if shape(p)[1] > 1 else ''}: {n}"
                                                     for p, n in d["runs"].items()) + ".", ""]
+        if d.get("note"):
+            out += [d["note"], ""]
         if d.get("partial"):
             out += ["**Partial run**: the benchmark was stopped before its last point; the points below "
                     "are those it finished.", ""]
@@ -204,9 +206,19 @@ class Org:
                                f"| *{fmt_ratio(self.ratio(p, mode, other, 'cpu_s'))}* | *{fmt_ratio(self.ratio(p, mode, other, 'peak_rss_mib'))}* "
                                f"| *{fmt_ratio(self.ratio(p, mode, other, 'peak_pss_mib'))}* | *{fmt_ratio(self.ratio(p, mode, other, 'calls'))}* | | |")
         out += ["", "Calls per account×region leave out the calls for the organization or the caller "
-                "(`sts:AssumeRole`, `sts:GetCallerIdentity`, `organizations:*`). Points run with flowguard "
-                "alone are flowguard-only by default (`BENCH_ORG_FLOWGUARD_ONLY`): c7n-org there would take "
-                "longer than the rest of the benchmark together (`BENCH_ORG_C7N_LARGE=1` runs it).", ""]
+                "(`sts:AssumeRole`, `sts:GetCallerIdentity`, `organizations:*`). Points without c7n-org rows "
+                "were run with flowguard alone (`BENCH_ORG_FLOWGUARD_ONLY`; `BENCH_ORG_C7N_LARGE=1` adds "
+                "c7n-org there)."]
+        p = self.target_point()
+        if p:
+            per = med([f[mode][t]["cpu_s"] / (shape(p)[0] * shape(p)[1]) for f in self.runs(p)
+                       for mode in ("audit", "sweep") for t in self.tools(p)[1:]])
+            out += [f" c7n-org used {per:.2f} s of CPU per account×region at {shape(p)[0]} × {shape(p)[1]} "
+                    "(median over its runs here): on this 2-core machine each of its four runs at a point "
+                    f"takes about A × R × {per:.2f} s / 2 of wall time at best, e.g. "
+                    f"{300 * 3 * per / 2 / 60:.0f} minutes at 300 × 3 and {1000 * per / 2 / 60:.0f} minutes at "
+                    "1000 × 1 (an extrapolation, not a measurement)."]
+        out.append("")
         return out
 
     def calls(self):
@@ -269,7 +281,7 @@ class Org:
                        f"(region of {n} VPCs: {single} calls, without `GetCallerIdentity` and `GetRole`) "
                        f"| at most {org_sweep:.2f} | {verdict(org_sweep <= single + 1e-9)} |")
         # growth
-        grow = [q for q in self.points if shape(q)[1] == r and "c7n-org" in self.runs(q)[0]["audit"]]
+        grow = [q for q in self.points if shape(q)[1] == r]
         cells, ok = [], True
         for mode in ("sweep", "audit"):
             per = [(shape(q)[0], self.m(q, mode, "flowguard", "cpu_s") / shape(q)[0]) for q in grow]
