@@ -178,8 +178,9 @@ class Org:
                  for mode in ("audit", "sweep") for t in f[mode] if "load_before" in f[mode][t]]
         if loads and max(loads) > 1.5:
             out += [f"The 1-minute load average before the measured runs was {min(loads):.1f} to {max(loads):.1f} "
-                    "(other work shared this 2-core machine during the run): wall times carry that noise; "
-                    "CPU time and calls do not.", ""]
+                    "(it counts the benchmark's own previous runs, c7n-org's workers among them, and other "
+                    "work that shared this 2-core machine): wall times carry that noise most, CPU times some "
+                    "(contention for caches and cores), the calls none.", ""]
         out += self.targets()
         if plot_name:
             out += [f"![flowguard and c7n-org across an organization]({plot_name})", ""]
