@@ -11,6 +11,7 @@ HUB_OPS = ("sts:AssumeRole", "sts:GetCallerIdentity", "organizations:ListAccount
            "iam:GetRole")
 LAMBDA_TIMEOUT_S = 900    # the hub stack's function timeout (Lambda's maximum)
 DEADLINE_MARGIN_S = 32    # what the Lambda keeps back before its deadline
+HUB_MEMORY_MB = 512       # the hub stack's function memory (cdk/lib/hub-stack.ts)
 LATENCIES_MS = (100, 300)  # per AWS call: an assumption, see the text
 
 
@@ -340,6 +341,16 @@ class Org:
         lat = LATENCIES_MS[1]
         chain = (per_calls + assumes) * lat / 1000
         most = int((budget - pages_1000 * lat / 1000) / chain) * conc
+        rss = {q: self.m(q, "sweep", "flowguard", "peak_rss_mib") for q in self.points}
+        small = min(self.points, key=lambda q: shape(q)[0])
+        slope = (rss[p] - rss[small]) / max(1, shape(p)[0] - shape(small)[0])
+        out += ["", f"Memory: the CLI's peak RSS grows with the accounts ("
+                + ", ".join(f"{shape(q)[0]} × {shape(q)[1]}: {rss[q]:.0f} MiB" for q in self.points)
+                + f"), about {slope * 1024:.0f} KiB per account: each account keeps its member "
+                "credentials provider and SDK clients for the whole run, and the report holds every VPC. "
+                f"The hub function has {HUB_MEMORY_MB} MB; at this slope it would reach it near "
+                f"{int((HUB_MEMORY_MB * 1e6 / 1048576 - rss[small]) / slope + shape(small)[0]) if slope > 0 else '–'} "
+                "accounts (the Lambda's own figure was not measured here)."]
         out += ["", f"At the pessimistic end the same budget covers about {most} accounts at the default "
                 "concurrency. The hub stack sets the function's timeout to 15 minutes, Lambda's maximum; the "
                 f"Lambda keeps a {DEADLINE_MARGIN_S} s margin before its deadline and starts no account after "
