@@ -445,16 +445,41 @@ if cmp_:
             "  buy nothing here that they would on AWS. Wall time at large N is mostly moto's.",
             f"- Whole comparison: {cmp_['duration_s']:.0f} s, seeding included.", ""]
 
+org = load("org.json")
+if org:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
+    from render_org import Org
+    o = Org(org, cmp_)
+    org_plot = os.path.join(os.path.dirname(plot_path), "benchmarks-org.png") if plot_path else None
+    if org_plot:
+        try:
+            o.plot(org_plot)
+        except ImportError:
+            print("render.py: matplotlib is not installed here: docs/benchmarks-org.png left as it is",
+                  file=sys.stderr)
+    out += o.section(os.path.basename(org_plot) if org_plot and os.path.exists(org_plot) else None)
+
 out += ["## How to reproduce", "",
         "```sh",
         "./scripts/bench            # everything: the Lambda figures, then the comparison",
         "./scripts/bench lambda     # the Lambda figures only",
         "./scripts/bench compare    # flowguard against Cloud Custodian only",
+        "./scripts/bench org        # organization mode against c7n-org (not part of everything)",
         "BENCH_SIZES=100,1000 BENCH_RUNS=3 ./scripts/bench compare   # smaller, faster",
         "```", "",
         "The script installs what it needs (the project virtualenv `.venv`, and for the comparison a",
         "separate `.venv-bench` with `bench/requirements.txt`: c7n 0.9.53 and matplotlib; the release",
         "builds), starts moto on a free loopback port with dummy credentials, measures, writes",
         "`bench/results/*.json`, this page and `docs/benchmarks.png`. `BENCH_EVENT_SIZES` (default",
-        "`100,1000`) and `BENCH_COLD` (extra cold starts per run, default 5) are also honoured.", ""]
+        "`100,1000`) and `BENCH_COLD` (extra cold starts per run, default 5) are also honoured.", "",
+        "`./scripts/bench org` installs c7n-org too and honours `BENCH_ORG_SIZES` (member accounts,",
+        "default `20,100,300`), `BENCH_ORG_RUNS` (3), `BENCH_ORG_LARGE_RUNS` (runs at the largest size",
+        "and at the flowguard-only points, 1: a run at 300 accounts takes about a quarter of an hour on",
+        "2 cores, most of it c7n-org and seeding), `BENCH_ORG_VPCS` (5), `BENCH_ORG_REGIONS`",
+        "(`us-east-1,eu-west-1,ap-southeast-2`), `BENCH_ORG_FLOWGUARD_ONLY` (`1000x1`: accounts × regions",
+        "run with flowguard alone; empty for none) and `BENCH_ORG_C7N_LARGE=1` (c7n-org there too). It",
+        "writes `bench/results/org.json`, this page and `docs/benchmarks-org.png`. For a run by hand",
+        "with a binary built elsewhere: `.venv-bench/bin/python bench/org_bench.py --moto URL",
+        "--flowguard PATH --out FILE` (moto started with `MOTO_EC2_LOAD_DEFAULT_AMIS=false`).", ""]
 print("\n".join(out))
