@@ -389,12 +389,9 @@ class Org:
                 "- `apply` in organization mode does not check each member's delivery role (`iam:GetRole` "
                 "would have to run in every member): a missing or wrong role shows up as a failed "
                 "`CreateFlowLogs` in that account;",
-                "- the CLI sweeps the regions one after another (one organization sweep per region, "
-                f"{self.d['concurrency']} accounts in flight within it): the last wave of each region runs "
-                "with fewer in flight, and R regions cost R × the waves;",
-                "- member sessions last 15 minutes: a CLI run over many regions that takes longer than that "
-                "assumes the role again in an account (more than one `AssumeRole` per account; not seen in "
-                "these runs, all far shorter);",
+                "- a member session is reused for 12 minutes (`SESSION_REUSE`): a run that reaches an "
+                "account again after that assumes the role again (more than one `AssumeRole` per account; "
+                "not seen in these runs, all far shorter);",
                 "- the management account is not swept here (`--exclude-account`); in scope it would be "
                 "swept with the caller's own credentials, not the member role.", ""]
 
