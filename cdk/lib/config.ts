@@ -283,6 +283,21 @@ export function kmsKeyRegion(kmsKeyArn: string): string {
 }
 
 /**
+ * The Lambda's policy variables (DESIGN.md, "Configuration") that the single-account stack and
+ * the organization's hub share; each adds its delivery role, KMS key and mode variables.
+ */
+export function policyEnvironment(config: FlowGuardConfig): Record<string, string> {
+  return {
+    FLOWGUARD_LOG_GROUP: config.logGroupName,
+    FLOWGUARD_RETENTION_DAYS: String(config.retentionDays),
+    FLOWGUARD_TRAFFIC_TYPE: config.trafficType,
+    FLOWGUARD_DRY_RUN: String(config.dryRun),
+    FLOWGUARD_EXEMPT_TAG: config.exemptTag,
+    FLOWGUARD_MAX_AGGREGATION_INTERVAL: String(config.maxAggregationInterval),
+  };
+}
+
+/**
  * The KMS key of one stack (region and account, which may be CloudFormation tokens): the map's
  * entry for the region, or the template with `{region}` and `{account_id}` filled in. A key whose
  * literal region is not the stack's fails the synth, as the Lambda would refuse it at start-up.

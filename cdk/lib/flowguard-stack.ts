@@ -19,7 +19,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { createAlarmTopic, createAlarms } from './alarms';
-import { FlowGuardConfig, FlowGuardSettings, kmsKeyFor, resolveConfig } from './config';
+import { FlowGuardConfig, FlowGuardSettings, kmsKeyFor, policyEnvironment, resolveConfig } from './config';
 import { createDeliveryRole } from './delivery-role';
 import { MANAGED_BY_TAG, RolePlace } from './facts';
 import { createFlowGuardFunction } from './flowguard-function';
@@ -145,12 +145,7 @@ export class FlowGuardStack extends Stack {
     const config = this.config;
     const environment: Record<string, string> = {
       FLOWGUARD_DELIVERY_ROLE_ARN: this.deliveryRole.roleArn,
-      FLOWGUARD_LOG_GROUP: config.logGroupName,
-      FLOWGUARD_RETENTION_DAYS: String(config.retentionDays),
-      FLOWGUARD_TRAFFIC_TYPE: config.trafficType,
-      FLOWGUARD_DRY_RUN: String(config.dryRun),
-      FLOWGUARD_EXEMPT_TAG: config.exemptTag,
-      FLOWGUARD_MAX_AGGREGATION_INTERVAL: String(config.maxAggregationInterval),
+      ...policyEnvironment(config),
     };
     if (this.kmsKeyArn) {
       // The key of this stack's region, rendered: the Lambda runs in one region only.

@@ -18,7 +18,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ACCOUNTS_UNREACHABLE_METRIC, EVENTS_OUT_OF_SCOPE_METRIC, createAlarmTopic, createAlarms } from './alarms';
-import { kmsKeyFor } from './config';
+import { kmsKeyFor, policyEnvironment } from './config';
 import { FACTS } from './facts';
 import { createFlowGuardFunction } from './flowguard-function';
 import { Grant, RoleGrants } from './grants';
@@ -178,12 +178,7 @@ export class HubStack extends Stack {
       FLOWGUARD_CONCURRENCY: String(org.concurrency),
       // Each account's own delivery role, the one its spoke creates.
       FLOWGUARD_DELIVERY_ROLE_ARN: FACTS.organization.delivery_role_arn.default,
-      FLOWGUARD_LOG_GROUP: config.logGroupName,
-      FLOWGUARD_RETENTION_DAYS: String(config.retentionDays),
-      FLOWGUARD_TRAFFIC_TYPE: config.trafficType,
-      FLOWGUARD_DRY_RUN: String(config.dryRun),
-      FLOWGUARD_EXEMPT_TAG: config.exemptTag,
-      FLOWGUARD_MAX_AGGREGATION_INTERVAL: String(config.maxAggregationInterval),
+      ...policyEnvironment(config),
     };
     const excluded = excludedAccounts(org);
     if (excluded.length > 0) {
