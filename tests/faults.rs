@@ -85,10 +85,14 @@ async fn seed_world(seed: &Seed, direct: &Clients, n: u64) -> World {
     // flowguard's own flow log, failing delivery: to be replaced.
     let request = flowguard_core::FlowLogRequest {
         vpcs: vec![VpcId::new(&failing)],
-        log_group: LogGroupName::new("/old/missing"),
-        delivery_role_arn: ROLE.into(),
+        destination: flowguard_core::observed::Destination::CloudWatchLogs(LogGroupName::new(
+            "/old/missing",
+        )),
+        delivery_role_arn: Some(ROLE.into()),
         traffic_type: flowguard_core::TrafficType::Reject,
         max_aggregation_interval: 600,
+        log_format: None,
+        s3_options: None,
         client_token: format!("seed-{n}"),
     };
     flowguard_core::Remediator::create_flow_logs(&AwsRemediator::new(direct.clone()), &request)

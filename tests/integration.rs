@@ -313,10 +313,12 @@ async fn flowguards_own_failing_flow_log_is_replaced() {
     let remediator = flowguard_aws::AwsRemediator::new(m.clients(REGION).await);
     let request = flowguard_core::FlowLogRequest {
         vpcs: vec![flowguard_core::VpcId::new(&vpc)],
-        log_group: "/old/group".into(),
-        delivery_role_arn: ROLE.into(),
+        destination: flowguard_core::observed::Destination::CloudWatchLogs("/old/group".into()),
+        delivery_role_arn: Some(ROLE.into()),
         traffic_type: flowguard_core::TrafficType::Reject,
         max_aggregation_interval: 600,
+        log_format: None,
+        s3_options: None,
         client_token: "seed".into(),
     };
     flowguard_core::Remediator::create_flow_logs(&remediator, &request)

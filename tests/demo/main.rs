@@ -21,6 +21,7 @@
 
 mod organization;
 mod report;
+mod s3;
 mod show;
 
 use aws_sdk_ec2::types::TrafficType;
@@ -79,33 +80,39 @@ fn check(report: &Report, ok: bool, what: &str) -> Result<(), Stop> {
     Ok(())
 }
 
+/// Which demo: the account's six steps, organization mode, or the S3 destination.
+#[derive(Debug, Clone, Copy)]
+enum Variant {
+    Account,
+    Organization,
+    S3,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let variant = std::env::args().nth(1);
-    let organization = match variant.as_deref() {
-        None => false,
-        Some("organization") => true,
+    let (dir, variant) = match variant.as_deref() {
+        None => (".tmp/demo", Variant::Account),
+        Some("organization") => (".tmp/demo-organization", Variant::Organization),
+        Some("s3") => (".tmp/demo-s3", Variant::S3),
         Some(other) => {
             eprintln!(
-                "error: unknown demo {other:?}: run ./scripts/demo, or ./scripts/demo organization"
+                "error: unknown demo {other:?}: run ./scripts/demo, ./scripts/demo organization \
+                 or ./scripts/demo s3"
             );
             return ExitCode::from(2);
         }
     };
-    let work = workspace_root().join(if organization {
-        ".tmp/demo-organization"
-    } else {
-        ".tmp/demo"
-    });
+    let work = workspace_root().join(dir);
     // Whichever ends first; the other future is dropped, and with it every process it started.
     let outcome = tokio::select! {
         biased;
         signal = interrupted() => Err(signal),
         outcome = async {
-            if organization {
-                organization::run(&work).await
-            } else {
-                run(&work).await
+            match variant {
+                Variant::Account => run(&work).await,
+                Variant::Organization => organization::run(&work).await,
+                Variant::S3 => s3::run(&work).await,
             }
         } => Ok(outcome),
     };

@@ -101,6 +101,26 @@ pub fn reset(url: &str) {
     );
 }
 
+/// Creates an S3 bucket in `account` of moto (`PUT /BUCKET`, moto's default service, with its
+/// `x-moto-account-id` header): the log-archive bucket of the S3 destination tests, without
+/// pulling in the S3 SDK for one call.
+pub fn create_bucket(url: &str, account: &str, bucket: &str) {
+    let address = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address)
+        .unwrap_or_else(|e| panic!("moto server at {url} is not reachable: {e}"));
+    write!(
+        stream,
+        "PUT /{bucket} HTTP/1.1\r\nHost: {address}\r\nx-moto-account-id: {account}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+        "creating bucket {bucket} failed: {answer}"
+    );
+}
+
 impl Moto {
     /// SDK configuration that can only reach moto.
     pub async fn config(&self, region: &str) -> SdkConfig {
@@ -348,6 +368,28 @@ impl Seed {
             .send()
             .await
             .unwrap();
+        out.flow_log_ids()[0].clone()
+    }
+
+    /// A flow log into an S3 bucket (`arn:aws:s3:::BUCKET`) created by someone else.
+    pub async fn foreign_s3_flow_log(
+        &self,
+        vpc: &str,
+        traffic: TrafficType,
+        bucket_arn: &str,
+    ) -> String {
+        let out = self
+            .ec2
+            .create_flow_logs()
+            .resource_type(FlowLogsResourceType::Vpc)
+            .resource_ids(vpc)
+            .traffic_type(traffic)
+            .log_destination_type(LogDestinationType::S3)
+            .log_destination(bucket_arn)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unsuccessful().is_empty(), "{out:?}");
         out.flow_log_ids()[0].clone()
     }
 

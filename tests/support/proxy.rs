@@ -18,7 +18,10 @@
 //!   its `AssumeRole` answers handed out; chosen flow logs are shown failing delivery, with the error
 //!   message and creation time a test picks; chosen accounts refuse `AssumeRole` of their
 //!   roles with `AccessDenied`, as STS does when a role does not trust the caller or the
-//!   external id is not the one its trust policy requires (moto lets anyone assume any role). EC2 refuses a duplicate flow log atomically, while
+//!   external id is not the one its trust policy requires (moto lets anyone assume any role).
+//!   A `CreateFlowLogs` into S3 with a delivery role, or into CloudWatch Logs with
+//!   `DestinationOptions`, is refused with `InvalidParameter`, as EC2 refuses it (moto takes
+//!   both). EC2 refuses a duplicate flow log atomically, while
 //!   moto checks, then inserts, on concurrent threads: the rules layer sends `CreateFlowLogs`
 //!   to moto one at a time, so that concurrent runs meet EC2's answer, not a race of the
 //!   emulator's.
@@ -453,6 +456,23 @@ impl AwsRules {
                 }
             }
             "CreateFlowLogs" => {
+                // EC2 takes a delivery role only for CloudWatch Logs (and cross-account
+                // Firehose), and DestinationOptions only for S3; moto takes both anywhere.
+                let value =
+                    |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+                let s3 = value("LogDestinationType") == Some("s3");
+                if s3 && value("DeliverLogsPermissionArn").is_some() {
+                    return Some((
+                        "InvalidParameter".into(),
+                        "DeliverLogsPermissionArn is not applicable for s3 delivery".into(),
+                    ));
+                }
+                if !s3 && count("DestinationOptions.") > 0 {
+                    return Some((
+                        "InvalidParameter".into(),
+                        "DestinationOptions is applicable only for s3 delivery".into(),
+                    ));
+                }
                 let ids = count("ResourceId.");
                 if ids > MAX_CREATE_FLOW_LOG_IDS {
                     return Some((

@@ -107,6 +107,7 @@ pub async fn init(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError
         policy.require_delivery_role()?;
     }
     match &policy.delivery_role_arn {
+        None if !policy.needs_delivery_role() => {}
         None => warnings.push(
             "FLOWGUARD_DELIVERY_ROLE_ARN is not set: enforcing would refuse to start".to_owned(),
         ),

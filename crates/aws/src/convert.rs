@@ -2,6 +2,7 @@
 
 use aws_sdk_ec2::types as ec2;
 use flowguard_core::observed::{Destination, FlowLog, LogGroup, Retention, Vpc};
+use flowguard_core::policy::{FileFormat, S3Options};
 use flowguard_core::{FlowLogId, LogGroupName, TrafficType, VpcId};
 
 fn tags(tags: &[ec2::Tag]) -> std::collections::BTreeMap<String, String> {
@@ -44,6 +45,15 @@ pub fn flow_log(fl: &ec2::FlowLog) -> Option<FlowLog> {
             .max_aggregation_interval()
             .and_then(|s| u32::try_from(s).ok()),
         created_at: fl.creation_time().map(|t| t.secs()),
+        log_format: fl.log_format().map(str::to_owned),
+        s3_options: fl.destination_options().map(|o| S3Options {
+            file_format: match o.file_format() {
+                Some(ec2::DestinationFileFormat::Parquet) => FileFormat::Parquet,
+                _ => FileFormat::PlainText,
+            },
+            hive_compatible_partitions: o.hive_compatible_partitions().unwrap_or(false),
+            per_hour_partition: o.per_hour_partition().unwrap_or(false),
+        }),
         tags: tags(fl.tags()),
     })
 }
@@ -65,4 +75,17 @@ pub fn traffic_type(t: TrafficType) -> ec2::TrafficType {
         TrafficType::Reject => ec2::TrafficType::Reject,
         TrafficType::All => ec2::TrafficType::All,
     }
+}
+
+/// EC2's `DestinationOptions` for an S3 flow log.
+pub fn destination_options(options: &S3Options) -> ec2::DestinationOptionsRequest {
+    let file_format = match options.file_format {
+        FileFormat::PlainText => ec2::DestinationFileFormat::PlainText,
+        FileFormat::Parquet => ec2::DestinationFileFormat::Parquet,
+    };
+    ec2::DestinationOptionsRequest::builder()
+        .file_format(file_format)
+        .hive_compatible_partitions(options.hive_compatible_partitions)
+        .per_hour_partition(options.per_hour_partition)
+        .build()
 }

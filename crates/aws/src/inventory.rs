@@ -8,7 +8,7 @@
 use crate::config::Clients;
 use crate::convert;
 use crate::error::aws_error;
-use aws_sdk_ec2::types::{Filter, FlowLogsResourceType, LogDestinationType};
+use aws_sdk_ec2::types::{Filter, FlowLogsResourceType};
 use flowguard_core::observed::{FlowLog, LogGroup, Vpc};
 use flowguard_core::{
     AwsError, FlowLogQuery, FlowLogRequest, Inventory, LogGroupName, Permission, VpcId, VpcQuery,
@@ -172,6 +172,5 @@ impl Inventory for AwsInventory {
     }
 }
 
-/// The resource type and destination flowguard always asks for.
+/// The resource type flowguard always asks for.
 pub(crate) const RESOURCE_TYPE: FlowLogsResourceType = FlowLogsResourceType::Vpc;
-pub(crate) const DESTINATION: LogDestinationType = LogDestinationType::CloudWatchLogs;

@@ -5,9 +5,11 @@
 use crate::config::Clients;
 use crate::convert;
 use crate::error::aws_error;
-use crate::inventory::{DESTINATION, RESOURCE_TYPE};
+use crate::inventory::RESOURCE_TYPE;
 use aws_sdk_ec2::operation::create_flow_logs::builders::CreateFlowLogsFluentBuilder;
+use aws_sdk_ec2::types::LogDestinationType;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use flowguard_core::observed::Destination;
 use flowguard_core::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 use flowguard_core::{
     AwsError, Created, FlowLogId, FlowLogRequest, LogGroupName, Remediator, VpcId,
@@ -34,15 +36,31 @@ pub(crate) fn create_flow_logs_request(
         .key(MANAGED_TAG_KEY)
         .value(MANAGED_TAG_VALUE)
         .build();
-    ec2.create_flow_logs()
+    let call = ec2
+        .create_flow_logs()
         .resource_type(RESOURCE_TYPE)
         .set_resource_ids(Some(
             request.vpcs.iter().map(|v| v.as_str().to_owned()).collect(),
         ))
-        .traffic_type(convert::traffic_type(request.traffic_type))
-        .log_destination_type(DESTINATION)
-        .log_group_name(request.log_group.as_str())
-        .deliver_logs_permission_arn(&request.delivery_role_arn)
+        .traffic_type(convert::traffic_type(request.traffic_type));
+    // A log group by name with the delivery role, or an S3 bucket by ARN with its options:
+    // EC2 refuses a delivery role for S3 and DestinationOptions for CloudWatch Logs.
+    let call = match &request.destination {
+        Destination::CloudWatchLogs(group) => call
+            .log_destination_type(LogDestinationType::CloudWatchLogs)
+            .log_group_name(group.as_str()),
+        Destination::S3(arn) | Destination::Other(arn) => call
+            .log_destination_type(LogDestinationType::S3)
+            .log_destination(arn)
+            .set_destination_options(
+                request
+                    .s3_options
+                    .as_ref()
+                    .map(convert::destination_options),
+            ),
+    };
+    call.set_deliver_logs_permission_arn(request.delivery_role_arn.clone())
+        .set_log_format(request.log_format.clone())
         .max_aggregation_interval(i32::try_from(request.max_aggregation_interval).unwrap_or(600))
         .client_token(&request.client_token)
         .tag_specifications(

@@ -35,10 +35,14 @@ fn ec2_error(code: &str) -> ErrorMetadata {
 fn request(vpcs: &[&str]) -> FlowLogRequest {
     FlowLogRequest {
         vpcs: vpcs.iter().map(|v| VpcId::new(*v)).collect(),
-        log_group: LogGroupName::new("/vpc/flow-logs"),
-        delivery_role_arn: "arn:aws:iam::123456789012:role/flow-logs".into(),
+        destination: flowguard_core::observed::Destination::CloudWatchLogs(LogGroupName::new(
+            "/vpc/flow-logs",
+        )),
+        delivery_role_arn: Some("arn:aws:iam::123456789012:role/flow-logs".into()),
         traffic_type: TrafficType::Reject,
         max_aggregation_interval: 600,
+        log_format: None,
+        s3_options: None,
         client_token: "flowguard-0123".into(),
     }
 }
@@ -363,4 +367,177 @@ fn an_unreadable_response_is_retryable() {
     let error = flowguard_aws::error::aws_error("DescribeVpcs", err);
     assert_eq!(error.fault, flowguard_core::Fault::Response);
     assert_eq!(classify(&error), Disposition::RetryLater, "{error:?}");
+}
+
+/// The S3 policy of the tests below: a bucket with a prefix, every option set.
+fn s3_policy() -> flowguard_core::Policy {
+    let vars = [
+        ("FLOWGUARD_DESTINATION", "arn:aws:s3:::log-archive/vpc/"),
+        ("FLOWGUARD_LOG_FORMAT", "${version} ${vpc-id} ${action}"),
+        ("FLOWGUARD_S3_FILE_FORMAT", "parquet"),
+        ("FLOWGUARD_S3_HIVE_PARTITIONS", "true"),
+        ("FLOWGUARD_S3_PER_HOUR_PARTITION", "true"),
+    ];
+    flowguard_core::Policy::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap()
+}
+
+fn one_vpc() -> Rule {
+    mock!(aws_sdk_ec2::Client::describe_vpcs).then_output(|| {
+        DescribeVpcsOutput::builder()
+            .vpcs(
+                Vpc::builder()
+                    .vpc_id("vpc-1")
+                    .owner_id("123456789012")
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn place() -> flowguard_core::Place {
+    flowguard_core::Place {
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+    }
+}
+
+/// EC2 refuses `DeliverLogsPermissionArn` for an S3 destination (moto does not): the engine's
+/// S3 request carries the bucket, its prefix, the format and every `DestinationOptions`, and
+/// no role, so the refusing rule is never reached.
+#[tokio::test]
+async fn an_s3_remediation_sends_the_bucket_and_options_and_no_delivery_role() {
+    use aws_sdk_ec2::types::{DestinationFileFormat, LogDestinationType};
+    let no_flow_logs = mock!(aws_sdk_ec2::Client::describe_flow_logs)
+        .then_output(|| DescribeFlowLogsOutput::builder().build());
+    let with_role = mock!(aws_sdk_ec2::Client::create_flow_logs)
+        .match_requests(|r| r.deliver_logs_permission_arn().is_some())
+        .then_error(|| {
+            CreateFlowLogsError::generic(
+                ErrorMetadata::builder()
+                    .code("InvalidParameter")
+                    .message("DeliverLogsPermissionArn is not applicable for s3 delivery")
+                    .build(),
+            )
+        });
+    let as_ec2_wants = mock!(aws_sdk_ec2::Client::create_flow_logs)
+        .match_requests(|r| {
+            let options = r.destination_options();
+            r.log_destination_type() == Some(&LogDestinationType::S3)
+                && r.log_destination() == Some("arn:aws:s3:::log-archive/vpc/")
+                && r.log_group_name().is_none()
+                && r.log_format() == Some("${version} ${vpc-id} ${action}")
+                && options.and_then(|o| o.file_format()) == Some(&DestinationFileFormat::Parquet)
+                && options.and_then(|o| o.hive_compatible_partitions()) == Some(true)
+                && options.and_then(|o| o.per_hour_partition()) == Some(true)
+        })
+        .then_output(|| {
+            CreateFlowLogsOutput::builder()
+                .flow_log_ids("fl-new")
+                .build()
+        });
+    let vpcs = one_vpc();
+    let reconciler = flowguard_aws::Reconciler::new(
+        clients(&[&vpcs, &no_flow_logs, &with_role, &as_ec2_wants], &[]),
+        place(),
+    );
+    let report = reconciler
+        .sweep(&s3_policy(), flowguard_aws::Mode::Enforce, "test")
+        .await
+        .unwrap();
+    assert_eq!(
+        report.vpcs[0].status,
+        flowguard_core::VpcStatus::Remediated,
+        "{report}"
+    );
+    assert_eq!((as_ec2_wants.num_calls(), with_role.num_calls()), (1, 0));
+}
+
+/// A flow log into S3 that is failing delivery (moto never fails one): flowguard's own, over
+/// an hour old, is replaced; someone else's does not count and is never deleted; the reason
+/// points at the bucket policy, not at a delivery role.
+#[tokio::test]
+async fn an_s3_flow_log_failing_delivery_does_not_count_and_only_ours_is_replaced() {
+    use aws_sdk_ec2::operation::delete_flow_logs::DeleteFlowLogsOutput;
+    use aws_sdk_ec2::primitives::DateTime;
+    use aws_sdk_ec2::types::{LogDestinationType, Tag};
+    let failing = |id: &str, ours: bool| {
+        let mut fl = FlowLog::builder()
+            .flow_log_id(id)
+            .resource_id("vpc-1")
+            .flow_log_status("ACTIVE")
+            .traffic_type(aws_sdk_ec2::types::TrafficType::Reject)
+            .deliver_logs_status("FAILED")
+            .deliver_logs_error_message("Access error")
+            .creation_time(DateTime::from_secs(1_700_000_000))
+            .log_destination_type(LogDestinationType::S3)
+            .log_destination("arn:aws:s3:::log-archive/vpc/")
+            .log_format("${version} ${vpc-id} ${action}");
+        if ours {
+            fl = fl.tags(Tag::builder().key("managed-by").value("flowguard").build());
+        }
+        fl.build()
+    };
+    let flow_logs = mock!(aws_sdk_ec2::Client::describe_flow_logs).then_output(move || {
+        DescribeFlowLogsOutput::builder()
+            .flow_logs(failing("fl-theirs", false))
+            .flow_logs(failing("fl-ours", true))
+            .build()
+    });
+    let audit_vpcs = one_vpc();
+    let audit = flowguard_aws::Reconciler::new(clients(&[&audit_vpcs, &flow_logs], &[]), place())
+        .sweep(&s3_policy(), flowguard_aws::Mode::Audit, "test")
+        .await
+        .unwrap();
+    let line = &audit.vpcs[0];
+    assert_eq!(
+        line.status,
+        flowguard_core::VpcStatus::WouldRemediate,
+        "{audit}"
+    );
+    assert!(!line.checks.delivering);
+    assert!(line.reason.contains("failing delivery"), "{}", line.reason);
+
+    let delete = mock!(aws_sdk_ec2::Client::delete_flow_logs)
+        .match_requests(|r| r.flow_log_ids() == ["fl-ours"])
+        .then_output(|| DeleteFlowLogsOutput::builder().build());
+    let create = mock!(aws_sdk_ec2::Client::create_flow_logs)
+        .match_requests(|r| r.deliver_logs_permission_arn().is_none())
+        .then_output(|| {
+            CreateFlowLogsOutput::builder()
+                .flow_log_ids("fl-new")
+                .build()
+        });
+    let vpcs = one_vpc();
+    let report = flowguard_aws::Reconciler::new(
+        clients(&[&vpcs, &flow_logs, &delete, &create], &[]),
+        place(),
+    )
+    .sweep(&s3_policy(), flowguard_aws::Mode::Enforce, "test")
+    .await
+    .unwrap();
+    assert_eq!(
+        report.vpcs[0].status,
+        flowguard_core::VpcStatus::Remediated,
+        "{report}"
+    );
+    assert_eq!((delete.num_calls(), create.num_calls()), (1, 1));
+    let deleted: Vec<&str> = report
+        .actions
+        .iter()
+        .filter(|a| a.action == flowguard_core::ActionKind::DeleteFlowLogs)
+        .map(|a| a.target.as_str())
+        .collect();
+    assert_eq!(deleted, ["fl-ours"], "never someone else's: {report}");
+    assert!(
+        report.actions[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("bucket policy")),
+        "{report}"
+    );
 }

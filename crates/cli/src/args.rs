@@ -187,6 +187,22 @@ pub struct ConfigFlags {
     /// 60 or 600 seconds [FLOWGUARD_MAX_AGGREGATION_INTERVAL].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub max_aggregation_interval: Option<String>,
+    /// cloud-watch-logs, or an S3 bucket: arn:aws:s3:::BUCKET/PREFIX or s3://BUCKET/PREFIX
+    /// [FLOWGUARD_DESTINATION].
+    #[arg(long, global = true, value_name = "DESTINATION")]
+    pub destination: Option<String>,
+    /// Custom record format, e.g. "${version} ${vpc-id} ${action}" [FLOWGUARD_LOG_FORMAT].
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// S3 only: plain-text or parquet [FLOWGUARD_S3_FILE_FORMAT].
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub s3_file_format: Option<String>,
+    /// S3 only: Hive-compatible prefixes, true or false [FLOWGUARD_S3_HIVE_PARTITIONS].
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub s3_hive_partitions: Option<String>,
+    /// S3 only: partition by hour, true or false [FLOWGUARD_S3_PER_HOUR_PARTITION].
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub s3_per_hour_partition: Option<String>,
 }
 
 impl ConfigFlags {
@@ -199,6 +215,11 @@ impl ConfigFlags {
             "FLOWGUARD_EXEMPT_TAG" => self.exempt_tag.as_ref(),
             "FLOWGUARD_KMS_KEY_ARN" => self.kms_key_arn.as_ref(),
             "FLOWGUARD_MAX_AGGREGATION_INTERVAL" => self.max_aggregation_interval.as_ref(),
+            "FLOWGUARD_DESTINATION" => self.destination.as_ref(),
+            "FLOWGUARD_LOG_FORMAT" => self.log_format.as_ref(),
+            "FLOWGUARD_S3_FILE_FORMAT" => self.s3_file_format.as_ref(),
+            "FLOWGUARD_S3_HIVE_PARTITIONS" => self.s3_hive_partitions.as_ref(),
+            "FLOWGUARD_S3_PER_HOUR_PARTITION" => self.s3_per_hour_partition.as_ref(),
             _ => None,
         }
     }

@@ -51,11 +51,12 @@ pub async fn run(
         Kind::Apply => (Mode::Enforce, "flowguard apply"),
     };
     if kind == Kind::Apply {
-        let arn = policy.require_delivery_role()?;
-        let iam_client = Clients::new(&scope.config).iam;
-        iam::verify_delivery_role(&iam_client, arn)
-            .await
-            .map_err(|p| failure::role(&p, &scope.config))?;
+        if let Some(arn) = policy.require_delivery_role()? {
+            let iam_client = Clients::new(&scope.config).iam;
+            iam::verify_delivery_role(&iam_client, arn)
+                .await
+                .map_err(|p| failure::role(&p, &scope.config))?;
+        }
         if !yes && !confirmed(&scope, &policy).await? {
             eprintln!("apply cancelled: nothing changed");
             return Ok(ExitCode::from(1));

@@ -45,6 +45,39 @@ pub struct Facts {
     pub managed_tag: Tag,
     pub delivery_role: DeliveryRoleFacts,
     pub organization: OrganizationFacts,
+    pub destination: DestinationFacts,
+    pub log_format: LogFormatFacts,
+    pub s3_options: S3OptionsFacts,
+}
+
+/// `FLOWGUARD_DESTINATION`: CloudWatch Logs, or an S3 bucket (and prefix) by ARN or URL.
+#[derive(Debug, Deserialize)]
+pub struct DestinationFacts {
+    pub default: String,
+    pub cloud_watch_logs: String,
+    pub form: String,
+    pub s3_arn_pattern: Pattern,
+    pub s3_url_pattern: Pattern,
+    pub bucket_ip_pattern: Pattern,
+    pub bucket_reserved_prefixes: Vec<String>,
+    pub bucket_reserved_suffixes: Vec<String>,
+    pub reserved_folder: String,
+}
+
+/// `FLOWGUARD_LOG_FORMAT`: the flow-log record fields EC2 documents, and its default format.
+#[derive(Debug, Deserialize)]
+pub struct LogFormatFacts {
+    pub field_pattern: Pattern,
+    pub fields: Vec<String>,
+    pub default: String,
+}
+
+/// EC2's `DestinationOptions` for S3.
+#[derive(Debug, Deserialize)]
+pub struct S3OptionsFacts {
+    pub file_format: Choice<String>,
+    pub hive_compatible_partitions: DefaultOnly<bool>,
+    pub per_hour_partition: DefaultOnly<bool>,
 }
 
 /// Organization mode's settings.

@@ -141,6 +141,21 @@ impl FakeRegion {
                 format!("Maximum of {MAX_VPCS_PER_CREATE} resource ids, {given} given"),
             );
         }
+        // EC2 takes a delivery role only for CloudWatch Logs (and cross-account Firehose), and
+        // DestinationOptions only for S3.
+        let s3 = matches!(request.destination, Destination::S3(_));
+        if s3 && request.delivery_role_arn.is_some() {
+            return refuse(
+                "InvalidParameter",
+                "DeliverLogsPermissionArn is not applicable for s3 delivery".to_owned(),
+            );
+        }
+        if !s3 && request.s3_options.is_some() {
+            return refuse(
+                "InvalidParameter",
+                "DestinationOptions is applicable only for s3 delivery".to_owned(),
+            );
+        }
         if let Some(account) = Self::lock(&self.account).as_deref() {
             let shared = |id: &&VpcId| {
                 (state.vpcs.iter()).any(|v| &v.id == *id && v.is_owned_by_another(account))
@@ -299,7 +314,7 @@ impl Remediator for FakeRegion {
             }
             let duplicate = state.flow_logs.iter().any(|fl| {
                 fl.resource_id == vpc.as_str()
-                    && fl.log_group() == Some(&request.log_group)
+                    && fl.destination == request.destination
                     && fl.traffic_type == Some(request.traffic_type)
             });
             if duplicate && *Self::lock(&self.whole_batch_duplicates) {
@@ -323,7 +338,11 @@ impl Remediator for FakeRegion {
                 outcomes.push((vpc.clone(), Created::AlreadyExists(e)));
                 continue;
             }
-            let group_exists = state.log_groups.contains_key(&request.log_group);
+            // S3 delivery is not modelled: it succeeds. CloudWatch delivery fails without its group.
+            let group_exists = match &request.destination {
+                Destination::CloudWatchLogs(group) => state.log_groups.contains_key(group),
+                Destination::S3(_) | Destination::Other(_) => true,
+            };
             let id = self.new_flow_log_id();
             state.flow_logs.push(FlowLog {
                 id: id.clone(),
@@ -332,10 +351,17 @@ impl Remediator for FakeRegion {
                 traffic_type: Some(request.traffic_type),
                 deliver_status: Some(if group_exists { "SUCCESS" } else { "FAILED" }.to_owned()),
                 deliver_error: (!group_exists).then(|| "Access error".to_owned()),
-                destination: Destination::CloudWatchLogs(request.log_group.clone()),
-                delivery_role_arn: Some(request.delivery_role_arn.clone()),
+                destination: request.destination.clone(),
+                delivery_role_arn: request.delivery_role_arn.clone(),
                 max_aggregation_interval: Some(request.max_aggregation_interval),
                 created_at: None,
+                log_format: Some(
+                    request
+                        .log_format
+                        .clone()
+                        .unwrap_or_else(|| crate::facts::facts().log_format.default.clone()),
+                ),
+                s3_options: request.s3_options,
                 tags: [(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())].into(),
             });
             outcomes.push((vpc.clone(), Created::Created(Some(id))));

@@ -1,7 +1,7 @@
 //! The observed state: what the read-side port saw of one region, in flowguard's own types.
 
 use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
-use crate::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE, TrafficType};
+use crate::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE, S3Options, TrafficType};
 use std::collections::BTreeMap;
 
 /// A VPC and its tags.
@@ -26,11 +26,24 @@ impl Vpc {
 }
 
 /// Where a flow log delivers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Destination {
     CloudWatchLogs(LogGroupName),
-    /// S3 or Kinesis Data Firehose, by ARN: no retention to check.
+    /// An S3 bucket (and prefix) by ARN: its retention is the bucket's lifecycle, which only
+    /// the bucket's owner can read.
+    S3(String),
+    /// Kinesis Data Firehose (or an unknown type), by ARN: no retention to check.
     Other(String),
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::CloudWatchLogs(name) => write!(f, "{name}"),
+            Self::S3(arn) => write!(f, "S3 {arn}"),
+            Self::Other(arn) => f.write_str(arn),
+        }
+    }
 }
 
 impl Destination {
@@ -51,7 +64,20 @@ impl Destination {
                 return Self::CloudWatchLogs(LogGroupName::new(name));
             }
         }
-        Self::Other(log_destination.unwrap_or("unknown").to_owned())
+        let arn = log_destination.unwrap_or("unknown").to_owned();
+        if destination_type == Some("s3") {
+            return Self::S3(arn);
+        }
+        Self::Other(arn)
+    }
+
+    /// Whether a flow log delivering here delivers where `wanted` says (an S3 prefix's
+    /// trailing `/` aside).
+    pub fn same_as(&self, wanted: &Destination) -> bool {
+        match (self, wanted) {
+            (Self::S3(a), Self::S3(b)) => crate::policy::same_s3_destination(a, b),
+            _ => self == wanted,
+        }
     }
 }
 
@@ -89,6 +115,10 @@ pub struct FlowLog {
     pub max_aggregation_interval: Option<u32>,
     /// `CreationTime` as Unix seconds.
     pub created_at: Option<i64>,
+    /// `LogFormat`: the record format, when EC2 gives it.
+    pub log_format: Option<String>,
+    /// `DestinationOptions` of an S3 flow log, when EC2 gives them.
+    pub s3_options: Option<S3Options>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -104,7 +134,7 @@ impl FlowLog {
     pub fn log_group(&self) -> Option<&LogGroupName> {
         match &self.destination {
             Destination::CloudWatchLogs(name) => Some(name),
-            Destination::Other(_) => None,
+            Destination::S3(_) | Destination::Other(_) => None,
         }
     }
 }
@@ -223,7 +253,19 @@ mod tests {
         );
         assert_eq!(
             Destination::from_ec2(Some("s3"), None, Some("arn:aws:s3:::bucket")),
-            Destination::Other("arn:aws:s3:::bucket".into())
+            Destination::S3("arn:aws:s3:::bucket".into())
+        );
+        assert_eq!(
+            Destination::from_ec2(
+                Some("kinesis-data-firehose"),
+                None,
+                Some("arn:aws:firehose:us-east-1:1:deliverystream/x")
+            ),
+            Destination::Other("arn:aws:firehose:us-east-1:1:deliverystream/x".into())
+        );
+        assert!(
+            Destination::S3("arn:aws:s3:::b/p/".into())
+                .same_as(&Destination::S3("arn:aws:s3:::b/p".into()))
         );
         assert_eq!(
             Destination::from_ec2(Some("cloud-watch-logs"), None, Some("arn:aws:s3:::x")),

@@ -6,8 +6,8 @@
 
 use crate::error::AwsError;
 use crate::ids::{FlowLogId, LogGroupName, VpcId};
-use crate::observed::{FlowLog, LogGroup, Vpc};
-use crate::policy::TrafficType;
+use crate::observed::{Destination, FlowLog, LogGroup, Vpc};
+use crate::policy::{S3Options, TrafficType};
 use serde::Serialize;
 use std::future::Future;
 
@@ -28,14 +28,20 @@ pub enum FlowLogQuery<'a> {
     LogGroup(&'a LogGroupName),
 }
 
-/// One `CreateFlowLogs` request: one flow log per VPC, all into one log group.
+/// One `CreateFlowLogs` request: one flow log per VPC, all into one destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowLogRequest {
     pub vpcs: Vec<VpcId>,
-    pub log_group: LogGroupName,
-    pub delivery_role_arn: String,
+    /// A log group, or an S3 bucket ARN (never anything else).
+    pub destination: Destination,
+    /// The delivery role: for CloudWatch Logs only (EC2 refuses one for S3).
+    pub delivery_role_arn: Option<String>,
     pub traffic_type: TrafficType,
     pub max_aggregation_interval: u32,
+    /// A custom record format; `None`: EC2's default.
+    pub log_format: Option<String>,
+    /// `DestinationOptions`, for S3 only.
+    pub s3_options: Option<S3Options>,
     /// Idempotency token derived from the trigger and the request (at most 64 characters).
     pub client_token: String,
 }

@@ -119,6 +119,9 @@ pub struct Action {
     pub result: ActionResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_group: Option<LogGroupName>,
+    /// The S3 destination (bucket ARN and prefix) of a `create_flow_logs` into S3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
     /// Human detail: "30 days -> 365 days", "REJECT, role …".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -142,6 +145,7 @@ impl Action {
             target: target.into(),
             result,
             log_group: None,
+            destination: None,
             detail: None,
             flow_log_id: None,
             permission: None,

@@ -5,7 +5,7 @@
 //! delivers to a log group that exists and keeps data at least the policy's retention.
 
 use crate::ids::LogGroupName;
-use crate::observed::{FlowLog, LogGroup, Observed, Retention, Vpc};
+use crate::observed::{Destination, FlowLog, LogGroup, Observed, Retention, Vpc};
 use crate::policy::Policy;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -88,11 +88,44 @@ pub struct Checks {
     /// The log group of the flow log that counts (or of the best candidate).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_group: Option<LogGroupName>,
-    /// That group's retention; absent when it does not exist or is not CloudWatch Logs.
+    /// Its S3 destination instead, when it delivers to S3.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub retention: Option<Retention>,
+    pub s3_destination: Option<String>,
+    /// That group's retention, or `unverified` for S3; absent when the group does not exist
+    /// or the destination is neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionCheck>,
     pub exempt: bool,
 }
+
+/// The retention an auditor reads for a VPC's flow log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RetentionCheck {
+    /// A CloudWatch Logs group's retention.
+    Kept(Retention),
+    /// An S3 bucket's: its lifecycle rules live in the bucket owner's account (the log
+    /// archive), which a member account cannot read. The bucket's stack enforces it.
+    #[serde(serialize_with = "unverified")]
+    Unverified,
+}
+
+fn unverified<S: serde::Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("unverified")
+}
+
+impl std::fmt::Display for RetentionCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Kept(retention) => retention.fmt(f),
+            Self::Unverified => f.write_str("unverified (S3)"),
+        }
+    }
+}
+
+/// What the report says of an S3 flow log's retention.
+pub const S3_RETENTION_NOTE: &str = "retention unverified: the bucket's lifecycle, in the \
+    bucket owner's account (the log archive), keeps the records";
 
 /// What the rule says of one VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,11 +171,17 @@ pub fn evaluate_with<'a>(
     } else if let Some((fl, _)) = counting {
         match fl.log_group() {
             Some(group) => format!("flow log {} ({}) delivers to {group}", fl.id, traffic(fl)),
+            None if matches!(fl.destination, Destination::S3(_)) => format!(
+                "flow log {} ({}) delivers to {}; {S3_RETENTION_NOTE}",
+                fl.id,
+                traffic(fl),
+                fl.destination
+            ),
             None => format!(
                 "flow log {} ({}) delivers to {}",
                 fl.id,
                 traffic(fl),
-                destination(fl)
+                fl.destination
             ),
         }
     } else if verdicts.is_empty() {
@@ -165,13 +204,6 @@ pub fn evaluate_with<'a>(
 
 fn traffic(fl: &FlowLog) -> &'static str {
     fl.traffic_type.map_or("unknown traffic", |t| t.as_str())
-}
-
-fn destination(fl: &FlowLog) -> &str {
-    match &fl.destination {
-        crate::observed::Destination::CloudWatchLogs(name) => name.as_str(),
-        crate::observed::Destination::Other(arn) => arn,
-    }
 }
 
 fn checks(
@@ -200,15 +232,23 @@ fn checks(
         .or_else(|| capturing.first().map(|fl| **fl))
         .or_else(|| active.first().copied());
     let log_group = shown.and_then(|fl| fl.log_group().cloned());
-    let retention = log_group
-        .as_ref()
-        .and_then(|g| observed.log_groups.get(g))
-        .map(|g| g.retention);
+    let s3_destination = shown.and_then(|fl| match &fl.destination {
+        Destination::S3(arn) => Some(arn.clone()),
+        _ => None,
+    });
+    let retention = match &log_group {
+        Some(group) => observed
+            .log_groups
+            .get(group)
+            .map(|g| RetentionCheck::Kept(g.retention)),
+        None => s3_destination.as_ref().map(|_| RetentionCheck::Unverified),
+    };
     Checks {
         active_flow_log: !active.is_empty(),
         captures_rejects: !capturing.is_empty(),
         delivering,
         log_group,
+        s3_destination,
         retention,
         exempt,
     }

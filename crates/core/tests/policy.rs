@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use flowguard_core::facts::{SOURCE, facts};
+use flowguard_core::observed::Destination;
 use flowguard_core::policy::{
-    CLOUDWATCH_RETENTION_DAYS, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, MIN_RETENTION_DAYS,
+    CLOUDWATCH_RETENTION_DAYS, DeliverTo, FileFormat, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
+    MIN_RETENTION_DAYS, S3Options,
 };
 use flowguard_core::{
     ConfigError, LogGroupName, LogGroupTemplate, Place, Policy, TrafficType, VpcId,
@@ -57,7 +59,7 @@ fn every_variable_is_read() {
     .unwrap();
     assert_eq!(
         p.require_delivery_role().unwrap(),
-        "arn:aws:iam::123456789012:role/flow-logs"
+        Some("arn:aws:iam::123456789012:role/flow-logs")
     );
     assert!(p.log_group.is_per_vpc());
     assert_eq!(p.retention_days, 731);
@@ -66,6 +68,83 @@ fn every_variable_is_read() {
     assert_eq!(p.exempt_tag, "no-flow-logs");
     assert!(p.kms_key_arn.is_some());
     assert_eq!(p.max_aggregation_interval, 60);
+    assert_eq!(p.destination, DeliverTo::CloudWatchLogs);
+    assert_eq!(p.s3_options, None);
+}
+
+#[test]
+fn an_s3_destination_reads_its_options_and_needs_no_delivery_role() {
+    let p = policy(&[
+        ("FLOWGUARD_DESTINATION", "s3://log-archive/flow-logs"),
+        ("FLOWGUARD_LOG_FORMAT", "${version} ${vpc-id} ${action}"),
+        ("FLOWGUARD_S3_FILE_FORMAT", "parquet"),
+        ("FLOWGUARD_S3_HIVE_PARTITIONS", "true"),
+        ("FLOWGUARD_S3_PER_HOUR_PARTITION", "yes"),
+    ])
+    .unwrap();
+    assert!(!p.needs_delivery_role());
+    assert_eq!(p.require_delivery_role().unwrap(), None);
+    assert_eq!(
+        p.s3_options,
+        Some(S3Options {
+            file_format: FileFormat::Parquet,
+            hive_compatible_partitions: true,
+            per_hour_partition: true,
+        })
+    );
+    assert_eq!(p.effective_log_format(), "${version} ${vpc-id} ${action}");
+    let vpc = VpcId::new("vpc-1");
+    let in_china = Place {
+        region: "cn-north-1".into(),
+        account: "123456789012".into(),
+    };
+    assert_eq!(
+        p.destination_for(&vpc, &in_china),
+        Destination::S3("arn:aws-cn:s3:::log-archive/flow-logs".into()),
+        "an s3:// URL takes the run's partition"
+    );
+    // The default options when none is set.
+    let plain = policy(&[("FLOWGUARD_DESTINATION", "arn:aws:s3:::log-archive")]).unwrap();
+    assert_eq!(plain.s3_options, Some(S3Options::default()));
+    assert_eq!(plain.effective_log_format(), facts().log_format.default);
+}
+
+#[test]
+fn s3_refusals_say_why() {
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Vars, &str, &str); 4] = [
+        (
+            &[("FLOWGUARD_S3_FILE_FORMAT", "parquet")],
+            "FLOWGUARD_S3_FILE_FORMAT",
+            "needs an S3 destination",
+        ),
+        (
+            &[
+                ("FLOWGUARD_DESTINATION", "arn:aws:s3:::logs"),
+                (
+                    "FLOWGUARD_DELIVERY_ROLE_ARN",
+                    "arn:aws:iam::123456789012:role/r",
+                ),
+            ],
+            "FLOWGUARD_DELIVERY_ROLE_ARN",
+            "only for CloudWatch Logs",
+        ),
+        (
+            &[("FLOWGUARD_DESTINATION", "arn:aws:s3:::logs/AWSLogs/x")],
+            "FLOWGUARD_DESTINATION",
+            "may not begin with AWSLogs",
+        ),
+        (
+            &[("FLOWGUARD_LOG_FORMAT", "${version} ${vpc_id}")],
+            "FLOWGUARD_LOG_FORMAT",
+            "vpc_id is not a field EC2 documents",
+        ),
+    ];
+    for (vars, variable, hint) in cases {
+        let err = policy(vars).unwrap_err();
+        assert_eq!(err.variable, variable);
+        assert!(err.to_string().contains(hint), "{err}");
+    }
 }
 
 #[test]
@@ -209,6 +288,9 @@ struct Case {
     /// What the value becomes when accepted (JSON `null`: none).
     #[serde(default)]
     becomes: Option<Value>,
+    /// Other variables set at the same time.
+    #[serde(default)]
+    with: HashMap<String, String>,
 }
 
 impl Case {
@@ -225,17 +307,22 @@ fn cases() -> Vec<Case> {
     serde_json::from_str::<File>(SOURCE).unwrap().cases
 }
 
-/// The field of the serialized [`Policy`] that a variable sets.
+/// The field of the serialized [`Policy`] that a variable sets, as a JSON pointer.
 fn field(variable: &str) -> &'static str {
     match variable {
-        "FLOWGUARD_DELIVERY_ROLE_ARN" => "delivery_role_arn",
-        "FLOWGUARD_LOG_GROUP" => "log_group",
-        "FLOWGUARD_RETENTION_DAYS" => "retention_days",
-        "FLOWGUARD_TRAFFIC_TYPE" => "traffic_type",
-        "FLOWGUARD_DRY_RUN" => "dry_run",
-        "FLOWGUARD_EXEMPT_TAG" => "exempt_tag",
-        "FLOWGUARD_KMS_KEY_ARN" => "kms_key_arn",
-        "FLOWGUARD_MAX_AGGREGATION_INTERVAL" => "max_aggregation_interval",
+        "FLOWGUARD_DELIVERY_ROLE_ARN" => "/delivery_role_arn",
+        "FLOWGUARD_LOG_GROUP" => "/log_group",
+        "FLOWGUARD_RETENTION_DAYS" => "/retention_days",
+        "FLOWGUARD_TRAFFIC_TYPE" => "/traffic_type",
+        "FLOWGUARD_DRY_RUN" => "/dry_run",
+        "FLOWGUARD_EXEMPT_TAG" => "/exempt_tag",
+        "FLOWGUARD_KMS_KEY_ARN" => "/kms_key_arn",
+        "FLOWGUARD_MAX_AGGREGATION_INTERVAL" => "/max_aggregation_interval",
+        "FLOWGUARD_DESTINATION" => "/destination",
+        "FLOWGUARD_LOG_FORMAT" => "/log_format",
+        "FLOWGUARD_S3_FILE_FORMAT" => "/s3_options/file_format",
+        "FLOWGUARD_S3_HIVE_PARTITIONS" => "/s3_options/hive_compatible_partitions",
+        "FLOWGUARD_S3_PER_HOUR_PARTITION" => "/s3_options/per_hour_partition",
         other => panic!("a case names {other}, which the Lambda does not read"),
     }
 }
@@ -246,13 +333,18 @@ fn every_shared_case_of_the_facts_is_decided_as_written() {
     assert!(cases.len() > 50, "{} cases", cases.len());
     for case in &cases {
         let input = case.input();
-        let result = policy(&[(&case.variable, &input)]);
+        let mut vars: Vec<(&str, &str)> = vec![(&case.variable, &input)];
+        vars.extend(case.with.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let result = policy(&vars);
         let label = format!("{}={input:?}", case.variable);
         match (&result, case.accepted) {
             (Ok(policy), true) => {
                 if let Some(expected) = &case.becomes {
-                    let actual =
-                        serde_json::to_value(policy).unwrap()[field(&case.variable)].clone();
+                    let actual = serde_json::to_value(policy)
+                        .unwrap()
+                        .pointer(field(&case.variable))
+                        .cloned()
+                        .unwrap_or(Value::Null);
                     assert_eq!(&actual, expected, "{label}");
                 }
             }

@@ -65,6 +65,8 @@ fn flow_log_strategy(vpcs: usize) -> impl Strategy<Value = FlowLog> {
                     delivery_role_arn: Some(role.to_owned()),
                     max_aggregation_interval: Some(interval),
                     created_at: Some(NOW - hours * 3600 - 1),
+                    log_format: None,
+                    s3_options: None,
                     tags: if managed {
                         [("managed-by".to_owned(), "flowguard".to_owned())].into()
                     } else {

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use flowguard_core::fake::FakeRegion;
-use flowguard_core::observed::{FlowLog, Retention::Days};
-use flowguard_core::policy::{Policy, TrafficType::Reject};
+use flowguard_core::observed::{Destination, FlowLog, Retention::Days};
+use flowguard_core::policy::{DeliverTo, FileFormat, Policy, S3Options, TrafficType::Reject};
 use flowguard_core::reconcile::{Deadline, ReconcileError, Run, audit, dry_run, enforce};
 use flowguard_core::trigger::{Target, Trigger};
 use flowguard_core::{ActionResult, AwsError, Outcome, Permission, Report, VpcId, VpcStatus};
@@ -517,8 +517,13 @@ fn client_tokens_are_stable_and_short() {
     let t = vpc_trigger("vpc-1");
     let r = run(&p, &t);
     let token = |vpc: &str| {
-        flowguard_core::reconcile::flow_log_request(&r, "role", &MANAGED.into(), &[VpcId::new(vpc)])
-            .client_token
+        flowguard_core::reconcile::flow_log_request(
+            &r,
+            Some("role"),
+            &managed(),
+            &[VpcId::new(vpc)],
+        )
+        .client_token
     };
     let (a, b, c) = (token("vpc-1"), token("vpc-1"), token("vpc-2"));
     assert_eq!(a, b);
@@ -786,7 +791,9 @@ fn client_tokens_cover_every_parameter() {
     let t = vpc_trigger("vpc-1");
     let vpcs = [VpcId::new("vpc-1")];
     let token = |policy: &Policy, role: &str| {
-        flowguard_core::reconcile::flow_log_request(&run(policy, &t), role, &MANAGED.into(), &vpcs)
+        let destination = policy.destination_for(&vpcs[0], &place());
+        let role = policy.needs_delivery_role().then_some(role);
+        flowguard_core::reconcile::flow_log_request(&run(policy, &t), role, &destination, &vpcs)
             .client_token
     };
     let all = Policy {
@@ -797,11 +804,33 @@ fn client_tokens_cover_every_parameter() {
         max_aggregation_interval: 60,
         ..policy()
     };
+    let formatted = Policy {
+        log_format: Some("${version} ${vpc-id} ${action}".into()),
+        ..policy()
+    };
+    let s3 = |arn: &str, options: S3Options| Policy {
+        destination: DeliverTo::S3 { arn: arn.into() },
+        s3_options: Some(options),
+        ..policy()
+    };
+    let parquet = S3Options {
+        file_format: FileFormat::Parquet,
+        ..S3Options::default()
+    };
+    let hourly = S3Options {
+        per_hour_partition: true,
+        ..S3Options::default()
+    };
     let tokens = [
         token(&policy(), "role"),
         token(&policy(), "role2"),
         token(&all, "role"),
         token(&fast, "role"),
+        token(&formatted, "role"),
+        token(&s3("arn:aws:s3:::logs", S3Options::default()), "role"),
+        token(&s3("arn:aws:s3:::logs/vpc", S3Options::default()), "role"),
+        token(&s3("arn:aws:s3:::logs", parquet), "role"),
+        token(&s3("arn:aws:s3:::logs", hourly), "role"),
     ];
     for (i, a) in tokens.iter().enumerate() {
         for b in &tokens[i + 1..] {
@@ -882,4 +911,8 @@ fn a_whole_batch_refused_for_a_vpc_deleted_mid_run_is_asked_again_for_the_others
     let report = sweep_deleting_vpc_2_mid_run(&fake);
     assert_eq!(report.outcome(), Outcome::Ok);
     assert_eq!(report.actions.len(), 3, "one line per VPC: {report}");
+}
+
+fn managed() -> Destination {
+    Destination::CloudWatchLogs(MANAGED.into())
 }

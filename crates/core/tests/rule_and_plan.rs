@@ -107,7 +107,7 @@ fn ids(v: &[&str]) -> Vec<VpcId> {
 /// The step that creates flow logs into `group` for `vpcs`.
 fn create_flow_logs(group: &str, vpcs: &[&str]) -> Step {
     Step::CreateFlowLogs {
-        log_group: name(group),
+        destination: Destination::CloudWatchLogs(name(group)),
         vpcs: ids(vpcs),
     }
 }

@@ -165,6 +165,7 @@ impl OrgConfig {
     /// fail in every other account.
     pub fn complete(&self, mut policy: crate::Policy) -> Result<crate::Policy, ConfigError> {
         match &policy.delivery_role_arn {
+            None if !policy.needs_delivery_role() => {}
             None => {
                 policy.delivery_role_arn =
                     Some(facts().organization.delivery_role_arn.default.clone());

@@ -16,7 +16,7 @@ pub use steps::{
 };
 
 use crate::ids::{LogGroupName, Place, VpcId};
-use crate::observed::{FlowLog, Observed, Vpc};
+use crate::observed::{Destination, FlowLog, Observed, Vpc};
 use crate::policy::Policy;
 use crate::rule::{Checks, FlowLogVerdict};
 use serde::Serialize;
@@ -70,8 +70,10 @@ impl Plan {
     }
 }
 
-/// Why flowguard's own flow log no longer matches the policy, if it does not.
-fn mismatch(policy: &Policy, fl: &FlowLog, managed: &LogGroupName) -> Option<String> {
+/// Why flowguard's own flow log no longer matches the policy, if it does not: its traffic
+/// type, destination, delivery role, aggregation interval, record format or S3 options.
+/// Settings that EC2 did not describe are not held against it.
+fn mismatch(policy: &Policy, fl: &FlowLog, wanted: &Destination) -> Option<String> {
     if fl.traffic_type != Some(policy.traffic_type) {
         return Some(format!(
             "captures {} traffic, the policy asks for {}",
@@ -79,18 +81,11 @@ fn mismatch(policy: &Policy, fl: &FlowLog, managed: &LogGroupName) -> Option<Str
             policy.traffic_type
         ));
     }
-    match fl.log_group() {
-        Some(group) if group == managed => {}
-        Some(group) => {
-            return Some(format!(
-                "delivers to {group}, the policy's group is {managed}"
-            ));
-        }
-        None => {
-            return Some(format!(
-                "does not deliver to CloudWatch Logs group {managed}"
-            ));
-        }
+    if !fl.destination.same_as(wanted) {
+        return Some(format!(
+            "delivers to {}, the policy's destination is {wanted}",
+            fl.destination
+        ));
     }
     if let (Some(want), Some(have)) = (&policy.delivery_role_arn, &fl.delivery_role_arn)
         && want != have
@@ -107,12 +102,31 @@ fn mismatch(policy: &Policy, fl: &FlowLog, managed: &LogGroupName) -> Option<Str
             policy.max_aggregation_interval
         ));
     }
+    if let Some(have) = &fl.log_format
+        && have.trim() != policy.effective_log_format()
+    {
+        return Some(format!(
+            "writes records as {have:?}, the policy's format is {:?}",
+            policy.effective_log_format()
+        ));
+    }
+    if let (Some(want), Some(have)) = (&policy.s3_options, &fl.s3_options)
+        && want != have
+    {
+        return Some(format!(
+            "writes S3 objects as {have}, the policy asks for {want}"
+        ));
+    }
     None
 }
 
-/// The likely cause of a delivery error, for the person the alarm reaches.
-pub fn likely_cause(message: Option<&str>) -> &'static str {
+/// The likely cause of a delivery error into `destination`, for the person the alarm reaches.
+pub fn likely_cause(message: Option<&str>, destination: &Destination) -> &'static str {
     match message {
+        Some("Access error") if matches!(destination, Destination::S3(_)) => {
+            "likely cause: the bucket policy (it must let delivery.logs.amazonaws.com put objects \
+             for this account), the bucket's KMS key policy, or the bucket is gone"
+        }
         Some("Access error") => {
             "likely cause: the delivery role's permissions, its trust policy, or the log group's KMS key policy"
         }
@@ -131,7 +145,7 @@ fn replaceable(fl: &FlowLog, now: Option<i64>) -> Result<(), String> {
         "flowguard's flow log {} is failing delivery ({}; {})",
         fl.id,
         error.unwrap_or("no error message"),
-        likely_cause(error)
+        likely_cause(error, &fl.destination)
     );
     if error == Some(RATE_LIMITED) {
         return Err(format!("{what}: not replaced"));
@@ -161,9 +175,11 @@ pub fn plan(policy: &Policy, observed: &Observed) -> Plan {
         vpcs.push(plan_vpc(policy, place, vpc, mine, observed, &mut builder));
     }
 
-    // The managed group keeps at least the policy's retention even when no VPC needs it now.
+    // The managed group keeps at least the policy's retention even when no VPC needs it now
+    // (with an S3 destination, flowguard manages no group).
     for group in observed.log_groups.values() {
-        if policy.log_group.matches(&group.name, place).is_some()
+        if policy.needs_delivery_role()
+            && policy.log_group.matches(&group.name, place).is_some()
             && !group.retention.at_least(policy.retention_days)
         {
             builder.raise(&group.name, group.retention, None);
@@ -218,15 +234,21 @@ fn plan_vpc(
             )
         };
     }
-    let managed = policy.log_group.render(&vpc.id, place);
-    let is_managed = |name: &LogGroupName| policy.log_group.matches(name, place).is_some();
+    let wanted = policy.destination_for(&vpc.id, place);
+    // The group flowguard manages for this VPC: none with an S3 destination.
+    let managed = match &wanted {
+        Destination::CloudWatchLogs(name) => Some(name),
+        _ => None,
+    };
+    let is_managed =
+        |name: &LogGroupName| managed.is_some() && policy.log_group.matches(name, place).is_some();
     // flowguard's own flow logs that no longer match the policy are replaced.
     let stale: Vec<Replacement> = evaluation
         .verdicts
         .iter()
         .filter(|(fl, _)| fl.is_managed())
         .filter_map(|(fl, _)| {
-            mismatch(policy, fl, &managed).map(|why| Replacement {
+            mismatch(policy, fl, &wanted).map(|why| Replacement {
                 flow_log: fl.id.clone(),
                 vpc: vpc.id.clone(),
                 why: format!("flowguard's flow log {} {why}: replace it", fl.id),
@@ -290,9 +312,10 @@ fn plan_vpc(
                     flow_log: fl.id.clone(),
                     vpc: vpc.id.clone(),
                     why: format!(
-                        "flowguard's flow log {} has been failing delivery for over an hour ({}): replace it",
+                        "flowguard's flow log {} has been failing delivery for over an hour ({}; {}): replace it",
                         fl.id,
-                        fl.deliver_error.as_deref().unwrap_or("no error message")
+                        fl.deliver_error.as_deref().unwrap_or("no error message"),
+                        likely_cause(fl.deliver_error.as_deref(), &fl.destination)
                     ),
                 }),
                 Err(why) => blocked.push(why),
@@ -302,19 +325,21 @@ fn plan_vpc(
     if !blocked.is_empty() {
         return planned(Decision::Blocked, blocked.join("; "));
     }
-    match observed.log_groups.get(&managed) {
-        None => builder.create_group(&managed, &vpc.id),
-        Some(group) if !group.retention.at_least(policy.retention_days) => {
-            builder.raise(&managed, group.retention, Some(&vpc.id));
+    if let Some(managed) = managed {
+        match observed.log_groups.get(managed) {
+            None => builder.create_group(managed, &vpc.id),
+            Some(group) if !group.retention.at_least(policy.retention_days) => {
+                builder.raise(managed, group.retention, Some(&vpc.id));
+            }
+            Some(_) => {}
         }
-        Some(_) => {}
     }
     if !replace.is_empty() {
         builder.replace.insert(vpc.id.clone(), replace);
     }
     builder
         .create
-        .entry(managed)
+        .entry(wanted)
         .or_default()
         .push(vpc.id.clone());
     planned(Decision::Remediate, evaluation.reason.clone())

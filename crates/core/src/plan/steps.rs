@@ -6,7 +6,7 @@
 //! the other) is what the Lambda keeps back from its deadline.
 
 use crate::ids::{FlowLogId, LogGroupName, VpcId};
-use crate::observed::Retention;
+use crate::observed::{Destination, Retention};
 use std::collections::{BTreeMap, HashMap};
 
 /// One `CreateFlowLogs` call takes at most this many VPC ids: the EC2 API model's "Maximum of
@@ -33,9 +33,9 @@ pub enum Step {
     },
     /// Delete flowguard's own flow logs (at most [`MAX_FLOW_LOGS_PER_DELETE`]).
     DeleteFlowLogs { flow_logs: Vec<Replacement> },
-    /// Create one flow log per VPC into `log_group` (at most [`MAX_VPCS_PER_CREATE`] VPCs).
+    /// Create one flow log per VPC into `destination` (at most [`MAX_VPCS_PER_CREATE`] VPCs).
     CreateFlowLogs {
-        log_group: LogGroupName,
+        destination: Destination,
         vpcs: Vec<VpcId>,
     },
 }
@@ -100,8 +100,8 @@ enum Prep {
 #[derive(Default)]
 pub(super) struct Builder {
     prep: BTreeMap<LogGroupName, Prep>,
-    /// Flow logs to create, by group, in VPC order.
-    pub(super) create: BTreeMap<LogGroupName, Vec<VpcId>>,
+    /// Flow logs to create, by destination, in VPC order.
+    pub(super) create: BTreeMap<Destination, Vec<VpcId>>,
     /// Own flow logs to delete right before the VPC's new flow log is created.
     pub(super) replace: HashMap<VpcId, Vec<Replacement>>,
     /// Own flow logs to delete on VPCs that need no new flow log.
@@ -157,7 +157,11 @@ impl Builder {
         let waiting: Vec<LogGroupName> = self
             .prep
             .keys()
-            .filter(|name| !self.create.contains_key(*name))
+            .filter(|name| {
+                !self
+                    .create
+                    .contains_key(&Destination::CloudWatchLogs((*name).clone()))
+            })
             .cloned()
             .collect();
         for name in waiting {
@@ -167,8 +171,10 @@ impl Builder {
         }
         // Then unit by unit: the group, then batches of VPCs, each batch's replaced flow
         // logs deleted right before its flow logs are created.
-        for (log_group, vpcs) in std::mem::take(&mut self.create) {
-            if let Some(prep) = self.prep.remove(&log_group) {
+        for (destination, vpcs) in std::mem::take(&mut self.create) {
+            if let Destination::CloudWatchLogs(log_group) = &destination
+                && let Some(prep) = self.prep.remove(log_group)
+            {
                 steps.push(Self::prep_step(log_group.clone(), prep, days));
             }
             for chunk in vpcs.chunks(MAX_VPCS_PER_CREATE) {
@@ -178,7 +184,7 @@ impl Builder {
                     .collect();
                 Self::deletes(&mut steps, replaced);
                 steps.push(Step::CreateFlowLogs {
-                    log_group: log_group.clone(),
+                    destination: destination.clone(),
                     vpcs: chunk.to_vec(),
                 });
             }

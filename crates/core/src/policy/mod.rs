@@ -5,16 +5,19 @@
 //! [`TrafficType`] and [`LogGroupTemplate`] are the typed values; `values` holds the parsers
 //! of single variables.
 
+mod destination;
 mod log_group;
 mod traffic_type;
 mod values;
 
+pub use destination::{DeliverTo, FileFormat, S3Options, same_s3_destination};
 pub use log_group::LogGroupTemplate;
 pub use traffic_type::TrafficType;
 pub use values::parse_bool;
 
 use crate::facts::facts;
-use crate::ids::Place;
+use crate::ids::{Place, VpcId};
+use crate::observed::Destination;
 use serde::Serialize;
 
 /// Retention periods (days) that CloudWatch Logs' `PutRetentionPolicy` accepts: the facts'
@@ -63,6 +66,12 @@ pub struct Policy {
     pub kms_key_arn: Option<String>,
     /// 60 or 600 seconds.
     pub max_aggregation_interval: u32,
+    /// Where flowguard's flow logs deliver: the log group above, or an S3 bucket.
+    pub destination: DeliverTo,
+    /// A custom record format (`${field} ...`); `None`: EC2's default format.
+    pub log_format: Option<String>,
+    /// EC2's `DestinationOptions`: set exactly when the destination is S3.
+    pub s3_options: Option<S3Options>,
 }
 
 /// The defaults of the configuration table, from the facts.
@@ -78,6 +87,9 @@ impl Default for Policy {
             exempt_tag: facts.exempt_tag.default.clone(),
             kms_key_arn: None,
             max_aggregation_interval: facts.max_aggregation_interval.default,
+            destination: DeliverTo::default(),
+            log_format: None,
+            s3_options: None,
         }
     }
 }
@@ -118,7 +130,72 @@ impl Policy {
         if let Some(value) = get("FLOWGUARD_MAX_AGGREGATION_INTERVAL") {
             policy.max_aggregation_interval = values::parse_aggregation_interval(&value)?;
         }
+        if let Some(value) = get("FLOWGUARD_DESTINATION") {
+            policy.destination = DeliverTo::parse(&value)?;
+        }
+        if let Some(value) = get("FLOWGUARD_LOG_FORMAT") {
+            policy.log_format = Some(destination::parse_log_format(&value)?);
+        }
+        let s3_settings = [
+            "FLOWGUARD_S3_FILE_FORMAT",
+            "FLOWGUARD_S3_HIVE_PARTITIONS",
+            "FLOWGUARD_S3_PER_HOUR_PARTITION",
+        ]
+        .map(|name| (name, get(name)));
+        if policy.destination.is_s3() {
+            let mut options = S3Options::default();
+            if let (_, Some(value)) = &s3_settings[0] {
+                options.file_format = destination::parse_file_format(value)?;
+            }
+            if let (name, Some(value)) = &s3_settings[1] {
+                options.hive_compatible_partitions = parse_bool(name, value)?;
+            }
+            if let (name, Some(value)) = &s3_settings[2] {
+                options.per_hour_partition = parse_bool(name, value)?;
+            }
+            policy.s3_options = Some(options);
+            if let Some(role) = &policy.delivery_role_arn {
+                return Err(ConfigError {
+                    variable: "FLOWGUARD_DELIVERY_ROLE_ARN",
+                    value: role.clone(),
+                    allowed: "unset with an S3 destination: EC2 takes a delivery role only for \
+                              CloudWatch Logs (the bucket policy admits the flow-logs service)"
+                        .to_owned(),
+                });
+            }
+        } else if let Some((name, Some(value))) = s3_settings.iter().find(|(_, v)| v.is_some()) {
+            return Err(ConfigError {
+                variable: name,
+                value: value.clone(),
+                allowed: "unset: an S3 option needs an S3 destination \
+                          (FLOWGUARD_DESTINATION=arn:aws:s3:::BUCKET/PREFIX); the destination is cloud-watch-logs"
+                    .to_owned(),
+            });
+        }
         Ok(policy)
+    }
+
+    /// Whether remediation needs a delivery role: only CloudWatch Logs destinations do.
+    pub fn needs_delivery_role(&self) -> bool {
+        !self.destination.is_s3()
+    }
+
+    /// Where flowguard's flow log of `vpc` in `place` delivers under this policy.
+    pub fn destination_for(&self, vpc: &VpcId, place: &Place) -> Destination {
+        match self
+            .destination
+            .s3_arn_in(crate::organization::partition_of(&place.region))
+        {
+            Some(arn) => Destination::S3(arn),
+            None => Destination::CloudWatchLogs(self.log_group.render(vpc, place)),
+        }
+    }
+
+    /// The record format flowguard's flow logs write: the configured one, or EC2's default.
+    pub fn effective_log_format(&self) -> &str {
+        self.log_format
+            .as_deref()
+            .unwrap_or(&facts().log_format.default)
     }
 
     /// The policy as it applies in `account` of `partition`: `{account_id}` and `{partition}`
@@ -134,9 +211,13 @@ impl Policy {
         }
     }
 
-    /// The delivery role, or the start-up error of anything that would remediate.
-    pub fn require_delivery_role(&self) -> Result<&str, ConfigError> {
-        self.delivery_role_arn.as_deref().ok_or_else(|| ConfigError {
+    /// The delivery role that remediation passes to EC2 (`None` for an S3 destination, which
+    /// takes none), or the start-up error of anything that would remediate without one.
+    pub fn require_delivery_role(&self) -> Result<Option<&str>, ConfigError> {
+        if !self.needs_delivery_role() {
+            return Ok(None);
+        }
+        self.delivery_role_arn.as_deref().map(Some).ok_or_else(|| ConfigError {
             variable: "FLOWGUARD_DELIVERY_ROLE_ARN",
             value: String::new(),
             allowed: "required to remediate: the ARN of the role that vpc-flow-logs.amazonaws.com assumes \

@@ -7,6 +7,7 @@ use super::report::planned_actions;
 use super::{Run, flow_log_request};
 use crate::error::{AwsError, Disposition, classify};
 use crate::ids::{FlowLogId, LogGroupName, VpcId};
+use crate::observed::Destination;
 use crate::plan::{Step, units};
 use crate::ports::{Created, Inventory, Remediator};
 use crate::report::Action;
@@ -39,7 +40,7 @@ pub(super) async fn apply_round<I: Inventory, R: Remediator>(
     inv: &I,
     rem: &R,
     run: &Run<'_>,
-    role: &str,
+    role: Option<&str>,
     kms_key: Option<&str>,
     steps: &[Step],
 ) -> Vec<Done> {
@@ -91,7 +92,7 @@ struct Executor<'a, I, R> {
     inv: &'a I,
     rem: &'a R,
     run: &'a Run<'a>,
-    role: &'a str,
+    role: Option<&'a str>,
     kms_key: Option<&'a str>,
     done: Vec<Done>,
     /// Groups not made ready in this round.
@@ -170,8 +171,8 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                     self.push(action, vec![r.vpc.clone()], outcome);
                 }
             }
-            Step::CreateFlowLogs { log_group, vpcs } => {
-                self.create_flow_logs(log_group, vpcs, actions.collect())
+            Step::CreateFlowLogs { destination, vpcs } => {
+                self.create_flow_logs(destination, vpcs, actions.collect())
                     .await;
             }
         }
@@ -259,16 +260,17 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
 
     async fn create_flow_logs(
         &mut self,
-        log_group: &LogGroupName,
+        destination: &Destination,
         vpcs: &[VpcId],
         actions: Vec<Action>,
     ) {
         let mut ready = Vec::new();
         for (vpc, action) in vpcs.iter().zip(actions) {
-            let hold = self
-                .held_groups
-                .get(log_group)
-                .or_else(|| self.held_vpcs.get(vpc));
+            let held_group = match destination {
+                Destination::CloudWatchLogs(group) => self.held_groups.get(group),
+                Destination::S3(_) | Destination::Other(_) => None,
+            };
+            let hold = held_group.or_else(|| self.held_vpcs.get(vpc));
             match hold.map(Hold::outcome) {
                 Some(outcome) => self.push(action, vec![vpc.clone()], outcome),
                 None => ready.push((vpc.clone(), action)),
@@ -278,7 +280,7 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
             return;
         }
         let ids: Vec<VpcId> = ready.iter().map(|(vpc, _)| vpc.clone()).collect();
-        let request = flow_log_request(self.run, self.role, log_group, &ids);
+        let request = flow_log_request(self.run, self.role, destination, &ids);
         let outcomes = self.rem.create_flow_logs(&request).await;
         let per_vpc: HashMap<VpcId, Created> = match outcomes {
             // Refused as a whole because one VPC is not found (deleted mid-run): that says

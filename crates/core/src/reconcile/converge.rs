@@ -226,8 +226,8 @@ fn only_for(step: Step, keep: &BTreeSet<VpcId>) -> Option<Step> {
                 .filter(|r| keep.contains(&r.vpc))
                 .collect(),
         },
-        Step::CreateFlowLogs { log_group, vpcs } => Step::CreateFlowLogs {
-            log_group,
+        Step::CreateFlowLogs { destination, vpcs } => Step::CreateFlowLogs {
+            destination,
             vpcs: mine(vpcs),
         },
     };

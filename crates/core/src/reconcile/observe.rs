@@ -19,7 +19,11 @@ pub async fn observe<I: Inventory>(
     scope: &Scope,
 ) -> Result<Observed, AwsError> {
     let mut observed = Observed::new(place.clone());
-    let fixed_group = policy.log_group.render_fixed(place);
+    // With an S3 destination flowguard manages no group: only the flow logs' own are read.
+    let manages_groups = policy.needs_delivery_role();
+    let fixed_group = manages_groups
+        .then(|| policy.log_group.render_fixed(place))
+        .flatten();
     let mut looked_up: BTreeSet<LogGroupName> = BTreeSet::new();
     match scope {
         Scope::Region => {
@@ -36,6 +40,7 @@ pub async fn observe<I: Inventory>(
         Scope::Vpcs(ids) => {
             let groups: Vec<LogGroupName> = match fixed_group {
                 Some(name) => vec![name],
+                None if !manages_groups => Vec::new(),
                 None => ids
                     .iter()
                     .map(|id| policy.log_group.render(id, place))
@@ -86,7 +91,7 @@ pub async fn observe<I: Inventory>(
         .iter()
         .filter_map(|fl| fl.log_group().cloned())
         .collect();
-    if policy.log_group.is_per_vpc() {
+    if manages_groups && policy.log_group.is_per_vpc() {
         more.extend(
             observed
                 .vpcs

@@ -3,7 +3,7 @@
 use super::observe::{Start, start};
 use super::{ReconcileError, Run, Scope};
 use crate::ids::VpcId;
-use crate::observed::Observed;
+use crate::observed::{Destination, Observed};
 use crate::plan::{Decision, Plan, PlannedVpc, Step};
 use crate::policy::Policy;
 use crate::ports::{Inventory, Permission};
@@ -67,11 +67,11 @@ async fn plan_report<I: Inventory>(
     let mut actions = Vec::new();
     for step in &plan.steps {
         let mut planned = planned_actions(step, run.policy, kms_key.as_deref());
-        if check_permissions && let Step::CreateFlowLogs { log_group, vpcs } = step {
-            let permission = match &run.policy.delivery_role_arn {
-                None => Permission::Unchecked,
-                Some(role) => {
-                    let request = super::flow_log_request(run, role, log_group, vpcs);
+        if check_permissions && let Step::CreateFlowLogs { destination, vpcs } = step {
+            let permission = match run.policy.require_delivery_role() {
+                Err(_) => Permission::Unchecked,
+                Ok(role) => {
+                    let request = super::flow_log_request(run, role, destination, vpcs);
                     inv.check_create_flow_logs(&request)
                         .await
                         .unwrap_or_else(|e| {
@@ -87,7 +87,7 @@ async fn plan_report<I: Inventory>(
         }
         actions.extend(planned);
     }
-    if check_permissions && run.policy.delivery_role_arn.is_none() {
+    if check_permissions && run.policy.require_delivery_role().is_err() {
         warnings.push(
             "FLOWGUARD_DELIVERY_ROLE_ARN is not set: a real run would refuse to start, and permissions were not checked".to_owned(),
         );
@@ -174,7 +174,7 @@ pub fn planned_actions(step: &Step, policy: &Policy, kms_key: Option<&str>) -> V
                 a
             })
             .collect(),
-        Step::CreateFlowLogs { log_group, vpcs } => vpcs
+        Step::CreateFlowLogs { destination, vpcs } => vpcs
             .iter()
             .map(|vpc| {
                 let mut a = Action::new(
@@ -182,8 +182,17 @@ pub fn planned_actions(step: &Step, policy: &Policy, kms_key: Option<&str>) -> V
                     vpc.as_str(),
                     ActionResult::Planned,
                 );
-                a.log_group = Some(log_group.clone());
-                a.detail = Some(format!("{} into {log_group}", policy.traffic_type));
+                let mut detail = format!("{} into {destination}", policy.traffic_type);
+                match destination {
+                    Destination::CloudWatchLogs(group) => a.log_group = Some(group.clone()),
+                    Destination::S3(arn) | Destination::Other(arn) => {
+                        a.destination = Some(arn.clone());
+                        if let Some(options) = &policy.s3_options {
+                            detail = format!("{detail} ({options})");
+                        }
+                    }
+                }
+                a.detail = Some(detail);
                 a
             })
             .collect(),
@@ -218,8 +227,13 @@ pub(super) fn vpc_reports(
                     reason = "the VPC was deleted during the run".to_owned();
                 } else if let Some(fail) = mine.iter().find(|a| a.result == ActionResult::Failed) {
                     status = VpcStatus::Failed;
+                    let into = fail
+                        .destination
+                        .as_ref()
+                        .map(|arn| format!(" into S3 {arn}"))
+                        .unwrap_or_default();
                     reason = format!(
-                        "{} {} failed: {}",
+                        "{} {}{into} failed: {}",
                         fail.action.as_str(),
                         fail.target,
                         fail.error_message.as_deref().unwrap_or("")
@@ -254,6 +268,11 @@ fn describe_done(a: &Action) -> String {
         (ActionKind::CreateFlowLogs, Some(id), Some(group)) => {
             format!("flow log {id} created into {group}")
         }
+        (ActionKind::CreateFlowLogs, Some(id), None) if a.destination.is_some() => format!(
+            "flow log {id} created into S3 {}; {}",
+            a.destination.as_deref().unwrap_or_default(),
+            crate::rule::S3_RETENTION_NOTE
+        ),
         (ActionKind::CreateFlowLogs, None, _) => a
             .detail
             .clone()

@@ -1,7 +1,8 @@
 //! The `CreateFlowLogs` request of one step, with its idempotency token.
 
 use super::Run;
-use crate::ids::{LogGroupName, VpcId};
+use crate::ids::VpcId;
+use crate::observed::Destination;
 use crate::ports::FlowLogRequest;
 
 /// How long a `CreateFlowLogs` client token stays the same for the same trigger and VPCs.
@@ -22,10 +23,18 @@ fn fnv1a(parts: &[&str]) -> u64 {
 /// and the request, so that a retried delivery of the same event cannot create twice.
 pub fn flow_log_request(
     run: &Run<'_>,
-    role: &str,
-    log_group: &LogGroupName,
+    role: Option<&str>,
+    destination: &Destination,
     vpcs: &[VpcId],
 ) -> FlowLogRequest {
+    let policy = run.policy;
+    // EC2 takes DestinationOptions and a delivery role each with one kind of destination only.
+    let (kind, target, role, s3_options) = match destination {
+        Destination::CloudWatchLogs(group) => ("cloud-watch-logs", group.as_str(), role, None),
+        Destination::S3(arn) | Destination::Other(arn) => {
+            ("s3", arn.as_str(), None, policy.s3_options)
+        }
+    };
     let run_id = run.trigger.event_id.as_deref().unwrap_or(&run.run_id);
     // A ten-minute window: a retry of the same delivery (seconds to minutes later) reuses the
     // token, while the same event replayed much later (from the dead-letter queue, after the
@@ -36,24 +45,29 @@ pub fn flow_log_request(
         .unwrap_or_default();
     // Every parameter of the request is in the token: EC2 answers a reused token with other
     // parameters `IdempotentParameterMismatch`, so a policy change must change the token.
-    let interval = run.policy.max_aggregation_interval.to_string();
+    let interval = policy.max_aggregation_interval.to_string();
+    let options = s3_options.map(|o| format!("{o:?}")).unwrap_or_default();
     let mut parts = vec![
         run_id,
         &run.place.region,
         &window,
-        "cloud-watch-logs",
-        log_group.as_str(),
-        role,
-        run.policy.traffic_type.as_str(),
+        kind,
+        target,
+        role.unwrap_or_default(),
+        policy.traffic_type.as_str(),
         &interval,
+        policy.log_format.as_deref().unwrap_or_default(),
+        &options,
     ];
     parts.extend(vpcs.iter().map(VpcId::as_str));
     FlowLogRequest {
         vpcs: vpcs.to_vec(),
-        log_group: log_group.clone(),
-        delivery_role_arn: role.to_owned(),
-        traffic_type: run.policy.traffic_type,
-        max_aggregation_interval: run.policy.max_aggregation_interval,
+        destination: destination.clone(),
+        delivery_role_arn: role.map(str::to_owned),
+        traffic_type: policy.traffic_type,
+        max_aggregation_interval: policy.max_aggregation_interval,
+        log_format: policy.log_format.clone(),
+        s3_options,
         client_token: format!("flowguard-{:016x}", fnv1a(&parts)),
     }
 }

@@ -29,6 +29,8 @@ pub fn flow_log(id: &str, vpc: &str, traffic: TrafficType, group: &str) -> FlowL
         delivery_role_arn: None,
         max_aggregation_interval: None,
         created_at: None,
+        log_format: None,
+        s3_options: None,
         tags: Default::default(),
     }
 }
