@@ -17,6 +17,9 @@
 //!    not simply apply ("already exists", a batch refused for one VPC not found) is
 //!    re-observed and planned again.
 //! 6. [`report`]: the [`Report`], `Serialize` for machines and `Display` for people.
+//! 7. [`export`]: the reports as one finding per VPC for auditors' tools — CSV, AWS Security
+//!    Finding Format (what Security Hub's `BatchImportFindings` takes) and OCSF Compliance
+//!    Findings — mapped to CIS AWS Foundations 3.7/4.7 and Security Hub EC2.6.
 //!
 //! Errors from AWS stay data ([`AwsError`] keeps the code); [`classify`] is the one pure
 //! function that says whether to retry later, give up, treat as done, or treat as gone; the
@@ -31,6 +34,7 @@
 //! With the `fake` feature, [`fake::FakeRegion`] implements both ports in memory for tests.
 
 pub mod error;
+pub mod export;
 pub mod facts;
 pub mod handler;
 pub mod ids;
