@@ -340,7 +340,8 @@ fn passing_checks(retention: Option<Retention>) -> Checks {
         captures_rejects: true,
         delivering: true,
         log_group: Some(LogGroupName::new(MANAGED)),
-        retention,
+        s3_destination: None,
+        retention: retention.map(flowguard_core::rule::RetentionCheck::Kept),
         exempt: true,
     }
 }

@@ -56,7 +56,7 @@ use crate::observed::Retention;
 use crate::organization::{OrgReport, partition_of};
 use crate::policy::Policy;
 use crate::report::{Report, VpcReport, VpcStatus};
-use crate::rule::Checks;
+use crate::rule::{Checks, RetentionCheck};
 use std::fmt;
 use std::str::FromStr;
 
@@ -302,8 +302,8 @@ impl Finding {
 fn passes(checks: &Checks, min_retention_days: u32) -> bool {
     let retention_ok = match (&checks.log_group, checks.retention) {
         (None, _) => true,
-        (Some(_), Some(retention)) => retention.at_least(min_retention_days),
-        (Some(_), None) => false,
+        (Some(_), Some(RetentionCheck::Kept(retention))) => retention.at_least(min_retention_days),
+        (Some(_), _) => false,
     };
     checks.active_flow_log && checks.captures_rejects && checks.delivering && retention_ok
 }
@@ -451,11 +451,12 @@ pub fn render(
     }
 }
 
-/// A retention as the JSON report writes it: days, or `never_expire`.
-fn retention(retention: Retention) -> String {
+/// A retention as the JSON report writes it: days, `never_expire`, or `unverified` (S3).
+fn retention(retention: RetentionCheck) -> String {
     match retention {
-        Retention::Days(days) => days.to_string(),
-        Retention::NeverExpire => "never_expire".to_owned(),
+        RetentionCheck::Kept(Retention::Days(days)) => days.to_string(),
+        RetentionCheck::Kept(Retention::NeverExpire) => "never_expire".to_owned(),
+        RetentionCheck::Unverified => "unverified".to_owned(),
     }
 }
 
