@@ -88,7 +88,9 @@ pub struct SweepArgs {
     /// Sweep every region enabled for the account (EC2 DescribeRegions).
     #[arg(long, conflicts_with = "regions")]
     pub all_regions: bool,
-    /// `json` prints the report (one region) or an array of reports (several regions).
+    /// `json` prints the report (one region) or an array of reports (several regions);
+    /// `csv`, `asff` (Security Hub's BatchImportFindings) and `ocsf` (Compliance Finding) print
+    /// one finding per VPC (docs/exports.md).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     #[command(flatten)]
@@ -160,6 +162,22 @@ impl OrgFlags {
 pub enum Format {
     Table,
     Json,
+    Csv,
+    Asff,
+    Ocsf,
+}
+
+impl Format {
+    /// The export format, for the formats that print findings rather than reports.
+    pub fn export(self) -> Option<flowguard_core::export::Format> {
+        use flowguard_core::export::Format as Export;
+        match self {
+            Self::Table | Self::Json => None,
+            Self::Csv => Some(Export::Csv),
+            Self::Asff => Some(Export::Asff),
+            Self::Ocsf => Some(Export::Ocsf),
+        }
+    }
 }
 
 /// The configuration flags; each overrides the environment variable of the same name.

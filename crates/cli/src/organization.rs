@@ -74,7 +74,7 @@ pub async fn run(
         return Ok(ExitCode::from(1));
     }
     let report = sweeper.sweep(mode, reason).await;
-    finish(&report, kind, args.format)
+    finish(&report, kind, args.format, &policy)
 }
 
 /// The accounts in scope: the listed ones, or the organization's (under the OUs), less the
@@ -159,8 +159,9 @@ fn finish(
     report: &OrgReport,
     kind: Kind,
     format: crate::args::Format,
+    policy: &flowguard_core::Policy,
 ) -> Result<ExitCode, Failure> {
-    print_org(report, kind, format)?;
+    print_org(report, kind, format, policy)?;
     let unreachable = report.summary.accounts.unreachable;
     if unreachable > 0 {
         eprintln!(
@@ -259,10 +260,16 @@ pub fn print_org(
     report: &OrgReport,
     kind: Kind,
     format: crate::args::Format,
+    policy: &flowguard_core::Policy,
 ) -> Result<(), Failure> {
-    match format {
-        crate::args::Format::Json => emit(&format!("{}\n", org_json(report)?)),
-        crate::args::Format::Table => emit(&render_org(report, kind)),
+    match format.export() {
+        Some(export) => emit(&crate::output::findings(
+            &flowguard_core::export::Findings::from_org(report),
+            export,
+            policy,
+        )?),
+        None if format == crate::args::Format::Json => emit(&format!("{}\n", org_json(report)?)),
+        None => emit(&render_org(report, kind)),
     }
 }
 

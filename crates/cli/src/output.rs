@@ -1,9 +1,11 @@
-//! Printing reports: JSON (one report, or an array for several regions) or tables for people.
+//! Printing reports: JSON (one report, or an array for several regions), tables for people,
+//! or one finding per VPC in an auditor's format (CSV, ASFF, OCSF: `flowguard_core::export`).
 
 use crate::failure::Failure;
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
+use flowguard_core::export::{self, ExportContext, Findings, Format as ExportFormat};
 use flowguard_core::report::VpcReport;
-use flowguard_core::{Permission, Report, VpcStatus};
+use flowguard_core::{Permission, Policy, Report, VpcStatus};
 use std::borrow::Borrow;
 use std::io::Write;
 
@@ -253,12 +255,29 @@ pub fn emit(text: &str) -> Result<(), Failure> {
     }
 }
 
-/// Prints the reports to stdout in `format`.
-pub fn print(reports: &[Report], kind: Kind, format: crate::args::Format) -> Result<(), Failure> {
-    match format {
-        crate::args::Format::Json => emit(&format!("{}\n", json(reports)?)),
-        crate::args::Format::Table => emit(&render_tables(reports, kind)),
+/// Prints the reports to stdout in `format`; `policy` is the one they were made under (the
+/// exports judge exempt VPCs by its retention and name its exemption tag).
+pub fn print(
+    reports: &[Report],
+    kind: Kind,
+    format: crate::args::Format,
+    policy: &Policy,
+) -> Result<(), Failure> {
+    match format.export() {
+        Some(export) => emit(&findings(&Findings::from_reports(reports), export, policy)?),
+        None if format == crate::args::Format::Json => emit(&format!("{}\n", json(reports)?)),
+        None => emit(&render_tables(reports, kind)),
     }
+}
+
+/// The findings in an export format, stamped with the time now (docs/exports.md).
+pub fn findings(findings: &Findings, format: ExportFormat, policy: &Policy) -> Result<String, Failure> {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| Failure(format!("could not read the clock: {e}")))?;
+    let ctx = ExportContext::new(now, policy);
+    export::render(format, findings, &ctx)
+        .map_err(|e| Failure(format!("could not write the {} export: {e}", format.as_str())))
 }
 
 /// The tables, warnings and summary line, as text.

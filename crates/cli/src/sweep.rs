@@ -63,7 +63,7 @@ pub async fn run(
         }
     }
     let results = sweep_all(&scope, &policy, mode, reason).await;
-    finish(results, &scope, kind, args.format)
+    finish(results, &scope, kind, args.format, &policy)
 }
 
 pub fn refuse_unsafe_apply(policy: &Policy, yes: bool) -> Result<(), Failure> {
@@ -243,10 +243,11 @@ fn finish(
     scope: &Scope,
     kind: Kind,
     format: crate::args::Format,
+    policy: &Policy,
 ) -> Result<ExitCode, Failure> {
     let (reports, errors) = split(results, &scope.config);
     if !reports.is_empty() {
-        output::print(&reports, kind, format)?;
+        output::print(&reports, kind, format, policy)?;
     }
     for error in &errors {
         eprintln!("error: {error}");

@@ -161,7 +161,7 @@ pub enum ExportError {
     #[error("unknown export format {0:?}: expected csv, asff or ocsf")]
     UnknownFormat(String),
     #[error("the generation time {value:?} is not an RFC 3339 date-time: {why}")]
-    InvalidTime { value: String, why: &'static str },
+    InvalidTime { value: String, why: String },
     #[error("could not write the CSV: {0}")]
     Csv(#[from] ::csv::Error),
     #[error("could not write the CSV: {0}")]

@@ -154,6 +154,15 @@ impl Policy {
                 options.per_hour_partition = parse_bool(name, value)?;
             }
             policy.s3_options = Some(options);
+            if let Some(key) = &policy.kms_key_arn {
+                return Err(ConfigError {
+                    variable: "FLOWGUARD_KMS_KEY_ARN",
+                    value: key.clone(),
+                    allowed: "unset with an S3 destination: flowguard creates no log group, so the \
+                              key would do nothing (the bucket's encryption is set where the bucket lives)"
+                        .to_owned(),
+                });
+            }
             if let Some(role) = &policy.delivery_role_arn {
                 return Err(ConfigError {
                     variable: "FLOWGUARD_DELIVERY_ROLE_ARN",
