@@ -201,12 +201,12 @@ describe('the delivery role is the facts\' templates, rendered for the stack', (
   ])('log group %p', (configured, pattern) => {
     const { stack, template } = synth({ logGroupName: configured });
     const place = { '{partition}': 'aws', '{region}': REGION, '{account_id}': ACCOUNT };
-    const role = template.toJSON().Resources[logicalId(stack, stack.deliveryRole)];
+    const role = template.toJSON().Resources[logicalId(stack, stack.deliveryRole!)];
     expect(role.Properties.AssumeRolePolicyDocument).toEqual(rendered(FACTS.delivery_role.trust_policy, place));
 
     const groupArn = rendered(FACTS.delivery_role.log_group_arn, { '{log_group}': pattern, ...place }) as string;
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter(
-      (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: logicalId(stack, stack.deliveryRole) }]),
+      (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: logicalId(stack, stack.deliveryRole!) }]),
     );
     expect(policies).toHaveLength(1);
     expect(sortedActions(policies[0].Properties.PolicyDocument)).toEqual(
