@@ -10,7 +10,7 @@
  *     ── s3:PutObject BUCKET/PREFIX/AWSLogs/... ──> FlowLogBucket ── access logs ──> AccessLogBucket
  *
  * Both buckets: public access blocked, TLS only, ACLs disabled (bucket owner enforced), SSE-S3,
- * versioned, kept when the stack is deleted, and a lifecycle that expires objects (and the versions
+ * versioned, kept with their policies when the stack is deleted, and a lifecycle that expires objects (and the versions
  * that someone deleted or overwrote) no sooner than the policy's retention.
  *
  * SSE-S3, not SSE-KMS: the flow-logs service writes with SSE-S3 with nothing more to grant, whereas
@@ -72,6 +72,11 @@ export class LogArchiveStack extends Stack {
     this.logAccessTo(this.accessLogBucket, `${props.destination.bucket}/`);
     for (const statement of flowLogDeliveryStatements(this.bucket.bucketArn, props.destination.prefix, props.sources, this)) {
       this.bucket.addToResourcePolicy(statement);
+    }
+    // The policies stay with the buckets: a kept bucket without its policy would lose TLS-only
+    // access, and the flow logs that point at it their delivery.
+    for (const bucket of [this.bucket, this.accessLogBucket]) {
+      bucket.policy?.applyRemovalPolicy(RemovalPolicy.RETAIN);
     }
 
     const prefix = props.destination.prefix === '' ? '' : `/${props.destination.prefix}`;

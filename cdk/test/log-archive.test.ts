@@ -196,7 +196,7 @@ describe('the log archive, organization mode', () => {
 describe('both buckets', () => {
   const { template } = single();
 
-  test('private, TLS only, ACLs disabled, SSE-S3, versioned, kept when the stack is deleted', () => {
+  test('private, TLS only, ACLs disabled, SSE-S3, versioned, kept with their policies when the stack is deleted', () => {
     const all = Object.entries(buckets(template));
     expect(all.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['AccessLogBucket', 'FlowLogBucket']);
     for (const [id, bucket] of all) {
@@ -216,6 +216,10 @@ describe('both buckets', () => {
       expect(bucket.Properties.AccessControl).toBeUndefined();
       const prefix = id.replace(/[0-9A-F]{8}$/, '');
       expect(JSON.stringify(policy(template, prefix))).toContain('"aws:SecureTransport":"false"');
+    }
+    // Their policies are kept too: a kept bucket keeps TLS only, and the flow logs their delivery.
+    for (const bucketPolicy of Object.values(template.findResources('AWS::S3::BucketPolicy'))) {
+      expect([bucketPolicy.DeletionPolicy, bucketPolicy.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
     }
   });
 
