@@ -4,11 +4,20 @@
  * context, bin/flowguard.ts builds ./organization-app.ts instead.
  *
  *   cdk deploy -c dryRun=true -c regions=us-east-1,eu-west-1
+ *
+ * With `-c logArchive=true` (and an S3 destination), also `FlowGuardLogArchive`, the bucket that the
+ * flow logs deliver into, in the same account; every FlowGuard stack depends on it, so that
+ * `cdk deploy --all` creates the bucket and its policy before any flow log points at it.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { regionsFromContext, settingsFromContext } from './config';
+import { regionsFromContext, resolveConfig, settingsFromContext } from './config';
 import { FlowGuardStack } from './flowguard-stack';
+import { LogArchiveConfig, logArchiveFromContext } from './log-archive-config';
+import { LogArchiveStack } from './log-archive-stack';
+
+/** The log-archive stack's name, in both modes. */
+export const LOG_ARCHIVE_STACK = 'FlowGuardLogArchive';
 
 /** Where the app deploys by default (from the CLI's credentials and profile). */
 export interface AppEnvironment {
@@ -29,7 +38,13 @@ export function buildFlowGuardApp(
   const read = (key: string): unknown => app.node.tryGetContext(key);
   const settings = settingsFromContext(read);
   const lambdaZip = read('lambdaZip');
-  const stacks = regionsFromContext(read, environment.region).map(
+  const regions = regionsFromContext(read, environment.region);
+  const archive = logArchiveFromContext(read, resolveConfig(settings), {
+    kind: 'account',
+    regions,
+    account: environment.account,
+  });
+  const stacks = regions.map(
     (region) =>
       new FlowGuardStack(app, `FlowGuard-${region}`, {
         env: { account: environment.account, region },
@@ -38,8 +53,24 @@ export function buildFlowGuardApp(
         lambdaZip: typeof lambdaZip === 'string' && lambdaZip !== '' ? lambdaZip : undefined,
       }),
   );
+  if (archive !== undefined) {
+    const archiveStack = createLogArchiveStack(app, archive);
+    stacks.forEach((stack) => stack.addStackDependency(archiveStack, 'the flow logs deliver into its bucket'));
+  }
   checkWithCdkNag(app);
   return stacks;
+}
+
+/** `FlowGuardLogArchive`, where `archive` says. */
+export function createLogArchiveStack(app: App, archive: LogArchiveConfig): LogArchiveStack {
+  return new LogArchiveStack(app, LOG_ARCHIVE_STACK, {
+    env: { account: archive.account, region: archive.region },
+    description: 'flowguard: the log-archive bucket that the VPC flow logs deliver into (CIS AWS Foundations, Security Hub EC2.6)',
+    destination: archive.destination,
+    retentionDays: archive.retentionDays,
+    expirationDays: archive.expirationDays,
+    sources: archive.sources,
+  });
 }
 
 /**

@@ -13,10 +13,14 @@
 import {
   ALLOWED_RETENTION_DAYS as FACTS_ALLOWED_RETENTION_DAYS,
   BOOLEAN_WORDS,
+  BUCKET_LIKE_IP,
   FACTS,
   KMS_KEY_ARN,
+  LOG_FORMAT_FIELD,
   LOG_GROUP_NAME,
   REGION,
+  S3_DESTINATION_ARN,
+  S3_DESTINATION_URL,
   WHOLE_NUMBER,
   oneOf,
   parseBoolean,
@@ -25,6 +29,26 @@ import {
 
 export type TrafficType = 'REJECT' | 'ALL';
 export type AggregationInterval = 60 | 600;
+/** EC2's FileFormat of an S3 destination (DestinationOptions). */
+export type S3FileFormat = 'plain-text' | 'parquet';
+
+/** The destination value that means the policy's CloudWatch Logs group (the default). */
+export const CLOUD_WATCH_LOGS = FACTS.destination.cloud_watch_logs;
+
+/** An S3 destination, read from FLOWGUARD_DESTINATION. */
+export interface S3Destination {
+  /**
+   * `arn:PARTITION:s3:::BUCKET[/PREFIX]`, what FLOWGUARD_DESTINATION becomes; PARTITION is
+   * `{partition}` when it was given as an `s3://` URL (the Lambda fills in the run's partition).
+   */
+  readonly arn: string;
+  readonly bucket: string;
+  /**
+   * The folder(s) that the flow-logs service writes `AWSLogs/` under, without leading or trailing
+   * slashes (`''` for none): objects land in `BUCKET/PREFIX/AWSLogs/ACCOUNT/vpcflowlogs/...`.
+   */
+  readonly prefix: string;
+}
 
 /** What a caller may set (stack props, or `-c key=value` context). Every field is optional. */
 export interface FlowGuardSettings {
@@ -56,6 +80,21 @@ export interface FlowGuardSettings {
   /** Max aggregation interval of the flow logs, in seconds. */
   readonly maxAggregationInterval?: number;
   /**
+   * Where flowguard's flow logs deliver: `cloud-watch-logs` (the default: the managed log group,
+   * the delivery role, the retention step) or an S3 bucket with an optional prefix,
+   * `arn:aws:s3:::BUCKET/PREFIX` or `s3://BUCKET/PREFIX` (usually the log-archive bucket). With S3
+   * there is no delivery role and no log group: the bucket's lifecycle keeps the objects.
+   */
+  readonly destination?: string;
+  /** A custom flow-log record format, `${field} ${field} ...` (fields EC2 documents); unset: EC2's default. */
+  readonly logFormat?: string;
+  /** S3 only (EC2's DestinationOptions.FileFormat): `plain-text` (EC2's default) or `parquet`. */
+  readonly s3FileFormat?: string;
+  /** S3 only (DestinationOptions.HiveCompatiblePartitions): Hive-compatible S3 prefixes. */
+  readonly s3HivePartitions?: boolean;
+  /** S3 only (DestinationOptions.PerHourPartition): partition the objects per hour, not per day. */
+  readonly s3PerHourPartition?: boolean;
+  /**
    * Reserved concurrency of the function, or `none` (the default): no reservation. AWS refuses a
    * reservation that leaves less than 100 unreserved executions in the account and region, and
    * new accounts have a concurrency quota of 10, so a default reservation would fail there.
@@ -79,6 +118,16 @@ export interface FlowGuardConfig {
   readonly maxAggregationInterval: AggregationInterval;
   /** undefined: no reservation (the default). */
   readonly reservedConcurrency?: number;
+  /** `cloud-watch-logs`, or the S3 destination's ARN (`s3Destination.arn`). */
+  readonly destination: string;
+  /** The S3 destination, parsed; undefined with CloudWatch Logs. */
+  readonly s3Destination?: S3Destination;
+  /** undefined: EC2's default format. */
+  readonly logFormat?: string;
+  /** With an S3 destination: EC2's DestinationOptions, defaults applied; undefined with CloudWatch Logs. */
+  readonly s3FileFormat?: S3FileFormat;
+  readonly s3HivePartitions?: boolean;
+  readonly s3PerHourPartition?: boolean;
 }
 
 export const DEFAULTS = {
@@ -89,6 +138,11 @@ export const DEFAULTS = {
   exemptTag: FACTS.exempt_tag.default,
   sweepSchedule: 'rate(1 hour)',
   maxAggregationInterval: FACTS.max_aggregation_interval.default as AggregationInterval,
+  destination: FACTS.destination.default,
+  /** With an S3 destination (EC2's defaults). */
+  s3FileFormat: FACTS.s3_options.file_format.default as S3FileFormat,
+  s3HivePartitions: FACTS.s3_options.hive_compatible_partitions.default,
+  s3PerHourPartition: FACTS.s3_options.per_hour_partition.default,
   /** No reserved concurrency unless asked for (see FlowGuardSettings.reservedConcurrency). */
   reservedConcurrency: undefined as number | undefined,
 };
@@ -114,6 +168,11 @@ export const ENV_NAME: Record<keyof FlowGuardSettings, string> = {
   alarmEmail: 'the alarm topic subscription',
   maxAggregationInterval: 'FLOWGUARD_MAX_AGGREGATION_INTERVAL',
   reservedConcurrency: 'the function\'s reserved concurrency',
+  destination: 'FLOWGUARD_DESTINATION',
+  logFormat: 'FLOWGUARD_LOG_FORMAT',
+  s3FileFormat: 'FLOWGUARD_S3_FILE_FORMAT',
+  s3HivePartitions: 'FLOWGUARD_S3_HIVE_PARTITIONS',
+  s3PerHourPartition: 'FLOWGUARD_S3_PER_HOUR_PARTITION',
 };
 
 export class ConfigError extends Error {
@@ -173,6 +232,22 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
     );
   }
 
+  const destination = resolveDestination(settings);
+  if (destination.s3Destination !== undefined && (kmsKeyArn !== undefined || kmsKeyArns !== undefined)) {
+    // The key is for the log groups that flowguard creates; with S3 it creates none, and a key
+    // that silently encrypted nothing would mislead. The bucket's encryption is the log archive's.
+    const setting = kmsKeyArn !== undefined ? 'kmsKeyArn' : 'kmsKeyArns';
+    throw new ConfigError(
+      setting,
+      kmsKeyArn ?? settings.kmsKeyArns,
+      `is the key of the log groups that flowguard creates, and with an S3 destination (${destination.destination}) ` +
+        'it creates none: the bucket\'s own encryption applies (see the log-archive stack); leave it unset',
+    );
+  }
+
+  const logFormatText = emptyToUndefined(settings.logFormat);
+  const logFormat = logFormatText === undefined ? undefined : validateLogFormat(settings.logFormat as string);
+
   const sweepSchedule = settings.sweepSchedule ?? DEFAULTS.sweepSchedule;
   validateSchedule(sweepSchedule);
 
@@ -204,7 +279,134 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
     alarmEmail,
     maxAggregationInterval: maxAggregationInterval as AggregationInterval,
     reservedConcurrency,
+    ...destination,
+    logFormat,
   };
+}
+
+/** ASCII lower case, as the Lambda compares words (Rust's to_ascii_lowercase). */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+/**
+ * FLOWGUARD_DESTINATION and the S3 options (the facts' destination and s3_options): the options
+ * are EC2's DestinationOptions, for an S3 destination only, so one set with CloudWatch Logs is
+ * refused, as the Lambda refuses it.
+ */
+function resolveDestination(
+  settings: FlowGuardSettings,
+): Pick<FlowGuardConfig, 'destination' | 's3Destination' | 's3FileFormat' | 's3HivePartitions' | 's3PerHourPartition'> {
+  const raw = emptyToUndefined(settings.destination) === undefined ? undefined : (settings.destination as string);
+  const s3Destination = raw === undefined ? undefined : parseDestination(raw);
+  const fileFormat = emptyToUndefined(settings.s3FileFormat);
+  if (s3Destination === undefined) {
+    const options: Array<[keyof FlowGuardSettings, unknown]> = [
+      ['s3FileFormat', fileFormat],
+      ['s3HivePartitions', settings.s3HivePartitions],
+      ['s3PerHourPartition', settings.s3PerHourPartition],
+    ];
+    for (const [setting, value] of options) {
+      if (value !== undefined) {
+        throw new ConfigError(
+          setting,
+          value,
+          `is an option of S3 destinations (EC2's DestinationOptions), and the destination is ${CLOUD_WATCH_LOGS}: ` +
+            'set destination to an S3 bucket (arn:aws:s3:::BUCKET/PREFIX or s3://BUCKET/PREFIX), or leave it unset',
+        );
+      }
+    }
+    return { destination: CLOUD_WATCH_LOGS };
+  }
+  let s3FileFormat = DEFAULTS.s3FileFormat;
+  if (fileFormat !== undefined) {
+    const word = asciiLower(fileFormat);
+    if (!FACTS.s3_options.file_format.allowed.includes(word)) {
+      throw new ConfigError('s3FileFormat', settings.s3FileFormat, `must be ${oneOf(FACTS.s3_options.file_format.allowed)} (any case)`);
+    }
+    s3FileFormat = word as S3FileFormat;
+  }
+  return {
+    destination: s3Destination.arn,
+    s3Destination,
+    s3FileFormat,
+    s3HivePartitions: settings.s3HivePartitions ?? DEFAULTS.s3HivePartitions,
+    s3PerHourPartition: settings.s3PerHourPartition ?? DEFAULTS.s3PerHourPartition,
+  };
+}
+
+/**
+ * `cloud-watch-logs` (trimmed, any case): undefined; otherwise the S3 destination, as the Lambda
+ * reads it: an ARN as it is, an `s3://` URL as `arn:{partition}:s3:::...`, the bucket name checked
+ * against S3's naming rules and the prefix against the folder that the service writes under.
+ */
+export function parseDestination(raw: string): S3Destination | undefined {
+  const rules = FACTS.destination;
+  const value = raw.trim();
+  if (asciiLower(value) === rules.cloud_watch_logs) {
+    return undefined;
+  }
+  const refuse = (why = ''): never => {
+    throw new ConfigError(
+      'destination',
+      raw,
+      `must be ${rules.cloud_watch_logs} or an S3 bucket with an optional prefix, ${rules.form}${why}`,
+    );
+  };
+  let arn: string;
+  if (value.startsWith('s3://')) {
+    if (!S3_DESTINATION_URL.test(value)) {
+      refuse();
+    }
+    arn = `arn:{partition}:s3:::${value.slice('s3://'.length)}`;
+  } else if (S3_DESTINATION_ARN.test(value)) {
+    arn = value;
+  } else {
+    return refuse();
+  }
+  const path = arn.split(':').slice(5).join(':');
+  const slash = path.indexOf('/');
+  const bucket = slash < 0 ? path : path.slice(0, slash);
+  const prefix = slash < 0 ? '' : path.slice(slash + 1);
+  if (bucket.includes('..') || BUCKET_LIKE_IP.test(bucket)) {
+    refuse(': a bucket name has no two adjacent periods and is not an IP address');
+  }
+  const reserved =
+    rules.bucket_reserved_prefixes.find((p) => bucket.startsWith(p)) ??
+    rules.bucket_reserved_suffixes.find((p) => bucket.endsWith(p));
+  if (reserved !== undefined) {
+    refuse(`: S3 reserves ${reserved} in bucket names`);
+  }
+  if (prefix.split('/')[0] === rules.reserved_folder) {
+    refuse(`: the prefix may not begin with ${rules.reserved_folder}, the folder that the flow-logs service writes under`);
+  }
+  return { arn, bucket, prefix: prefix.replace(/^\/+|\/+$/g, '') };
+}
+
+/**
+ * A custom record format (the facts' log_format): documented fields written `${field}`, separated
+ * by single spaces; trimmed at both ends.
+ */
+function validateLogFormat(raw: string): string {
+  const rules = FACTS.log_format;
+  const format = raw.trim();
+  for (const token of format.split(' ')) {
+    const refuse = (why: string): never => {
+      throw new ConfigError(
+        'logFormat',
+        raw,
+        `must be fields written \${field} and separated by single spaces, e.g. ${rules.default}: ${why}`,
+      );
+    };
+    if (!LOG_FORMAT_FIELD.test(token)) {
+      refuse(`${JSON.stringify(token)} is not written \${field}`);
+    }
+    const name = token.slice(2, -1);
+    if (!rules.fields.includes(name)) {
+      refuse(`${name} is not a field that EC2 documents (${rules.fields.join(', ')})`);
+    }
+  }
+  return format;
 }
 
 /** An EC2 tag key: 1 to 128 characters (code points, as AWS counts them), not `aws:` in any case. */
@@ -287,7 +489,7 @@ export function kmsKeyRegion(kmsKeyArn: string): string {
  * the organization's hub share; each adds its delivery role, KMS key and mode variables.
  */
 export function policyEnvironment(config: FlowGuardConfig): Record<string, string> {
-  return {
+  const environment: Record<string, string> = {
     FLOWGUARD_LOG_GROUP: config.logGroupName,
     FLOWGUARD_RETENTION_DAYS: String(config.retentionDays),
     FLOWGUARD_TRAFFIC_TYPE: config.trafficType,
@@ -295,6 +497,19 @@ export function policyEnvironment(config: FlowGuardConfig): Record<string, strin
     FLOWGUARD_EXEMPT_TAG: config.exemptTag,
     FLOWGUARD_MAX_AGGREGATION_INTERVAL: String(config.maxAggregationInterval),
   };
+  // CloudWatch Logs is the Lambda's default destination: its variables are only written for S3,
+  // where each option gets its value (EC2's defaults included), like the settings above.
+  if (config.s3Destination !== undefined) {
+    environment.FLOWGUARD_DESTINATION = config.destination;
+    environment.FLOWGUARD_S3_FILE_FORMAT = config.s3FileFormat ?? DEFAULTS.s3FileFormat;
+    environment.FLOWGUARD_S3_HIVE_PARTITIONS = String(config.s3HivePartitions ?? DEFAULTS.s3HivePartitions);
+    environment.FLOWGUARD_S3_PER_HOUR_PARTITION = String(config.s3PerHourPartition ?? DEFAULTS.s3PerHourPartition);
+  }
+  // No value means EC2's default format, like the KMS key: written only when set.
+  if (config.logFormat !== undefined) {
+    environment.FLOWGUARD_LOG_FORMAT = config.logFormat;
+  }
+  return environment;
 }
 
 /**
@@ -413,6 +628,11 @@ export function settingsFromContext(read: ContextReader): FlowGuardSettings {
     alarmEmail: contextString(read, 'alarmEmail'),
     maxAggregationInterval: contextNumber(read, 'maxAggregationInterval'),
     reservedConcurrency: contextReservedConcurrency(read),
+    destination: contextString(read, 'destination'),
+    logFormat: contextString(read, 'logFormat'),
+    s3FileFormat: contextString(read, 's3FileFormat'),
+    s3HivePartitions: contextBoolean(read, 's3HivePartitions'),
+    s3PerHourPartition: contextBoolean(read, 's3PerHourPartition'),
   };
 }
 

@@ -31,6 +31,12 @@ export const WHOLE_NUMBER = new RegExp(facts.whole_number.pattern);
 export const REGION = new RegExp(facts.region.pattern);
 export const KMS_KEY_ARN = new RegExp(facts.kms_key_arn.pattern);
 export const LOG_GROUP_NAME = new RegExp(facts.log_group.pattern);
+/** An S3 destination: `arn:PARTITION:s3:::BUCKET[/PREFIX]` or `s3://BUCKET[/PREFIX]`, and a bucket name like an IP address. */
+export const S3_DESTINATION_ARN = new RegExp(facts.destination.s3_arn_pattern);
+export const S3_DESTINATION_URL = new RegExp(facts.destination.s3_url_pattern);
+export const BUCKET_LIKE_IP = new RegExp(facts.destination.bucket_ip_pattern);
+/** One field of a custom flow-log format, `${field}`. */
+export const LOG_FORMAT_FIELD = new RegExp(facts.log_format.field_pattern);
 
 /** The retention values a policy may ask for: CloudWatch Logs' values of at least the minimum. */
 export const ALLOWED_RETENTION_DAYS = facts.retention_days.cloudwatch_accepts.filter(

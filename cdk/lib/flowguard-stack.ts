@@ -9,6 +9,11 @@
  *
  * The Lambda's role is least privilege and each grant says why (see remediation-grants.ts): a dry-run stack
  * can only do what EC2's DryRun check of CreateFlowLogs needs.
+ *
+ * With an S3 destination (`destination`, usually the log-archive bucket of ./log-archive-stack.ts)
+ * there is no delivery role and no managed log group: EC2 takes no role for S3, and the bucket's
+ * lifecycle keeps the objects. The function then gets the log-delivery permissions that AWS
+ * documents for a principal that creates flow logs into S3, instead of PassRole and the group's.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -49,7 +54,8 @@ export class FlowGuardStack extends Stack {
   public readonly logGroupName: LogGroupName;
   /** The KMS key ARN of this stack's region (placeholders rendered), if any. */
   public readonly kmsKeyArn?: string;
-  public readonly deliveryRole: iam.Role;
+  /** The delivery role; undefined with an S3 destination (EC2 takes no role for S3). */
+  public readonly deliveryRole?: iam.Role;
   public readonly functionRole: iam.Role;
   public readonly function: lambda.Function;
   public readonly onFailureQueue: sqs.Queue;
@@ -66,8 +72,11 @@ export class FlowGuardStack extends Stack {
     this.kmsKeyArn = kmsKeyFor(config, this.region, this.account);
     this.logGroupName = logGroupName(config.logGroupName, this.region, this.account);
 
-    this.createManagedLogGroup();
-    this.deliveryRole = createDeliveryRole(this, { place: this.rolePlace(), logGroup: this.logGroupName });
+    const cloudWatchLogs = config.s3Destination === undefined;
+    if (cloudWatchLogs) {
+      this.createManagedLogGroup();
+      this.deliveryRole = createDeliveryRole(this, { place: this.rolePlace(), logGroup: this.logGroupName });
+    }
     this.functionRole = this.createFunctionRole();
     const created = createFlowGuardFunction(this, {
       role: this.functionRole,
@@ -81,7 +90,10 @@ export class FlowGuardStack extends Stack {
     this.function = created.function;
     this.onFailureQueue = created.onFailureQueue;
     this.ruleDeadLetterQueue = created.ruleDeadLetterQueue;
-    createTriggerRules(this, { patterns: triggerPatterns(this.logGroupName, this.account), target: created.target });
+    createTriggerRules(this, {
+      patterns: triggerPatterns(cloudWatchLogs ? this.logGroupName : undefined, this.account),
+      target: created.target,
+    });
     createSweepRule(this, config.sweepSchedule, created.target);
 
     this.alarmTopic = createAlarmTopic(this, config.alarmEmail);
@@ -92,8 +104,12 @@ export class FlowGuardStack extends Stack {
       key: 'FunctionLogGroup',
       value: this.function.logGroup.logGroupName,
     });
-    new CfnOutput(this, 'DeliveryRoleArnOutput', { key: 'DeliveryRoleArn', value: this.deliveryRole.roleArn });
-    new CfnOutput(this, 'FlowLogGroupOutput', { key: 'FlowLogGroup', value: this.logGroupName.name });
+    if (this.deliveryRole !== undefined) {
+      new CfnOutput(this, 'DeliveryRoleArnOutput', { key: 'DeliveryRoleArn', value: this.deliveryRole.roleArn });
+      new CfnOutput(this, 'FlowLogGroupOutput', { key: 'FlowLogGroup', value: this.logGroupName.name });
+    } else {
+      new CfnOutput(this, 'FlowLogDestinationOutput', { key: 'FlowLogDestination', value: config.destination });
+    }
     new CfnOutput(this, 'AlarmTopicArnOutput', { key: 'AlarmTopicArn', value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'DryRunOutput', { key: 'DryRun', value: String(config.dryRun) });
   }
@@ -131,8 +147,10 @@ export class FlowGuardStack extends Stack {
       .addAll(
         remediationGrants({
           place: this.rolePlace(),
-          deliveryRoleArn: this.deliveryRole.roleArn,
-          logGroup: this.logGroupName,
+          delivery:
+            this.deliveryRole === undefined
+              ? { kind: 's3' }
+              : { kind: 'cloud-watch-logs', deliveryRoleArn: this.deliveryRole.roleArn, logGroup: this.logGroupName },
           dryRun: this.config.dryRun,
         }),
       )
@@ -143,8 +161,9 @@ export class FlowGuardStack extends Stack {
   /** The Lambda's FLOWGUARD_* variables (DESIGN.md, "Configuration"). */
   private functionEnvironment(): Record<string, string> {
     const config = this.config;
+    // EC2 takes no delivery role for an S3 destination, and the Lambda refuses one with it.
     const environment: Record<string, string> = {
-      FLOWGUARD_DELIVERY_ROLE_ARN: this.deliveryRole.roleArn,
+      ...(this.deliveryRole === undefined ? {} : { FLOWGUARD_DELIVERY_ROLE_ARN: this.deliveryRole.roleArn }),
       ...policyEnvironment(config),
     };
     if (this.kmsKeyArn) {

@@ -10,6 +10,10 @@
  * and EventsOutOfScope. The function's role may assume only the member role, only in the
  * organization's accounts, and read the organization; it acts in its own account only when the hub
  * account is in scope (`hubInScope`), and then with the single-account role's statements.
+ *
+ * With an S3 destination the function gets it (FLOWGUARD_DESTINATION and the S3 options) and no
+ * delivery role: each account's flow logs deliver straight into the bucket, usually the
+ * log-archive account's (./log-archive-stack.ts), whose policy admits the organization.
  */
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -72,9 +76,12 @@ export class HubStack extends Stack {
     });
     this.function = created.function;
     // Every account of the organization arrives on the bus: no account filter, and a log-group
-    // name with {account_id} is matched by its prefix (the Lambda checks the rest).
+    // name with {account_id} is matched by its prefix (the Lambda checks the rest). With S3 there
+    // is no managed group to watch.
     createTriggerRules(this, {
-      patterns: triggerPatterns(logGroupName(config.logGroupName, this.region)),
+      patterns: triggerPatterns(
+        config.s3Destination === undefined ? logGroupName(config.logGroupName, this.region) : undefined,
+      ),
       target: created.target,
       eventBus: this.bus,
     });
@@ -158,8 +165,14 @@ export class HubStack extends Stack {
       grants.push(
         ...remediationGrants({
           place: { partition: this.partition, region: this.region, account: this.account },
-          deliveryRoleArn: `arn:${this.partition}:iam::${this.account}:role/${DELIVERY_ROLE_NAME}`,
-          logGroup: logGroupName(org.settings.logGroupName, this.region, this.account),
+          delivery:
+            org.settings.s3Destination === undefined
+              ? {
+                  kind: 'cloud-watch-logs',
+                  deliveryRoleArn: `arn:${this.partition}:iam::${this.account}:role/${DELIVERY_ROLE_NAME}`,
+                  logGroup: logGroupName(org.settings.logGroupName, this.region, this.account),
+                }
+              : { kind: 's3' },
           dryRun: org.settings.dryRun,
         }),
       );
@@ -176,8 +189,11 @@ export class HubStack extends Stack {
       FLOWGUARD_ORGANIZATIONAL_UNITS: org.targetOus.join(','),
       FLOWGUARD_MEMBER_ROLE: org.memberRole,
       FLOWGUARD_CONCURRENCY: String(org.concurrency),
-      // Each account's own delivery role, the one its spoke creates.
-      FLOWGUARD_DELIVERY_ROLE_ARN: FACTS.organization.delivery_role_arn.default,
+      // Each account's own delivery role, the one its spoke creates; none for an S3 destination,
+      // where EC2 takes no role (and the Lambda refuses one).
+      ...(config.s3Destination === undefined
+        ? { FLOWGUARD_DELIVERY_ROLE_ARN: FACTS.organization.delivery_role_arn.default }
+        : {}),
       ...policyEnvironment(config),
     };
     const excluded = excludedAccounts(org);

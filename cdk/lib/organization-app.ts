@@ -3,12 +3,15 @@
  * `FlowGuardHub-<region>` per region and `FlowGuardStackSets` in the home region; the spoke
  * templates in the `FlowGuardSpokes` stage (synthesized, never deployed by `cdk deploy` itself:
  * the StackSets deploy them); and, when the management account is named, its spoke as plain stacks
- * (service-managed StackSets skip the management account).
+ * (service-managed StackSets skip the management account); with `-c logArchiveAccount=...`,
+ * `FlowGuardLogArchive`, the bucket of an S3 destination, in the log-archive account.
  *
  *   cdk deploy -c organizationId=o-... -c hubAccount=... -c targetOus=r-... -c regions=... --all
  */
 import { App, BootstraplessSynthesizer, Stack, Stage } from 'aws-cdk-lib';
-import { AppEnvironment, checkWithCdkNag } from './app';
+import { AppEnvironment, checkWithCdkNag, createLogArchiveStack } from './app';
+import { logArchiveFromContext } from './log-archive-config';
+import { LogArchiveStack } from './log-archive-stack';
 import { HubStack } from './hub-stack';
 import { OrganizationConfig, organizationFromContext } from './organization-config';
 import { SpokeAccountStack, SpokeRegionStack } from './spoke-stacks';
@@ -24,6 +27,8 @@ export interface OrganizationApp {
   readonly spokeRegion: SpokeRegionStack;
   /** The management account's spoke: its account stack, then one stack per region. */
   readonly managementSpokes: Stack[];
+  /** `FlowGuardLogArchive`, in the log-archive account, with `-c logArchiveAccount=...`. */
+  readonly logArchive?: LogArchiveStack;
 }
 
 const SPOKE_DESCRIPTION = 'flowguard spoke (organization mode): ';
@@ -89,6 +94,14 @@ export function buildOrganizationApp(
       ),
     );
   }
+  // The bucket lives in the log-archive account: deployed with that account's credentials, before
+  // the hubs (no stack dependency, which would make `cdk deploy 'FlowGuardHub-*'` deploy it too).
+  const archive = logArchiveFromContext(read, config.settings, {
+    kind: 'organization',
+    regions: config.regions,
+    organizationId: config.organizationId,
+  });
+  const logArchive = archive === undefined ? undefined : createLogArchiveStack(app, archive);
   checkWithCdkNag(app);
-  return { config, hubs, stackSets, spokeAccount, spokeRegion, managementSpokes };
+  return { config, hubs, stackSets, spokeAccount, spokeRegion, managementSpokes, logArchive };
 }

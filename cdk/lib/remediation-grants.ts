@@ -3,19 +3,35 @@
  * role's statements, which the spokes' member role repeats word for word (DESIGN.md,
  * "Organization mode": the member role grants exactly what the single-account role grants). A
  * dry run gets only the reads and what EC2's DryRun check of CreateFlowLogs evaluates.
+ *
+ * The destination decides the rest: into CloudWatch Logs, flowguard passes the delivery role and
+ * manages the log group; into S3, there is neither (EC2 takes no delivery role for S3), and the
+ * caller needs what AWS documents for an IAM principal that publishes flow logs to S3 instead.
  */
 import { MANAGED_BY_TAG, RolePlace, logGroupArn } from './facts';
 import { Grant } from './grants';
 import { LogGroupName } from './log-group-name';
 
-/** Where the statements apply, and what they name. */
-export interface RemediationScope {
-  /** Partition, region (`*`: every region, as a member role) and account. */
-  readonly place: RolePlace;
+/** Flow logs into the managed log group, through the delivery role. */
+export interface CloudWatchLogsDelivery {
+  readonly kind: 'cloud-watch-logs';
   /** The role that VPC Flow Logs assumes to deliver (passed with CreateFlowLogs). */
   readonly deliveryRoleArn: string;
   /** The managed log group name, seen from this place. */
   readonly logGroup: LogGroupName;
+}
+
+/** Flow logs into an S3 bucket (usually of the log-archive account): no role, no log group. */
+export interface S3Delivery {
+  readonly kind: 's3';
+}
+
+/** Where the statements apply, and what they name. */
+export interface RemediationScope {
+  /** Partition, region (`*`: every region, as a member role) and account. */
+  readonly place: RolePlace;
+  /** Where the flow logs deliver. */
+  readonly delivery: CloudWatchLogsDelivery | S3Delivery;
   /** Plan only: no write statement at all. */
   readonly dryRun: boolean;
 }
@@ -37,9 +53,12 @@ export function managedLogGroupArns(place: RolePlace, logGroup: LogGroupName): s
   return [group, `${group}:*`];
 }
 
-/** The statements, in order: reads, CreateFlowLogs, PassRole, and (unless a dry run) the writes. */
+/**
+ * The statements, in order: reads, CreateFlowLogs, the delivery's (PassRole, or the S3 log
+ * delivery), and (unless a dry run) the writes.
+ */
 export function remediationGrants(scope: RemediationScope): Grant[] {
-  const { place, logGroup } = scope;
+  const { place, delivery } = scope;
   const vpcs = arn(place, 'ec2', 'vpc/*');
   const flowLogs = arn(place, 'ec2', 'vpc-flow-log/*');
   const everyRegion = place.region === '*' ? '; the role serves every region, so the region is a * too' : '';
@@ -95,35 +114,55 @@ export function remediationGrants(scope: RemediationScope): Grant[] {
         'tags (managed-by=flowguard) only a flow log being created by CreateFlowLogs (condition ' +
         'ec2:CreateAction), whose id is not known in advance' + everyRegion,
     },
+  ];
+  if (delivery.kind === 'cloud-watch-logs') {
     // Only the delivery role, and no iam:PassedToService condition: AWS documents no value of
     // that key for CreateFlowLogs' DeliverLogsPermissionArn, and a wrong one would deny every
     // CreateFlowLogs. What the role can be used for is bounded by its own trust policy instead
     // (vpc-flow-logs.amazonaws.com, for flow logs of this account only).
-    {
-      sid: 'PassDeliveryRoleToFlowLogs',
-      actions: ['iam:PassRole'],
-      resources: [scope.deliveryRoleArn],
-    },
-    {
-      sid: 'ReadDeliveryRole',
-      actions: ['iam:GetRole'],
-      resources: [scope.deliveryRoleArn],
-    },
-  ];
+    grants.push(
+      {
+        sid: 'PassDeliveryRoleToFlowLogs',
+        actions: ['iam:PassRole'],
+        resources: [delivery.deliveryRoleArn],
+      },
+      {
+        sid: 'ReadDeliveryRole',
+        actions: ['iam:GetRole'],
+        resources: [delivery.deliveryRoleArn],
+      },
+    );
+  } else {
+    // "The IAM principal that creates the flow log must be using an IAM role that has the
+    // following permissions, which are required to publish flow logs to the destination Amazon
+    // S3 bucket": logs:CreateLogDelivery and logs:DeleteLogDelivery on "*" (VPC User Guide,
+    // "Create a flow log that publishes to Amazon S3"). EC2 sets up the flow log's log delivery
+    // with them; a dry run keeps CreateLogDelivery, as it keeps iam:PassRole for CloudWatch Logs,
+    // so that EC2's DryRun check meets what a real CreateFlowLogs would. No s3:PutBucketPolicy:
+    // the bucket's policy is the log archive's (EC2 would otherwise overwrite a policy of a bucket
+    // of this account with its own).
+    grants.push(s3LogDelivery('CreateLogDeliveryToS3', 'logs:CreateLogDelivery', 'created'));
+  }
   if (scope.dryRun) {
     return grants;
   }
+  grants.push({
+    sid: 'ReplaceOwnFailingFlowLogs',
+    actions: ['ec2:DeleteFlowLogs'],
+    resources: [flowLogs],
+    conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG.key}`]: MANAGED_BY_TAG.value } },
+    wildcardReason:
+      'deletes only flow logs tagged managed-by=flowguard (condition aws:ResourceTag), i.e. the ones ' +
+      'flowguard created and found failing delivery; their ids are not known in advance' + everyRegion,
+  });
+  if (delivery.kind === 's3') {
+    // Deleting an S3 flow log (one of flowguard's own, being replaced) ends its log delivery.
+    grants.push(s3LogDelivery('DeleteLogDeliveryToS3', 'logs:DeleteLogDelivery', 'deleted'));
+    return grants;
+  }
+  const logGroup = delivery.logGroup;
   return [
     ...grants,
-    {
-      sid: 'ReplaceOwnFailingFlowLogs',
-      actions: ['ec2:DeleteFlowLogs'],
-      resources: [flowLogs],
-      conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG.key}`]: MANAGED_BY_TAG.value } },
-      wildcardReason:
-        'deletes only flow logs tagged managed-by=flowguard (condition aws:ResourceTag), i.e. the ones ' +
-        'flowguard created and found failing delivery; their ids are not known in advance' + everyRegion,
-    },
     // CreateLogGroup with `tags` (flowguard always tags its groups managed-by=flowguard) needs
     // logs:TagResource or the deprecated logs:TagLogGroup besides logs:CreateLogGroup (CloudWatch
     // Logs API reference, CreateLogGroup's `tags`): TagResource only.
@@ -136,4 +175,17 @@ export function remediationGrants(scope: RemediationScope): Grant[] {
         'on the <group>:* form of the ARN' + perVpcReason(logGroup) + everyRegion,
     },
   ];
+}
+
+/** One of the two log-delivery permissions that an S3 flow log needs from its creator. */
+function s3LogDelivery(sid: string, action: string, done: string): Grant {
+  return {
+    sid,
+    actions: [action],
+    resources: ['*'],
+    wildcardReason:
+      `EC2 needs ${action} from the caller when a flow log into S3 is ${done}; the VPC User Guide ("Create a flow ` +
+      'log that publishes to Amazon S3") grants it on "*" and documents no narrower resource. It is used through ' +
+      'CreateFlowLogs and DeleteFlowLogs, which the statements above confine to flowguard\'s own flow logs',
+  };
 }

@@ -4,7 +4,8 @@
  * service-managed StackSets to deploy in any account, new ones included.
  *
  * - `SpokeAccountStack`, once per account (IAM is global, so in the home region only): the member
- *   role that the hub assumes, and the delivery role that VPC Flow Logs assumes.
+ *   role that the hub assumes, and the delivery role that VPC Flow Logs assumes (none with an S3
+ *   destination: EC2 takes no role for S3).
  * - `SpokeRegionStack`, in every region: rules on the default bus that forward exactly the trigger
  *   events to the hub's bus of the same region, through a role of their own (EventBridge requires
  *   a role for a target bus in another account whose policy admits an organization).
@@ -28,10 +29,11 @@ export interface SpokeStackProps extends StackProps {
   readonly organization: OrganizationConfig;
 }
 
-/** The member role and the delivery role of one account. */
+/** The member role and (for CloudWatch Logs) the delivery role of one account. */
 export class SpokeAccountStack extends Stack {
   public readonly memberRole: iam.Role;
-  public readonly deliveryRole: iam.Role;
+  /** undefined with an S3 destination. */
+  public readonly deliveryRole?: iam.Role;
 
   constructor(scope: Construct, id: string, props: SpokeStackProps) {
     super(scope, id, props);
@@ -39,16 +41,27 @@ export class SpokeAccountStack extends Stack {
     // One role for every region: the region is `*` in every ARN the roles name.
     const place = { partition: this.partition, region: '*', account: this.account };
     const logGroup = logGroupName(org.settings.logGroupName, '*', this.account);
-    this.deliveryRole = createDeliveryRole(this, { place, logGroup, roleName: DELIVERY_ROLE_NAME });
+    if (org.settings.s3Destination === undefined) {
+      this.deliveryRole = createDeliveryRole(this, { place, logGroup, roleName: DELIVERY_ROLE_NAME });
+    }
     this.memberRole = this.createMemberRole(org);
     new RoleGrants(this.memberRole)
       .addAll(
-        remediationGrants({ place, deliveryRoleArn: this.deliveryRole.roleArn, logGroup, dryRun: org.settings.dryRun }),
+        remediationGrants({
+          place,
+          delivery:
+            this.deliveryRole === undefined
+              ? { kind: 's3' }
+              : { kind: 'cloud-watch-logs', deliveryRoleArn: this.deliveryRole.roleArn, logGroup },
+          dryRun: org.settings.dryRun,
+        }),
       )
       .acknowledgeWildcards();
 
     new CfnOutput(this, 'MemberRoleArnOutput', { key: 'MemberRoleArn', value: this.memberRole.roleArn });
-    new CfnOutput(this, 'DeliveryRoleArnOutput', { key: 'DeliveryRoleArn', value: this.deliveryRole.roleArn });
+    if (this.deliveryRole !== undefined) {
+      new CfnOutput(this, 'DeliveryRoleArnOutput', { key: 'DeliveryRoleArn', value: this.deliveryRole.roleArn });
+    }
   }
 
   /**
@@ -98,9 +111,9 @@ export class SpokeRegionStack extends Stack {
     });
     // The target grants the role events:PutEvents on the hub's bus, and nothing else.
     const target = new targets.EventBus(hubBus, { role: this.forwardingRole });
-    this.rules = createTriggerRules(this, {
-      patterns: triggerPatterns(logGroupName(org.settings.logGroupName, this.region, this.account), this.account),
-      target,
-    });
+    // With S3 there is no managed log group to watch: the EC2 rule alone.
+    const logGroup =
+      org.settings.s3Destination === undefined ? logGroupName(org.settings.logGroupName, this.region, this.account) : undefined;
+    this.rules = createTriggerRules(this, { patterns: triggerPatterns(logGroup, this.account), target });
   }
 }

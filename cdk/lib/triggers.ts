@@ -15,27 +15,32 @@ export const EC2_EVENT_NAMES = ['CreateVpc', 'CreateDefaultVpc', 'DeleteFlowLogs
 /** The CloudWatch Logs calls that may remove or weaken the managed log group. */
 export const LOGS_EVENT_NAMES = ['DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy'];
 
-/** The two API-call patterns. */
+/** The API-call patterns: EC2's, and the managed log group's (none without a managed group). */
 export interface TriggerPatterns {
   readonly ec2: events.EventPattern;
-  readonly logs: events.EventPattern;
+  readonly logs?: events.EventPattern;
 }
 
 /**
- * The patterns for the managed log group `logGroup`. `account`: only that account's calls (a
- * default bus holds only its own account's events, but this keeps it so if the bus is ever opened
- * to others); none on the hub's bus, where every account of the organization arrives.
+ * The patterns for the managed log group `logGroup`; without one (flow logs into S3), the EC2
+ * pattern alone: there is no group of flowguard's to watch. `account`: only that account's calls
+ * (a default bus holds only its own account's events, but this keeps it so if the bus is ever
+ * opened to others); none on the hub's bus, where every account of the organization arrives.
  */
-export function triggerPatterns(logGroup: LogGroupName, account?: string): TriggerPatterns {
+export function triggerPatterns(logGroup: LogGroupName | undefined, account?: string): TriggerPatterns {
   const accounts = account === undefined ? {} : { account: [account] };
+  const ec2: events.EventPattern = {
+    source: ['aws.ec2'],
+    ...accounts,
+    detailType: [API_CALL],
+    detail: { eventSource: ['ec2.amazonaws.com'], eventName: EC2_EVENT_NAMES },
+  };
+  if (logGroup === undefined) {
+    return { ec2 };
+  }
   const logGroupMatch = logGroup.exact ? [logGroup.name] : events.Match.prefix(logGroup.literalPrefix);
   return {
-    ec2: {
-      source: ['aws.ec2'],
-      ...accounts,
-      detailType: [API_CALL],
-      detail: { eventSource: ['ec2.amazonaws.com'], eventName: EC2_EVENT_NAMES },
-    },
+    ec2,
     logs: {
       source: ['aws.logs'],
       ...accounts,
@@ -59,22 +64,27 @@ export interface TriggerRulesProps {
   readonly eventBus?: events.IEventBus;
 }
 
-/** The rules `Ec2ApiCallRule` and `LogGroupApiCallRule`, in `scope`. */
+/** The rules `Ec2ApiCallRule` and (with a managed log group) `LogGroupApiCallRule`, in `scope`. */
 export function createTriggerRules(scope: Construct, props: TriggerRulesProps): events.Rule[] {
-  return [
+  const rules = [
     new events.Rule(scope, 'Ec2ApiCallRule', {
       description: 'flowguard: a VPC was created, or flow logs were deleted',
       eventBus: props.eventBus,
       eventPattern: props.patterns.ec2,
       targets: [props.target],
     }),
-    new events.Rule(scope, 'LogGroupApiCallRule', {
-      description: 'flowguard: the managed flow-log group was deleted or its retention changed',
-      eventBus: props.eventBus,
-      eventPattern: props.patterns.logs,
-      targets: [props.target],
-    }),
   ];
+  if (props.patterns.logs !== undefined) {
+    rules.push(
+      new events.Rule(scope, 'LogGroupApiCallRule', {
+        description: 'flowguard: the managed flow-log group was deleted or its retention changed',
+        eventBus: props.eventBus,
+        eventPattern: props.patterns.logs,
+        targets: [props.target],
+      }),
+    );
+  }
+  return rules;
 }
 
 /** The scheduled sweep, `SweepSchedule`: the safety net for missed CloudTrail events. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { buildFlowGuardApp } from '../lib/app';
 import { ACCOUNT, testApp } from './util';
@@ -123,5 +123,40 @@ describe('the app', () => {
     expect(() => buildFlowGuardApp(testApp({ regions: 'us-east-1', retentionDays: '90' }), { account: ACCOUNT })).toThrow(
       /retentionDays \(FLOWGUARD_RETENTION_DAYS\): 90: must be a retention that CloudWatch Logs accepts and at least 365/,
     );
+    expect(() => buildFlowGuardApp(testApp({ regions: 'us-east-1', destination: 'my-bucket' }), { account: ACCOUNT })).toThrow(
+      /destination \(FLOWGUARD_DESTINATION\): "my-bucket": must be cloud-watch-logs or an S3 bucket/,
+    );
+    expect(() => buildFlowGuardApp(testApp({ regions: 'us-east-1', s3HivePartitions: 'yes' }), { account: ACCOUNT })).toThrow(
+      /s3HivePartitions \(FLOWGUARD_S3_HIVE_PARTITIONS\): true: is an option of S3 destinations/,
+    );
+  });
+
+  test('-c destination and the S3 options reach every region\'s Lambda; an S3:// scheme is refused', () => {
+    const app = testApp({
+      regions: 'us-east-1,eu-west-1',
+      destination: ' S3://flow-logs-archive/vpc ',
+      s3FileFormat: 'Parquet',
+      s3PerHourPartition: 'YES',
+      logFormat: '${version} ${srcaddr} ${dstaddr} ${action}',
+    });
+    // The scheme is s3:// in lower case, as the Lambda reads it.
+    expect(() => buildFlowGuardApp(app, { account: ACCOUNT })).toThrow(/destination .*" S3:\/\/flow-logs-archive\/vpc ": must be/);
+    const stacks = buildFlowGuardApp(
+      testApp({ regions: 'us-east-1,eu-west-1', destination: 's3://flow-logs-archive/vpc', s3FileFormat: 'Parquet', s3PerHourPartition: 'YES' }),
+      { account: ACCOUNT },
+    );
+    for (const stack of stacks) {
+      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            FLOWGUARD_DESTINATION: 'arn:{partition}:s3:::flow-logs-archive/vpc',
+            FLOWGUARD_S3_FILE_FORMAT: 'parquet',
+            FLOWGUARD_S3_HIVE_PARTITIONS: 'false',
+            FLOWGUARD_S3_PER_HOUR_PARTITION: 'true',
+          }),
+        },
+      });
+      expect(stack.deliveryRole).toBeUndefined();
+    }
   });
 });

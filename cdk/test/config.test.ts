@@ -25,6 +25,7 @@ describe('resolveConfig', () => {
       alarmEmail: undefined,
       maxAggregationInterval: 600,
       reservedConcurrency: undefined,
+      destination: 'cloud-watch-logs',
     });
     expect(DEFAULTS.reservedConcurrency).toBeUndefined();
   });
@@ -160,6 +161,62 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('the destination', () => {
+  test.each([
+    ['arn:aws:s3:::archive', { arn: 'arn:aws:s3:::archive', bucket: 'archive', prefix: '' }],
+    ['arn:aws:s3:::archive/', { arn: 'arn:aws:s3:::archive/', bucket: 'archive', prefix: '' }],
+    ['arn:aws-us-gov:s3:::archive/a/b/', { arn: 'arn:aws-us-gov:s3:::archive/a/b/', bucket: 'archive', prefix: 'a/b' }],
+    ['s3://archive/flow', { arn: 'arn:{partition}:s3:::archive/flow', bucket: 'archive', prefix: 'flow' }],
+  ])('%s is bucket and prefix', (value, expected) => {
+    expect(resolveConfig({ destination: value }).s3Destination).toEqual(expected);
+  });
+
+  test('cloud-watch-logs (any case) or nothing is the log group', () => {
+    for (const value of [undefined, '', ' ', 'cloud-watch-logs', 'CLOUD-WATCH-LOGS']) {
+      const config = resolveConfig({ destination: value });
+      expect(config.destination).toBe('cloud-watch-logs');
+      expect(config.s3Destination).toBeUndefined();
+      expect(config.s3FileFormat).toBeUndefined();
+    }
+  });
+
+  test('a bad destination is refused, naming the setting, the value and the forms', () => {
+    expect(() => resolveConfig({ destination: 'my-bucket' })).toThrow(
+      'invalid flowguard setting destination (FLOWGUARD_DESTINATION): "my-bucket": must be cloud-watch-logs or an S3 ' +
+        'bucket with an optional prefix, arn:aws:s3:::BUCKET/PREFIX or s3://BUCKET/PREFIX',
+    );
+    expect(() => resolveConfig({ destination: 's3://logs/AWSLogs' })).toThrow('may not begin with AWSLogs');
+    expect(() => resolveConfig({ destination: 's3://a..b' })).toThrow('no two adjacent periods');
+    expect(() => resolveConfig({ destination: 's3://sthree-logs' })).toThrow('S3 reserves sthree-');
+  });
+
+  test('the S3 options need an S3 destination, even set to their defaults', () => {
+    for (const option of [{ s3FileFormat: 'plain-text' }, { s3HivePartitions: false }, { s3PerHourPartition: true }]) {
+      expect(() => resolveConfig(option)).toThrow(/is an option of S3 destinations .* the destination is cloud-watch-logs/);
+      expect(() => resolveConfig({ ...option, destination: 'arn:aws:s3:::archive' })).not.toThrow();
+    }
+    expect(() => resolveConfig({ s3FileFormat: 'csv', destination: 's3://archive' })).toThrow(
+      's3FileFormat (FLOWGUARD_S3_FILE_FORMAT): "csv": must be plain-text or parquet',
+    );
+  });
+
+  test('a KMS key is refused with an S3 destination: flowguard creates no log group there', () => {
+    const key = 'arn:aws:kms:us-east-1:111111111111:key/abc';
+    expect(() => resolveConfig({ destination: 's3://archive', kmsKeyArn: key })).toThrow(
+      /kmsKeyArn \(FLOWGUARD_KMS_KEY_ARN\): .* it creates none: the bucket's own encryption applies/,
+    );
+    expect(() => resolveConfig({ destination: 's3://archive', kmsKeyArns: { 'us-east-1': key } })).toThrow(/kmsKeyArns/);
+  });
+
+  test('the log format is documented fields, one space apart', () => {
+    expect(resolveConfig({ logFormat: ' ${srcaddr} ${dstaddr} ' }).logFormat).toBe('${srcaddr} ${dstaddr}');
+    expect(resolveConfig({ logFormat: '' }).logFormat).toBeUndefined();
+    expect(() => resolveConfig({ logFormat: '${srcaddr} ${timestamp}' })).toThrow(
+      /logFormat \(FLOWGUARD_LOG_FORMAT\): .*timestamp is not a field that EC2 documents/,
+    );
+  });
+});
+
 describe('settingsFromContext', () => {
   test('reads -c strings like the Lambda reads its environment', () => {
     const settings = settingsFromContext(
@@ -188,7 +245,31 @@ describe('settingsFromContext', () => {
       alarmEmail: 'a@example.com',
       maxAggregationInterval: 60,
       reservedConcurrency: 3,
+      destination: 'cloud-watch-logs',
     });
+  });
+
+  test('reads the destination, the log format and the S3 options', () => {
+    const settings = settingsFromContext(
+      context({
+        destination: ' s3://log-archive/vpc/ ',
+        logFormat: '${version} ${vpc-id} ${action}',
+        s3FileFormat: 'PARQUET',
+        s3HivePartitions: 'yes',
+        s3PerHourPartition: '0',
+      }),
+    );
+    expect(resolveConfig(settings)).toMatchObject({
+      destination: 'arn:{partition}:s3:::log-archive/vpc/',
+      s3Destination: { arn: 'arn:{partition}:s3:::log-archive/vpc/', bucket: 'log-archive', prefix: 'vpc' },
+      logFormat: '${version} ${vpc-id} ${action}',
+      s3FileFormat: 'parquet',
+      s3HivePartitions: true,
+      s3PerHourPartition: false,
+    });
+    expect(() => settingsFromContext(context({ s3PerHourPartition: 'hourly' }))).toThrow(
+      'invalid flowguard setting s3PerHourPartition (FLOWGUARD_S3_PER_HOUR_PARTITION): "hourly": must be true/false/1/0/yes/no',
+    );
   });
 
   test('reservedConcurrency=none (any case) or empty means no reservation', () => {

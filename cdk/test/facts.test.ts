@@ -29,6 +29,8 @@ interface Case {
   readonly accepted: boolean;
   readonly becomes?: unknown;
   readonly why?: string;
+  /** Other variables set at the same time (an S3 option needs an S3 destination). */
+  readonly with?: Record<string, string>;
 }
 
 const CASES = FACTS.cases as Case[];
@@ -42,6 +44,11 @@ const SETTING: Record<string, keyof FlowGuardSettings & keyof FlowGuardConfig> =
   FLOWGUARD_LOG_GROUP: 'logGroupName',
   FLOWGUARD_EXEMPT_TAG: 'exemptTag',
   FLOWGUARD_KMS_KEY_ARN: 'kmsKeyArn',
+  FLOWGUARD_DESTINATION: 'destination',
+  FLOWGUARD_LOG_FORMAT: 'logFormat',
+  FLOWGUARD_S3_FILE_FORMAT: 's3FileFormat',
+  FLOWGUARD_S3_HIVE_PARTITIONS: 's3HivePartitions',
+  FLOWGUARD_S3_PER_HOUR_PARTITION: 's3PerHourPartition',
 };
 
 /** Variables that only the Lambda and the CLI read, and why the CDK app takes no setting for them. */
@@ -51,11 +58,27 @@ const NOT_A_SETTING: Record<string, string> = {
 
 const input = (c: Case) => c.value.repeat(c.repeat ?? 1) + (c.suffix ?? '');
 
-/** What the -c value becomes: the resolved setting, or the ConfigError's message. */
-function resolve(variable: string, value: string): { ok: true; value: unknown } | { ok: false; message: string } {
+/**
+ * What the -c value becomes: the resolved setting, or the ConfigError's message. `also`: the
+ * case's other variables, given as their settings' -c values at the same time.
+ */
+function resolve(
+  variable: string,
+  value: string,
+  also: Record<string, string> = {},
+): { ok: true; value: unknown } | { ok: false; message: string } {
   const setting = SETTING[variable];
+  const context: Record<string, string> = {};
+  for (const [other, otherValue] of Object.entries(also)) {
+    const otherSetting = SETTING[other];
+    if (otherSetting === undefined) {
+      throw new Error(`a case sets ${other} with ${variable}, a variable that the CDK app takes no setting for`);
+    }
+    context[otherSetting] = otherValue;
+  }
+  context[setting] = value;
   try {
-    const config = resolveConfig(settingsFromContext((key) => (key === setting ? value : undefined)));
+    const config = resolveConfig(settingsFromContext((key) => context[key]));
     return { ok: true, value: config[setting] ?? null };
   } catch (e) {
     return { ok: false, message: (e as Error).message };
@@ -71,10 +94,15 @@ describe('the shared cases of the facts', () => {
     expect(CASES.length).toBeGreaterThan(50);
   });
 
-  test.each(CASES.filter((c) => SETTING[c.variable] !== undefined).map((c) => [`${c.variable}=${JSON.stringify(input(c))}`, c]))(
+  test.each(
+    CASES.filter((c) => SETTING[c.variable] !== undefined).map((c) => [
+      `${c.variable}=${JSON.stringify(input(c))}${Object.entries(c.with ?? {}).map(([k, v]) => ` with ${k}=${JSON.stringify(v)}`).join('')}`,
+      c,
+    ]),
+  )(
     '%s',
     (_label, c) => {
-      const result = resolve(c.variable, input(c));
+      const result = resolve(c.variable, input(c), c.with);
       if (!c.accepted) {
         expect(result).toMatchObject({ ok: false, message: expect.stringContaining(`(${c.variable})`) });
         return;
@@ -96,8 +124,20 @@ describe('the facts', () => {
       logGroupName: FACTS.log_group.default,
       exemptTag: FACTS.exempt_tag.default,
       maxAggregationInterval: FACTS.max_aggregation_interval.default,
+      destination: FACTS.destination.default,
+      s3FileFormat: FACTS.s3_options.file_format.default,
+      s3HivePartitions: FACTS.s3_options.hive_compatible_partitions.default,
+      s3PerHourPartition: FACTS.s3_options.per_hour_partition.default,
     });
-    expect(resolveConfig({})).toMatchObject({ ...DEFAULTS, sweepSchedule: DEFAULTS.sweepSchedule });
+    // The S3 options exist only with an S3 destination, which then takes EC2's defaults.
+    const { s3FileFormat, s3HivePartitions, s3PerHourPartition, ...cloudWatch } = DEFAULTS;
+    expect(resolveConfig({})).toMatchObject({ ...cloudWatch, sweepSchedule: DEFAULTS.sweepSchedule });
+    expect(resolveConfig({})).not.toHaveProperty('s3FileFormat', expect.anything());
+    expect(resolveConfig({ destination: 's3://flowguard-log-archive' })).toMatchObject({
+      s3FileFormat,
+      s3HivePartitions,
+      s3PerHourPartition,
+    });
     expect(CLOUDWATCH_RETENTION_DAYS).toEqual(FACTS.retention_days.cloudwatch_accepts);
     expect(MIN_RETENTION_DAYS).toBe(FACTS.retention_days.minimum);
     expect(PLACEHOLDERS).toEqual(FACTS.log_group.placeholders);
@@ -161,12 +201,12 @@ describe('the delivery role is the facts\' templates, rendered for the stack', (
   ])('log group %p', (configured, pattern) => {
     const { stack, template } = synth({ logGroupName: configured });
     const place = { '{partition}': 'aws', '{region}': REGION, '{account_id}': ACCOUNT };
-    const role = template.toJSON().Resources[logicalId(stack, stack.deliveryRole)];
+    const role = template.toJSON().Resources[logicalId(stack, stack.deliveryRole!)];
     expect(role.Properties.AssumeRolePolicyDocument).toEqual(rendered(FACTS.delivery_role.trust_policy, place));
 
     const groupArn = rendered(FACTS.delivery_role.log_group_arn, { '{log_group}': pattern, ...place }) as string;
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter(
-      (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: logicalId(stack, stack.deliveryRole) }]),
+      (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: logicalId(stack, stack.deliveryRole!) }]),
     );
     expect(policies).toHaveLength(1);
     expect(sortedActions(policies[0].Properties.PolicyDocument)).toEqual(

@@ -73,7 +73,7 @@ describe('the Lambda function', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: {
-          FLOWGUARD_DELIVERY_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole), 'Arn'] },
+          FLOWGUARD_DELIVERY_ROLE_ARN: { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole!), 'Arn'] },
           FLOWGUARD_LOG_GROUP: '/vpc/flow-logs',
           FLOWGUARD_RETENTION_DAYS: '365',
           FLOWGUARD_TRAFFIC_TYPE: 'REJECT',
@@ -212,7 +212,7 @@ describe('the outputs', () => {
     const { stack, template } = synth();
     template.hasOutput('FunctionName', { Value: { Ref: logicalId(stack, stack.function) } });
     template.hasOutput('FunctionLogGroup', { Value: { Ref: logicalId(stack, stack.function.logGroup as never) } });
-    template.hasOutput('DeliveryRoleArn', { Value: { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole), 'Arn'] } });
+    template.hasOutput('DeliveryRoleArn', { Value: { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole!), 'Arn'] } });
     template.hasOutput('FlowLogGroup', { Value: '/vpc/flow-logs' });
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack, stack.alarmTopic) } });
     template.hasOutput('DryRun', { Value: 'false' });
@@ -294,7 +294,7 @@ describe('the managed log group', () => {
 
 describe('the delivery role', () => {
   const { stack, template } = synth();
-  const deliveryRoleId = logicalId(stack, stack.deliveryRole);
+  const deliveryRoleId = logicalId(stack, stack.deliveryRole!);
 
   test('trusts only VPC Flow Logs of this account and region (confused deputy)', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
@@ -329,14 +329,14 @@ describe('the delivery role', () => {
   test('cannot create a log group: only flowguard does, with its key, tag and retention', () => {
     for (const props of [{}, { logGroupName: '/vpc/{vpc_id}' }, { dryRun: true }]) {
       const each = synth(props);
-      const statements = roleStatements(each.template, logicalId(each.stack, each.stack.deliveryRole));
+      const statements = roleStatements(each.template, logicalId(each.stack, each.stack.deliveryRole!));
       expect(allowing(statements, 'logs:CreateLogGroup')).toEqual([]);
     }
   });
 
   test('with {vpc_id} in the name, may write to the per-VPC groups only', () => {
     const perVpc = synth({ logGroupName: '/vpc/{region}/{vpc_id}/flow' });
-    const statements = roleStatements(perVpc.template, logicalId(perVpc.stack, perVpc.stack.deliveryRole));
+    const statements = roleStatements(perVpc.template, logicalId(perVpc.stack, perVpc.stack.deliveryRole!));
     const pattern = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/vpc/${REGION}/*/flow`;
     expect(resourcesOf(statements[0])).toEqual([pattern, `${pattern}:*`]);
   });
@@ -345,7 +345,7 @@ describe('the delivery role', () => {
 describe('the function role (enforcing)', () => {
   const { stack, template } = synth();
   const statements = functionStatements(stack, template);
-  const deliveryRoleArn = { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole), 'Arn'] };
+  const deliveryRoleArn = { 'Fn::GetAtt': [logicalId(stack, stack.deliveryRole!), 'Arn'] };
 
   test('reads the inventory with the calls that cannot be scoped', () => {
     const read = bySid(statements, 'ReadInventory');

@@ -69,6 +69,14 @@ describe('every context key reaches the templates', () => {
     ['retentionDays', { retentionDays: '400' }, { hub: ['"FLOWGUARD_RETENTION_DAYS":"400"'] }],
     ['alarmEmail', { alarmEmail: 'secops@example.com' }, { hub: ['"Endpoint":"secops@example.com"'] }],
     ['sweepSchedule', { sweepSchedule: 'rate(6 hours)' }, { hub: ['"ScheduleExpression":"rate(6 hours)"'] }],
+    ['destination', { destination: 's3://org-flow-logs' }, {
+      hub: ['"FLOWGUARD_DESTINATION":"arn:{partition}:s3:::org-flow-logs"', '"FLOWGUARD_S3_FILE_FORMAT":"plain-text"'],
+      spokeAccount: ['"Sid":"CreateLogDeliveryToS3"'],
+    }],
+    ['logFormat', { logFormat: '${version} ${srcaddr} ${action}' }, { hub: ['"FLOWGUARD_LOG_FORMAT":"${version} ${srcaddr} ${action}"'] }],
+    ['logArchiveAccount', { destination: 's3://org-flow-logs', logArchiveAccount: '555555555555' }, {
+      stacks: ['FlowGuardLogArchive'],
+    }],
   ];
 
   test('the table covers every organization key', () => {

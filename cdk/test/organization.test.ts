@@ -6,8 +6,8 @@ import { HUB, MANAGEMENT, ORG_ID, OU, ROOT, only, policyOf, synthOrganization } 
 import { Statement, actionsOf, logicalId, synth as synthSingle } from './util';
 
 /** The single-account function role's own statements (those with a Sid). */
-function singleAccountStatements(dryRun = false): Statement[] {
-  const { stack, template } = synthSingle({ dryRun });
+function singleAccountStatements(dryRun = false, destination?: string): Statement[] {
+  const { stack, template } = synthSingle({ dryRun, destination });
   return remediation(policyOf(template, logicalId(stack, stack.functionRole)));
 }
 
@@ -208,12 +208,14 @@ describe('the spoke, once per account', () => {
   });
 
   test.each([
-    ['enforcing', false],
-    ['dry run', true],
-  ])('%s: the member role grants what the single-account role grants, in every region, and no more', (_name, dryRun) => {
-    const spoke = synthOrganization({ dryRun: String(dryRun) }).spokeAccount;
+    ['enforcing', false, undefined],
+    ['dry run', true, undefined],
+    ['enforcing, into S3', false, 's3://flowguard-log-archive/vpc'],
+    ['dry run, into S3', true, 's3://flowguard-log-archive/vpc'],
+  ])('%s: the member role grants what the single-account role grants, in every region, and no more', (_name, dryRun, destination) => {
+    const spoke = synthOrganization({ dryRun: String(dryRun), destination }).spokeAccount;
     const member = policyOf(spoke, memberRoleId(spoke));
-    const single = singleAccountStatements(dryRun);
+    const single = singleAccountStatements(dryRun, destination);
     const shape = (s: Statement) => [s.Sid, actionsOf(s), s.Condition ?? null];
     expect(member.map(shape)).toEqual(single.map(shape));
     // Same resources, with the region `*` and the account of the stack.
