@@ -180,6 +180,8 @@ impl Moto {
                     .build(),
             ),
             sts: aws_sdk_sts::Client::new(&config),
+            securityhub: aws_sdk_securityhub::Client::new(&config),
+            config: aws_sdk_config::Client::new(&config),
         };
         (clients, counter)
     }

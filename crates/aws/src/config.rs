@@ -84,6 +84,10 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The follow-ups: Security Hub's findings and AWS Config's rule (used only when the
+    /// policy turns them on).
+    pub securityhub: aws_sdk_securityhub::Client,
+    pub config: aws_sdk_config::Client,
 }
 
 impl Clients {
@@ -93,6 +97,8 @@ impl Clients {
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            securityhub: aws_sdk_securityhub::Client::new(config),
+            config: aws_sdk_config::Client::new(config),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod config;
 mod convert;
 pub mod error;
 pub mod iam;
+mod integrations;
 mod inventory;
 pub mod organization;
 mod reconciler;

@@ -5,6 +5,7 @@
 use crate::config::Clients;
 use crate::convert;
 use crate::error::aws_error;
+use crate::integrations;
 use crate::inventory::RESOURCE_TYPE;
 use aws_sdk_ec2::operation::create_flow_logs::builders::CreateFlowLogsFluentBuilder;
 use aws_sdk_ec2::types::LogDestinationType;
@@ -12,7 +13,8 @@ use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use flowguard_core::observed::Destination;
 use flowguard_core::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 use flowguard_core::{
-    AwsError, Created, FlowLogId, FlowLogRequest, LogGroupName, Remediator, VpcId,
+    AwsError, Created, FindingUpdate, FlowLogId, FlowLogRequest, LogGroupName, Place, Reevaluation,
+    Remediator, VpcId,
 };
 
 /// The write side, for one region.
@@ -189,5 +191,17 @@ impl Remediator for AwsRemediator {
                 )
             })
             .collect())
+    }
+
+    async fn update_control_findings(
+        &self,
+        place: &Place,
+        updates: &[FindingUpdate],
+    ) -> Vec<(VpcId, Result<usize, AwsError>)> {
+        integrations::update_control_findings(&self.clients.securityhub, place, updates).await
+    }
+
+    async fn reevaluate_config_rules(&self, place: &Place) -> Result<Reevaluation, AwsError> {
+        integrations::reevaluate_config_rules(&self.clients.config, place).await
     }
 }

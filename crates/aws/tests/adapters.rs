@@ -22,6 +22,8 @@ fn clients(ec2: &[&Rule], logs: &[&Rule]) -> Clients {
         logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, logs),
         iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[]),
         sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[]),
+        securityhub: mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, &[]),
+        config: mock_client!(aws_sdk_config, RuleMode::MatchAny, &[]),
     }
 }
 

@@ -271,13 +271,21 @@ pub fn print(
 }
 
 /// The findings in an export format, stamped with the time now (docs/exports.md).
-pub fn findings(findings: &Findings, format: ExportFormat, policy: &Policy) -> Result<String, Failure> {
+pub fn findings(
+    findings: &Findings,
+    format: ExportFormat,
+    policy: &Policy,
+) -> Result<String, Failure> {
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| Failure(format!("could not read the clock: {e}")))?;
     let ctx = ExportContext::new(now, policy);
-    export::render(format, findings, &ctx)
-        .map_err(|e| Failure(format!("could not write the {} export: {e}", format.as_str())))
+    export::render(format, findings, &ctx).map_err(|e| {
+        Failure(format!(
+            "could not write the {} export: {e}",
+            format.as_str()
+        ))
+    })
 }
 
 /// The tables, warnings and summary line, as text.

@@ -48,6 +48,22 @@ pub struct Facts {
     pub destination: DestinationFacts,
     pub log_format: LogFormatFacts,
     pub s3_options: S3OptionsFacts,
+    pub integrations: IntegrationsFacts,
+}
+
+/// Closing the loop after an enforcing run: Security Hub's findings and AWS Config's rule.
+#[derive(Debug, Deserialize)]
+pub struct IntegrationsFacts {
+    pub security_hub: DefaultOnly<bool>,
+    pub config_reevaluate: DefaultOnly<bool>,
+    /// The Security Hub control whose findings are resolved (`EC2.6`).
+    pub control_id: String,
+    /// The AWS Config managed rule behind it (`VPC_FLOW_LOGS_ENABLED`).
+    pub config_rule_source: String,
+    /// At most one re-evaluation per account and region in this many seconds.
+    pub reevaluate_interval_seconds: u64,
+    /// The IAM actions each option needs (read by the CDK app's grants).
+    pub permissions: BTreeMap<String, Vec<String>>,
 }
 
 /// `FLOWGUARD_DESTINATION`: CloudWatch Logs, or an S3 bucket (and prefix) by ARN or URL.

@@ -7,12 +7,14 @@
 //! as a whole.
 
 use crate::error::AwsError;
+use crate::ids::Place;
 use crate::ids::{FlowLogId, LogGroupName, VpcId};
 use crate::observed::{Destination, FlowLog, LogGroup, Retention, Vpc};
 use crate::plan::{MAX_FLOW_LOGS_PER_DELETE, MAX_VPCS_PER_CREATE};
 use crate::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 use crate::ports::{
-    Created, FlowLogQuery, FlowLogRequest, Inventory, Permission, Remediator, VpcQuery,
+    Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Reevaluation,
+    Remediator, VpcQuery,
 };
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -48,6 +50,8 @@ pub struct FakeRegion {
     vanishing: Mutex<Vec<VpcId>>,
     /// Operations that take this long (the thread sleeps), for deadline tests.
     slow: Mutex<BTreeMap<&'static str, std::time::Duration>>,
+    /// Every Security Hub update asked for, in order (each VPC has one open finding here).
+    finding_updates: Mutex<Vec<FindingUpdate>>,
 }
 
 impl FakeRegion {
@@ -61,6 +65,11 @@ impl FakeRegion {
     fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
         // A panic in another test thread must not hide this test's result.
         m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The Security Hub updates asked for so far.
+    pub fn finding_updates(&self) -> Vec<FindingUpdate> {
+        Self::lock(&self.finding_updates).clone()
     }
 
     /// A copy of the current state.
@@ -399,5 +408,25 @@ impl Remediator for FakeRegion {
                 (id.clone(), error)
             })
             .collect())
+    }
+
+    async fn update_control_findings(
+        &self,
+        _place: &Place,
+        updates: &[FindingUpdate],
+    ) -> Vec<(VpcId, Result<usize, AwsError>)> {
+        let result = self.call("BatchUpdateFindings").map(|_| 1);
+        Self::lock(&self.finding_updates).extend(updates.iter().cloned());
+        updates
+            .iter()
+            .map(|u| (u.vpc.clone(), result.clone()))
+            .collect()
+    }
+
+    async fn reevaluate_config_rules(&self, _place: &Place) -> Result<Reevaluation, AwsError> {
+        let _state = self.call("StartConfigRulesEvaluation")?;
+        Ok(Reevaluation::Started(vec![
+            "securityhub-vpc-flow-logs-enabled-fake".to_owned(),
+        ]))
     }
 }

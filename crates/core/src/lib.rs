@@ -57,7 +57,8 @@ pub use observed::{Destination, FlowLog, LogGroup, Observed, Retention, Vpc};
 pub use plan::{Decision, Plan, Step, plan};
 pub use policy::{ConfigError, LogGroupTemplate, Policy, TrafficType};
 pub use ports::{
-    Created, FlowLogQuery, FlowLogRequest, Inventory, Permission, Remediator, VpcQuery,
+    Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Reevaluation,
+    Remediator, VpcQuery,
 };
 pub use reconcile::{Mode, ReconcileError, Run, Scope, reconcile};
 pub use report::{Action, ActionKind, ActionResult, Outcome, Report, VpcStatus};

@@ -5,7 +5,7 @@
 //! `Inventory`, so it cannot change anything by construction.
 
 use crate::error::AwsError;
-use crate::ids::{FlowLogId, LogGroupName, VpcId};
+use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
 use crate::observed::{Destination, FlowLog, LogGroup, Vpc};
 use crate::policy::{S3Options, TrafficType};
 use serde::Serialize;
@@ -65,6 +65,29 @@ pub enum Created {
     Failed(AwsError),
 }
 
+/// One VPC's Security Hub findings (control EC2.6) to update after a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingUpdate {
+    pub vpc: VpcId,
+    /// The VPC's ARN, as Security Hub names the finding's resource.
+    pub vpc_arn: String,
+    /// `true`: set the workflow status to RESOLVED (remediated); `false`: add the note only.
+    pub resolve: bool,
+    /// At most 512 characters (BatchUpdateFindings' `Note.Text`).
+    pub note: String,
+}
+
+/// What asking AWS Config to evaluate again did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reevaluation {
+    /// Started for these rules.
+    Started(Vec<String>),
+    /// No rule of the account and region has the managed source `VPC_FLOW_LOGS_ENABLED`.
+    NoRule,
+    /// Asked less than the interval ago (`reevaluate_interval_seconds`) from this process.
+    Recently,
+}
+
 /// The read side. Implementations paginate every listing completely.
 pub trait Inventory: Sync {
     fn vpcs(&self, query: VpcQuery<'_>) -> impl Future<Output = Result<Vec<Vpc>, AwsError>> + Send;
@@ -108,6 +131,20 @@ pub trait Remediator: Sync {
         &self,
         ids: &[FlowLogId],
     ) -> impl Future<Output = Result<Vec<(FlowLogId, Option<AwsError>)>, AwsError>> + Send;
+    /// Security Hub: finds each VPC's open findings of control EC2.6 in `place`'s account and
+    /// region (every page) and updates them as `updates` say, at most 100 findings per call;
+    /// per VPC, how many were updated (0: none open) or why not.
+    fn update_control_findings(
+        &self,
+        place: &Place,
+        updates: &[FindingUpdate],
+    ) -> impl Future<Output = Vec<(VpcId, Result<usize, AwsError>)>> + Send;
+    /// AWS Config: asks the rules whose source is `VPC_FLOW_LOGS_ENABLED` in `place` to
+    /// evaluate again, at most once per account and region per interval.
+    fn reevaluate_config_rules(
+        &self,
+        place: &Place,
+    ) -> impl Future<Output = Result<Reevaluation, AwsError>> + Send;
 }
 
 /// Shared ports (`Arc<T>`) are ports too, so shells can hand out cheap clones.
@@ -161,5 +198,18 @@ impl<T: Remediator + Send> Remediator for std::sync::Arc<T> {
         ids: &[FlowLogId],
     ) -> impl Future<Output = Result<Vec<(FlowLogId, Option<AwsError>)>, AwsError>> + Send {
         (**self).delete_flow_logs(ids)
+    }
+    fn update_control_findings(
+        &self,
+        place: &Place,
+        updates: &[FindingUpdate],
+    ) -> impl Future<Output = Vec<(VpcId, Result<usize, AwsError>)>> + Send {
+        (**self).update_control_findings(place, updates)
+    }
+    fn reevaluate_config_rules(
+        &self,
+        place: &Place,
+    ) -> impl Future<Output = Result<Reevaluation, AwsError>> + Send {
+        (**self).reevaluate_config_rules(place)
     }
 }

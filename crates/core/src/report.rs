@@ -44,6 +44,10 @@ pub enum ActionKind {
     PutRetentionPolicy,
     CreateFlowLogs,
     DeleteFlowLogs,
+    /// Security Hub: the VPC's EC2.6 findings set to RESOLVED (or only annotated).
+    ResolveFindings,
+    /// AWS Config: the VPC_FLOW_LOGS_ENABLED rule asked to evaluate again.
+    ReevaluateConfigRule,
 }
 
 impl ActionKind {
@@ -53,7 +57,15 @@ impl ActionKind {
             Self::PutRetentionPolicy => "put_retention_policy",
             Self::CreateFlowLogs => "create_flow_logs",
             Self::DeleteFlowLogs => "delete_flow_logs",
+            Self::ResolveFindings => "resolve_findings",
+            Self::ReevaluateConfigRule => "reevaluate_config_rule",
         }
+    }
+
+    /// Whether the action only tells other services of the result (Security Hub, AWS
+    /// Config): its failure is reported and counted, and never fails the run.
+    pub fn is_follow_up(self) -> bool {
+        matches!(self, Self::ResolveFindings | Self::ReevaluateConfigRule)
     }
 }
 
@@ -139,7 +151,7 @@ pub struct Action {
 }
 
 impl Action {
-    pub(crate) fn new(action: ActionKind, target: impl Into<String>, result: ActionResult) -> Self {
+    pub fn new(action: ActionKind, target: impl Into<String>, result: ActionResult) -> Self {
         Self {
             action,
             target: target.into(),
@@ -264,12 +276,36 @@ impl Report {
         }
     }
 
-    /// Failed if any action failed: retryable when any failure is retryable.
+    /// Appends actions (the follow-ups of an enforcing run) and counts them in the summary.
+    pub fn push_actions(&mut self, actions: impl IntoIterator<Item = Action>) {
+        for action in actions {
+            let counts = &mut self.summary.actions;
+            *match action.result {
+                ActionResult::Planned => &mut counts.planned,
+                ActionResult::Applied => &mut counts.applied,
+                ActionResult::AlreadyDone => &mut counts.already_done,
+                ActionResult::Failed => &mut counts.failed,
+            } += 1;
+            self.actions.push(action);
+        }
+    }
+
+    /// The follow-up actions (Security Hub, AWS Config) that failed: reported and counted
+    /// (metric `FindingsUpdateFailures`), never a failed run.
+    pub fn follow_up_failures(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|a| a.action.is_follow_up() && a.result == ActionResult::Failed)
+            .count()
+    }
+
+    /// Failed if any remediation action failed: retryable when any failure is retryable. The
+    /// follow-ups (Security Hub, AWS Config) never fail a run.
     pub fn outcome(&self) -> Outcome {
         let failed: Vec<&Action> = self
             .actions
             .iter()
-            .filter(|a| a.result == ActionResult::Failed)
+            .filter(|a| a.result == ActionResult::Failed && !a.action.is_follow_up())
             .collect();
         if failed.is_empty() && self.summary.vpcs.failed == 0 {
             Outcome::Ok

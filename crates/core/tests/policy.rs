@@ -323,6 +323,8 @@ fn field(variable: &str) -> &'static str {
         "FLOWGUARD_S3_FILE_FORMAT" => "/s3_options/file_format",
         "FLOWGUARD_S3_HIVE_PARTITIONS" => "/s3_options/hive_compatible_partitions",
         "FLOWGUARD_S3_PER_HOUR_PARTITION" => "/s3_options/per_hour_partition",
+        "FLOWGUARD_SECURITY_HUB" => "/security_hub",
+        "FLOWGUARD_CONFIG_REEVALUATE" => "/config_reevaluate",
         other => panic!("a case names {other}, which the Lambda does not read"),
     }
 }

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 /// The metric namespace.
 pub const NAMESPACE: &str = "FlowGuard";
 
-/// The four metrics of one report.
-pub fn metrics(report: &Report) -> [(&'static str, usize); 4] {
+/// The metrics of one report: the four of the design contract, and the follow-ups (Security
+/// Hub, AWS Config) that failed.
+pub fn metrics(report: &Report) -> [(&'static str, usize); 5] {
     let v = &report.summary.vpcs;
     [
         ("VpcsChecked", report.vpcs.len()),
@@ -20,10 +21,11 @@ pub fn metrics(report: &Report) -> [(&'static str, usize); 4] {
         ),
         ("Remediations", v.remediated),
         ("RemediationFailures", v.failed),
+        ("FindingsUpdateFailures", report.follow_up_failures()),
     ]
 }
 
-/// The metrics of an organization sweep: the four of every report, added up over the
+/// The metrics of an organization sweep: those of every report, added up over the
 /// accounts, and the accounts checked and unreachable.
 pub fn organization_metrics(report: &OrgReport) -> Vec<(&'static str, usize)> {
     let mut totals = vec![
@@ -31,6 +33,7 @@ pub fn organization_metrics(report: &OrgReport) -> Vec<(&'static str, usize)> {
         ("VpcsNonCompliant", 0),
         ("Remediations", 0),
         ("RemediationFailures", 0),
+        ("FindingsUpdateFailures", 0),
     ];
     for run in report.accounts.iter().filter_map(|a| a.report.as_ref()) {
         for (total, (_, value)) in totals.iter_mut().zip(metrics(run)) {
@@ -98,7 +101,7 @@ mod tests {
     use flowguard_core::{TriggerKind, VpcId};
 
     #[test]
-    fn emf_record_has_the_four_metrics() {
+    fn emf_record_has_the_metrics() {
         let vpc = |id: &str, status| VpcReport {
             vpc_id: VpcId::new(id),
             status,
@@ -138,6 +141,7 @@ mod tests {
         assert_eq!(record["VpcsNonCompliant"], 2);
         assert_eq!(record["Remediations"], 1);
         assert_eq!(record["RemediationFailures"], 1);
+        assert_eq!(record["FindingsUpdateFailures"], 0);
         let line = summary_line(&report, "req");
         assert_eq!(line["summary"]["vpcs"]["failed"], 1);
         assert_eq!(line["message"], "flowguard report");

@@ -72,6 +72,12 @@ pub struct Policy {
     pub log_format: Option<String>,
     /// EC2's `DestinationOptions`: set exactly when the destination is S3.
     pub s3_options: Option<S3Options>,
+    /// After an enforcing run, set the remediated VPCs' Security Hub findings (control EC2.6)
+    /// to RESOLVED with a note, and annotate those it could not fix.
+    pub security_hub: bool,
+    /// After an enforcing run that remediated, ask AWS Config's `VPC_FLOW_LOGS_ENABLED`
+    /// rule(s) to evaluate again (at most once per account and region per 10 minutes).
+    pub config_reevaluate: bool,
 }
 
 /// The defaults of the configuration table, from the facts.
@@ -90,6 +96,8 @@ impl Default for Policy {
             destination: DeliverTo::default(),
             log_format: None,
             s3_options: None,
+            security_hub: facts.integrations.security_hub.default,
+            config_reevaluate: facts.integrations.config_reevaluate.default,
         }
     }
 }
@@ -129,6 +137,12 @@ impl Policy {
         }
         if let Some(value) = get("FLOWGUARD_MAX_AGGREGATION_INTERVAL") {
             policy.max_aggregation_interval = values::parse_aggregation_interval(&value)?;
+        }
+        if let Some(value) = get("FLOWGUARD_SECURITY_HUB") {
+            policy.security_hub = parse_bool("FLOWGUARD_SECURITY_HUB", &value)?;
+        }
+        if let Some(value) = get("FLOWGUARD_CONFIG_REEVALUATE") {
+            policy.config_reevaluate = parse_bool("FLOWGUARD_CONFIG_REEVALUATE", &value)?;
         }
         if let Some(value) = get("FLOWGUARD_DESTINATION") {
             policy.destination = DeliverTo::parse(&value)?;

@@ -9,12 +9,14 @@
 
 mod apply;
 mod converge;
+mod follow_up;
 mod observe;
 mod outcome;
 mod report;
 mod request;
 
 pub use converge::{MAX_ROUNDS, enforce};
+pub use follow_up::MAX_NOTE_CHARACTERS;
 pub use observe::observe;
 pub use outcome::{DEADLINE_NEAR, NOT_CONVERGED};
 pub use report::{audit, dry_run, planned_actions};
@@ -132,7 +134,9 @@ pub enum Mode {
     Enforce,
 }
 
-/// Runs one trigger in `mode`. Only [`Mode::Enforce`] touches the remediator.
+/// Runs one trigger in `mode`. Only [`Mode::Enforce`] touches the remediator. A dry run plans,
+/// and an enforcing run ends with, the follow-ups the policy asks for (Security Hub, AWS
+/// Config: see `follow_up`).
 pub async fn reconcile<I: Inventory, R: Remediator>(
     inv: &I,
     rem: &R,
@@ -141,8 +145,16 @@ pub async fn reconcile<I: Inventory, R: Remediator>(
 ) -> Result<Report, ReconcileError> {
     match mode {
         Mode::Audit => audit(inv, run).await,
-        Mode::DryRun => dry_run(inv, run).await,
-        Mode::Enforce => enforce(inv, rem, run).await,
+        Mode::DryRun => {
+            let mut report = dry_run(inv, run).await?;
+            follow_up::plan(run, &mut report);
+            Ok(report)
+        }
+        Mode::Enforce => {
+            let mut report = enforce(inv, rem, run).await?;
+            follow_up::apply(rem, run, &mut report).await;
+            Ok(report)
+        }
     }
 }
 
