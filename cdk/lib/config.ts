@@ -95,6 +95,19 @@ export interface FlowGuardSettings {
   /** S3 only (DestinationOptions.PerHourPartition): partition the objects per hour, not per day. */
   readonly s3PerHourPartition?: boolean;
   /**
+   * After an enforcing run, set the Security Hub findings of the control that the facts name
+   * (EC2.6) of the VPCs it remediated to workflow RESOLVED, with a note (FLOWGUARD_SECURITY_HUB).
+   * The function's role (the member role, in organization mode) gains the facts' Security Hub
+   * permissions; off by default.
+   */
+  readonly securityHub?: boolean;
+  /**
+   * After an enforcing run, ask the AWS Config rules of the facts' managed rule
+   * (VPC_FLOW_LOGS_ENABLED) to evaluate again (FLOWGUARD_CONFIG_REEVALUATE). The role gains the
+   * facts' AWS Config permissions; off by default.
+   */
+  readonly configReevaluate?: boolean;
+  /**
    * Reserved concurrency of the function, or `none` (the default): no reservation. AWS refuses a
    * reservation that leaves less than 100 unreserved executions in the account and region, and
    * new accounts have a concurrency quota of 10, so a default reservation would fail there.
@@ -128,6 +141,10 @@ export interface FlowGuardConfig {
   readonly s3FileFormat?: S3FileFormat;
   readonly s3HivePartitions?: boolean;
   readonly s3PerHourPartition?: boolean;
+  /** FLOWGUARD_SECURITY_HUB: resolve the remediated VPCs' findings in Security Hub. */
+  readonly securityHub: boolean;
+  /** FLOWGUARD_CONFIG_REEVALUATE: ask the AWS Config rule to evaluate again. */
+  readonly configReevaluate: boolean;
 }
 
 export const DEFAULTS = {
@@ -143,6 +160,8 @@ export const DEFAULTS = {
   s3FileFormat: FACTS.s3_options.file_format.default as S3FileFormat,
   s3HivePartitions: FACTS.s3_options.hive_compatible_partitions.default,
   s3PerHourPartition: FACTS.s3_options.per_hour_partition.default,
+  securityHub: FACTS.integrations.security_hub.default,
+  configReevaluate: FACTS.integrations.config_reevaluate.default,
   /** No reserved concurrency unless asked for (see FlowGuardSettings.reservedConcurrency). */
   reservedConcurrency: undefined as number | undefined,
 };
@@ -173,6 +192,8 @@ export const ENV_NAME: Record<keyof FlowGuardSettings, string> = {
   s3FileFormat: 'FLOWGUARD_S3_FILE_FORMAT',
   s3HivePartitions: 'FLOWGUARD_S3_HIVE_PARTITIONS',
   s3PerHourPartition: 'FLOWGUARD_S3_PER_HOUR_PARTITION',
+  securityHub: 'FLOWGUARD_SECURITY_HUB',
+  configReevaluate: 'FLOWGUARD_CONFIG_REEVALUATE',
 };
 
 export class ConfigError extends Error {
@@ -281,6 +302,8 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
     reservedConcurrency,
     ...destination,
     logFormat,
+    securityHub: settings.securityHub ?? DEFAULTS.securityHub,
+    configReevaluate: settings.configReevaluate ?? DEFAULTS.configReevaluate,
   };
 }
 
@@ -509,6 +532,14 @@ export function policyEnvironment(config: FlowGuardConfig): Record<string, strin
   if (config.logFormat !== undefined) {
     environment.FLOWGUARD_LOG_FORMAT = config.logFormat;
   }
+  // The integrations are off by default (the facts' integrations): written only when on, so that
+  // a deployment without them keeps its template (and its function) as it was.
+  if (config.securityHub) {
+    environment.FLOWGUARD_SECURITY_HUB = 'true';
+  }
+  if (config.configReevaluate) {
+    environment.FLOWGUARD_CONFIG_REEVALUATE = 'true';
+  }
   return environment;
 }
 
@@ -633,6 +664,8 @@ export function settingsFromContext(read: ContextReader): FlowGuardSettings {
     s3FileFormat: contextString(read, 's3FileFormat'),
     s3HivePartitions: contextBoolean(read, 's3HivePartitions'),
     s3PerHourPartition: contextBoolean(read, 's3PerHourPartition'),
+    securityHub: contextBoolean(read, 'securityHub'),
+    configReevaluate: contextBoolean(read, 'configReevaluate'),
   };
 }
 

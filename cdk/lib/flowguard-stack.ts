@@ -8,7 +8,9 @@
  *        ─> AlarmTopic (e-mail)
  *
  * The Lambda's role is least privilege and each grant says why (see remediation-grants.ts): a dry-run stack
- * can only do what EC2's DryRun check of CreateFlowLogs needs.
+ * can only do what EC2's DryRun check of CreateFlowLogs needs. With `securityHub` or
+ * `configReevaluate` on, an enforcing role also gets exactly the facts' permissions of that
+ * integration (see integration-grants.ts), and the Lambda its variable.
  *
  * With an S3 destination (`destination`, usually the log-archive bucket of ./log-archive-stack.ts)
  * there is no delivery role and no managed log group: EC2 takes no role for S3, and the bucket's
@@ -152,6 +154,7 @@ export class FlowGuardStack extends Stack {
               ? { kind: 's3' }
               : { kind: 'cloud-watch-logs', deliveryRoleArn: this.deliveryRole.roleArn, logGroup: this.logGroupName },
           dryRun: this.config.dryRun,
+          integrations: this.config,
         }),
       )
       .acknowledgeWildcards();

@@ -9,7 +9,9 @@
  * Retries, queues and alarms are the single-account stack's, plus alarms on AccountsUnreachable
  * and EventsOutOfScope. The function's role may assume only the member role, only in the
  * organization's accounts, and read the organization; it acts in its own account only when the hub
- * account is in scope (`hubInScope`), and then with the single-account role's statements.
+ * account is in scope (`hubInScope`), and then with the single-account role's statements (the
+ * integrations' included, when on: Security Hub and AWS Config are called in the account that a
+ * run acts in, so through the member role everywhere else).
  *
  * With an S3 destination the function gets it (FLOWGUARD_DESTINATION and the S3 options) and no
  * delivery role: each account's flow logs deliver straight into the bucket, usually the
@@ -174,6 +176,7 @@ export class HubStack extends Stack {
                 }
               : { kind: 's3' },
           dryRun: org.settings.dryRun,
+          integrations: org.settings,
         }),
       );
     }

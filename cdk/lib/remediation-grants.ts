@@ -7,9 +7,13 @@
  * The destination decides the rest: into CloudWatch Logs, flowguard passes the delivery role and
  * manages the log group; into S3, there is neither (EC2 takes no delivery role for S3), and the
  * caller needs what AWS documents for an IAM principal that publishes flow logs to S3 instead.
+ *
+ * The integrations that are on (Security Hub, AWS Config: ./integration-grants.ts) add their
+ * statements last, in an enforcing role only: a dry run calls neither service.
  */
 import { MANAGED_BY_TAG, RolePlace, logGroupArn } from './facts';
 import { Grant } from './grants';
+import { Integrations, integrationGrants } from './integration-grants';
 import { LogGroupName } from './log-group-name';
 
 /** Flow logs into the managed log group, through the delivery role. */
@@ -34,6 +38,8 @@ export interface RemediationScope {
   readonly delivery: CloudWatchLogsDelivery | S3Delivery;
   /** Plan only: no write statement at all. */
   readonly dryRun: boolean;
+  /** The integrations that are on (their statements only when enforcing). */
+  readonly integrations: Integrations;
 }
 
 function arn(place: RolePlace, service: string, resource: string): string {
@@ -55,9 +61,15 @@ export function managedLogGroupArns(place: RolePlace, logGroup: LogGroupName): s
 
 /**
  * The statements, in order: reads, CreateFlowLogs, the delivery's (PassRole, or the S3 log
- * delivery), and (unless a dry run) the writes.
+ * delivery), and (unless a dry run) the writes, then the integrations that are on.
  */
 export function remediationGrants(scope: RemediationScope): Grant[] {
+  const grants = flowLogGrants(scope);
+  return scope.dryRun ? grants : [...grants, ...integrationGrants(scope.place, scope.integrations)];
+}
+
+/** What keeping the flow logs on needs: everything but the integrations. */
+function flowLogGrants(scope: RemediationScope): Grant[] {
   const { place, delivery } = scope;
   const vpcs = arn(place, 'ec2', 'vpc/*');
   const flowLogs = arn(place, 'ec2', 'vpc-flow-log/*');

@@ -54,6 +54,7 @@ export class SpokeAccountStack extends Stack {
               ? { kind: 's3' }
               : { kind: 'cloud-watch-logs', deliveryRoleArn: this.deliveryRole.roleArn, logGroup },
           dryRun: org.settings.dryRun,
+          integrations: org.settings,
         }),
       )
       .acknowledgeWildcards();

@@ -26,6 +26,8 @@ describe('resolveConfig', () => {
       maxAggregationInterval: 600,
       reservedConcurrency: undefined,
       destination: 'cloud-watch-logs',
+      securityHub: false,
+      configReevaluate: false,
     });
     expect(DEFAULTS.reservedConcurrency).toBeUndefined();
   });
@@ -231,6 +233,8 @@ describe('settingsFromContext', () => {
         alarmEmail: 'a@example.com',
         maxAggregationInterval: '60',
         reservedConcurrency: '3',
+        securityHub: ' True ',
+        configReevaluate: 'no',
       }),
     );
     expect(resolveConfig(settings)).toEqual({
@@ -246,7 +250,28 @@ describe('settingsFromContext', () => {
       maxAggregationInterval: 60,
       reservedConcurrency: 3,
       destination: 'cloud-watch-logs',
+      securityHub: true,
+      configReevaluate: false,
     });
+  });
+
+  test('the integrations: booleans of the facts, off by default and when empty; a bad value names its variable', () => {
+    expect(resolveConfig(settingsFromContext(context({})))).toMatchObject({ securityHub: false, configReevaluate: false });
+    expect(resolveConfig(settingsFromContext(context({ securityHub: '', configReevaluate: ' ' })))).toMatchObject({
+      securityHub: false,
+      configReevaluate: false,
+    });
+    // cdk.json keeps JSON booleans as they are.
+    expect(resolveConfig(settingsFromContext(context({ securityHub: true, configReevaluate: true })))).toMatchObject({
+      securityHub: true,
+      configReevaluate: true,
+    });
+    expect(() => settingsFromContext(context({ securityHub: 'on' }))).toThrow(
+      'invalid flowguard setting securityHub (FLOWGUARD_SECURITY_HUB): "on": must be true/false/1/0/yes/no',
+    );
+    expect(() => settingsFromContext(context({ configReevaluate: 'daily' }))).toThrow(
+      'invalid flowguard setting configReevaluate (FLOWGUARD_CONFIG_REEVALUATE): "daily": must be true/false/1/0/yes/no',
+    );
   });
 
   test('reads the destination, the log format and the S3 options', () => {

@@ -49,6 +49,8 @@ const SETTING: Record<string, keyof FlowGuardSettings & keyof FlowGuardConfig> =
   FLOWGUARD_S3_FILE_FORMAT: 's3FileFormat',
   FLOWGUARD_S3_HIVE_PARTITIONS: 's3HivePartitions',
   FLOWGUARD_S3_PER_HOUR_PARTITION: 's3PerHourPartition',
+  FLOWGUARD_SECURITY_HUB: 'securityHub',
+  FLOWGUARD_CONFIG_REEVALUATE: 'configReevaluate',
 };
 
 /** Variables that only the Lambda and the CLI read, and why the CDK app takes no setting for them. */
@@ -128,6 +130,8 @@ describe('the facts', () => {
       s3FileFormat: FACTS.s3_options.file_format.default,
       s3HivePartitions: FACTS.s3_options.hive_compatible_partitions.default,
       s3PerHourPartition: FACTS.s3_options.per_hour_partition.default,
+      securityHub: FACTS.integrations.security_hub.default,
+      configReevaluate: FACTS.integrations.config_reevaluate.default,
     });
     // The S3 options exist only with an S3 destination, which then takes EC2's defaults.
     const { s3FileFormat, s3HivePartitions, s3PerHourPartition, ...cloudWatch } = DEFAULTS;

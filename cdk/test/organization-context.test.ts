@@ -74,6 +74,14 @@ describe('every context key reaches the templates', () => {
       spokeAccount: ['"Sid":"CreateLogDeliveryToS3"'],
     }],
     ['logFormat', { logFormat: '${version} ${srcaddr} ${action}' }, { hub: ['"FLOWGUARD_LOG_FORMAT":"${version} ${srcaddr} ${action}"'] }],
+    ['securityHub', { securityHub: 'true' }, {
+      hub: ['"FLOWGUARD_SECURITY_HUB":"true"'],
+      spokeAccount: ['"Sid":"FindFindingsOfRemediatedVpcs"', '"Sid":"ResolveFindingsOfRemediatedVpcs"'],
+    }],
+    ['configReevaluate', { configReevaluate: 'yes' }, {
+      hub: ['"FLOWGUARD_CONFIG_REEVALUATE":"true"'],
+      spokeAccount: ['"Sid":"FindFlowLogsConfigRules"', '"Sid":"ReevaluateFlowLogsConfigRules"'],
+    }],
     ['logArchiveAccount', { destination: 's3://org-flow-logs', logArchiveAccount: '555555555555' }, {
       stacks: ['FlowGuardLogArchive'],
     }],
@@ -117,6 +125,8 @@ describe('a bad context is refused, naming the key', () => {
     [{ hubInScope: 'maybe' }, /hubInScope: "maybe": must be true\/false/],
     [{ retainOnRemoval: 'maybe' }, /retainOnRemoval: "maybe": must be true\/false/],
     [{ retentionDays: '90' }, /retentionDays \(FLOWGUARD_RETENTION_DAYS\): 90/],
+    [{ securityHub: 'enabled' }, /securityHub \(FLOWGUARD_SECURITY_HUB\): "enabled": must be true\/false/],
+    [{ configReevaluate: 'sometimes' }, /configReevaluate \(FLOWGUARD_CONFIG_REEVALUATE\): "sometimes": must be true\/false/],
   ])('%j', (context, message) => {
     expect(build(context)).toThrow(message);
   });

@@ -5,11 +5,21 @@ import { EC2_EVENT_NAMES, LOGS_EVENT_NAMES } from '../lib/triggers';
 import { HUB, MANAGEMENT, ORG_ID, OU, ROOT, only, policyOf, synthOrganization } from './organization-util';
 import { Statement, actionsOf, logicalId, synth as synthSingle } from './util';
 
+/** The integrations that are on (-c securityHub, -c configReevaluate). */
+interface IntegrationOptions {
+  readonly securityHub?: boolean;
+  readonly configReevaluate?: boolean;
+}
+
 /** The single-account function role's own statements (those with a Sid). */
-function singleAccountStatements(dryRun = false, destination?: string): Statement[] {
-  const { stack, template } = synthSingle({ dryRun, destination });
+function singleAccountStatements(dryRun = false, destination?: string, integrations: IntegrationOptions = {}): Statement[] {
+  const { stack, template } = synthSingle({ dryRun, destination, ...integrations });
   return remediation(policyOf(template, logicalId(stack, stack.functionRole)));
 }
+
+/** The integrations as -c strings; unset when not given. */
+const integrationContext = (integrations: IntegrationOptions) =>
+  Object.fromEntries(Object.entries(integrations).map(([key, on]) => [key, String(on)]));
 
 const REGIONS = ['us-east-1', 'eu-west-1'];
 const partitionArn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
@@ -156,6 +166,18 @@ describe('the hub function', () => {
     expect(pass?.Resource).toEqual(`arn:aws:iam::${HUB}:role/flowguard-delivery`);
   });
 
+  test('with hubInScope and the integrations on, the single-account statements of the integrations too', () => {
+    const integrations = { securityHub: true, configReevaluate: true };
+    const inScope = synthOrganization({ hubInScope: 'true', ...integrationContext(integrations) }).hub['eu-west-1'];
+    const statements = remediation(policyOf(inScope, hubRoleId(inScope, 'eu-west-1')));
+    const shape = (s: Statement) => [s.Sid, actionsOf(s), s.Condition ?? null];
+    expect(statements.map(shape)).toEqual([
+      ...statements.slice(0, 2).map(shape),
+      ...singleAccountStatements(false, undefined, integrations).map(shape),
+    ]);
+    expect(statements.slice(0, 2).map((s) => s.Sid)).toEqual(['AssumeMemberRoleInTheOrganization', 'ReadTheOrganization']);
+  });
+
   test('alarms on errors, failed deliveries, unreachable accounts and events out of scope', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const metrics = alarms.map((a) => a.Properties.MetricName).sort();
@@ -207,21 +229,34 @@ describe('the spoke, once per account', () => {
     });
   });
 
-  test.each([
-    ['enforcing', false, undefined],
-    ['dry run', true, undefined],
-    ['enforcing, into S3', false, 's3://flowguard-log-archive/vpc'],
-    ['dry run, into S3', true, 's3://flowguard-log-archive/vpc'],
-  ])('%s: the member role grants what the single-account role grants, in every region, and no more', (_name, dryRun, destination) => {
-    const spoke = synthOrganization({ dryRun: String(dryRun), destination }).spokeAccount;
+  const both = { securityHub: true, configReevaluate: true };
+  test.each<[string, boolean, string | undefined, IntegrationOptions]>([
+    ['enforcing', false, undefined, {}],
+    ['dry run', true, undefined, {}],
+    ['enforcing, into S3', false, 's3://flowguard-log-archive/vpc', {}],
+    ['dry run, into S3', true, 's3://flowguard-log-archive/vpc', {}],
+    ['enforcing, integrations off', false, undefined, { securityHub: false, configReevaluate: false }],
+    ['enforcing, Security Hub on', false, undefined, { securityHub: true }],
+    ['enforcing, AWS Config on', false, undefined, { configReevaluate: true }],
+    ['enforcing, both integrations on', false, undefined, both],
+    ['dry run, both integrations on', true, undefined, both],
+    ['enforcing, into S3, both integrations on', false, 's3://flowguard-log-archive/vpc', both],
+  ])('%s: the member role grants what the single-account role grants, in every region, and no more', (_name, dryRun, destination, integrations) => {
+    const spoke = synthOrganization({ dryRun: String(dryRun), destination, ...integrationContext(integrations) }).spokeAccount;
     const member = policyOf(spoke, memberRoleId(spoke));
-    const single = singleAccountStatements(dryRun, destination);
+    const single = singleAccountStatements(dryRun, destination, integrations);
     const shape = (s: Statement) => [s.Sid, actionsOf(s), s.Condition ?? null];
     expect(member.map(shape)).toEqual(single.map(shape));
-    // Same resources, with the region `*` and the account of the stack.
+    // Same resources, with the region `*` and the account of the stack; "*" where the single
+    // account has "*".
     const text = JSON.stringify(member.map((s) => s.Resource));
     expect(text).not.toContain('us-east-1');
     expect(text).toContain(':ec2:*:');
+    const star = (statements: Statement[]) => statements.map((s) => s.Resource === '*');
+    expect(star(member)).toEqual(star(single));
+    if (!dryRun && integrations.configReevaluate) {
+      expect(text).toContain(':config:*:');
+    }
   });
 
   test('the delivery role is flowguard-delivery, for flow logs of this account in any region', () => {
