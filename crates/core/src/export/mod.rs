@@ -50,6 +50,7 @@ mod asff;
 mod csv;
 mod ocsf;
 mod time;
+mod verdict;
 
 use crate::ids::VpcId;
 use crate::observed::Retention;
@@ -62,6 +63,8 @@ use std::str::FromStr;
 
 pub use self::csv::CSV_COLUMNS;
 pub use self::ocsf::OCSF_VERSION;
+use self::verdict::passes;
+pub use self::verdict::{Compliance, RecordState, Severity, Verdict, Workflow};
 
 /// Security Hub's control for the rule: "VPC flow logging should be enabled in all VPCs".
 pub const SECURITY_HUB_CONTROL: &str = "EC2.6";
@@ -297,94 +300,6 @@ impl Finding {
     }
 }
 
-/// Whether an exempt VPC's checks pass the rule: an ACTIVE flow log capturing rejects that is
-/// delivering, into a group that keeps data long enough when it delivers to CloudWatch Logs.
-fn passes(checks: &Checks, min_retention_days: u32) -> bool {
-    let retention_ok = match (&checks.log_group, checks.retention) {
-        (None, _) => true,
-        (Some(_), Some(RetentionCheck::Kept(retention))) => retention.at_least(min_retention_days),
-        (Some(_), _) => false,
-    };
-    checks.active_flow_log && checks.captures_rejects && checks.delivering && retention_ok
-}
-
-/// A finding's compliance status, as ASFF spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compliance {
-    Passed,
-    Failed,
-    NotAvailable,
-}
-
-impl Compliance {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Passed => "PASSED",
-            Self::Failed => "FAILED",
-            Self::NotAvailable => "NOT_AVAILABLE",
-        }
-    }
-}
-
-/// A finding's severity: EC2.6's when it fails, informational otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    Informational,
-    Medium,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Informational => "INFORMATIONAL",
-            Self::Medium => "MEDIUM",
-        }
-    }
-}
-
-/// The workflow status a new finding starts with in Security Hub.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Workflow {
-    New,
-    Suppressed,
-    Resolved,
-}
-
-impl Workflow {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "NEW",
-            Self::Suppressed => "SUPPRESSED",
-            Self::Resolved => "RESOLVED",
-        }
-    }
-}
-
-/// Whether the finding is live (`ACTIVE`) or about a VPC that is gone (`ARCHIVED`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordState {
-    Active,
-    Archived,
-}
-
-impl RecordState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "ACTIVE",
-            Self::Archived => "ARCHIVED",
-        }
-    }
-}
-
-/// How one finding reads to compliance tools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
-    pub compliance: Compliance,
-    pub severity: Severity,
-    pub workflow: Workflow,
-    pub record_state: RecordState,
-}
-
 /// The findings of one export, in the order of the reports and their VPCs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Findings(Vec<Finding>);
@@ -477,6 +392,14 @@ fn truncate(text: &str, max_bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_control_is_the_one_the_follow_ups_resolve() {
+        assert_eq!(
+            SECURITY_HUB_CONTROL,
+            crate::facts::facts().integrations.control_id
+        );
+    }
 
     #[test]
     fn truncate_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {
