@@ -133,7 +133,7 @@ async fn create_role(m: &Moto) {
     });
     let clients = m.clients(REGION).await;
     clients
-        .iam
+        .iam()
         .create_role()
         .role_name(ROLE_NAME)
         .assume_role_policy_document(trust.to_string())
@@ -928,7 +928,7 @@ async fn setup_role_in_dry_run_creates_nothing() {
     let exists = m
         .clients(REGION)
         .await
-        .iam
+        .iam()
         .get_role()
         .role_name("flowguard-flow-logs-delivery")
         .send()
@@ -941,7 +941,7 @@ async fn setup_role_in_dry_run_creates_nothing() {
 async fn setup_role_leaves_a_differing_role_alone_unless_forced() {
     let m = moto().await;
     // Someone's role of that name, trusting another service.
-    let iam = m.clients(REGION).await.iam;
+    let iam = m.clients(REGION).await.iam().clone();
     let theirs = json!({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]

@@ -163,26 +163,24 @@ impl Moto {
     pub async fn counted_clients_at(&self, url: &str, region: &str) -> (Clients, CallCounter) {
         let config = self.config_at(url, region).await;
         let counter = CallCounter::default();
-        let clients = Clients {
-            ec2: aws_sdk_ec2::Client::from_conf(
+        let clients = Clients::from_parts(
+            aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(&config)
                     .interceptor(counter.clone())
                     .build(),
             ),
-            logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(&config)
                     .interceptor(counter.clone())
                     .build(),
             ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&config)
-                    .interceptor(counter.clone())
-                    .build(),
-            ),
-            sts: aws_sdk_sts::Client::new(&config),
-            securityhub: aws_sdk_securityhub::Client::new(&config),
-            config: aws_sdk_config::Client::new(&config),
-        };
+            &config,
+        )
+        .with_iam(aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&config)
+                .interceptor(counter.clone())
+                .build(),
+        ));
         (clients, counter)
     }
 

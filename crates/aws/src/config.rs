@@ -12,6 +12,7 @@
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Attempts per call, first try included.
@@ -77,28 +78,103 @@ pub fn timeout_config(connect: Duration, attempt: Duration, operation: Duration)
         .build()
 }
 
-/// The SDK clients flowguard uses. Cheap to clone (each is an `Arc` inside).
+/// The SDK clients of one account and region. Cheap to clone (each client is an `Arc`
+/// inside). EC2 and CloudWatch Logs serve every run and are built at once; IAM, STS, Security
+/// Hub and AWS Config are built on first use, from the same configuration: an organization
+/// sweep makes a `Clients` for every account×region, and most of them never call those four.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub sts: aws_sdk_sts::Client,
-    /// The follow-ups: Security Hub's findings and AWS Config's rule (used only when the
-    /// policy turns them on).
-    pub securityhub: aws_sdk_securityhub::Client,
-    pub config: aws_sdk_config::Client,
+    others: Arc<Others>,
+}
+
+/// The clients built on first use, and the configuration they are built from.
+#[derive(Debug, Clone)]
+struct Others {
+    config: SdkConfig,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    sts: OnceLock<aws_sdk_sts::Client>,
+    securityhub: OnceLock<aws_sdk_securityhub::Client>,
+    config_service: OnceLock<aws_sdk_config::Client>,
 }
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Self {
+        Self::from_parts(
+            aws_sdk_ec2::Client::new(config),
+            aws_sdk_cloudwatchlogs::Client::new(config),
+            config,
+        )
+    }
+
+    /// Given EC2 and CloudWatch Logs clients (a test's mocks, or clients with interceptors);
+    /// the others are built from `config` on first use, or given with the `with_*` methods.
+    pub fn from_parts(
+        ec2: aws_sdk_ec2::Client,
+        logs: aws_sdk_cloudwatchlogs::Client,
+        config: &SdkConfig,
+    ) -> Self {
         Self {
-            ec2: aws_sdk_ec2::Client::new(config),
-            logs: aws_sdk_cloudwatchlogs::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
-            securityhub: aws_sdk_securityhub::Client::new(config),
-            config: aws_sdk_config::Client::new(config),
+            ec2,
+            logs,
+            others: Arc::new(Others {
+                config: config.clone(),
+                iam: OnceLock::new(),
+                sts: OnceLock::new(),
+                securityhub: OnceLock::new(),
+                config_service: OnceLock::new(),
+            }),
         }
+    }
+
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        let others = &*self.others;
+        others
+            .iam
+            .get_or_init(|| aws_sdk_iam::Client::new(&others.config))
+    }
+
+    pub fn sts(&self) -> &aws_sdk_sts::Client {
+        let others = &*self.others;
+        others
+            .sts
+            .get_or_init(|| aws_sdk_sts::Client::new(&others.config))
+    }
+
+    /// Security Hub, for the findings follow-up (used only when the policy turns it on).
+    pub fn securityhub(&self) -> &aws_sdk_securityhub::Client {
+        let others = &*self.others;
+        others
+            .securityhub
+            .get_or_init(|| aws_sdk_securityhub::Client::new(&others.config))
+    }
+
+    /// AWS Config, for the rule re-evaluation follow-up (used only when the policy turns it on).
+    pub fn config_service(&self) -> &aws_sdk_config::Client {
+        let others = &*self.others;
+        others
+            .config_service
+            .get_or_init(|| aws_sdk_config::Client::new(&others.config))
+    }
+
+    pub fn with_iam(mut self, client: aws_sdk_iam::Client) -> Self {
+        Arc::make_mut(&mut self.others).iam = OnceLock::from(client);
+        self
+    }
+
+    pub fn with_sts(mut self, client: aws_sdk_sts::Client) -> Self {
+        Arc::make_mut(&mut self.others).sts = OnceLock::from(client);
+        self
+    }
+
+    pub fn with_securityhub(mut self, client: aws_sdk_securityhub::Client) -> Self {
+        Arc::make_mut(&mut self.others).securityhub = OnceLock::from(client);
+        self
+    }
+
+    pub fn with_config_service(mut self, client: aws_sdk_config::Client) -> Self {
+        Arc::make_mut(&mut self.others).config_service = OnceLock::from(client);
+        self
     }
 }

@@ -47,7 +47,7 @@ use flowguard_core::AwsError;
 /// The account of the current credentials (`sts:GetCallerIdentity`), and its partition.
 pub async fn caller_account(clients: &Clients) -> Result<(String, String), AwsError> {
     let output = clients
-        .sts
+        .sts()
         .get_caller_identity()
         .send()
         .await

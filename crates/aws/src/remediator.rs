@@ -198,10 +198,10 @@ impl Remediator for AwsRemediator {
         place: &Place,
         updates: &[FindingUpdate],
     ) -> Vec<(VpcId, Result<usize, AwsError>)> {
-        integrations::update_control_findings(&self.clients.securityhub, place, updates).await
+        integrations::update_control_findings(self.clients.securityhub(), place, updates).await
     }
 
     async fn reevaluate_config_rules(&self, place: &Place) -> Result<Reevaluation, AwsError> {
-        integrations::reevaluate_config_rules(&self.clients.config, place).await
+        integrations::reevaluate_config_rules(self.clients.config_service(), place).await
     }
 }

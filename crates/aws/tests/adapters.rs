@@ -17,14 +17,13 @@ use flowguard_core::{
 };
 
 fn clients(ec2: &[&Rule], logs: &[&Rule]) -> Clients {
-    Clients {
-        ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2),
-        logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, logs),
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[]),
-        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[]),
-        securityhub: mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, &[]),
-        config: mock_client!(aws_sdk_config, RuleMode::MatchAny, &[]),
-    }
+    // The clients not given are never called here: built on first use from an empty
+    // configuration (no region, no credentials), they could only fail.
+    Clients::from_parts(
+        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2),
+        mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, logs),
+        &aws_config::SdkConfig::builder().build(),
+    )
 }
 
 fn ec2_error(code: &str) -> ErrorMetadata {

@@ -26,14 +26,15 @@ use flowguard_core::{
 };
 
 fn remediator(hub: &[&Rule], config: &[&Rule]) -> AwsRemediator {
-    AwsRemediator::new(Clients {
-        ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[]),
-        logs: mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[]),
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[]),
-        sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[]),
-        securityhub: mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, hub),
-        config: mock_client!(aws_sdk_config, RuleMode::MatchAny, config),
-    })
+    AwsRemediator::new(
+        Clients::from_parts(
+            mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[]),
+            mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[]),
+            &aws_config::SdkConfig::builder().build(),
+        )
+        .with_securityhub(mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, hub))
+        .with_config_service(mock_client!(aws_sdk_config, RuleMode::MatchAny, config)),
+    )
 }
 
 fn arn(n: usize) -> String {

@@ -34,7 +34,7 @@ pub async fn run(
         account: &account,
         log_group: &policy.log_group,
     };
-    let state = iam::inspect_role(&clients.iam, role).await.map_err(fail)?;
+    let state = iam::inspect_role(clients.iam(), role).await.map_err(fail)?;
     let arn = match state {
         RoleState::Matches { arn } => {
             eprintln!("the delivery role {name} exists and matches flowguard's: nothing to do");
@@ -45,7 +45,7 @@ pub async fn run(
             return Ok(ExitCode::SUCCESS);
         }
         RoleState::Missing => {
-            let arn = iam::create_role(&clients.iam, role).await.map_err(fail)?;
+            let arn = iam::create_role(clients.iam(), role).await.map_err(fail)?;
             eprintln!("created the delivery role {name}");
             arn
         }
@@ -63,7 +63,7 @@ pub async fn run(
                 eprintln!("{how}");
                 return Ok(ExitCode::from(1));
             }
-            iam::overwrite_role(&clients.iam, role)
+            iam::overwrite_role(clients.iam(), role)
                 .await
                 .map_err(fail)?;
             eprintln!("--force: overwrote the trust policy and the inline policy of {name}");

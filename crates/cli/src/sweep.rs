@@ -52,8 +52,8 @@ pub async fn run(
     };
     if kind == Kind::Apply {
         if let Some(arn) = policy.require_delivery_role()? {
-            let iam_client = Clients::new(&scope.config).iam;
-            iam::verify_delivery_role(&iam_client, arn)
+            let clients = Clients::new(&scope.config);
+            iam::verify_delivery_role(clients.iam(), arn)
                 .await
                 .map_err(|p| failure::role(&p, &scope.config))?;
         }
