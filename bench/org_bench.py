@@ -6,6 +6,9 @@ virtualenv (.venv-bench); progress on stderr, one JSON file out.
            [--sizes 20,100,300] [--runs 3] [--large-runs 1] [--vpcs 5]
            [--regions us-east-1,eu-west-1,ap-southeast-2]
            [--flowguard-only 1000x1] [--c7n-large] [--concurrency 16]
+    org_bench.py --moto URL --seed-only AxR [--vpcs 5] [--regions …]
+           (reset and seed moto with A member accounts in the first R regions, and exit: for
+           profiling by hand, e.g. heaptrack or callgrind around `flowguard audit --organization`)
 
 The organization (moto is reset, POST /moto-api/reset, then seeded): moto's default account
 123456789012 is the management account and the hub; A member accounts (Organizations
@@ -513,8 +516,10 @@ class OrgBench:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--moto", required=True)
-    ap.add_argument("--flowguard", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--flowguard")
+    ap.add_argument("--out")
+    ap.add_argument("--seed-only", metavar="AxR",
+                    help="reset moto, seed A member accounts in R regions, and exit: for profiling")
     ap.add_argument("--sizes", default="20,100,300")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--large-runs", type=int, default=1,
@@ -529,6 +534,12 @@ def main():
                     help="flowguard's (default) concurrency: c7n-org's matched C7N_ORG_PARALLEL")
     args = ap.parse_args()
     loopback_only(args.moto)
+    if args.seed_only:
+        accounts, nregions = (int(x) for x in args.seed_only.split("x"))
+        OrgMoto(args.moto).seed(accounts, args.regions.split(",")[:nregions], args.vpcs)
+        return
+    if not (args.flowguard and args.out):
+        ap.error("--flowguard and --out are required")
     sizes = [int(s) for s in args.sizes.split(",") if s]
     nregions = len(args.regions.split(","))
     bench = OrgBench(args)
