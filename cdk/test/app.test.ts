@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { buildFlowGuardApp } from '../lib/app';
-import { ACCOUNT, testApp } from './util';
+import { ACCOUNT, tempDir, testApp } from './util';
 
 describe('the app', () => {
   test('one stack per region of -c regions, settings from the context', () => {
@@ -48,7 +47,7 @@ describe('the app', () => {
   });
 
   test('-c lambdaZip deploys a prebuilt package instead of building crates/lambda', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-zip-'));
+    const dir = tempDir('zip-');
     const zip = path.join(dir, 'flowguard-lambda.zip');
     fs.writeFileSync(zip, 'zip');
     const [stack] = buildFlowGuardApp(testApp({ regions: 'us-east-1', lambdaZip: zip }), { account: ACCOUNT });

@@ -1,6 +1,5 @@
 import childProcess = require('node:child_process');
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Bundling } from 'cargo-lambda-cdk/lib/bundling';
@@ -16,6 +15,7 @@ import {
   resourcesOf,
   roleStatements,
   synth,
+  tempDir,
   testApp,
 } from './util';
 
@@ -194,7 +194,7 @@ describe('the Lambda function', () => {
   });
 
   test('can deploy a prebuilt zip instead (-c lambdaZip=...)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-zip-'));
+    const dir = tempDir('zip-');
     const zip = path.join(dir, 'bootstrap.zip');
     fs.writeFileSync(zip, 'not really a zip');
     const prebuilt = synth({ lambdaZip: zip });

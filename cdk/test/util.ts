@@ -11,10 +11,27 @@ export const REGION = 'us-east-1';
 /** cdk.json's feature flags, so that the tests synthesize what `cdk deploy` deploys. */
 const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')).context;
 
+/**
+ * One scratch directory per test file (jest gives each file its own module registry), for the
+ * synthesized assemblies and the files tests write; removed after the file's tests, so that runs
+ * leave nothing in the temporary folder.
+ */
+let scratch: string | undefined;
+afterAll(() => {
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
+});
+
+/** A new, empty directory in this test file's scratch directory. */
+export function tempDir(prefix: string): string {
+  scratch ??= fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-cdk-test-'));
+  return fs.mkdtempSync(path.join(scratch, prefix));
+}
+
 /** An App as the tests and CI use it: cdk.json's context, and no asset bundling (no cargo). */
 export function testApp(context: Record<string, unknown> = {}): App {
   return new App({
-    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'flowguard-cdk-test-')),
+    outdir: tempDir('cdk.out-'),
     context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context },
   });
 }
