@@ -6,6 +6,7 @@ virtualenv (.venv-bench); progress on stderr, one JSON file out.
            [--sizes 20,100,300] [--runs 3] [--large-runs 1] [--vpcs 5]
            [--regions us-east-1,eu-west-1,ap-southeast-2]
            [--flowguard-only 1000x1] [--c7n-large] [--concurrency 16]
+           (a --flowguard-only point may give its own number of runs: 300x3:3,1000x1:1)
     org_bench.py --moto URL --seed-only AxR [--vpcs 5] [--regions …]
            (reset and seed moto with A member accounts in the first R regions, and exit: for
            profiling by hand, e.g. heaptrack or callgrind around `flowguard audit --organization`)
@@ -558,9 +559,10 @@ def main():
             runs[point] = args.large_runs if a == max(sizes) and len(sizes) > 1 else args.runs
             points[point] = bench.point(point, runs[point], TOOLS)
             save(True)
-        for point in [p for p in args.flowguard_only.split(",") if p]:
+        for spec in [p for p in args.flowguard_only.split(",") if p]:
+            point, _, n = spec.partition(":")
             tools = TOOLS if args.c7n_large else ("flowguard",)
-            runs[point] = args.large_runs
+            runs[point] = int(n) if n else args.large_runs
             points[point] = bench.point(point, runs[point], tools)
             save(True)
         save(False)
