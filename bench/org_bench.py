@@ -7,6 +7,8 @@ virtualenv (.venv-bench); progress on stderr, one JSON file out.
            [--regions us-east-1,eu-west-1,ap-southeast-2]
            [--flowguard-only 1000x1] [--c7n-large] [--concurrency 16]
            (a --flowguard-only point may give its own number of runs: 300x3:3,1000x1:1)
+    org_bench.py --moto URL --flowguard BIN --out FILE --instructions [--sizes 20,100,300] …
+           (flowguard's own work: instructions of its audit and sweep under callgrind, per point)
     org_bench.py --moto URL --seed-only AxR [--vpcs 5] [--regions …]
            (reset and seed moto with A member accounts in the first R regions, and exit: for
            profiling by hand, e.g. heaptrack or callgrind around `flowguard audit --organization`)
@@ -47,6 +49,12 @@ is larger; also the summed Pss, which counts pages shared by forked workers once
 operation through bench/proxy.py. The tools see only the loopback proxy, dummy credentials, no
 config files, and an HTTP(S) proxy on a closed loopback port in case any client ignored
 AWS_ENDPOINT_URL (moto and the counting proxy are exempt through NO_PROXY).
+
+--instructions counts what the client itself executes, which the machine cannot blur: at each
+point (one run, after seeding), flowguard's audit and then its sweep run under `valgrind
+--tool=callgrind` (instructions, Ir), with the same checks of their outcome. CPU seconds on a
+shared 2-core machine also carry contention with the emulator and the proxy, which grow with the
+organization (moto answers more slowly the more accounts it holds); instructions do not.
 
 The results file is written again after each point (with "partial": true until the end), so a
 long run that is stopped keeps what it measured.
@@ -491,6 +499,37 @@ class OrgBench:
             f"AssumeRole {counts.get('sts:AssumeRole', {}).get('calls', 0)}")
         return figures
 
+    def instructions(self, point):
+        """flowguard's audit and sweep of a freshly seeded organization under callgrind: the
+        instructions (Ir) each executed, checked as the timed runs are."""
+        accounts = int(point.split("x")[0])
+        regions = self.regions_of(point)
+        self.ids, expect = self.moto.seed(accounts, regions, self.args.vpcs)
+        expect["accounts"] = accounts
+        figures = {"accounts": accounts, "regions": len(regions)}
+        for mode in ("audit", "sweep"):
+            where = self.dir(f"{point}-callgrind-{mode}")
+            cmd, env = self.command("flowguard", mode, point, where)
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={where}/callgrind.out", *cmd]
+            with open(os.path.join(where, "stdout"), "w") as out:
+                done = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.PIPE, text=True)
+            ok_exit = (1, 0) if mode == "audit" else (0,)
+            refs = [l for l in done.stderr.splitlines() if "I   refs:" in l]
+            if done.returncode not in ok_exit or not refs:
+                raise SystemExit(f"callgrind {mode} at {point}: exit {done.returncode}\n{done.stderr[-3000:]}")
+            report = json.load(open(os.path.join(where, "stdout")))
+            if report["summary"]["accounts"].get("ok") != accounts * len(regions):
+                raise SystemExit(f"callgrind {mode} at {point}: {report['summary']['accounts']}")
+            if mode == "sweep":
+                vpcs, covered, _ = self.moto.verify(self.ids, regions)
+                if covered != vpcs:
+                    raise SystemExit(f"callgrind sweep at {point}: {covered}/{vpcs} VPCs covered")
+            ir = int(refs[-1].split(":")[1].replace(",", ""))
+            figures[mode] = {"instructions": ir, "per_account": ir / accounts}
+            log(f"flowguard {mode:5} {point} under callgrind: {ir / 1e9:.2f} G instructions, "
+                f"{ir / accounts / 1e6:.2f} M per account")
+        return figures
+
     def point(self, point, runs, tools):
         accounts = int(point.split("x")[0])
         regions = self.regions_of(point)
@@ -519,6 +558,8 @@ def main():
     ap.add_argument("--moto", required=True)
     ap.add_argument("--flowguard")
     ap.add_argument("--out")
+    ap.add_argument("--instructions", action="store_true",
+                    help="flowguard alone, one run per point of --sizes, under callgrind")
     ap.add_argument("--seed-only", metavar="AxR",
                     help="reset moto, seed A member accounts in R regions, and exit: for profiling")
     ap.add_argument("--sizes", default="20,100,300")
@@ -545,6 +586,17 @@ def main():
     nregions = len(args.regions.split(","))
     bench = OrgBench(args)
     started = time.perf_counter()
+    if args.instructions:
+        try:
+            points = {f"{a}x{nregions}": bench.instructions(f"{a}x{nregions}") for a in sizes}
+        finally:
+            bench.close()
+        valgrind = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
+        with open(args.out, "w") as f:
+            json.dump({"points": points, "vpcs_per_region": args.vpcs, "valgrind": valgrind,
+                       "duration_s": round(time.perf_counter() - started, 1)}, f, indent=1, sort_keys=True)
+        log(f"org instructions: done in {time.perf_counter() - started:.0f} s")
+        return
     points, runs = {}, {}
 
     def save(partial):

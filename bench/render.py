@@ -450,7 +450,7 @@ if org:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
     from render_org import Org
-    o = Org(org, cmp_)
+    o = Org(org, cmp_, load("org-instructions.json"))
     org_plot = os.path.join(os.path.dirname(plot_path), "benchmarks-org.png") if plot_path else None
     if org_plot:
         try:
@@ -466,6 +466,7 @@ out += ["## How to reproduce", "",
         "./scripts/bench lambda     # the Lambda figures only",
         "./scripts/bench compare    # flowguard against Cloud Custodian only",
         "./scripts/bench org        # organization mode against c7n-org (not part of everything)",
+        "./scripts/bench org-instructions   # flowguard's own work per account, under callgrind",
         "BENCH_SIZES=100,1000 BENCH_RUNS=3 ./scripts/bench compare   # smaller, faster",
         "```", "",
         "The script installs what it needs (the project virtualenv `.venv`, and for the comparison a",
@@ -478,7 +479,7 @@ out += ["## How to reproduce", "",
         "and at the flowguard-only points, 1: a run at 300 accounts takes about a quarter of an hour on",
         "2 cores, most of it c7n-org and seeding), `BENCH_ORG_VPCS` (5), `BENCH_ORG_REGIONS`",
         "(`us-east-1,eu-west-1,ap-southeast-2`), `BENCH_ORG_FLOWGUARD_ONLY` (`1000x1`: accounts × regions",
-        "run with flowguard alone; empty for none) and `BENCH_ORG_C7N_LARGE=1` (c7n-org there too). It",
+        "run with flowguard alone, `AxR:N` with its own number of runs; empty for none) and `BENCH_ORG_C7N_LARGE=1` (c7n-org there too). It",
         "writes `bench/results/org.json`, this page and `docs/benchmarks-org.png`. For a run by hand",
         "with a binary built elsewhere: `.venv-bench/bin/python bench/org_bench.py --moto URL",
         "--flowguard PATH --out FILE` (moto started with `MOTO_EC2_LOAD_DEFAULT_AMIS=false`).", ""]
