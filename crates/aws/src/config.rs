@@ -1,4 +1,5 @@
-//! SDK configuration and clients, built once per process (per region).
+//! SDK configuration, and the clients of one account and region ([`Clients`]: EC2 and
+//! CloudWatch Logs at once, the others on first use).
 //!
 //! Retries and timeouts are chosen to fit the Lambda's 60-second timeout: the SDK's
 //! standard retry mode with 3 attempts (exponential backoff with jitter, at most 2 s),
