@@ -13,6 +13,10 @@
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime::client::defaults::default_http_client_plugin_v2;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -43,22 +47,33 @@ pub async fn load_for_cli(region: Option<&str>) -> SdkConfig {
 }
 
 async fn load_with(region: Option<&str>, operation_timeout: Duration) -> SdkConfig {
-    let retry = RetryConfig::standard()
-        .with_max_attempts(MAX_ATTEMPTS)
-        .with_initial_backoff(Duration::from_millis(100))
-        .with_max_backoff(Duration::from_secs(2));
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(operation_timeout)
-        .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(retry)
-        .timeout_config(timeouts);
+        .retry_config(retry_config())
+        .timeout_config(timeout_config(
+            CONNECT_TIMEOUT,
+            ATTEMPT_TIMEOUT,
+            operation_timeout,
+        ));
+    if let Some(http) = shared_http_client() {
+        loader = loader.http_client(http);
+    }
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));
     }
     loader.load().await
+}
+
+/// The SDK's default HTTPS client (the same TLS stack, the proxy from the environment), made
+/// once for the configuration and every client built from it. Left to itself, each SDK client
+/// makes its own: its own connection pool and TLS set-up (the system's root certificates read
+/// and parsed again), so an organization sweep paid for new connections in every account×region
+/// and kept a pool for every member session's STS client. Shared, connections to an endpoint
+/// are reused across accounts, whose requests differ only in their signatures.
+fn shared_http_client() -> Option<SharedHttpClient> {
+    let plugin = default_http_client_plugin_v2(BehaviorVersion::latest())?;
+    plugin
+        .runtime_components(&RuntimeComponentsBuilder::new("flowguard"))
+        .http_client()
 }
 
 /// flowguard's retry policy: the SDK's standard mode, [`MAX_ATTEMPTS`] attempts, exponential
