@@ -450,7 +450,10 @@ if org:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
     from render_org import Org
-    o = Org(org, cmp_, load("org-instructions.json"))
+    instructions = sorted((json.load(open(os.path.join(results, f))) for f in os.listdir(results)
+                           if f.startswith("org-instructions-") and f.endswith(".json")),
+                          key=lambda r: r.get("measured", ""))
+    o = Org(org, cmp_, instructions)
     org_plot = os.path.join(os.path.dirname(plot_path), "benchmarks-org.png") if plot_path else None
     if org_plot:
         try:

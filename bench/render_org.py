@@ -53,8 +53,10 @@ class Org:
     def __init__(self, data, compare=None, instructions=None):
         self.d = data
         self.compare = compare
-        # bench/results/org-instructions.json (./scripts/bench org-instructions), if measured.
-        self.instr = instructions
+        # bench/results/org-instructions-COMMIT.json (./scripts/bench org-instructions), oldest
+        # first; the growth target reads the one of the binary that was timed (same commit).
+        self.instr_all = instructions or []
+        self.instr = next((r for r in self.instr_all if r.get("commit") == data.get("commit")), None)
         # The results file sorts its keys: the full points by accounts, then the others.
         self.points = sorted(data["points"], key=lambda p: (shape(p)[1] != len(data["regions"]), shape(p)[0]))
         workers = data.get("c7n_org_default_workers")
@@ -171,7 +173,8 @@ class Org:
         if machine:
             out += [f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB. "
                     f"Runs per point: " + ", ".join(f"{shape(p)[0]} accounts × {shape(p)[1]} region{'s' if shape(p)[1] > 1 else ''}: {n}"
-                                                    for p, n in d["runs"].items()) + ".", ""]
+                                                    for p, n in d["runs"].items()) + "."
+                    + (f" flowguard built from `{d['commit']}`." if d.get("commit") else ""), ""]
         if d.get("note"):
             out += [d["note"], ""]
         if d.get("partial"):
@@ -321,6 +324,28 @@ class Org:
         pts = sorted(self.instr["points"].values(), key=lambda f: f["accounts"])
         return {mode: [(f["accounts"], f[mode]["per_account"]) for f in pts] for mode in ("sweep", "audit")}
 
+    def instructions_by_commit(self):
+        """A table of flowguard's instructions per account at each point, one row per measured
+        commit, so that a change's effect on the work is on record."""
+        if len(self.instr_all) < 2:
+            return []
+        import subprocess
+        sizes = sorted({f["accounts"] for r in self.instr_all for f in r["points"].values()})
+        regions = {f["regions"] for r in self.instr_all for f in r["points"].values()}
+        head = " | ".join(f"{mode} A={a}" for mode in ("audit", "sweep") for a in sizes)
+        out = [f"flowguard's instructions per account (callgrind; {'/'.join(map(str, sorted(regions)))} "
+               "regions × 5 VPCs), by the commit it was built from:", "",
+               f"| commit | | {head} |", "|---|---|" + "---:|" * (2 * len(sizes))]
+        for r in self.instr_all:
+            by_a = {f["accounts"]: f for f in r["points"].values()}
+            subject = subprocess.run(["git", "log", "-1", "--format=%s", r["commit"].removesuffix("-dirty")],
+                                     capture_output=True, text=True).stdout.strip()
+            cells = " | ".join(f"{by_a[a][mode]['per_account'] / 1e6:.1f} M" if a in by_a else ""
+                               for mode in ("audit", "sweep") for a in sizes)
+            timed = " (the binary timed above)" if r is self.instr else ""
+            out.append(f"| `{r['commit']}`{timed} | {subject[:90]} | {cells} |")
+        return out + [""]
+
     def instructions_note(self):
         work = self.instructions_per_account()
         if not work:
@@ -337,7 +362,7 @@ class Org:
                          f"{c[0][1] * 1000:.1f} ms and {c[-1][1] * 1000:.1f} ms ({(c[-1][1] / c[0][1] - 1) * 100:+.0f}%), "
                          f"while the wall time per account went from {c[0][2] * 1000:.0f} ms to "
                          f"{c[-1][2] * 1000:.0f} ms ({(c[-1][2] / c[0][2] - 1) * 100:+.0f}%)")
-        return ["**Growth, measured two ways.** CPU seconds on this 2-core machine are shared with moto "
+        return self.instructions_by_commit() + ["**Growth, measured two ways.** CPU seconds on this 2-core machine are shared with moto "
                 "and the counting proxy, which are busier and slower the more accounts moto holds; "
                 "instructions counted by callgrind (`./scripts/bench org-instructions`: one audit and one "
                 "sweep per point, the same commands and checks, " + self.instr.get("valgrind", "valgrind")
