@@ -51,7 +51,8 @@ config files, and an HTTP(S) proxy on a closed loopback port in case any client 
 AWS_ENDPOINT_URL (moto and the counting proxy are exempt through NO_PROXY).
 
 --instructions counts what the client itself executes, which the machine cannot blur: at each
-point (one run, after seeding), flowguard's audit and then its sweep run under `valgrind
+point (one run, after seeding; first one plain audit, for its peak RSS), flowguard's audit and
+then its sweep run under `valgrind
 --tool=callgrind` (instructions, Ir), with the same checks of their outcome. CPU seconds on a
 shared 2-core machine also carry contention with the emulator and the proxy, which grow with the
 organization (moto answers more slowly the more accounts it holds); instructions do not.
@@ -507,6 +508,13 @@ class OrgBench:
         self.ids, expect = self.moto.seed(accounts, regions, self.args.vpcs)
         expect["accounts"] = accounts
         figures = {"accounts": accounts, "regions": len(regions)}
+        # One plain audit first, for the peak RSS of the same binary (callgrind's is its own).
+        where = self.dir(f"{point}-plain-audit")
+        cmd, env = self.command("flowguard", "audit", point, where)
+        plain = measure_tree(cmd, env, where, os.path.join(where, "stdout"), os.path.join(where, "stderr"))
+        if plain["exit"] not in (0, 1):
+            raise SystemExit(f"plain audit at {point}: exit {plain['exit']}")
+        figures["plain_audit"] = {k: plain[k] for k in ("wall_s", "cpu_s", "peak_rss_mib")}
         for mode in ("audit", "sweep"):
             where = self.dir(f"{point}-callgrind-{mode}")
             cmd, env = self.command("flowguard", mode, point, where)

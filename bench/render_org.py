@@ -334,16 +334,19 @@ class Org:
         regions = {f["regions"] for r in self.instr_all for f in r["points"].values()}
         head = " | ".join(f"{mode} A={a}" for mode in ("audit", "sweep") for a in sizes)
         out = [f"flowguard's instructions per account (callgrind; {'/'.join(map(str, sorted(regions)))} "
-               "regions × 5 VPCs), by the commit it was built from:", "",
-               f"| commit | | {head} |", "|---|---|" + "---:|" * (2 * len(sizes))]
+               "regions × 5 VPCs), by the commit it was built from, and the peak RSS of one plain audit (no callgrind) where measured:", "",
+               f"| commit | | {head} | " + " | ".join(f"audit peak RSS A={a}" for a in sizes) + " |",
+               "|---|---|" + "---:|" * (3 * len(sizes))]
         for r in self.instr_all:
             by_a = {f["accounts"]: f for f in r["points"].values()}
             subject = subprocess.run(["git", "log", "-1", "--format=%s", r["commit"].removesuffix("-dirty")],
                                      capture_output=True, text=True).stdout.strip()
             cells = " | ".join(f"{by_a[a][mode]['per_account'] / 1e6:.1f} M" if a in by_a else ""
                                for mode in ("audit", "sweep") for a in sizes)
+            rss = " | ".join(f"{by_a[a]['plain_audit']['peak_rss_mib']:.0f} MiB"
+                             if a in by_a and "plain_audit" in by_a[a] else "" for a in sizes)
             timed = " (the binary timed above)" if r is self.instr else ""
-            out.append(f"| `{r['commit']}`{timed} | {subject[:90]} | {cells} |")
+            out.append(f"| `{r['commit']}`{timed} | {subject[:90]} | {cells} | {rss} |")
         return out + [""]
 
     def instructions_note(self):
