@@ -346,7 +346,8 @@ class Org:
             rss = " | ".join(f"{by_a[a]['plain_audit']['peak_rss_mib']:.0f} MiB"
                              if a in by_a and "plain_audit" in by_a[a] else "" for a in sizes)
             timed = " (the binary timed above)" if r is self.instr else ""
-            out.append(f"| `{r['commit']}`{timed} | {subject[:90]} | {cells} | {rss} |")
+            subject = subject if len(subject) <= 90 else subject[:subject.rfind(" ", 0, 90)] + " …"
+            out.append(f"| `{r['commit']}`{timed} | {subject} | {cells} | {rss} |")
         return out + [""]
 
     def instructions_note(self):
@@ -429,13 +430,28 @@ class Org:
         out += ["", f"Memory: the CLI's peak RSS grows with the accounts ("
                 + ", ".join(f"{shape(q)[0]} × {shape(q)[1]}: {rss[q]:.0f} MiB" for q in self.points)
                 + f"), about {slope * 1024:.0f} KiB per account: what is kept per account "
-                "grows with them: its session (aws-config's `AssumeRoleProvider`, which has its own STS "
-                "client, and the cached credentials), kept for the whole run so that its other regions "
+                "grows with them: its session (aws-config's `AssumeRoleProvider`, with its own STS "
+                "client, which in the binary timed here also had its own connection pool and TLS set-up, "
+                "and the cached credentials), kept for the whole run so that its other regions "
                 "reuse it, and its lines in the report. (Since the IAM, STS, Security Hub and Config clients "
                 "of an account×region are built on first use, a run builds two SDK clients, not six.) "
                 f"The hub function has {HUB_MEMORY_MB} MB; at this slope it would reach it near "
                 f"{int((HUB_MEMORY_MB * 1e6 / 1048576 - rss[small]) / slope + shape(small)[0]) if slope > 0 else '–'} "
                 "accounts (the Lambda's own figure was not measured here)."]
+        later = self.instr_all[-1] if self.instr_all and self.instr_all[-1] is not self.instr else None
+        pts = sorted((f for f in (later or {}).get("points", {}).values() if "plain_audit" in f),
+                     key=lambda f: f["accounts"])
+        if len(pts) > 1:
+            kib = ((pts[-1]["plain_audit"]["peak_rss_mib"] - pts[0]["plain_audit"]["peak_rss_mib"])
+                   / (pts[-1]["accounts"] - pts[0]["accounts"]) * 1024)
+            hub = HUB_MEMORY_MB * 1e6 / 1048576
+            reach = int((hub - pts[0]["plain_audit"]["peak_rss_mib"]) / kib * 1024 + pts[0]["accounts"])
+            out[-1] += (f" Built from `{later['commit']}` (measured after the timings above, by "
+                        "`./scripts/bench org-instructions`), one plain audit peaked at "
+                        + ", ".join(f"{f['plain_audit']['peak_rss_mib']:.0f} MiB at {f['accounts']} × {f['regions']}"
+                                    for f in pts)
+                        + f": about {kib:.0f} KiB per account, which would reach {HUB_MEMORY_MB} MB near "
+                        f"{reach} accounts.")
         out += ["", f"At the pessimistic end the same budget covers about {most} accounts at the default "
                 "concurrency. The hub stack sets the function's timeout to 15 minutes, Lambda's maximum; the "
                 f"Lambda keeps a {DEADLINE_MARGIN_S} s margin before its deadline and starts no account after "
