@@ -194,3 +194,22 @@ impl Clients {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The configuration carries one HTTP client, which every client built from it (and every
+    /// member account's configuration, made with `to_builder`) shares; without it each SDK
+    /// client would make its own pool and TLS set-up.
+    #[tokio::test]
+    async fn the_configuration_carries_one_http_client_for_every_client() {
+        let config = load(Some("us-east-1")).await;
+        assert!(config.http_client().is_some());
+        let member = config.to_builder().region(Region::new("eu-west-1")).build();
+        assert!(member.http_client().is_some());
+        let clients = Clients::new(&member);
+        assert!(clients.ec2.config().http_client().is_some());
+        assert!(clients.logs.config().http_client().is_some());
+    }
+}
