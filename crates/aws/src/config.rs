@@ -145,33 +145,37 @@ impl Clients {
     }
 
     pub fn iam(&self) -> &aws_sdk_iam::Client {
-        let others = &*self.others;
-        others
-            .iam
-            .get_or_init(|| aws_sdk_iam::Client::new(&others.config))
+        built(
+            &self.others.iam,
+            &self.others.config,
+            aws_sdk_iam::Client::new,
+        )
     }
 
     pub fn sts(&self) -> &aws_sdk_sts::Client {
-        let others = &*self.others;
-        others
-            .sts
-            .get_or_init(|| aws_sdk_sts::Client::new(&others.config))
+        built(
+            &self.others.sts,
+            &self.others.config,
+            aws_sdk_sts::Client::new,
+        )
     }
 
     /// Security Hub, for the findings follow-up (used only when the policy turns it on).
     pub fn securityhub(&self) -> &aws_sdk_securityhub::Client {
-        let others = &*self.others;
-        others
-            .securityhub
-            .get_or_init(|| aws_sdk_securityhub::Client::new(&others.config))
+        built(
+            &self.others.securityhub,
+            &self.others.config,
+            aws_sdk_securityhub::Client::new,
+        )
     }
 
     /// AWS Config, for the rule re-evaluation follow-up (used only when the policy turns it on).
     pub fn config_service(&self) -> &aws_sdk_config::Client {
-        let others = &*self.others;
-        others
-            .config_service
-            .get_or_init(|| aws_sdk_config::Client::new(&others.config))
+        built(
+            &self.others.config_service,
+            &self.others.config,
+            aws_sdk_config::Client::new,
+        )
     }
 
     pub fn with_iam(mut self, client: aws_sdk_iam::Client) -> Self {
@@ -193,6 +197,11 @@ impl Clients {
         Arc::make_mut(&mut self.others).config_service = OnceLock::from(client);
         self
     }
+}
+
+/// The client in `cell`, built from `config` by `new` the first time it is asked for.
+fn built<'a, C>(cell: &'a OnceLock<C>, config: &SdkConfig, new: fn(&SdkConfig) -> C) -> &'a C {
+    cell.get_or_init(|| new(config))
 }
 
 #[cfg(test)]
