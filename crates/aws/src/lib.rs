@@ -13,17 +13,18 @@
 //!   or of some OUs ([`organization::organization_accounts`]), and [`organization::MemberAccess`],
 //!   an `SdkConfig` per account and region whose credentials come from one `AssumeRole` of
 //!   the member role per account.
-//! - [`Reconciler`]: one region's clients plus the engine: `run(trigger)`, `sweep`, `vpc`,
-//!   each returning the [`flowguard_core::Report`].
-//! - [`init`] and [`AwsBackend`]: the AWS wiring of the handler path that the Lambda and
-//!   `flowguard handle-event` share ([`flowguard_core::handler::handle`]).
+//! - [`AwsPlaces`]: flowguard-core's `Places` port, the AWS of one account×region: the
+//!   caller's own credentials, or a member session in organization mode. Every run of one
+//!   place ([`flowguard_core::sweep::run_in_place`]) goes through it.
+//! - [`Controller`]: how every shell starts ([`init`], the caller's account, the places, the
+//!   organization's [`organization::Directory`]) and where it acts now
+//!   ([`Controller::reach`]).
 //!
 //! The shells hand this crate an `SdkConfig` and get back flowguard's own types: the ports
 //! answer with flowguard-core's types, never the SDK's, and SDK errors become
 //! [`flowguard_core::AwsError`] at one place ([`error::aws_error`]; the `convert` module does
 //! the same for the SDK's data), with EC2 error codes kept as data.
 
-mod backend;
 pub mod config;
 mod convert;
 pub mod error;
@@ -31,16 +32,17 @@ pub mod iam;
 mod integrations;
 mod inventory;
 pub mod organization;
-mod reconciler;
+mod places;
 pub mod regions;
 mod remediator;
+mod setup;
 
-pub use backend::{AwsBackend, InitError, init, init_hub};
 pub use config::Clients;
 pub use flowguard_core::Mode;
 pub use inventory::AwsInventory;
-pub use reconciler::{Reconciler, unix_now};
+pub use places::AwsPlaces;
 pub use remediator::AwsRemediator;
+pub use setup::{Check, Controller, InitError, init, init_hub};
 
 use flowguard_core::AwsError;
 

@@ -50,6 +50,8 @@ pub enum Command {
     },
     /// Run the Lambda handler on one EventBridge event; print its report (JSON)
     ///
+    /// With the organization flags (or variables), handles it exactly as the hub does: the
+    /// event's account through its member role, the schedule over every account in scope.
     /// Exit 0 when handled or ignored, 1 when the run or remediation failed, 2 when the input
     /// is not a valid event or the configuration is invalid.
     HandleEvent {
@@ -59,6 +61,8 @@ pub enum Command {
         /// Plan only: make no change (same as FLOWGUARD_DRY_RUN=true).
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        org: OrgFlags,
     },
     /// Create or verify the delivery role that VPC Flow Logs assumes; print its ARN
     ///

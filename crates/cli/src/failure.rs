@@ -144,10 +144,11 @@ pub fn role(problem: &RoleProblem, config: &SdkConfig) -> Failure {
     }
 }
 
-/// The Lambda's init, as the CLI reports it.
+/// A controller that cannot start (the Lambda's init), as the CLI reports it.
 pub fn init(error: &InitError, config: &SdkConfig) -> Failure {
     match error {
         InitError::Role(problem) => role(problem, config),
+        InitError::Caller(aws) => Failure(describe(aws, config)),
         other => Failure(other.to_string()),
     }
 }

@@ -1,13 +1,14 @@
-//! `handle-event`: the Lambda handler's own code path ([`flowguard_aws::init`], then
+//! `handle-event`: the Lambda handler's own code path ([`Controller::start`], then
 //! [`flowguard_core::handler::handle_trigger`] on the event parsed by
-//! [`flowguard_core::trigger::parse_event`]) on one event read from a file or stdin.
+//! [`flowguard_core::trigger::parse_event`]) on one event read from a file or stdin, in one
+//! account or, in organization mode, exactly as the hub handles it.
 
-use crate::args::ConfigFlags;
+use crate::args::{ConfigFlags, OrgFlags};
 use crate::failure::{self, Failure, describe};
 use crate::output;
-use flowguard_aws::{AwsBackend, init};
-use flowguard_aws::{Clients, caller_account};
-use flowguard_core::handler::{HandlerError, handle_trigger};
+use flowguard_aws::organization::session_name;
+use flowguard_aws::{Check, Controller};
+use flowguard_core::handler::{Handled, HandlerError, handle_trigger};
 use flowguard_core::trigger::{MAX_EVENT_BYTES, parse_event};
 use flowguard_core::{InvalidEvent, ReconcileError};
 use std::io::Read;
@@ -33,32 +34,48 @@ fn invalid(error: &InvalidEvent) -> Failure {
     Failure(format!("invalid input: {error}"))
 }
 
-pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitCode, Failure> {
+/// Handles the event in `file` as the Lambda does: in one account, or, with the organization
+/// flags or variables, as the hub (the event's account through its member role; the schedule
+/// sweeps every account in scope).
+pub async fn run(
+    file: &str,
+    dry_run: bool,
+    org: &OrgFlags,
+    flags: &ConfigFlags,
+) -> Result<ExitCode, Failure> {
     let mut policy = flags.policy()?;
     policy.dry_run |= dry_run;
+    let org = org.config()?;
     // Parsed once, by the parser that is fuzzed: what is not an event is refused before any
     // AWS call.
     let trigger = parse_event(&read_input(file)?).map_err(|e| invalid(&e))?;
     let config = flowguard_aws::config::load_for_cli(None).await;
-    let setup = init(&config, policy)
-        .await
-        .map_err(|e| failure::init(&e, &config))?;
-    for warning in &setup.warnings {
+    let controller = Controller::start(
+        config.clone(),
+        policy,
+        org,
+        session_name("handle-event"),
+        Check::DeliveryRole,
+    )
+    .await
+    .map_err(|e| failure::init(&e, &config))?;
+    for warning in &controller.setup.warnings {
         eprintln!("warning: {warning}");
     }
-    // The run acts in the account of the credentials, as the Lambda acts in its own: an
-    // event of another account is ignored, never acted on here in its name.
-    let account = caller_account(&Clients::new(&config))
+    // In one account, the run acts in the account of the credentials, as the Lambda acts in its
+    // own: an event of another account is ignored, never acted on here in its name.
+    let reach = controller
+        .reach()
         .await
-        .map_err(|e| Failure(describe(&e, &config)))?
-        .0;
-    let backend = AwsBackend::new(config.clone());
-    match handle_trigger(&backend, &setup, &account, trigger, None).await {
-        Ok(report) => {
-            output::emit(&format!(
-                "{}\n",
-                output::json(std::slice::from_ref(&report))?
-            ))?;
+        .map_err(|e| Failure(describe(&e, &config)))?;
+    let (places, setup) = (&controller.places, &controller.setup);
+    match handle_trigger(places, setup, &reach, trigger, None).await {
+        Ok(Handled::Account(report) | Handled::Ignored { report, .. }) => {
+            print_report(&report)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Handled::Sweep(report)) => {
+            output::emit(&format!("{}\n", output::org_json(&report)?))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(HandlerError::InvalidEvent(e)) => Err(invalid(&e)),
@@ -81,13 +98,20 @@ pub async fn run(file: &str, dry_run: bool, flags: &ConfigFlags) -> Result<ExitC
         }
         Err(error @ (HandlerError::Remediation { .. } | HandlerError::Organization { .. })) => {
             if let Some(report) = error.report() {
-                output::emit(&format!(
-                    "{}\n",
-                    output::json(std::slice::from_ref(report))?
-                ))?;
+                print_report(report)?;
+            }
+            if let Some(report) = error.organization_report() {
+                output::emit(&format!("{}\n", output::org_json(report)?))?;
             }
             eprintln!("error: {error} (see the report's actions)");
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn print_report(report: &flowguard_core::Report) -> Result<(), Failure> {
+    output::emit(&format!(
+        "{}\n",
+        output::json(std::slice::from_ref(report))?
+    ))
 }

@@ -2,10 +2,11 @@
 //!
 //! - [`args`]: the clap definition ([`args::Cli`]) and the configuration flags, each of
 //!   which overrides its `FLOWGUARD_*` variable.
-//! - [`sweep`]: `audit`, `plan` and `apply` over one, several or all enabled regions.
-//! - [`organization`]: the same over the accounts of an organization (`--account`,
-//!   `--organization`, …), through the member role, as one organization report.
-//! - [`handle_event`]: the Lambda handler's code path on one event.
+//! - [`sweep`]: `audit`, `plan` and `apply` over one, several or all enabled regions, of one
+//!   account or of the accounts of an organization (`--account`, `--organization`, …) through
+//!   the member role: one loop over account×region places.
+//! - [`handle_event`]: the Lambda handler's code path on one event, in one account or as an
+//!   organization's hub.
 //! - [`setup_role`]: the delivery role.
 //! - [`output`]: reports as JSON or tables; [`failure`]: errors as one or two lines that say
 //!   what to do.
@@ -15,7 +16,6 @@
 mod args;
 mod failure;
 mod handle_event;
-mod organization;
 mod output;
 mod setup_role;
 mod sweep;
@@ -33,7 +33,9 @@ async fn main() -> ExitCode {
         Command::Audit(args) => sweep::run(Kind::Audit, args, false, flags).await,
         Command::Plan(args) => sweep::run(Kind::Plan, args, false, flags).await,
         Command::Apply { sweep, yes } => sweep::run(Kind::Apply, sweep, *yes, flags).await,
-        Command::HandleEvent { file, dry_run } => handle_event::run(file, *dry_run, flags).await,
+        Command::HandleEvent { file, dry_run, org } => {
+            handle_event::run(file, *dry_run, org, flags).await
+        }
         Command::SetupRole {
             name,
             force,

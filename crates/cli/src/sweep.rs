@@ -1,27 +1,24 @@
-//! `audit`, `plan` and `apply`: a sweep of one or more regions, a few regions at a time.
+//! `audit`, `plan` and `apply`: one sweep over places (account×region), through the same
+//! [`Controller`] and loop ([`flowguard_core::sweep::sweep`]) as the Lambda's hub. A single
+//! account is an organization of one; with `--account`/`--organization` the accounts in scope
+//! are reached through the member role. What is the command's own: the regions to sweep, the
+//! confirmation before `apply`, the progress bar and the exit code.
 
-use crate::args::{ConfigFlags, SweepArgs};
+use crate::args::{ConfigFlags, Format, SweepArgs};
 use crate::failure::{self, Failure, describe};
 use crate::output::{self, Kind};
 use aws_config::{Region, SdkConfig};
-use flowguard_aws::{Clients, Mode, Reconciler, caller_account, iam, regions};
-use flowguard_core::{Outcome, Place, Policy, ReconcileError, Report};
-use futures::StreamExt;
+use flowguard_aws::organization::session_name;
+use flowguard_aws::{Check, Controller, Mode, regions};
+use flowguard_core::facts::facts;
+use flowguard_core::organization::{AccountScope, OrgReport};
+use flowguard_core::reconcile::unix_now;
+use flowguard_core::sweep::{Sweep, sweep};
+use flowguard_core::{Outcome, Place, Policy, Report, Trigger};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Regions swept at the same time.
-pub const CONCURRENT_REGIONS: usize = 4;
-
-/// Where a sweep runs: the regions, the account, and the configuration of the first region.
-#[derive(Debug)]
-pub struct Scope {
-    pub config: SdkConfig,
-    pub regions: Vec<String>,
-    pub account: String,
-}
 
 /// Runs `audit`, `plan` or `apply` (`yes` only matters for `apply`).
 pub async fn run(
@@ -30,40 +27,72 @@ pub async fn run(
     yes: bool,
     flags: &ConfigFlags,
 ) -> Result<ExitCode, Failure> {
-    let policy = flags.policy()?;
-    if let Some(org) = args.org.config()? {
-        return crate::organization::run(kind, args, yes, policy, org).await;
-    }
+    let org = args.org.config()?;
+    let policy = match &org {
+        Some(org) => org.complete(flags.policy()?)?,
+        None => flags.policy()?,
+    };
     if kind == Kind::Apply {
         refuse_unsafe_apply(&policy, yes)?;
     }
-    let scope = resolve(flowguard_aws::config::load_for_cli(None).await, args).await?;
+    let config = home(flowguard_aws::config::load_for_cli(None).await, args)?;
+    // The delivery role lives in each member account in organization mode: only a single
+    // account's is checked here.
+    let check = if kind == Kind::Apply {
+        Check::DeliveryRole
+    } else {
+        Check::Configuration
+    };
+    let session = session_name(&format!("cli-{}", unix_now().unwrap_or_default()));
+    let controller = Controller::start(config.clone(), policy, org, session, check)
+        .await
+        .map_err(|e| failure::init(&e, &config))?;
+    let regions = regions(&controller, &config, args).await?;
     // A KMS key of one region cannot serve another: refuse before anything runs.
-    for region in &scope.regions {
-        policy.kms_key_in(&Place {
+    for region in &regions {
+        controller.setup.policy.kms_key_in(&Place {
             region: region.clone(),
-            account: scope.account.clone(),
+            account: controller.account.clone(),
         })?;
     }
+    let (scope, concurrency) = match &controller.directory {
+        None => (
+            AccountScope::of_one(&controller.account),
+            facts().organization.concurrency.default,
+        ),
+        Some(directory) => {
+            let scope = directory
+                .scope()
+                .await
+                .map_err(|e| Failure(describe(&e, &config)))?;
+            if scope.is_empty() {
+                return Err(Failure(
+                    "no account in scope: every account is excluded, or the organizational \
+                     units hold no ACTIVE account"
+                        .to_owned(),
+                ));
+            }
+            (scope, directory.config().concurrency)
+        }
+    };
+    let sweeper = Sweeper {
+        controller: &controller,
+        scope: &scope,
+        regions: &regions,
+        concurrency,
+        config: &config,
+    };
     let (mode, reason) = match kind {
         Kind::Audit => (Mode::Audit, "flowguard audit"),
         Kind::Plan => (Mode::DryRun, "flowguard plan"),
         Kind::Apply => (Mode::Enforce, "flowguard apply"),
     };
-    if kind == Kind::Apply {
-        if let Some(arn) = policy.require_delivery_role()? {
-            let clients = Clients::new(&scope.config);
-            iam::verify_delivery_role(clients.iam(), arn)
-                .await
-                .map_err(|p| failure::role(&p, &scope.config))?;
-        }
-        if !yes && !confirmed(&scope, &policy).await? {
-            eprintln!("apply cancelled: nothing changed");
-            return Ok(ExitCode::from(1));
-        }
+    if kind == Kind::Apply && !yes && !sweeper.confirmed().await? {
+        eprintln!("apply cancelled: nothing changed");
+        return Ok(ExitCode::from(1));
     }
-    let results = sweep_all(&scope, &policy, mode, reason).await;
-    finish(results, &scope, kind, args.format, &policy)
+    let report = sweeper.sweep(mode, reason).await;
+    sweeper.finish(&report, kind, args.format)
 }
 
 pub fn refuse_unsafe_apply(policy: &Policy, yes: bool) -> Result<(), Failure> {
@@ -84,20 +113,8 @@ pub fn refuse_unsafe_apply(policy: &Policy, yes: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Shows the plan on stderr and asks on the terminal. Nothing to do needs no question.
-async fn confirmed(scope: &Scope, policy: &Policy) -> Result<bool, Failure> {
-    let results = sweep_all(scope, policy, Mode::DryRun, "flowguard apply: plan").await;
-    let (plan, errors) = split(results, &scope.config);
-    if let Some(first) = errors.into_iter().next() {
-        return Err(Failure(first));
-    }
-    let actions: usize = plan.iter().map(|r| r.summary.actions.planned).sum();
-    eprint!("{}", output::render_tables(&plan, Kind::Plan));
-    ask_to_apply(actions)
-}
-
 /// Asks on the terminal whether to apply `actions` planned actions (yes when there are none).
-pub(crate) fn ask_to_apply(actions: usize) -> Result<bool, Failure> {
+fn ask_to_apply(actions: usize) -> Result<bool, Failure> {
     if actions == 0 {
         return Ok(true);
     }
@@ -111,13 +128,6 @@ pub(crate) fn ask_to_apply(actions: usize) -> Result<bool, Failure> {
         answer.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
-}
-
-fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
-    config
-        .to_builder()
-        .region(Region::new(region.to_owned()))
-        .build()
 }
 
 fn check_region_name(name: &str) -> Result<(), Failure> {
@@ -135,11 +145,11 @@ fn check_region_name(name: &str) -> Result<(), Failure> {
     }
 }
 
-/// The regions to sweep and the account (`sts:GetCallerIdentity`, the first call made).
-pub async fn resolve(base: SdkConfig, args: &SweepArgs) -> Result<Scope, Failure> {
+/// The configuration in the home region: the first `--region`, else the configured one, else
+/// (for `--all-regions`, which needs some region to ask `DescribeRegions` in) us-east-1.
+pub fn home(base: SdkConfig, args: &SweepArgs) -> Result<SdkConfig, Failure> {
     args.regions.iter().try_for_each(|r| check_region_name(r))?;
     let configured = base.region().map(|r| r.as_ref().to_owned());
-    // --all-regions needs some region to ask DescribeRegions in.
     let fallback = args.all_regions.then(|| "us-east-1".to_owned());
     let home = args
         .regions
@@ -148,33 +158,38 @@ pub async fn resolve(base: SdkConfig, args: &SweepArgs) -> Result<Scope, Failure
         .or(configured)
         .or(fallback)
         .ok_or_else(failure::no_region)?;
-    let config = in_region(&base, &home);
-    let clients = Clients::new(&config);
-    let (account, _) = caller_account(&clients)
-        .await
-        .map_err(|e| Failure(describe(&e, &config)))?;
-    let regions = if args.all_regions {
-        regions::enabled_regions(&clients.ec2)
-            .await
-            .map_err(|e| Failure(describe(&e, &config)))?
-    } else if args.regions.is_empty() {
-        vec![home]
-    } else {
-        let mut unique = args.regions.clone();
-        let mut seen = std::collections::HashSet::new();
-        unique.retain(|r| seen.insert(r.clone()));
-        unique
-    };
-    Ok(Scope {
-        config,
-        regions,
-        account,
-    })
+    Ok(base.to_builder().region(Region::new(home)).build())
 }
 
-/// A progress bar on stderr counting `total` `units` ("regions"), only for several and only
+/// The regions to sweep, in the order given: `--region`s (each once), every enabled region
+/// of the caller's account, or the home region.
+async fn regions(
+    controller: &Controller,
+    config: &SdkConfig,
+    args: &SweepArgs,
+) -> Result<Vec<String>, Failure> {
+    let home = config.region().map(|r| r.as_ref().to_owned());
+    if args.all_regions {
+        let clients = controller.places.clients("");
+        return regions::enabled_regions(&clients.ec2)
+            .await
+            .map_err(|e| Failure(describe(&e, config)));
+    }
+    if args.regions.is_empty() {
+        return Ok(home.into_iter().collect());
+    }
+    let mut seen = std::collections::HashSet::new();
+    Ok(args
+        .regions
+        .iter()
+        .filter(|r| seen.insert(*r))
+        .cloned()
+        .collect())
+}
+
+/// A progress bar on stderr counting `total` account×region runs, only for several and only
 /// on a terminal.
-pub fn progress(total: usize, message: &'static str, units: &str) -> ProgressBar {
+fn progress(total: usize, message: &'static str, units: &str) -> ProgressBar {
     if total < 2 || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -187,81 +202,121 @@ pub fn progress(total: usize, message: &'static str, units: &str) -> ProgressBar
     bar
 }
 
-/// Sweeps every region of `scope`, [`CONCURRENT_REGIONS`] at a time; results in region order.
-async fn sweep_all(
-    scope: &Scope,
-    policy: &Policy,
-    mode: Mode,
-    reason: &'static str,
-) -> Vec<(String, Result<Report, ReconcileError>)> {
-    let bar = progress(scope.regions.len(), reason, "regions");
-    let bar = &bar;
-    let mut results: Vec<_> = futures::stream::iter(scope.regions.iter().enumerate())
-        .map(|(index, region)| {
-            let clients = Clients::new(&in_region(&scope.config, region));
-            let place = Place {
-                region: region.clone(),
-                account: scope.account.clone(),
-            };
-            let reconciler = Reconciler::new(clients, place);
-            async move {
-                let result = reconciler.sweep(policy, mode, reason).await;
-                bar.inc(1);
-                (index, region.clone(), result)
+/// What every sweep of this command shares.
+struct Sweeper<'a> {
+    controller: &'a Controller,
+    scope: &'a AccountScope,
+    regions: &'a [String],
+    concurrency: usize,
+    /// The home region's configuration, for the hints of error messages.
+    config: &'a SdkConfig,
+}
+
+impl Sweeper<'_> {
+    /// A single account, not an organization.
+    fn single(&self) -> bool {
+        self.controller.directory.is_none()
+    }
+
+    /// Every account in every region, `concurrency` account×region runs at a time; one report.
+    async fn sweep(&self, mode: Mode, reason: &'static str) -> OrgReport {
+        let (total, units) = if self.single() {
+            (self.regions.len(), "regions")
+        } else {
+            (self.scope.len() * self.regions.len(), "account×region runs")
+        };
+        let bar = progress(total, reason, units);
+        let trigger = Trigger::manual_sweep(reason);
+        let plan = Sweep {
+            setup: &self.controller.setup,
+            scope: self.scope,
+            regions: self.regions,
+            trigger: &trigger,
+            mode,
+            concurrency: self.concurrency,
+            deadline: None,
+        };
+        let report = sweep(&self.controller.places, &plan, |_| bar.inc(1)).await;
+        bar.finish_and_clear();
+        report
+    }
+
+    /// Shows the plan on stderr and asks on the terminal. Nothing to do needs no question. In
+    /// a single account, a region that could not be planned stops here.
+    async fn confirmed(&self) -> Result<bool, Failure> {
+        let plan = self.sweep(Mode::DryRun, "flowguard apply: plan").await;
+        if self.single() {
+            if let Some(first) = self.errors(&plan).into_iter().next() {
+                return Err(Failure(first));
             }
-        })
-        .buffer_unordered(CONCURRENT_REGIONS)
-        .collect()
-        .await;
-    bar.finish_and_clear();
-    results.sort_by_key(|(index, ..)| *index);
-    results
-        .into_iter()
-        .map(|(_, region, result)| (region, result))
-        .collect()
-}
-
-/// The reports, and one message per region that could not be swept.
-fn split(
-    results: Vec<(String, Result<Report, ReconcileError>)>,
-    config: &SdkConfig,
-) -> (Vec<Report>, Vec<String>) {
-    let mut reports = Vec::new();
-    let mut errors = Vec::new();
-    for (region, result) in results {
-        match result {
-            Ok(report) => reports.push(report),
-            Err(e) => errors.push(format!("{region}: {}", failure::reconcile(&e, config))),
+            eprint!("{}", output::render_tables(&reports(&plan), Kind::Plan));
+        } else {
+            eprint!("{}", output::render_org(&plan, Kind::Plan));
         }
+        let actions = reports(&plan)
+            .iter()
+            .map(|r| r.summary.actions.planned)
+            .sum();
+        ask_to_apply(actions)
     }
-    (reports, errors)
+
+    /// One message per account×region that could not be checked, with what to do about it.
+    fn errors(&self, report: &OrgReport) -> Vec<String> {
+        report
+            .accounts
+            .iter()
+            .filter(|run| run.report.is_none())
+            .map(|run| {
+                let why = match &run.cause {
+                    Some(cause) => failure::reconcile(cause, self.config),
+                    None => run.error.clone().unwrap_or_default(),
+                };
+                format!("{}: {why}", run.region)
+            })
+            .collect()
+    }
+
+    /// Prints the report; picks the exit code: 2 when some account×region could not be
+    /// checked, else 0 when every report is good for `kind`, else 1.
+    fn finish(&self, report: &OrgReport, kind: Kind, format: Format) -> Result<ExitCode, Failure> {
+        let policy = &self.controller.setup.policy;
+        let reports = reports(report);
+        let unreachable = report.summary.accounts.unreachable;
+        if self.single() {
+            if !reports.is_empty() {
+                output::print(&reports, kind, format, policy)?;
+            }
+            for error in self.errors(report) {
+                eprintln!("error: {error}");
+            }
+        } else {
+            output::print_org(report, kind, format, policy)?;
+            if unreachable > 0 {
+                eprintln!(
+                    "error: {unreachable} account×region run(s) could not be checked (status unreachable)"
+                );
+            }
+        }
+        let ok = |r: &Report| match kind {
+            Kind::Audit => r.all_compliant(),
+            Kind::Plan => true,
+            Kind::Apply => r.all_compliant() && r.outcome() == Outcome::Ok,
+        };
+        Ok(if unreachable > 0 {
+            ExitCode::from(2)
+        } else if reports.iter().all(ok) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    }
 }
 
-/// Prints what was swept, then the regions that failed; picks the exit code.
-fn finish(
-    results: Vec<(String, Result<Report, ReconcileError>)>,
-    scope: &Scope,
-    kind: Kind,
-    format: crate::args::Format,
-    policy: &Policy,
-) -> Result<ExitCode, Failure> {
-    let (reports, errors) = split(results, &scope.config);
-    if !reports.is_empty() {
-        output::print(&reports, kind, format, policy)?;
-    }
-    for error in &errors {
-        eprintln!("error: {error}");
-    }
-    let ok = |r: &Report| match kind {
-        Kind::Audit => r.all_compliant(),
-        Kind::Plan => true,
-        Kind::Apply => r.all_compliant() && r.outcome() == Outcome::Ok,
-    };
-    Ok(if !errors.is_empty() {
-        ExitCode::from(2)
-    } else if reports.iter().all(ok) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+/// The reports of the account×region runs that produced one, in the report's order.
+fn reports(report: &OrgReport) -> Vec<Report> {
+    report
+        .accounts
+        .iter()
+        .filter_map(|run| run.report.clone())
+        .collect()
 }

@@ -237,3 +237,15 @@ mod tests {
         );
     }
 }
+
+/// A configuration value that flowguard refuses, with everything needed to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {variable}={value:?}: {allowed}")]
+pub struct ConfigError {
+    /// The variable (or flag of the same name).
+    pub variable: &'static str,
+    /// The value that was given.
+    pub value: String,
+    /// What would be accepted.
+    pub allowed: String,
+}

@@ -7,7 +7,7 @@
 //! Patterns are compiled with `regex-lite` and written in the subset of its syntax that
 //! JavaScript's `RegExp` reads alike (ASCII classes spelled out, no look-around).
 
-use crate::policy::TrafficType;
+use crate::vocab::traffic::TrafficType;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -1,24 +1,51 @@
 //! The one handler path below both shells: event bytes → trigger (by
-//! [`crate::trigger::parse_event`], the parser that is fuzzed, once) → reconcile in the event's
-//! region → report. The Lambda runs it on every invocation, `flowguard handle-event` on one event,
-//! and the tests over the in-memory fake; only the [`Backend`] that hands out the ports of a
-//! region differs (the AWS SDK one lives in `flowguard-aws`).
+//! [`crate::trigger::parse_event`], the parser that is fuzzed, once) → where to act → report.
+//! The Lambda runs it on every invocation, `flowguard handle-event` on one event, and the tests
+//! over the in-memory fake; only the [`Places`] that hands out the ports of a place differs
+//! (the AWS SDK one lives in `flowguard-aws`).
+//!
+//! Where an event is handled depends on the [`Reach`]: in one account, the event's region of
+//! that account (an event of another account is ignored); in an organization, the event's
+//! account when it is in scope (through its member role), and the schedule sweeps every account
+//! in scope ([`crate::sweep::sweep`]). Every run of one place is
+//! [`crate::sweep::run_in_place`].
 
 use crate::error::Disposition;
 use crate::ids::Place;
-use crate::organization::partition_of;
+use crate::organization::{AccountScope, OrgReport};
 use crate::policy::Policy;
-use crate::ports::{Inventory, Remediator};
+use crate::ports::Places;
 pub use crate::reconcile::unix_now;
-use crate::reconcile::{Deadline, Mode, ReconcileError, Run, reconcile};
-use crate::report::{Outcome, Report};
-use crate::trigger::{InvalidEvent, Trigger, parse_event};
+use crate::reconcile::{Deadline, ReconcileError};
+use crate::report::{Outcome, Report, TriggerReport};
+use crate::sweep::{Sweep, run_in_place, sweep};
+use crate::trigger::{InvalidEvent, Target, Trigger, parse_event};
+use crate::vocab::Mode;
 
-/// Hands out the ports of a region (the Lambda may receive events of other regions).
-pub trait Backend: Sync {
-    type Inventory: Inventory + Send;
-    type Remediator: Remediator + Send;
-    fn ports(&self, region: &str) -> (Self::Inventory, Self::Remediator);
+/// Where a controller acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// One account, the caller's own (the Lambda's, from its ARN; the CLI's, from STS): an
+    /// event of another account is ignored, never acted on in its name.
+    Account(String),
+    /// An organization: the accounts in scope now, and how many account×region runs its
+    /// sweep keeps in flight.
+    Organization {
+        scope: AccountScope,
+        concurrency: usize,
+    },
+}
+
+/// What the handler did with one event.
+#[derive(Debug)]
+pub enum Handled {
+    /// A run in one account (the event's, or the caller's own): its report.
+    Account(Report),
+    /// The event was ignored in organization mode: flowguard does not act on it, or its
+    /// account is out of scope (`out_of_scope`, counted as `EventsOutOfScope`).
+    Ignored { report: Report, out_of_scope: bool },
+    /// The schedule in organization mode: every account in scope in the region.
+    Sweep(OrgReport),
 }
 
 /// What a shell prepares once, at start-up, for every event it handles.
@@ -47,7 +74,7 @@ pub enum HandlerError {
     /// the organization report says which.
     #[error("{} failure: {} account run(s) unreachable, {} VPC(s) failed remediation", if *retryable { "retryable" } else { "permanent" }, report.summary.accounts.unreachable, report.summary.vpcs.failed)]
     Organization {
-        report: Box<crate::organization::OrgReport>,
+        report: Box<OrgReport>,
         retryable: bool,
     },
     /// Remediation ran and some of it failed; the report says what.
@@ -89,7 +116,7 @@ impl HandlerError {
     }
 
     /// The organization report, when an organization sweep ran.
-    pub fn organization_report(&self) -> Option<&crate::organization::OrgReport> {
+    pub fn organization_report(&self) -> Option<&OrgReport> {
         match self {
             Self::Organization { report, .. } => Some(report),
             _ => None,
@@ -99,70 +126,97 @@ impl HandlerError {
 
 /// Handles one event, as the Lambda received it (its bytes): [`parse_event`], then
 /// [`handle_trigger`].
-pub async fn handle<B: Backend>(
-    backend: &B,
+pub async fn handle<P: Places>(
+    places: &P,
     setup: &Setup,
-    account: &str,
+    reach: &Reach,
     event: &[u8],
     deadline: Option<Deadline>,
-) -> Result<Report, HandlerError> {
+) -> Result<Handled, HandlerError> {
     let trigger = parse_event(event)?;
-    handle_trigger(backend, setup, account, trigger, deadline).await
+    handle_trigger(places, setup, reach, trigger, deadline).await
 }
 
 /// Handles one parsed event: the one path shared by the Lambda and `flowguard handle-event`
-/// (which parses first, to refuse invalid input before any AWS call). `account` is the
-/// account the run acts in (the Lambda takes it from its ARN, the CLI from STS): an event of
-/// another account is ignored with the reason. `deadline` is when to stop starting new steps
-/// (the Lambda's invocation deadline less a margin).
-pub async fn handle_trigger<B: Backend>(
-    backend: &B,
+/// (which parses first, to refuse invalid input before any AWS call). `deadline` is when to
+/// stop starting new steps (the Lambda's invocation deadline less a margin).
+pub async fn handle_trigger<P: Places>(
+    places: &P,
     setup: &Setup,
-    account: &str,
+    reach: &Reach,
     trigger: Trigger,
     deadline: Option<Deadline>,
-) -> Result<Report, HandlerError> {
-    let trigger = trigger.confined_to(account);
-    let place = Place {
-        region: trigger
-            .region
-            .clone()
-            .unwrap_or_else(|| setup.region.clone()),
-        account: if account.is_empty() {
-            trigger.account.clone().unwrap_or_default()
-        } else {
-            account.to_owned()
-        },
+) -> Result<Handled, HandlerError> {
+    let mode = Mode::of_policy(setup.policy.dry_run);
+    let region = trigger
+        .region
+        .clone()
+        .unwrap_or_else(|| setup.region.clone());
+    let (account, trigger) = match reach {
+        Reach::Account(own) => {
+            let trigger = trigger.confined_to(own);
+            let account = if own.is_empty() {
+                trigger.account.clone().unwrap_or_default()
+            } else {
+                own.clone()
+            };
+            (account, trigger)
+        }
+        Reach::Organization { scope, concurrency } => {
+            let ignored = |trigger: &Trigger, out_of_scope| {
+                let place = Place {
+                    region: region.clone(),
+                    account: trigger.account.clone().unwrap_or_default(),
+                };
+                let report = Report::builder(mode, &place, TriggerReport::from(trigger)).build();
+                Ok(Handled::Ignored {
+                    report,
+                    out_of_scope,
+                })
+            };
+            match trigger.target {
+                Target::Ignored => return ignored(&trigger, false),
+                // The schedule names no API call: it sweeps the organization.
+                Target::Sweep if trigger.event_name.is_none() => {
+                    let plan = Sweep {
+                        setup,
+                        scope,
+                        regions: std::slice::from_ref(&region),
+                        trigger: &trigger,
+                        mode,
+                        concurrency: *concurrency,
+                        deadline,
+                    };
+                    let report = sweep(places, &plan, |_| {}).await;
+                    return match report.outcome() {
+                        Outcome::Ok => Ok(Handled::Sweep(report)),
+                        Outcome::Failed { retryable } => Err(HandlerError::Organization {
+                            report: Box::new(report),
+                            retryable,
+                        }),
+                    };
+                }
+                _ => {}
+            }
+            match scope.admits(trigger.account.as_deref()) {
+                Ok(()) => (trigger.account.clone().unwrap_or_default(), trigger),
+                Err(reason) => {
+                    let trigger = Trigger {
+                        target: Target::Ignored,
+                        reason: format!("{}: {reason}", trigger.reason),
+                        ..trigger
+                    };
+                    return ignored(&trigger, true);
+                }
+            }
+        }
     };
-    let (inventory, remediator) = backend.ports(&place.region);
-    run_in_place(&inventory, &remediator, setup, place, &trigger, deadline).await
-}
-
-/// Runs a trigger in one place with its ports: the single-account run that the Lambda,
-/// `handle-event` and an organization hub (in each member account) share.
-pub async fn run_in_place<I: Inventory, R: Remediator>(
-    inventory: &I,
-    remediator: &R,
-    setup: &Setup,
-    place: Place,
-    trigger: &Trigger,
-    deadline: Option<Deadline>,
-) -> Result<Report, HandlerError> {
-    let policy = setup
-        .policy
-        .in_account(&place.account, partition_of(&place.region));
-    let run = Run::starting_now(&policy, place, trigger, deadline);
-    let mode = if setup.policy.dry_run {
-        Mode::DryRun
-    } else {
-        Mode::Enforce
-    };
-    let mut report = reconcile(inventory, remediator, &run, mode)
+    let place = Place { region, account };
+    let report = run_in_place(places, setup, place, &trigger, mode, deadline)
         .await
         .map_err(|error| HandlerError::Reconcile { error })?;
-    report.warnings.extend(setup.warnings.iter().cloned());
     match report.outcome() {
-        Outcome::Ok => Ok(report),
+        Outcome::Ok => Ok(Handled::Account(report)),
         Outcome::Failed { retryable } => Err(HandlerError::Remediation {
             report: Box::new(report),
             retryable,

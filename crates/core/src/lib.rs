@@ -46,7 +46,9 @@ pub mod ports;
 pub mod reconcile;
 pub mod report;
 pub mod rule;
+pub mod sweep;
 pub mod trigger;
+pub mod vocab;
 
 #[cfg(any(test, feature = "fake"))]
 pub mod fake;
@@ -57,8 +59,8 @@ pub use observed::{Destination, FlowLog, LogGroup, Observed, Retention, Vpc};
 pub use plan::{Decision, Plan, Step, plan};
 pub use policy::{ConfigError, LogGroupTemplate, Policy, TrafficType};
 pub use ports::{
-    Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Reevaluation,
-    Remediator, VpcQuery,
+    Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Places,
+    Reevaluation, Remediator, VpcQuery,
 };
 pub use reconcile::{Mode, ReconcileError, Run, Scope, reconcile};
 pub use report::{Action, ActionKind, ActionResult, Outcome, Report, VpcStatus};

@@ -1,7 +1,8 @@
 //! The observed state: what the read-side port saw of one region, in flowguard's own types.
 
 use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
-use crate::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE, S3Options, TrafficType};
+pub use crate::vocab::Destination;
+use crate::vocab::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE, S3Options, TrafficType};
 use std::collections::BTreeMap;
 
 /// A VPC and its tags.
@@ -23,75 +24,6 @@ impl Vpc {
                 .as_deref()
                 .is_some_and(|owner| !owner.is_empty() && owner != account)
     }
-}
-
-/// Where a flow log delivers.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Destination {
-    CloudWatchLogs(LogGroupName),
-    /// An S3 bucket (and prefix) by ARN: its retention is the bucket's lifecycle, which only
-    /// the bucket's owner can read.
-    S3(String),
-    /// Kinesis Data Firehose (or an unknown type), by ARN: no retention to check.
-    Other(String),
-}
-
-impl std::fmt::Display for Destination {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::CloudWatchLogs(name) => write!(f, "{name}"),
-            Self::S3(arn) => write!(f, "S3 {arn}"),
-            Self::Other(arn) => f.write_str(arn),
-        }
-    }
-}
-
-impl Destination {
-    /// From EC2's description of a flow log: `LogGroupName` when given, else the group that a
-    /// CloudWatch Logs `LogDestination` ARN names (`arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME`,
-    /// optionally ending in `:*`), so that its retention is checked too.
-    pub fn from_ec2(
-        destination_type: Option<&str>,
-        log_group_name: Option<&str>,
-        log_destination: Option<&str>,
-    ) -> Self {
-        let cloud_watch = matches!(destination_type, None | Some("cloud-watch-logs"));
-        if cloud_watch {
-            if let Some(name) = log_group_name.filter(|n| !n.is_empty()) {
-                return Self::CloudWatchLogs(LogGroupName::new(name));
-            }
-            if let Some(name) = log_destination.and_then(log_group_of_arn) {
-                return Self::CloudWatchLogs(LogGroupName::new(name));
-            }
-        }
-        let arn = log_destination.unwrap_or("unknown").to_owned();
-        if destination_type == Some("s3") {
-            return Self::S3(arn);
-        }
-        Self::Other(arn)
-    }
-
-    /// Whether a flow log delivering here delivers where `wanted` says (an S3 prefix's
-    /// trailing `/` aside).
-    pub fn same_as(&self, wanted: &Destination) -> bool {
-        match (self, wanted) {
-            (Self::S3(a), Self::S3(b)) => crate::policy::same_s3_destination(a, b),
-            _ => self == wanted,
-        }
-    }
-}
-
-/// The log-group name in a CloudWatch Logs log-group ARN.
-fn log_group_of_arn(arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    let [prefix, _partition, service, _region, _account, kind, rest] = parts[..] else {
-        return None;
-    };
-    if prefix != "arn" || service != "logs" || kind != "log-group" {
-        return None;
-    }
-    let name = rest.strip_suffix(":*").unwrap_or(rest);
-    (!name.is_empty()).then_some(name)
 }
 
 /// A flow log as EC2 describes it.

@@ -1,13 +1,16 @@
-//! The two ports through which the engine reaches AWS, in flowguard's own types.
+//! The ports through which the engine reaches AWS, in flowguard's own types.
 //!
 //! [`Inventory`] only reads (its `check_create_flow_logs` sends EC2's `DryRun=true`, which
-//! changes nothing); [`Remediator`] writes. An audit or a dry run is given only an
-//! `Inventory`, so it cannot change anything by construction.
+//! changes nothing); [`Remediator`] writes. An audit or a dry run only reads through the
+//! `Inventory`: [`crate::reconcile`] hands the remediator to enforcing runs alone.
+//! [`Places`] hands out both for one place (account×region): the one way every shell reaches
+//! the AWS of a place, in its own account or, in organization mode, through a member session.
 
 use crate::error::AwsError;
 use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
 use crate::observed::{Destination, FlowLog, LogGroup, Vpc};
-use crate::policy::{S3Options, TrafficType};
+use crate::trigger::Trigger;
+use crate::vocab::{S3Options, TrafficType};
 use serde::Serialize;
 use std::future::Future;
 
@@ -145,6 +148,21 @@ pub trait Remediator: Sync {
         &self,
         place: &Place,
     ) -> impl Future<Output = Result<Reevaluation, AwsError>> + Send;
+}
+
+/// The AWS of places: the ports of one account×region. flowguard-aws implements it once (the
+/// caller's own credentials in its own account, a member-role session in another), the fake in
+/// memory; the handler, the sweep and every shell reach AWS through it.
+pub trait Places: Sync {
+    type Inventory: Inventory + Send;
+    type Remediator: Remediator + Send;
+    /// The ports for running `trigger` at `place` (a member session it starts is named after
+    /// the trigger's event); an error when the place cannot be reached.
+    fn ports(
+        &self,
+        place: &Place,
+        trigger: &Trigger,
+    ) -> impl Future<Output = Result<(Self::Inventory, Self::Remediator), AwsError>> + Send;
 }
 
 /// Shared ports (`Arc<T>`) are ports too, so shells can hand out cheap clones.

@@ -1,10 +1,11 @@
 //! The [`Report`] every run produces: JSON for machines (`Serialize`), text for people
 //! (`Display`). Field names are part of flowguard's interface; see the design contract.
 
-use crate::ids::{FlowLogId, LogGroupName, VpcId};
+use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
 use crate::ports::Permission;
 use crate::rule::Checks;
 use crate::trigger::{Trigger, TriggerKind};
+use crate::vocab::Mode;
 use serde::Serialize;
 use std::fmt;
 
@@ -181,6 +182,18 @@ pub struct VpcCounts {
 }
 
 impl VpcCounts {
+    fn count(&mut self, status: VpcStatus) {
+        *match status {
+            VpcStatus::Compliant => &mut self.compliant,
+            VpcStatus::Remediated => &mut self.remediated,
+            VpcStatus::WouldRemediate => &mut self.would_remediate,
+            VpcStatus::Exempt => &mut self.exempt,
+            VpcStatus::NotOwned => &mut self.not_owned,
+            VpcStatus::Gone => &mut self.gone,
+            VpcStatus::Failed => &mut self.failed,
+        } += 1;
+    }
+
     /// Adds another report's counts (for the organization report's summary).
     pub fn add(&mut self, other: &Self) {
         self.compliant += other.compliant;
@@ -202,6 +215,17 @@ pub struct ActionCounts {
     pub failed: usize,
 }
 
+impl ActionCounts {
+    fn count(&mut self, result: ActionResult) {
+        *match result {
+            ActionResult::Planned => &mut self.planned,
+            ActionResult::Applied => &mut self.applied,
+            ActionResult::AlreadyDone => &mut self.already_done,
+            ActionResult::Failed => &mut self.failed,
+        } += 1;
+    }
+}
+
 /// The summary block.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -209,10 +233,12 @@ pub struct Summary {
     pub actions: ActionCounts,
 }
 
-/// The report of one run.
+/// The report of one run. Built with [`Report::builder`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// Whether the run changed nothing (`mode` is `audit` or `dry_run`).
     pub dry_run: bool,
+    pub mode: Mode,
     pub region: String,
     pub account: String,
     pub trigger: TriggerReport,
@@ -232,60 +258,23 @@ pub enum Outcome {
 }
 
 impl Report {
-    /// Builds a report and computes its summary.
-    pub fn new(
-        dry_run: bool,
-        region: String,
-        account: String,
-        trigger: TriggerReport,
-        vpcs: Vec<VpcReport>,
-        actions: Vec<Action>,
-        warnings: Vec<String>,
-    ) -> Self {
-        let mut summary = Summary::default();
-        for vpc in &vpcs {
-            let counts = &mut summary.vpcs;
-            *match vpc.status {
-                VpcStatus::Compliant => &mut counts.compliant,
-                VpcStatus::Remediated => &mut counts.remediated,
-                VpcStatus::WouldRemediate => &mut counts.would_remediate,
-                VpcStatus::Exempt => &mut counts.exempt,
-                VpcStatus::NotOwned => &mut counts.not_owned,
-                VpcStatus::Gone => &mut counts.gone,
-                VpcStatus::Failed => &mut counts.failed,
-            } += 1;
-        }
-        for action in &actions {
-            let counts = &mut summary.actions;
-            *match action.result {
-                ActionResult::Planned => &mut counts.planned,
-                ActionResult::Applied => &mut counts.applied,
-                ActionResult::AlreadyDone => &mut counts.already_done,
-                ActionResult::Failed => &mut counts.failed,
-            } += 1;
-        }
-        Self {
-            dry_run,
-            region,
-            account,
+    /// A report of a run in `mode` at `place`, for `trigger`; add its VPCs, actions and
+    /// warnings, then [`ReportBuilder::build`] counts the summary.
+    pub fn builder(mode: Mode, place: &Place, trigger: TriggerReport) -> ReportBuilder {
+        ReportBuilder {
+            mode,
+            place: place.clone(),
             trigger,
-            vpcs,
-            actions,
-            warnings,
-            summary,
+            vpcs: Vec::new(),
+            actions: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
     /// Appends actions (the follow-ups of an enforcing run) and counts them in the summary.
     pub fn push_actions(&mut self, actions: impl IntoIterator<Item = Action>) {
         for action in actions {
-            let counts = &mut self.summary.actions;
-            *match action.result {
-                ActionResult::Planned => &mut counts.planned,
-                ActionResult::Applied => &mut counts.applied,
-                ActionResult::AlreadyDone => &mut counts.already_done,
-                ActionResult::Failed => &mut counts.failed,
-            } += 1;
+            self.summary.actions.count(action.result);
             self.actions.push(action);
         }
     }
@@ -323,9 +312,63 @@ impl Report {
     }
 }
 
+/// A report being put together: see [`Report::builder`].
+#[derive(Debug, Clone)]
+pub struct ReportBuilder {
+    mode: Mode,
+    place: Place,
+    trigger: TriggerReport,
+    vpcs: Vec<VpcReport>,
+    actions: Vec<Action>,
+    warnings: Vec<String>,
+}
+
+impl ReportBuilder {
+    pub fn vpcs(mut self, vpcs: Vec<VpcReport>) -> Self {
+        self.vpcs = vpcs;
+        self
+    }
+
+    pub fn actions(mut self, actions: Vec<Action>) -> Self {
+        self.actions = actions;
+        self
+    }
+
+    pub fn warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    /// The report, its summary counted.
+    pub fn build(self) -> Report {
+        let mut summary = Summary::default();
+        for vpc in &self.vpcs {
+            summary.vpcs.count(vpc.status);
+        }
+        for action in &self.actions {
+            summary.actions.count(action.result);
+        }
+        Report {
+            dry_run: self.mode.is_dry_run(),
+            mode: self.mode,
+            region: self.place.region,
+            account: self.place.account,
+            trigger: self.trigger,
+            vpcs: self.vpcs,
+            actions: self.actions,
+            warnings: self.warnings,
+            summary,
+        }
+    }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mode = if self.dry_run { "dry run" } else { "run" };
+        let mode = match self.mode {
+            Mode::Audit => "audit",
+            Mode::DryRun => "dry run",
+            Mode::Enforce => "run",
+        };
         writeln!(
             f,
             "flowguard {mode} in {} (account {})",

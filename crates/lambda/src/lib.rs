@@ -2,26 +2,18 @@
 //!
 //! The Lambda function: `main` (in `main.rs`) plus what only a Lambda needs. The handler path
 //! itself is shared with `flowguard handle-event` and lives below both shells:
-//! [`flowguard_core::handler::handle`] over the [`flowguard_aws::AwsBackend`], after
-//! [`flowguard_aws::init`].
+//! [`flowguard_core::handler::handle`] over the places of a [`flowguard_aws::Controller`],
+//! in one account or, in organization mode, as the hub.
 //!
 //! - [`deadline`]: when to stop starting new steps, from the runtime's invocation deadline.
-//! - [`account_of_arn`]: the account the function runs in, from its ARN.
 //! - [`telemetry`]: the summary log line and the CloudWatch Embedded Metric Format record.
-//! - [`hub`]: organization mode's state (the member-role ports, the accounts in scope).
 
-pub mod hub;
 pub mod telemetry;
 
 use flowguard_aws::config::OPERATION_TIMEOUT;
 use flowguard_core::plan::MAX_CALLS_PER_UNIT;
 use flowguard_core::reconcile::Deadline;
 use std::time::Duration;
-
-/// The account in a Lambda function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
-pub fn account_of_arn(arn: &str) -> &str {
-    arn.split(':').nth(4).unwrap_or_default()
-}
 
 /// Time kept back from the invocation's deadline for the unit of work started last and for
 /// writing the report: a unit makes at most [`MAX_CALLS_PER_UNIT`] calls one after the other

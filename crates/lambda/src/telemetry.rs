@@ -115,19 +115,17 @@ mod tests {
             event_id: None,
             reason: String::new(),
         };
-        let report = Report::new(
-            false,
-            "us-east-1".into(),
-            "123456789012".into(),
-            trigger,
-            vec![
+        let place = flowguard_core::Place {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        };
+        let report = Report::builder(flowguard_core::Mode::Enforce, &place, trigger)
+            .vpcs(vec![
                 vpc("vpc-1", VpcStatus::Remediated),
                 vpc("vpc-2", VpcStatus::Failed),
                 vpc("vpc-3", VpcStatus::Compliant),
-            ],
-            vec![],
-            vec![],
-        );
+            ])
+            .build();
         let record = emf(&report, "fn", 1);
         assert_eq!(
             record["_aws"]["CloudWatchMetrics"][0]["Namespace"],

@@ -1,18 +1,17 @@
-//! Credentials in the organization's accounts: [`MemberAccess`] (an `SdkConfig` per account
-//! and region, through aws-config's own `AssumeRoleProvider`) and [`AwsAccountPorts`], the
-//! organization sweep's ports over it.
+//! Credentials in the organization's accounts: [`MemberAccess`], an `SdkConfig` per account
+//! and region, through aws-config's own `AssumeRoleProvider` (the places of
+//! [`crate::AwsPlaces`] in organization mode).
 
 use aws_config::identity::IdentityCache;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use flowguard_core::AwsError;
 use flowguard_core::organization::{is_member_role, member_role_arn, partition_of};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The length of a member-account session: STS's minimum, as DESIGN.md asks.
+/// The length of a member-account session: STS's minimum (docs/design.md, "Organization mode").
 pub const SESSION_LENGTH: Duration = Duration::from_secs(15 * 60);
 
 /// How long an account's session is reused: until shortly before it expires. The next run
@@ -97,6 +96,11 @@ impl MemberAccess {
             partition,
             accounts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The hub's own account, which uses the hub's credentials.
+    pub fn hub_account(&self) -> &str {
+        &self.hub_account
     }
 
     /// The role assumed in `account`.
@@ -206,50 +210,6 @@ pub fn session_name(hint: &str) -> String {
 /// A character that IAM role names and STS session names may hold.
 fn sts_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
-}
-
-/// The organization sweep's ports over the AWS SDK: each account's clients, through the
-/// member role (the hub's own account with its own credentials).
-#[derive(Debug)]
-pub struct AwsAccountPorts {
-    access: MemberAccess,
-}
-
-impl AwsAccountPorts {
-    pub fn new(access: MemberAccess) -> Self {
-        Self { access }
-    }
-}
-
-impl flowguard_core::organization::AccountPorts for AwsAccountPorts {
-    type Inventory = crate::AwsInventory;
-    type Remediator = crate::AwsRemediator;
-
-    async fn ports(
-        &self,
-        account: &str,
-        region: &str,
-        trigger: &flowguard_core::Trigger,
-    ) -> Result<(crate::AwsInventory, crate::AwsRemediator), AwsError> {
-        // Only an account id that is not one fails here (the scope holds checked ids); the
-        // role itself is assumed by the first call, whose error names `AssumeRole`.
-        let config = self
-            .access
-            .config_for_event(account, region, trigger.event_id.as_deref())
-            .await
-            .map_err(|e| AwsError {
-                operation: "AssumeRole",
-                code: None,
-                message: e.to_string(),
-                status: None,
-                fault: flowguard_core::Fault::Other,
-            })?;
-        let clients = crate::Clients::new(&config);
-        Ok((
-            crate::AwsInventory::new(clients.clone()),
-            crate::AwsRemediator::new(clients),
-        ))
-    }
 }
 
 #[cfg(test)]

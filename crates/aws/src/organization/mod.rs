@@ -10,6 +10,8 @@
 //!   until shortly before they expire, and every region and client of an account shares them,
 //!   so an account costs one `AssumeRole` however many regions are checked. The hub's own
 //!   account uses the hub's credentials.
+//! - [`Directory`]: the accounts in scope (a list, or the organization's), read at most every
+//!   [`SCOPE_REFRESH`].
 //! - [`member_role_arn`] and [`partition_of`]: the role to assume, from `FLOWGUARD_MEMBER_ROLE`
 //!   (a role name, or an ARN with `{account_id}` and `{partition}`), pure.
 //!
@@ -17,11 +19,12 @@
 //! an [`AwsError`] of operation `AssumeRole` with STS's code ([`crate::error::aws_error`]).
 
 mod access;
+mod directory;
 
 pub use access::{
-    AwsAccountPorts, MemberAccess, MemberAccessError, SESSION_LENGTH, check_member_role,
-    session_name,
+    MemberAccess, MemberAccessError, SESSION_LENGTH, check_member_role, session_name,
 };
+pub use directory::{Directory, SCOPE_REFRESH};
 pub use flowguard_core::organization::{member_role_arn, partition_of};
 
 use crate::error::aws_error;

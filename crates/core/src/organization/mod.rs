@@ -1,23 +1,21 @@
-//! Organization mode, the pure part: which accounts a hub acts in, whether an event's account
-//! is one of them, and the organization report that wraps one report per account and region.
+//! Organization mode, the pure part: which accounts a hub acts in ([`AccountScope`]), whether
+//! an event's account is one of them, and the organization report that wraps one report per
+//! account and region ([`OrgReport`]). The loop that fills it is [`crate::sweep::sweep`].
 //! Reading the organization (Organizations' `ListAccounts`) and assuming the member role are
 //! `flowguard-aws`'s part; this module only decides.
 //!
-//! The scope comes from the `FLOWGUARD_*` configuration (see `../shared/DESIGN.md`,
+//! The scope comes from the `FLOWGUARD_*` configuration (see docs/design.md,
 //! "Organization mode"): `FLOWGUARD_ACCOUNTS` (a list), or `FLOWGUARD_ORGANIZATION=true`
 //! (every ACTIVE account, optionally only under `FLOWGUARD_ORGANIZATIONAL_UNITS`), less
 //! `FLOWGUARD_EXCLUDE_ACCOUNTS`. Every value is checked against the facts at start-up.
 
 mod report;
-mod route;
-mod sweep;
 
 pub use report::{AccountCounts, AccountRun, AccountStatus, OrgReport, OrgSummary};
-pub use route::{OrgHandled, handle_organization};
-pub use sweep::{AccountPorts, NOT_CHECKED, OrgSweep, sweep_organization};
 
 use crate::facts::facts;
 use crate::policy::{ConfigError, parse_bool};
+pub use crate::vocab::partition_of;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -295,22 +293,6 @@ pub fn member_role_arn(template: &str, account_id: &str, partition: &str) -> Str
     }
 }
 
-/// The AWS partition of a region (`aws` for every commercial region and for an unknown one).
-pub fn partition_of(region: &str) -> &'static str {
-    const PARTITIONS: [(&str, &str); 6] = [
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-iso-", "aws-iso"),
-        ("us-isob-", "aws-iso-b"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("us-isof-", "aws-iso-f"),
-    ];
-    PARTITIONS
-        .iter()
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, partition)| partition)
-}
-
 /// The accounts a hub acts in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountScope {
@@ -319,6 +301,14 @@ pub struct AccountScope {
 }
 
 impl AccountScope {
+    /// The scope of a single account: an organization of one.
+    pub fn of_one(account: &str) -> Self {
+        Self {
+            accounts: BTreeSet::from([account.to_owned()]),
+            excluded: BTreeSet::new(),
+        }
+    }
+
     /// Whether the hub acts in `account`; `Err` says why not, for the report and the
     /// `EventsOutOfScope` count. An event that names no account is out of scope: flowguard
     /// never guesses where to act.

@@ -2,9 +2,10 @@
 //! is none, and a summary over all of them.
 
 use super::AccountScope;
+use crate::reconcile::ReconcileError;
 use crate::report::{Outcome, Report, VpcCounts, VpcStatus};
+use crate::vocab::Mode;
 use serde::Serialize;
-use std::collections::BTreeSet;
 
 /// Whether one account×region could be checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,6 +31,10 @@ pub struct AccountRun {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Report>,
+    /// The run's error, typed, for a shell that explains it (the CLI's hints); the report
+    /// shows `error_code` and `error`.
+    #[serde(skip)]
+    pub cause: Option<ReconcileError>,
 }
 
 impl AccountRun {
@@ -41,16 +46,18 @@ impl AccountRun {
             error_code: None,
             error: None,
             report: Some(report),
+            cause: None,
         }
     }
 
-    /// An account×region without a report: `code` (see [`AccountRun::error_code`]) and the
-    /// message.
+    /// An account×region without a report: `code` (see [`AccountRun::error_code`]), the
+    /// message, and the run's error when there was one.
     pub fn unreachable(
         account: &str,
         region: &str,
         code: Option<String>,
         error: impl std::fmt::Display,
+        cause: Option<ReconcileError>,
     ) -> Self {
         Self {
             account: account.to_owned(),
@@ -59,6 +66,7 @@ impl AccountRun {
             error_code: code,
             error: Some(error.to_string()),
             report: None,
+            cause,
         }
     }
 }
@@ -80,17 +88,22 @@ pub struct OrgSummary {
 /// The report of an organization run: one entry per account×region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrgReport {
+    /// Whether the runs changed nothing (`mode` is `audit` or `dry_run`).
     pub dry_run: bool,
+    pub mode: Mode,
     pub regions: Vec<String>,
     pub accounts: Vec<AccountRun>,
     pub summary: OrgSummary,
 }
 
 impl OrgReport {
-    /// Builds the report, sorted by account then region, and adds up its summary.
-    pub fn new(dry_run: bool, mut accounts: Vec<AccountRun>) -> Self {
-        accounts.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
-        let regions: BTreeSet<String> = accounts.iter().map(|a| a.region.clone()).collect();
+    /// Builds the report of runs in `mode` over `regions`, sorted by account, then region in
+    /// the order given, and adds up its summary.
+    pub fn new(mode: Mode, regions: &[String], mut accounts: Vec<AccountRun>) -> Self {
+        let rank = |region: &str| regions.iter().position(|r| r == region);
+        accounts.sort_by(|a, b| {
+            (&a.account, rank(&a.region), &a.region).cmp(&(&b.account, rank(&b.region), &b.region))
+        });
         let mut summary = OrgSummary::default();
         for run in &accounts {
             match &run.report {
@@ -102,8 +115,9 @@ impl OrgReport {
             }
         }
         Self {
-            dry_run,
-            regions: regions.into_iter().collect(),
+            dry_run: mode.is_dry_run(),
+            mode,
+            regions: regions.to_vec(),
             accounts,
             summary,
         }

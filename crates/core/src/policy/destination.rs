@@ -4,6 +4,7 @@
 
 use super::ConfigError;
 use crate::facts::{facts, one_of};
+use crate::vocab::FileFormat;
 use serde::{Serialize, Serializer};
 
 /// Where the policy's flow logs deliver.
@@ -95,67 +96,6 @@ impl Serialize for DeliverTo {
     }
 }
 
-/// EC2's `FileFormat` of an S3 destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FileFormat {
-    PlainText,
-    Parquet,
-}
-
-impl FileFormat {
-    /// The EC2 spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PlainText => "plain-text",
-            Self::Parquet => "parquet",
-        }
-    }
-
-    /// From the EC2 spelling.
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "plain-text" => Some(Self::PlainText),
-            "parquet" => Some(Self::Parquet),
-            _ => None,
-        }
-    }
-}
-
-/// EC2's `DestinationOptions` for an S3 destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct S3Options {
-    pub file_format: FileFormat,
-    pub hive_compatible_partitions: bool,
-    pub per_hour_partition: bool,
-}
-
-/// EC2's defaults, from the facts.
-impl Default for S3Options {
-    fn default() -> Self {
-        let rules = &facts().s3_options;
-        Self {
-            file_format: FileFormat::parse(&rules.file_format.default)
-                .unwrap_or(FileFormat::PlainText),
-            hive_compatible_partitions: rules.hive_compatible_partitions.default,
-            per_hour_partition: rules.per_hour_partition.default,
-        }
-    }
-}
-
-impl std::fmt::Display for S3Options {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.file_format.as_str())?;
-        if self.hive_compatible_partitions {
-            f.write_str(", Hive-compatible partitions")?;
-        }
-        if self.per_hour_partition {
-            f.write_str(", per-hour partitions")?;
-        }
-        Ok(())
-    }
-}
-
 pub(super) fn parse_file_format(value: &str) -> Result<FileFormat, ConfigError> {
     let choice = &facts().s3_options.file_format;
     let word = value.trim().to_ascii_lowercase();
@@ -197,9 +137,4 @@ pub(super) fn parse_log_format(value: &str) -> Result<String, ConfigError> {
         }
     }
     Ok(format.to_owned())
-}
-
-/// Whether two S3 destination ARNs name the same place (a trailing `/` aside).
-pub fn same_s3_destination(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
 }

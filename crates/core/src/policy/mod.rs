@@ -7,17 +7,19 @@
 
 mod destination;
 mod log_group;
-mod traffic_type;
 mod values;
 
-pub use destination::{DeliverTo, FileFormat, S3Options, same_s3_destination};
+pub use crate::error::ConfigError;
+pub use crate::vocab::{
+    FileFormat, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, S3Options, TrafficType, same_s3_destination,
+};
+pub use destination::DeliverTo;
 pub use log_group::LogGroupTemplate;
-pub use traffic_type::TrafficType;
 pub use values::parse_bool;
 
 use crate::facts::facts;
 use crate::ids::{Place, VpcId};
-use crate::observed::Destination;
+use crate::vocab::{Destination, partition_of};
 use serde::Serialize;
 
 /// Retention periods (days) that CloudWatch Logs' `PutRetentionPolicy` accepts: the facts'
@@ -30,24 +32,6 @@ pub const CLOUDWATCH_RETENTION_DAYS: [u32; 22] = [
 
 /// The CIS benchmark's minimum retention (the facts' `retention_days.minimum`).
 pub const MIN_RETENTION_DAYS: u32 = 365;
-
-/// The tag flowguard puts on everything it creates, and the only flow logs it may delete
-/// (the facts' `managed_tag`; a constant so that it can be matched and formatted at no cost).
-pub const MANAGED_TAG_KEY: &str = "managed-by";
-/// Value of [`MANAGED_TAG_KEY`].
-pub const MANAGED_TAG_VALUE: &str = "flowguard";
-
-/// A configuration value that flowguard refuses, with everything needed to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {variable}={value:?}: {allowed}")]
-pub struct ConfigError {
-    /// The variable (or flag of the same name).
-    pub variable: &'static str,
-    /// The value that was given.
-    pub value: String,
-    /// What would be accepted.
-    pub allowed: String,
-}
 
 /// What compliance means and how remediation is done. Built once, at start-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -205,10 +189,7 @@ impl Policy {
 
     /// Where flowguard's flow log of `vpc` in `place` delivers under this policy.
     pub fn destination_for(&self, vpc: &VpcId, place: &Place) -> Destination {
-        match self
-            .destination
-            .s3_arn_in(crate::organization::partition_of(&place.region))
-        {
+        match self.destination.s3_arn_in(partition_of(&place.region)) {
             Some(arn) => Destination::S3(arn),
             None => Destination::CloudWatchLogs(self.log_group.render(vpc, place)),
         }

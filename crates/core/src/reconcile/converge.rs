@@ -9,7 +9,7 @@ use super::apply::apply_round;
 use super::observe::{Start, observe, start};
 use super::outcome::{Done, Outcome, Skip};
 use super::report::{ignored_report, trigger_report, vpc_reports};
-use super::{ReconcileError, Run, Scope};
+use super::{Mode, ReconcileError, Run, Scope};
 use crate::error::{Disposition, classify};
 use crate::ids::VpcId;
 use crate::observed::Observed;
@@ -40,7 +40,7 @@ pub async fn enforce<I: Inventory, R: Remediator>(
         plan: first,
     }) = start(inv, run).await?
     else {
-        return Ok(ignored_report(run, false));
+        return Ok(ignored_report(run, Mode::Enforce));
     };
     let mut ledger = Ledger::default();
     let mut steps = first.steps.clone();
@@ -77,15 +77,15 @@ pub async fn enforce<I: Inventory, R: Remediator>(
         .map(|d| (d.render(), d.vpcs.clone()))
         .collect();
     let vpcs = vpc_reports(&first, &rendered, &gone);
-    Ok(Report::new(
-        false,
-        run.place.region.clone(),
-        run.place.account.clone(),
+    let actions = rendered.into_iter().map(|(action, _)| action).collect();
+    Ok(Report::builder(
+        Mode::Enforce,
+        &run.place,
         trigger_report(run, &observed, &scope),
-        vpcs,
-        rendered.into_iter().map(|(action, _)| action).collect(),
-        Vec::new(),
-    ))
+    )
+    .vpcs(vpcs)
+    .actions(actions)
+    .build())
 }
 
 /// Every action of the run, in the order first planned, each with its last outcome: a later

@@ -28,6 +28,7 @@ use crate::policy::{ConfigError, Policy};
 use crate::ports::{Inventory, Remediator};
 use crate::report::Report;
 use crate::trigger::{Target, Trigger};
+pub use crate::vocab::Mode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// A VPC named by a CreateVpc event that EC2 does not show yet (or that `CreateFlowLogs` does
@@ -121,17 +122,6 @@ impl Run<'_> {
             outcome::Outcome::Gone
         }
     }
-}
-
-/// How a run may act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Report compliance; no permission checks, no changes.
-    Audit,
-    /// Plan, check `CreateFlowLogs` with `DryRun=true`, change nothing.
-    DryRun,
-    /// Plan and apply.
-    Enforce,
 }
 
 /// Runs one trigger in `mode`. Only [`Mode::Enforce`] touches the remediator. A dry run plans,

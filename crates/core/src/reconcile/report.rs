@@ -1,7 +1,7 @@
 //! Reports: the planned actions of an audit or a dry run, and the VPC lines of every run.
 
 use super::observe::{Start, start};
-use super::{ReconcileError, Run, Scope};
+use super::{Mode, ReconcileError, Run, Scope};
 use crate::ids::VpcId;
 use crate::observed::{Destination, Observed};
 use crate::plan::{Decision, Plan, PlannedVpc, Step};
@@ -12,16 +12,8 @@ use crate::report::{
 };
 use std::collections::BTreeSet;
 
-pub(super) fn ignored_report(run: &Run<'_>, dry_run: bool) -> Report {
-    Report::new(
-        dry_run,
-        run.place.region.clone(),
-        run.place.account.clone(),
-        TriggerReport::from(run.trigger),
-        Vec::new(),
-        Vec::new(),
-        Vec::new(),
-    )
+pub(super) fn ignored_report(run: &Run<'_>, mode: Mode) -> Report {
+    Report::builder(mode, &run.place, TriggerReport::from(run.trigger)).build()
 }
 
 pub(super) fn trigger_report(run: &Run<'_>, observed: &Observed, scope: &Scope) -> TriggerReport {
@@ -40,20 +32,21 @@ pub(super) fn trigger_report(run: &Run<'_>, observed: &Observed, scope: &Scope) 
 
 /// Reports compliance without any permission check: the auditor's view.
 pub async fn audit<I: Inventory>(inv: &I, run: &Run<'_>) -> Result<Report, ReconcileError> {
-    plan_report(inv, run, false).await
+    plan_report(inv, run, Mode::Audit).await
 }
 
 /// Plans and reports what a real run would do, checking each `CreateFlowLogs` with
 /// EC2's `DryRun=true`. Makes no mutating call.
 pub async fn dry_run<I: Inventory>(inv: &I, run: &Run<'_>) -> Result<Report, ReconcileError> {
-    plan_report(inv, run, true).await
+    plan_report(inv, run, Mode::DryRun).await
 }
 
 async fn plan_report<I: Inventory>(
     inv: &I,
     run: &Run<'_>,
-    check_permissions: bool,
+    mode: Mode,
 ) -> Result<Report, ReconcileError> {
+    let check_permissions = mode == Mode::DryRun;
     let Some(Start {
         scope,
         kms_key,
@@ -61,7 +54,7 @@ async fn plan_report<I: Inventory>(
         plan,
     }) = start(inv, run).await?
     else {
-        return Ok(ignored_report(run, true));
+        return Ok(ignored_report(run, mode));
     };
     let mut warnings = Vec::new();
     let mut actions = Vec::new();
@@ -104,15 +97,11 @@ async fn plan_report<I: Inventory>(
         })
         .collect();
     let trigger = trigger_report(run, &observed, &scope);
-    Ok(Report::new(
-        true,
-        run.place.region.clone(),
-        run.place.account.clone(),
-        trigger,
-        vpcs,
-        actions,
-        warnings,
-    ))
+    Ok(Report::builder(mode, &run.place, trigger)
+        .vpcs(vpcs)
+        .actions(actions)
+        .warnings(warnings)
+        .build())
 }
 
 fn status_without_changes(v: &PlannedVpc) -> VpcStatus {

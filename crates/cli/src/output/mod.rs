@@ -1,6 +1,10 @@
 //! Printing reports: JSON (one report, or an array for several regions), tables for people,
 //! or one finding per VPC in an auditor's format (CSV, ASFF, OCSF: `flowguard_core::export`).
 
+mod org;
+
+pub use org::{org_json, print_org, render_org};
+
 use crate::failure::Failure;
 use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
 use flowguard_core::export::{self, ExportContext, Findings, Format as ExportFormat};
@@ -309,7 +313,6 @@ pub fn render_tables(reports: &[Report], kind: Kind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::organization::{org_json, render_org};
     use flowguard_core::organization::{AccountRun, OrgReport};
     use flowguard_core::report::TriggerReport;
     use flowguard_core::rule::Checks;
@@ -334,15 +337,14 @@ mod tests {
             reason: "test".to_owned(),
         };
         let warnings = warnings.iter().map(|w| (*w).to_owned()).collect();
-        Report::new(
-            true,
-            region.to_owned(),
-            "123456789012".to_owned(),
-            trigger,
-            vpcs,
-            Vec::new(),
-            warnings,
-        )
+        let place = flowguard_core::Place {
+            region: region.to_owned(),
+            account: "123456789012".to_owned(),
+        };
+        Report::builder(flowguard_core::Mode::DryRun, &place, trigger)
+            .vpcs(vpcs)
+            .warnings(warnings)
+            .build()
     }
 
     #[test]
@@ -408,9 +410,10 @@ mod tests {
                 "us-east-1",
                 Some("AccessDenied".to_owned()),
                 "AssumeRole failed: AccessDenied",
+                None,
             ),
         ];
-        let org = OrgReport::new(true, runs);
+        let org = OrgReport::new(flowguard_core::Mode::Audit, &["us-east-1".to_owned()], runs);
         let text = render_org(&org, Kind::Audit);
         let header = text.lines().nth(1).unwrap();
         assert!(header.contains("account"), "{text}");

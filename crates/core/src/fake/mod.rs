@@ -4,7 +4,11 @@
 //! refuses what AWS refuses: more than [`MAX_VPCS_PER_CREATE`] VPCs in one `CreateFlowLogs`,
 //! more than [`MAX_FLOW_LOGS_PER_DELETE`] ids in one `DeleteFlowLogs`, and (once
 //! [`FakeRegion::account`] is set) a `CreateFlowLogs` naming a VPC of another account, refused
-//! as a whole.
+//! as a whole. [`FakePlaces`] hands out fake regions by account, as the [`crate::Places`] port.
+
+mod places;
+
+pub use places::FakePlaces;
 
 use crate::error::AwsError;
 use crate::ids::Place;

@@ -1,0 +1,121 @@
+//! [`AwsPlaces`]: flowguard-core's [`Places`] port over the AWS SDK, the one way every shell
+//! reaches the AWS of a place: the caller's own credentials in its own account (clients kept per
+//! region), and in organization mode a member-role session in any other account
+//! ([`MemberAccess`]).
+
+use crate::organization::MemberAccess;
+use crate::{AwsInventory, AwsRemediator, Clients};
+use aws_config::{Region, SdkConfig};
+use flowguard_core::{AwsError, Fault, Place, Places, Trigger};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The SDK ports of places: one set of clients per region of the caller's own account, built on
+/// first use and kept; a member account's clients from its session, per run.
+#[derive(Debug)]
+pub struct AwsPlaces {
+    own: Own,
+    members: Option<MemberAccess>,
+}
+
+/// The caller's own account: its configuration, or fixed clients.
+#[derive(Debug)]
+enum Own {
+    Config {
+        config: Box<SdkConfig>,
+        clients: Mutex<HashMap<String, Clients>>,
+    },
+    /// The same clients for every place (tests that bring mocked or proxied clients).
+    Fixed(Clients),
+}
+
+impl AwsPlaces {
+    /// A single account's places: `config`'s credentials, in any region.
+    pub fn own(config: SdkConfig) -> Self {
+        Self {
+            own: Own::Config {
+                config: Box::new(config),
+                clients: Mutex::new(HashMap::new()),
+            },
+            members: None,
+        }
+    }
+
+    /// An organization's places: the caller's own account (`members`' hub account) with
+    /// `config`'s credentials, every other account through its member role.
+    pub fn organization(config: SdkConfig, members: MemberAccess) -> Self {
+        Self {
+            members: Some(members),
+            ..Self::own(config)
+        }
+    }
+
+    /// The same clients for every place: for tests that bring mocked or proxied clients.
+    pub fn with_clients(clients: Clients) -> Self {
+        Self {
+            own: Own::Fixed(clients),
+            members: None,
+        }
+    }
+
+    /// The clients of the caller's own account in `region` (the configured one when empty).
+    pub fn clients(&self, region: &str) -> Clients {
+        let (config, cache) = match &self.own {
+            Own::Fixed(clients) => return clients.clone(),
+            Own::Config { config, clients } => (config, clients),
+        };
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(region.to_owned())
+            .or_insert_with(|| Clients::new(&in_region(config, region)))
+            .clone()
+    }
+}
+
+/// `config` in `region` (unchanged when `region` is empty or already its region).
+pub(crate) fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    if region.is_empty() || config.region().is_some_and(|r| r.as_ref() == region) {
+        config.clone()
+    } else {
+        config
+            .to_builder()
+            .region(Region::new(region.to_owned()))
+            .build()
+    }
+}
+
+impl Places for AwsPlaces {
+    type Inventory = AwsInventory;
+    type Remediator = AwsRemediator;
+
+    async fn ports(
+        &self,
+        place: &Place,
+        trigger: &Trigger,
+    ) -> Result<(AwsInventory, AwsRemediator), AwsError> {
+        let clients = match &self.members {
+            Some(members) if place.account != members.hub_account() => {
+                // Only an account id that is not one fails here (the scope holds checked ids);
+                // the role itself is assumed by the first call, whose error names `AssumeRole`.
+                let config = members
+                    .config_for_event(&place.account, &place.region, trigger.event_id.as_deref())
+                    .await
+                    .map_err(|e| AwsError {
+                        operation: "AssumeRole",
+                        code: None,
+                        message: e.to_string(),
+                        status: None,
+                        fault: Fault::Other,
+                    })?;
+                Clients::new(&config)
+            }
+            _ => self.clients(&place.region),
+        };
+        Ok((
+            AwsInventory::new(clients.clone()),
+            AwsRemediator::new(clients),
+        ))
+    }
+}

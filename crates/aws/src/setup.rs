@@ -1,0 +1,155 @@
+//! How a shell starts: [`init`] (the configuration, the KMS key's region, the delivery role)
+//! and [`Controller::start`], which adds the caller's account, the [`AwsPlaces`] it acts
+//! through and, in organization mode, the [`Directory`] of the accounts in scope. The Lambda,
+//! `handle-event` and the CLI's `audit`, `plan` and `apply` all start so.
+
+use crate::organization::{Directory, MemberAccess, MemberAccessError};
+use crate::{AwsPlaces, Clients, caller_account, iam};
+use aws_config::SdkConfig;
+use flowguard_core::handler::{Reach, Setup};
+use flowguard_core::organization::OrgConfig;
+use flowguard_core::{AwsError, ConfigError, Place, Policy};
+
+/// Why the function (or `handle-event`) cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("no AWS region configured: set AWS_REGION")]
+    NoRegion,
+    #[error(transparent)]
+    Role(#[from] iam::RoleProblem),
+    /// `sts:GetCallerIdentity` failed: without the caller's account nothing can be scoped.
+    #[error("reading the caller's account: {0}")]
+    Caller(#[source] AwsError),
+    #[error(transparent)]
+    Member(#[from] MemberAccessError),
+}
+
+/// The configured region; a KMS key of another region is refused at start-up.
+fn region_of(config: &SdkConfig, policy: &Policy) -> Result<String, InitError> {
+    let region = config
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .ok_or(InitError::NoRegion)?;
+    policy.kms_key_in(&Place {
+        region: region.clone(),
+        account: String::new(),
+    })?;
+    Ok(region)
+}
+
+/// The start-up without the delivery role: the region and the KMS key as for [`init`] (an
+/// organization hub, whose delivery roles live in each member account; an audit or a plan).
+pub async fn init_hub(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError> {
+    let region = region_of(config, &policy)?;
+    Ok(Setup {
+        policy,
+        region,
+        warnings: Vec::new(),
+    })
+}
+
+/// Reads the configuration and checks the delivery role. In dry run, a missing or unusable
+/// role is a warning (the dry run exists to review before enforcing); otherwise an error.
+pub async fn init(config: &SdkConfig, policy: Policy) -> Result<Setup, InitError> {
+    let region = region_of(config, &policy)?;
+    let mut warnings = Vec::new();
+    let iam_client = aws_sdk_iam::Client::new(config);
+    if !policy.dry_run {
+        policy.require_delivery_role()?;
+    }
+    match &policy.delivery_role_arn {
+        None if !policy.needs_delivery_role() => {}
+        None => warnings.push(
+            "FLOWGUARD_DELIVERY_ROLE_ARN is not set: enforcing would refuse to start".to_owned(),
+        ),
+        Some(arn) => {
+            if let Err(problem) = iam::verify_delivery_role(&iam_client, arn).await {
+                if !policy.dry_run {
+                    return Err(problem.into());
+                }
+                warnings.push(format!("{problem}: enforcing would refuse to start"));
+            }
+        }
+    }
+    Ok(Setup {
+        policy,
+        region,
+        warnings,
+    })
+}
+
+/// What a controller checks at start-up besides the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The delivery role, as [`init`] does (single account: the Lambda, `handle-event`).
+    DeliveryRole,
+    /// Nothing more: an audit or a plan needs no role, and in organization mode the role lives
+    /// in each member account.
+    Configuration,
+}
+
+/// Everything a shell acts through: the setup, the caller's account, the places, and in
+/// organization mode the directory of the accounts in scope.
+#[derive(Debug)]
+pub struct Controller {
+    pub setup: Setup,
+    /// The caller's own account (`sts:GetCallerIdentity`): the single account, or the hub's.
+    pub account: String,
+    pub places: AwsPlaces,
+    /// Organization mode's scope; `None` in a single account.
+    pub directory: Option<Directory>,
+}
+
+impl Controller {
+    /// Starts a controller with `config`'s credentials. In organization mode (`org`), the policy
+    /// is completed for the members ([`OrgConfig::complete`]) and member sessions that no event
+    /// names are called `session` (see [`crate::organization::session_name`]).
+    pub async fn start(
+        config: SdkConfig,
+        policy: Policy,
+        org: Option<OrgConfig>,
+        session: String,
+        check: Check,
+    ) -> Result<Self, InitError> {
+        let (account, _) = caller_account(&Clients::new(&config))
+            .await
+            .map_err(InitError::Caller)?;
+        let Some(org) = org else {
+            let setup = match check {
+                Check::DeliveryRole => init(&config, policy).await?,
+                Check::Configuration => init_hub(&config, policy).await?,
+            };
+            return Ok(Self {
+                setup,
+                account,
+                places: AwsPlaces::own(config),
+                directory: None,
+            });
+        };
+        let setup = init_hub(&config, org.complete(policy)?).await?;
+        let members = MemberAccess::new(
+            config.clone(),
+            account.clone(),
+            org.member_role.clone(),
+            org.external_id.clone(),
+            session,
+        )?;
+        Ok(Self {
+            setup,
+            account,
+            directory: Some(Directory::new(&config, org)),
+            places: AwsPlaces::organization(config, members),
+        })
+    }
+
+    /// Where the controller acts now: its own account, or the organization's accounts in scope
+    /// (read at most every [`crate::organization::SCOPE_REFRESH`]).
+    pub async fn reach(&self) -> Result<Reach, AwsError> {
+        match &self.directory {
+            None => Ok(Reach::Account(self.account.clone())),
+            Some(directory) => directory.reach().await,
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The one run of one place, and the one loop over many.
+//!
+//! [`run_in_place`] is the only code that builds and runs one account×region: the policy
+//! rendered for the place, the [`Run`] context, [`reconcile`] through the place's ports. The
+//! handler calls it for an event, [`sweep`] for every place of a sweep. [`sweep`] is the only
+//! concurrent loop: every account of a scope in every region asked for, at most `concurrency`
+//! runs at a time. A single account is an organization of one (see
+//! [`AccountScope::of_one`]): the CLI's `audit`, `plan` and `apply` and the hub's schedule run the
+//! same loop.
+
+use crate::handler::Setup;
+use crate::ids::Place;
+use crate::organization::{AccountRun, AccountScope, OrgReport};
+use crate::ports::Places;
+use crate::reconcile::{DEADLINE_NEAR, Deadline, ReconcileError, Run, reconcile};
+use crate::report::Report;
+use crate::trigger::Trigger;
+use crate::vocab::{Mode, partition_of};
+use futures::stream::{self, StreamExt};
+
+/// Runs `trigger` at `place` in `mode`, through the place's ports: the single-account run that
+/// the Lambda, `handle-event`, the CLI and the organization sweep share. The report carries the
+/// setup's warnings.
+pub async fn run_in_place<P: Places>(
+    places: &P,
+    setup: &Setup,
+    place: Place,
+    trigger: &Trigger,
+    mode: Mode,
+    deadline: Option<Deadline>,
+) -> Result<Report, ReconcileError> {
+    let (inventory, remediator) = places
+        .ports(&place, trigger)
+        .await
+        .map_err(ReconcileError::Observe)?;
+    let policy = setup
+        .policy
+        .in_account(&place.account, partition_of(&place.region));
+    let run = Run::starting_now(&policy, place, trigger, deadline);
+    let mut report = reconcile(&inventory, &remediator, &run, mode).await?;
+    report.warnings.extend(setup.warnings.iter().cloned());
+    Ok(report)
+}
+
+/// One sweep: `trigger` (a sweep) in `mode`, in every account of `scope` in each of
+/// `regions`, at most `concurrency` account×region runs at a time, starting none after
+/// `deadline`.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep<'a> {
+    pub setup: &'a Setup,
+    pub scope: &'a AccountScope,
+    pub regions: &'a [String],
+    pub trigger: &'a Trigger,
+    pub mode: Mode,
+    pub concurrency: usize,
+    pub deadline: Option<Deadline>,
+}
+
+/// Runs the sweep in every account×region of its scope, as one stream of runs, so that the
+/// concurrency bound holds across regions and no region waits for another's slowest account.
+/// An account's regions are next to each other in the stream: they share its member session.
+/// An account×region that cannot be reached (the member role missing, access denied) or whose
+/// state cannot be read is `unreachable` with the error; the others go on. No run starts after
+/// the deadline: those left are `unreachable`, "not checked", and retryable. `on_run` sees each
+/// run as it finishes (a progress bar, a log line).
+pub async fn sweep<P: Places>(
+    places: &P,
+    sweep: &Sweep<'_>,
+    mut on_run: impl FnMut(&AccountRun),
+) -> OrgReport {
+    let Sweep {
+        setup,
+        scope,
+        regions,
+        trigger,
+        mode,
+        concurrency,
+        deadline,
+    } = *sweep;
+    let pairs = scope
+        .accounts()
+        .flat_map(|account| regions.iter().map(move |region| (account, region.as_str())));
+    let runs = stream::iter(pairs)
+        .map(|(account, region)| async move {
+            if deadline.is_some_and(|d| d.passed()) {
+                let code = Some(DEADLINE_NEAR.to_owned());
+                return AccountRun::unreachable(account, region, code, NOT_CHECKED, None);
+            }
+            let place = Place {
+                region: region.to_owned(),
+                account: account.to_owned(),
+            };
+            match run_in_place(places, setup, place, trigger, mode, deadline).await {
+                Ok(report) => AccountRun::ok(report),
+                Err(error) => {
+                    let code = match &error {
+                        ReconcileError::Observe(e) => Some(e.report_code()),
+                        ReconcileError::NotYetVisible(_) | ReconcileError::Config(_) => None,
+                    };
+                    AccountRun::unreachable(account, region, code, &error, Some(error.clone()))
+                }
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .inspect(|run| on_run(run))
+        .collect::<Vec<_>>()
+        .await;
+    let mut report = OrgReport::new(mode, regions, runs);
+    report.note_shared_vpcs(scope);
+    report
+}
+
+/// Why an account was not checked: the run's deadline came first.
+pub const NOT_CHECKED: &str = "not checked: the invocation's deadline was near; the next run (a retry or the sweep) checks it";
