@@ -2,7 +2,7 @@
 //! [`Outcome`]. The executor decides nothing beyond the step in hand: what an outcome means
 //! for the run (re-read, plan again, report) is the converge loop's business.
 
-use super::outcome::{Done, Outcome, Skip};
+use super::outcome::{ActionTarget, Done, Outcome, Planned, Skip};
 use super::report::planned_actions;
 use super::{Run, flow_log_request};
 use crate::error::{AwsError, Disposition, classify};
@@ -10,7 +10,6 @@ use crate::ids::{FlowLogId, LogGroupName, VpcId};
 use crate::observed::Destination;
 use crate::plan::{Step, units};
 use crate::ports::{Created, Inventory, Remediator};
-use crate::report::Action;
 use std::collections::{BTreeMap, HashMap};
 
 /// Why the flow logs waiting for a step cannot be created in this round.
@@ -59,9 +58,9 @@ pub(super) async fn apply_round<I: Inventory, R: Remediator>(
         // started whole.
         if run.out_of_time() {
             for step in unit {
-                for action in planned_actions(step, run.policy, kms_key) {
-                    let vpcs = step_vpcs(step, &action);
-                    exec.push(action, vpcs, Outcome::Skipped(Skip::Deadline));
+                for planned in planned_actions(step, run.policy, kms_key) {
+                    let vpcs = step_vpcs(step, &planned.target);
+                    exec.push(planned, vpcs, Outcome::Skipped(Skip::Deadline));
                 }
             }
             continue;
@@ -73,18 +72,16 @@ pub(super) async fn apply_round<I: Inventory, R: Remediator>(
     exec.done
 }
 
-/// The VPCs whose compliance depends on one action of `step`.
-pub(super) fn step_vpcs(step: &Step, action: &Action) -> Vec<VpcId> {
-    match step {
-        Step::CreateLogGroup { for_vpcs, .. } | Step::PutRetentionPolicy { for_vpcs, .. } => {
-            for_vpcs.clone()
-        }
-        Step::DeleteFlowLogs { flow_logs } => flow_logs
-            .iter()
-            .filter(|r| r.flow_log.as_str() == action.target)
-            .map(|r| r.vpc.clone())
-            .collect(),
-        Step::CreateFlowLogs { .. } => vec![VpcId::new(&action.target)],
+/// The VPCs whose compliance depends on the action of `step` on `target`: a VPC's own, a flow
+/// log's VPC, or every VPC that waits for a log group.
+pub(super) fn step_vpcs(step: &Step, target: &ActionTarget) -> Vec<VpcId> {
+    match (target, step) {
+        (ActionTarget::Vpc(vpc) | ActionTarget::FlowLog { vpc, .. }, _) => vec![vpc.clone()],
+        (
+            ActionTarget::LogGroup(_),
+            Step::CreateLogGroup { for_vpcs, .. } | Step::PutRetentionPolicy { for_vpcs, .. },
+        ) => for_vpcs.clone(),
+        (ActionTarget::LogGroup(_), _) => Vec::new(),
     }
 }
 
@@ -102,9 +99,9 @@ struct Executor<'a, I, R> {
 }
 
 impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
-    fn push(&mut self, action: Action, vpcs: Vec<VpcId>, outcome: Outcome) {
+    fn push(&mut self, planned: Planned, vpcs: Vec<VpcId>, outcome: Outcome) {
         self.done.push(Done {
-            action,
+            planned,
             vpcs,
             outcome,
         });
@@ -199,8 +196,8 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
     /// retention, which is re-read and raised if shorter.
     async fn create_log_group(
         &mut self,
-        create: Action,
-        retention: Action,
+        create: Planned,
+        retention: Planned,
         name: &LogGroupName,
         days: u32,
         for_vpcs: &[VpcId],
@@ -262,7 +259,7 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         &mut self,
         destination: &Destination,
         vpcs: &[VpcId],
-        actions: Vec<Action>,
+        actions: Vec<Planned>,
     ) {
         let mut ready = Vec::new();
         for (vpc, action) in vpcs.iter().zip(actions) {

@@ -7,7 +7,7 @@
 
 use super::apply::apply_round;
 use super::observe::{Start, observe, start};
-use super::outcome::{Done, Outcome, Skip};
+use super::outcome::{ActionTarget, Done, Outcome, Skip};
 use super::report::{ignored_report, trigger_report, vpc_reports};
 use super::{Mode, ReconcileError, Run, Scope};
 use crate::error::{Disposition, classify};
@@ -68,7 +68,7 @@ pub async fn enforce<I: Inventory, R: Remediator>(
     let gone: BTreeSet<VpcId> = ledger
         .done
         .iter()
-        .filter(|d| d.action.action == ActionKind::CreateFlowLogs && d.outcome == Outcome::Gone)
+        .filter(|d| d.planned.kind == ActionKind::CreateFlowLogs && d.outcome == Outcome::Gone)
         .flat_map(|d| d.vpcs.iter().cloned())
         .collect();
     let rendered: Vec<_> = ledger
@@ -93,13 +93,13 @@ pub async fn enforce<I: Inventory, R: Remediator>(
 #[derive(Default)]
 struct Ledger {
     done: Vec<Done>,
-    index: HashMap<(ActionKind, String), usize>,
+    index: HashMap<(ActionKind, ActionTarget), usize>,
 }
 
 impl Ledger {
     fn record(&mut self, round: Vec<Done>) {
         for done in round {
-            let key = (done.action.action, done.action.target.clone());
+            let key = (done.planned.kind, done.planned.target.clone());
             match self.index.get(&key) {
                 Some(&i) => self.done[i] = done,
                 None => {
@@ -158,14 +158,15 @@ impl Ledger {
                     Some(run.vpc_not_found(error.clone()))
                 }
                 (Decision::Gone, _) => Some(Outcome::Gone),
-                // EC2 says a flow log exists, one into the destination is visible, and the VPC
-                // is still not compliant: another flow log blocks ours, and asking again
-                // would get the same answer.
+                // EC2 says a flow log exists, one into the destination (a log group or an S3
+                // bucket) is visible, and the VPC is still not compliant: another flow log
+                // blocks ours, and asking again would get the same answer.
                 (Decision::Remediate | Decision::Blocked, Outcome::Unsettled(error))
                     if classify(error) == Disposition::AlreadyDone
-                        && again.flow_logs_of(vpc).any(|fl| {
-                            fl.log_group().is_some()
-                                && fl.log_group() == done.action.log_group.as_ref()
+                        && done.planned.destination.as_ref().is_some_and(|wanted| {
+                            again
+                                .flow_logs_of(vpc)
+                                .any(|fl| fl.destination.same_as(wanted))
                         }) =>
                 {
                     Some(Outcome::Blocked {

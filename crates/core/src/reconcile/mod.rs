@@ -18,7 +18,7 @@ mod request;
 pub use converge::{MAX_ROUNDS, enforce};
 pub use follow_up::MAX_NOTE_CHARACTERS;
 pub use observe::observe;
-pub use outcome::{DEADLINE_NEAR, NOT_CONVERGED};
+pub use outcome::{ActionTarget, DEADLINE_NEAR, NOT_CONVERGED, Planned};
 pub use report::{audit, dry_run, planned_actions};
 pub use request::{CLIENT_TOKEN_WINDOW_SECONDS, flow_log_request};
 

@@ -3,8 +3,69 @@
 //! back out of a report line.
 
 use crate::error::{AwsError, Disposition, classify};
-use crate::ids::{FlowLogId, VpcId};
-use crate::report::{Action, ActionResult};
+use crate::ids::{FlowLogId, LogGroupName, VpcId};
+use crate::report::{Action, ActionKind, ActionResult};
+use crate::vocab::Destination;
+use std::fmt;
+
+/// What an action acts on, typed: the executor and the converge loop key their work on it,
+/// never on a report's text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActionTarget {
+    Vpc(VpcId),
+    LogGroup(LogGroupName),
+    /// A flow log, and the VPC it watches.
+    FlowLog {
+        id: FlowLogId,
+        vpc: VpcId,
+    },
+}
+
+impl fmt::Display for ActionTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Vpc(vpc) => write!(f, "{vpc}"),
+            Self::LogGroup(name) => write!(f, "{name}"),
+            Self::FlowLog { id, .. } => write!(f, "{id}"),
+        }
+    }
+}
+
+/// One action of a step, as planned: its kind, its typed target, where a flow log would
+/// deliver, and a word for people. The report's [`Action`] is rendered from it once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub kind: ActionKind,
+    pub target: ActionTarget,
+    /// The destination of a `create_flow_logs`.
+    pub destination: Option<Destination>,
+    pub detail: Option<String>,
+}
+
+impl Planned {
+    pub(super) fn new(kind: ActionKind, target: ActionTarget, detail: String) -> Self {
+        Self {
+            kind,
+            target,
+            destination: None,
+            detail: Some(detail),
+        }
+    }
+
+    /// The report's line for this action, with `result`.
+    pub fn render(&self, result: ActionResult) -> Action {
+        let mut action = Action::new(self.kind, self.target.to_string(), result);
+        action.detail.clone_from(&self.detail);
+        match &self.destination {
+            Some(Destination::CloudWatchLogs(group)) => action.log_group = Some(group.clone()),
+            Some(Destination::S3(arn) | Destination::Other(arn)) => {
+                action.destination = Some(arn.clone());
+            }
+            None => {}
+        }
+        action
+    }
+}
 
 /// How one action ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +109,7 @@ pub(super) enum Skip {
 /// how it ended.
 #[derive(Debug, Clone)]
 pub(super) struct Done {
-    pub action: Action,
+    pub planned: Planned,
     pub vpcs: Vec<VpcId>,
     pub outcome: Outcome,
 }
@@ -80,7 +141,7 @@ impl Outcome {
 impl Done {
     /// The report's line for this action.
     pub(super) fn render(&self) -> Action {
-        let mut action = self.action.clone();
+        let mut action = self.planned.render(ActionResult::Planned);
         let failure = |code: Option<String>, message: String| (code, message);
         let (code, message) = match &self.outcome {
             Outcome::Applied { flow_log_id } => {

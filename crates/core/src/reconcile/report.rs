@@ -1,6 +1,7 @@
 //! Reports: the planned actions of an audit or a dry run, and the VPC lines of every run.
 
 use super::observe::{Start, start};
+use super::outcome::{ActionTarget, Planned};
 use super::{Mode, ReconcileError, Run, Scope};
 use crate::ids::VpcId;
 use crate::observed::{Destination, Observed};
@@ -59,7 +60,10 @@ async fn plan_report<I: Inventory>(
     let mut warnings = Vec::new();
     let mut actions = Vec::new();
     for step in &plan.steps {
-        let mut planned = planned_actions(step, run.policy, kms_key.as_deref());
+        let mut planned: Vec<Action> = planned_actions(step, run.policy, kms_key.as_deref())
+            .iter()
+            .map(|p| p.render(ActionResult::Planned))
+            .collect();
         if check_permissions && let Step::CreateFlowLogs { destination, vpcs } = step {
             let permission = match run.policy.require_delivery_role() {
                 Err(_) => Permission::Unchecked,
@@ -115,74 +119,59 @@ fn status_without_changes(v: &PlannedVpc) -> VpcStatus {
     }
 }
 
-/// The actions a step stands for, one per target, all `planned`. `kms_key` is the policy's
-/// key rendered for the run's place.
-pub fn planned_actions(step: &Step, policy: &Policy, kms_key: Option<&str>) -> Vec<Action> {
+/// The actions a step stands for, one per target. `kms_key` is the policy's key rendered for
+/// the run's place.
+pub fn planned_actions(step: &Step, policy: &Policy, kms_key: Option<&str>) -> Vec<Planned> {
     match step {
         Step::CreateLogGroup { name, days, .. } => {
-            let mut create = Action::new(
-                ActionKind::CreateLogGroup,
-                name.as_str(),
-                ActionResult::Planned,
-            );
-            create.detail = Some(match kms_key {
+            let group = || ActionTarget::LogGroup(name.clone());
+            let tagged = match kms_key {
                 Some(key) => format!("tagged managed-by=flowguard, KMS key {key}"),
                 None => "tagged managed-by=flowguard".to_owned(),
-            });
-            let mut retention = Action::new(
-                ActionKind::PutRetentionPolicy,
-                name.as_str(),
-                ActionResult::Planned,
-            );
-            retention.detail = Some(format!("new group -> {days} days"));
-            vec![create, retention]
+            };
+            vec![
+                Planned::new(ActionKind::CreateLogGroup, group(), tagged),
+                Planned::new(
+                    ActionKind::PutRetentionPolicy,
+                    group(),
+                    format!("new group -> {days} days"),
+                ),
+            ]
         }
         Step::PutRetentionPolicy {
             name,
             days,
             current,
             ..
-        } => {
-            let mut a = Action::new(
-                ActionKind::PutRetentionPolicy,
-                name.as_str(),
-                ActionResult::Planned,
-            );
-            a.detail = Some(format!("{current} -> {days} days"));
-            vec![a]
-        }
+        } => vec![Planned::new(
+            ActionKind::PutRetentionPolicy,
+            ActionTarget::LogGroup(name.clone()),
+            format!("{current} -> {days} days"),
+        )],
         Step::DeleteFlowLogs { flow_logs } => flow_logs
             .iter()
             .map(|r| {
-                let mut a = Action::new(
-                    ActionKind::DeleteFlowLogs,
-                    r.flow_log.as_str(),
-                    ActionResult::Planned,
-                );
-                a.detail = Some(format!("on {}: {}", r.vpc, r.why));
-                a
+                let target = ActionTarget::FlowLog {
+                    id: r.flow_log.clone(),
+                    vpc: r.vpc.clone(),
+                };
+                let detail = format!("on {}: {}", r.vpc, r.why);
+                Planned::new(ActionKind::DeleteFlowLogs, target, detail)
             })
             .collect(),
         Step::CreateFlowLogs { destination, vpcs } => vpcs
             .iter()
             .map(|vpc| {
-                let mut a = Action::new(
-                    ActionKind::CreateFlowLogs,
-                    vpc.as_str(),
-                    ActionResult::Planned,
-                );
                 let mut detail = format!("{} into {destination}", policy.traffic_type);
-                match destination {
-                    Destination::CloudWatchLogs(group) => a.log_group = Some(group.clone()),
-                    Destination::S3(arn) | Destination::Other(arn) => {
-                        a.destination = Some(arn.clone());
-                        if let Some(options) = &policy.s3_options {
-                            detail = format!("{detail} ({options})");
-                        }
-                    }
+                if let (Destination::S3(_) | Destination::Other(_), Some(options)) =
+                    (destination, &policy.s3_options)
+                {
+                    detail = format!("{detail} ({options})");
                 }
-                a.detail = Some(detail);
-                a
+                let target = ActionTarget::Vpc(vpc.clone());
+                let mut planned = Planned::new(ActionKind::CreateFlowLogs, target, detail);
+                planned.destination = Some(destination.clone());
+                planned
             })
             .collect(),
     }
