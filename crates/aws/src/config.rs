@@ -14,6 +14,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime::client::defaults::default_http_client_plugin_v2;
+use aws_smithy_runtime::client::retries::RetryPartition;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
 use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
@@ -116,6 +117,27 @@ struct Others {
 }
 
 impl Clients {
+    /// The clients of `account` in `config`'s region, EC2 and CloudWatch Logs each with a
+    /// retry partition of that account's own: the SDK's retry token bucket is per partition,
+    /// and by default one per service and region, so that one throttled account of an
+    /// organization would drain the retries of every other account in the region.
+    pub fn in_account(config: &SdkConfig, account: &str) -> Self {
+        let region = config.region().map_or("", |r| r.as_ref());
+        let partition =
+            |service: &str| RetryPartition::new(format!("{service}-{region}-{account}"));
+        let ec2 = aws_sdk_ec2::config::Builder::from(config)
+            .retry_partition(partition("ec2"))
+            .build();
+        let logs = aws_sdk_cloudwatchlogs::config::Builder::from(config)
+            .retry_partition(partition("logs"))
+            .build();
+        Self::from_parts(
+            aws_sdk_ec2::Client::from_conf(ec2),
+            aws_sdk_cloudwatchlogs::Client::from_conf(logs),
+            config,
+        )
+    }
+
     pub fn new(config: &SdkConfig) -> Self {
         Self::from_parts(
             aws_sdk_ec2::Client::new(config),

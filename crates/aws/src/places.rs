@@ -109,7 +109,7 @@ impl Places for AwsPlaces {
                         status: None,
                         fault: Fault::Other,
                     })?;
-                Clients::new(&config)
+                Clients::in_account(&config, &place.account)
             }
             _ => self.clients(&place.region),
         };

@@ -6,8 +6,10 @@
 use crate::organization::{Directory, MemberAccess, MemberAccessError};
 use crate::{AwsPlaces, Clients, caller_account, iam};
 use aws_config::SdkConfig;
-use flowguard_core::handler::{Reach, Setup};
+use flowguard_core::handler::{self, Handled, HandlerError, Reach, Setup};
 use flowguard_core::organization::OrgConfig;
+use flowguard_core::reconcile::{Deadline, ReconcileError};
+use flowguard_core::trigger::{Trigger, parse_event};
 use flowguard_core::{AwsError, ConfigError, Place, Policy};
 
 /// Why the function (or `handle-event`) cannot start.
@@ -145,11 +147,47 @@ impl Controller {
     }
 
     /// Where the controller acts now: its own account, or the organization's accounts in scope
-    /// (read at most every [`crate::organization::SCOPE_REFRESH`]).
-    pub async fn reach(&self) -> Result<Reach, AwsError> {
+    /// (read at most every [`crate::organization::SCOPE_REFRESH`]), with a warning when they
+    /// are the last good list because a refresh failed.
+    pub async fn reach(&self) -> Result<(Reach, Option<String>), AwsError> {
         match &self.directory {
-            None => Ok(Reach::Account(self.account.clone())),
+            None => Ok((Reach::Account(self.account.clone()), None)),
             Some(directory) => directory.reach().await,
         }
+    }
+
+    /// Handles one event (its bytes) as the Lambda does: where to act now, the handler, and
+    /// what the organization's next sweep should take first. A scope that cannot be read at
+    /// all (no list, not even a recent good one) fails the event, to be retried.
+    pub async fn handle(
+        &self,
+        event: &[u8],
+        deadline: Option<Deadline>,
+    ) -> Result<Handled, HandlerError> {
+        let trigger = parse_event(event)?;
+        self.handle_trigger(trigger, deadline).await
+    }
+
+    /// [`Self::handle`] of a parsed event.
+    pub async fn handle_trigger(
+        &self,
+        trigger: Trigger,
+        deadline: Option<Deadline>,
+    ) -> Result<Handled, HandlerError> {
+        let (reach, warning) = self
+            .reach()
+            .await
+            .map_err(|error| HandlerError::Reconcile {
+                error: ReconcileError::Observe(error),
+            })?;
+        let mut handled =
+            handler::handle_trigger(&self.places, &self.setup, &reach, trigger, deadline).await?;
+        if let Some(warning) = warning {
+            handled.warn(warning);
+        }
+        if let (Handled::Sweep(report), Some(directory)) = (&handled, &self.directory) {
+            directory.remember(report).await;
+        }
+        Ok(handled)
     }
 }

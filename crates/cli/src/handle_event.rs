@@ -8,7 +8,7 @@ use crate::failure::{self, Failure, describe};
 use crate::output;
 use flowguard_aws::organization::session_name;
 use flowguard_aws::{Check, Controller};
-use flowguard_core::handler::{Handled, HandlerError, handle_trigger};
+use flowguard_core::handler::{Handled, HandlerError};
 use flowguard_core::trigger::{MAX_EVENT_BYTES, parse_event};
 use flowguard_core::{InvalidEvent, ReconcileError};
 use std::io::Read;
@@ -64,12 +64,7 @@ pub async fn run(
     }
     // In one account, the run acts in the account of the credentials, as the Lambda acts in its
     // own: an event of another account is ignored, never acted on here in its name.
-    let reach = controller
-        .reach()
-        .await
-        .map_err(|e| Failure(describe(&e, &config)))?;
-    let (places, setup) = (&controller.places, &controller.setup);
-    match handle_trigger(places, setup, &reach, trigger, None).await {
+    match controller.handle_trigger(trigger, None).await {
         Ok(Handled::Account(report) | Handled::Ignored { report, .. }) => {
             print_report(&report)?;
             Ok(ExitCode::SUCCESS)
@@ -96,12 +91,9 @@ pub async fn run(
             eprintln!("error ({retry}): {message}");
             Ok(ExitCode::from(1))
         }
-        Err(error @ (HandlerError::Remediation { .. } | HandlerError::Organization { .. })) => {
+        Err(error @ HandlerError::Remediation { .. }) => {
             if let Some(report) = error.report() {
                 print_report(report)?;
-            }
-            if let Some(report) = error.organization_report() {
-                output::emit(&format!("{}\n", output::org_json(report)?))?;
             }
             eprintln!("error: {error} (see the report's actions)");
             Ok(ExitCode::from(1))

@@ -227,9 +227,11 @@ impl Sweeper<'_> {
         };
         let bar = progress(total, reason, units);
         let trigger = Trigger::manual_sweep(reason);
+        let accounts: Vec<String> = self.scope.accounts().map(str::to_owned).collect();
         let plan = Sweep {
             setup: &self.controller.setup,
             scope: self.scope,
+            accounts: &accounts,
             regions: self.regions,
             trigger: &trigger,
             mode,

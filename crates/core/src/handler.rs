@@ -21,6 +21,7 @@ use crate::report::{Outcome, Report, TriggerReport};
 use crate::sweep::{Sweep, run_in_place, sweep};
 use crate::trigger::{InvalidEvent, Target, Trigger, parse_event};
 use crate::vocab::Mode;
+use std::collections::BTreeSet;
 
 /// Where a controller acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +29,13 @@ pub enum Reach {
     /// One account, the caller's own (the Lambda's, from its ARN; the CLI's, from STS): an
     /// event of another account is ignored, never acted on in its name.
     Account(String),
-    /// An organization: the accounts in scope now, and how many account×region runs its
-    /// sweep keeps in flight.
+    /// An organization: the accounts in scope now, how many account×region runs its sweep
+    /// keeps in flight, and the accounts its last sweep did not check or found failing (taken
+    /// first: [`AccountScope::sweep_order`]).
     Organization {
         scope: AccountScope,
         concurrency: usize,
+        due: BTreeSet<String>,
     },
 }
 
@@ -44,7 +47,9 @@ pub enum Handled {
     /// The event was ignored in organization mode: flowguard does not act on it, or its
     /// account is out of scope (`out_of_scope`, counted as `EventsOutOfScope`).
     Ignored { report: Report, out_of_scope: bool },
-    /// The schedule in organization mode: every account in scope in the region.
+    /// The schedule in organization mode: every account in scope in the region. Accounts that
+    /// could not be checked and VPCs that failed are in the report, its metrics and alarms: the
+    /// invocation itself succeeded (retrying it would sweep every account again).
     Sweep(OrgReport),
 }
 
@@ -70,13 +75,6 @@ pub enum HandlerError {
         #[source]
         error: ReconcileError,
     },
-    /// An organization sweep could not check some account, or some remediation in it failed;
-    /// the organization report says which.
-    #[error("{} failure: {} account run(s) unreachable, {} VPC(s) failed remediation", if *retryable { "retryable" } else { "permanent" }, report.summary.accounts.unreachable, report.summary.vpcs.failed)]
-    Organization {
-        report: Box<OrgReport>,
-        retryable: bool,
-    },
     /// Remediation ran and some of it failed; the report says what.
     #[error("{} failure: {} VPC(s) failed remediation", if *retryable { "retryable" } else { "permanent" }, report.summary.vpcs.failed.max(1))]
     Remediation {
@@ -92,7 +90,7 @@ impl HandlerError {
         match self {
             Self::InvalidEvent(_) => Disposition::GiveUp,
             Self::Reconcile { error } => error.disposition(),
-            Self::Remediation { retryable, .. } | Self::Organization { retryable, .. } => {
+            Self::Remediation { retryable, .. } => {
                 if *retryable {
                     Disposition::RetryLater
                 } else {
@@ -114,12 +112,14 @@ impl HandlerError {
             _ => None,
         }
     }
+}
 
-    /// The organization report, when an organization sweep ran.
-    pub fn organization_report(&self) -> Option<&OrgReport> {
+impl Handled {
+    /// Adds a warning to the report (e.g. a scope that could not be refreshed).
+    pub fn warn(&mut self, warning: String) {
         match self {
-            Self::Organization { report, .. } => Some(report),
-            _ => None,
+            Self::Account(report) | Self::Ignored { report, .. } => report.warnings.push(warning),
+            Self::Sweep(report) => report.warnings.push(warning),
         }
     }
 }
@@ -162,7 +162,11 @@ pub async fn handle_trigger<P: Places>(
             };
             (account, trigger)
         }
-        Reach::Organization { scope, concurrency } => {
+        Reach::Organization {
+            scope,
+            concurrency,
+            due,
+        } => {
             let ignored = |trigger: &Trigger, out_of_scope| {
                 let place = Place {
                     region: region.clone(),
@@ -178,23 +182,18 @@ pub async fn handle_trigger<P: Places>(
                 Target::Ignored => return ignored(&trigger, false),
                 // The schedule names no API call: it sweeps the organization.
                 Target::Sweep if trigger.event_name.is_none() => {
+                    let accounts = scope.sweep_order(due, trigger.time);
                     let plan = Sweep {
                         setup,
                         scope,
+                        accounts: &accounts,
                         regions: std::slice::from_ref(&region),
                         trigger: &trigger,
                         mode,
                         concurrency: *concurrency,
                         deadline,
                     };
-                    let report = sweep(places, &plan, |_| {}).await;
-                    return match report.outcome() {
-                        Outcome::Ok => Ok(Handled::Sweep(report)),
-                        Outcome::Failed { retryable } => Err(HandlerError::Organization {
-                            report: Box::new(report),
-                            retryable,
-                        }),
-                    };
+                    return Ok(Handled::Sweep(sweep(places, &plan, |_| {}).await));
                 }
                 _ => {}
             }

@@ -42,13 +42,16 @@ pub async fn run_in_place<P: Places>(
     Ok(report)
 }
 
-/// One sweep: `trigger` (a sweep) in `mode`, in every account of `scope` in each of
-/// `regions`, at most `concurrency` account×region runs at a time, starting none after
-/// `deadline`.
+/// One sweep: `trigger` (a sweep) in `mode`, in each of `accounts` (of `scope`, in this
+/// order) in each of `regions`, at most `concurrency` account×region runs at a time, starting
+/// none after `deadline`.
 #[derive(Debug, Clone, Copy)]
 pub struct Sweep<'a> {
     pub setup: &'a Setup,
     pub scope: &'a AccountScope,
+    /// The accounts in the order they are taken ([`AccountScope::sweep_order`] for the
+    /// schedule).
+    pub accounts: &'a [String],
     pub regions: &'a [String],
     pub trigger: &'a Trigger,
     pub mode: Mode,
@@ -71,15 +74,18 @@ pub async fn sweep<P: Places>(
     let Sweep {
         setup,
         scope,
+        accounts,
         regions,
         trigger,
         mode,
         concurrency,
         deadline,
     } = *sweep;
-    let pairs = scope
-        .accounts()
-        .flat_map(|account| regions.iter().map(move |region| (account, region.as_str())));
+    let pairs = accounts.iter().flat_map(|account| {
+        regions
+            .iter()
+            .map(move |region| (account.as_str(), region.as_str()))
+    });
     let runs = stream::iter(pairs)
         .map(|(account, region)| async move {
             if deadline.is_some_and(|d| d.passed()) {

@@ -5,7 +5,7 @@
 
 use flowguard_aws::organization::session_name;
 use flowguard_aws::{Check, Controller};
-use flowguard_core::handler::{Handled, HandlerError, handle};
+use flowguard_core::handler::{Handled, HandlerError};
 use flowguard_core::organization::OrgConfig;
 use flowguard_lambda::telemetry;
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
@@ -59,20 +59,9 @@ async fn invoke(
     let now_ms = now_ms();
     let request_id = &event.context.request_id;
     let deadline = flowguard_lambda::deadline(event.context.deadline, now_ms);
-    let reach = controller.reach().await.map_err(|error| {
-        failed(HandlerError::Reconcile {
-            error: flowguard_core::ReconcileError::Observe(error),
-        })
-    })?;
-    let payload = event.payload.get().as_bytes();
-    let result = handle(
-        &controller.places,
-        &controller.setup,
-        &reach,
-        payload,
-        deadline,
-    )
-    .await;
+    let result = controller
+        .handle(event.payload.get().as_bytes(), deadline)
+        .await;
     let (summary, metrics) = match &result {
         Ok(Handled::Sweep(report)) => (
             Some(telemetry::summary_of(report, request_id)),
@@ -89,16 +78,12 @@ async fn invoke(
             Some(telemetry::summary_of(report, request_id)),
             vec![("EventsOutOfScope", usize::from(*out_of_scope))],
         ),
-        Err(error) => match (error.report(), error.organization_report()) {
-            (Some(report), _) => (
+        Err(error) => match error.report() {
+            Some(report) => (
                 Some(telemetry::summary_of(report, request_id)),
                 telemetry::metrics(report).to_vec(),
             ),
-            (None, Some(report)) => (
-                Some(telemetry::summary_of(report, request_id)),
-                telemetry::organization_metrics(report),
-            ),
-            (None, None) => (None, Vec::new()),
+            None => (None, Vec::new()),
         },
     };
     if let Some(line) = summary {

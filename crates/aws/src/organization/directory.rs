@@ -1,17 +1,37 @@
 //! [`Directory`]: the accounts in scope of an organization, read from Organizations once and
 //! again at most every [`SCOPE_REFRESH`] after, so that a long-lived hub covers a new account
-//! by the next sweep after its spoke exists.
+//! by the next sweep after its spoke exists. A failed refresh keeps the last good list for
+//! up to [`SCOPE_MAX_AGE`], said in the sweep's report; only with no list at all does an
+//! invocation fail. The directory also remembers, while the function stays warm, which
+//! accounts the last sweep did not check or found failing: the next sweep takes them first.
 
 use super::organization_accounts;
 use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
 use flowguard_core::AwsError;
 use flowguard_core::handler::Reach;
-use flowguard_core::organization::{AccountScope, AccountSource, OrgConfig};
+use flowguard_core::organization::{AccountScope, AccountSource, OrgConfig, OrgReport};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// How long the organization's account list is trusted.
 pub const SCOPE_REFRESH: Duration = Duration::from_secs(15 * 60);
+
+/// How long the last good list stands in when a refresh fails: long enough to ride out an
+/// Organizations outage or throttling of an hour or two, short enough that a closed account
+/// is not swept for a day.
+pub const SCOPE_MAX_AGE: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// Attempts per Organizations call. Its API quotas are low and account-wide (AWS documents
+/// throttling as `TooManyRequestsException` with no published rate for most operations), and
+/// the list is read at most every [`SCOPE_REFRESH`]: throttling is retried with the SDK's
+/// exponential backoff, up to [`ORGANIZATIONS_MAX_BACKOFF`] between attempts.
+pub const ORGANIZATIONS_ATTEMPTS: u32 = 6;
+/// The longest wait between two attempts of an Organizations call.
+pub const ORGANIZATIONS_MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Time for one whole Organizations operation, retries included.
+pub const ORGANIZATIONS_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Organization mode's scope: the configured list, or the organization's ACTIVE accounts
 /// (under the configured units), less the excluded ones.
@@ -19,17 +39,37 @@ pub const SCOPE_REFRESH: Duration = Duration::from_secs(15 * 60);
 pub struct Directory {
     org: OrgConfig,
     client: aws_sdk_organizations::Client,
-    scope: Mutex<Option<(Instant, AccountScope)>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The last good list, and when it was read.
+    scope: Option<(Instant, AccountScope)>,
+    /// Accounts that the last sweep did not check or found failing.
+    due: BTreeSet<String>,
 }
 
 impl Directory {
     /// The directory of `org`, read with `config`'s credentials (the management account or a
     /// delegated administrator) when the scope is the organization's.
     pub fn new(config: &SdkConfig, org: OrgConfig) -> Self {
+        let retries = RetryConfig::standard()
+            .with_max_attempts(ORGANIZATIONS_ATTEMPTS)
+            .with_max_backoff(ORGANIZATIONS_MAX_BACKOFF);
+        let timeouts = crate::config::timeout_config(
+            crate::config::CONNECT_TIMEOUT,
+            crate::config::ATTEMPT_TIMEOUT,
+            ORGANIZATIONS_TIMEOUT,
+        );
+        let client = aws_sdk_organizations::config::Builder::from(config)
+            .retry_config(retries)
+            .timeout_config(timeouts)
+            .build();
         Self {
             org,
-            client: aws_sdk_organizations::Client::new(config),
-            scope: Mutex::new(None),
+            client: aws_sdk_organizations::Client::from_conf(client),
+            state: Mutex::new(State::default()),
         }
     }
 
@@ -38,15 +78,41 @@ impl Directory {
         &self.org
     }
 
-    /// The accounts in scope now, read again when older than [`SCOPE_REFRESH`].
+    /// The accounts in scope now (a list younger than [`SCOPE_REFRESH`], else read again).
     pub async fn scope(&self) -> Result<AccountScope, AwsError> {
-        let mut cached = self.scope.lock().await;
-        if let Some((read_at, scope)) = cached.as_ref()
+        self.read().await.map(|(scope, _)| scope)
+    }
+
+    /// The accounts in scope, and a warning when they are the last good list because a
+    /// refresh failed.
+    async fn read(&self) -> Result<(AccountScope, Option<String>), AwsError> {
+        let mut state = self.state.lock().await;
+        if let Some((read_at, scope)) = &state.scope
             && read_at.elapsed() < SCOPE_REFRESH
         {
-            return Ok(scope.clone());
+            return Ok((scope.clone(), None));
         }
-        let scope = match &self.org.source {
+        match self.list().await {
+            Ok(scope) => {
+                state.scope = Some((Instant::now(), scope.clone()));
+                Ok((scope, None))
+            }
+            Err(error) => match &state.scope {
+                Some((read_at, scope)) if read_at.elapsed() < SCOPE_MAX_AGE => {
+                    let minutes = read_at.elapsed().as_secs() / 60;
+                    let warning = format!(
+                        "the organization's account list could not be refreshed ({error}): \
+                         swept the last good list, read {minutes} minute(s) ago"
+                    );
+                    Ok((scope.clone(), Some(warning)))
+                }
+                _ => Err(error),
+            },
+        }
+    }
+
+    async fn list(&self) -> Result<AccountScope, AwsError> {
+        Ok(match &self.org.source {
             AccountSource::Listed(_) => self.org.scope(&[]),
             AccountSource::Organization { units } => {
                 let units: Vec<String> = units.iter().cloned().collect();
@@ -54,16 +120,24 @@ impl Directory {
                 let ids: Vec<String> = accounts.into_iter().map(|a| a.id).collect();
                 self.org.scope(&ids)
             }
-        };
-        *cached = Some((Instant::now(), scope.clone()));
-        Ok(scope)
+        })
     }
 
-    /// Where the hub acts now: the accounts in scope, with the configured concurrency.
-    pub async fn reach(&self) -> Result<Reach, AwsError> {
-        Ok(Reach::Organization {
-            scope: self.scope().await?,
+    /// Where the hub acts now: the accounts in scope, the configured concurrency, the accounts
+    /// due first, and the warning of a list that could not be refreshed.
+    pub async fn reach(&self) -> Result<(Reach, Option<String>), AwsError> {
+        let (scope, warning) = self.read().await?;
+        let due = self.state.lock().await.due.clone();
+        let reach = Reach::Organization {
+            scope,
             concurrency: self.org.concurrency,
-        })
+            due,
+        };
+        Ok((reach, warning))
+    }
+
+    /// Remembers what a sweep did not check or found failing, for the next sweep to take first.
+    pub async fn remember(&self, report: &OrgReport) {
+        self.state.lock().await.due = report.accounts_due();
     }
 }

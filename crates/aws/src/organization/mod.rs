@@ -38,6 +38,11 @@ use std::collections::HashSet;
 /// (the SDK's standard retries absorb `TooManyRequestsException`).
 const CONCURRENT_PARENTS: usize = 4;
 
+/// Results per page of every Organizations listing: the most its API takes (`MaxResults`,
+/// "Minimum value of 1. Maximum value of 20." in AWS's Organizations API reference; the
+/// pinned SDK states no range), so that a listing makes the fewest calls.
+const PAGE_SIZE: i32 = 20;
+
 /// An account of the organization.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OrgAccount {
@@ -47,14 +52,15 @@ pub struct OrgAccount {
     pub name: String,
 }
 
-/// The ACTIVE accounts of the organization, sorted by id, each once. With `units` empty,
-/// every account (`ListAccounts`); otherwise the accounts under those OU or root ids, at any
-/// depth. Needs the management account or a delegated administrator.
+/// The ACTIVE accounts of the organization, sorted by id, each once. With `units` empty or
+/// naming the root, every account (`ListAccounts`); otherwise the accounts under those OUs, at
+/// any depth. Needs the management account or a delegated administrator.
 pub async fn organization_accounts(
     client: &aws_sdk_organizations::Client,
     units: &[String],
 ) -> Result<Vec<OrgAccount>, AwsError> {
-    let accounts = if units.is_empty() {
+    // A root holds every account: one ListAccounts walk is fewer calls than walking its OUs.
+    let accounts = if units.is_empty() || units.iter().any(|u| u.starts_with("r-")) {
         every_account(client).await?
     } else {
         accounts_under(client, units).await?
@@ -90,6 +96,7 @@ fn is_active(account: &Account) -> bool {
 async fn every_account(client: &aws_sdk_organizations::Client) -> Result<Vec<Account>, AwsError> {
     let pages: Vec<_> = client
         .list_accounts()
+        .max_results(PAGE_SIZE)
         .into_paginator()
         .send()
         .try_collect()
@@ -140,6 +147,7 @@ async fn accounts_of(
     let pages: Vec<_> = client
         .list_accounts_for_parent()
         .parent_id(parent)
+        .max_results(PAGE_SIZE)
         .into_paginator()
         .send()
         .try_collect()
@@ -159,6 +167,7 @@ async fn units_of(
     let pages: Vec<_> = client
         .list_organizational_units_for_parent()
         .parent_id(parent)
+        .max_results(PAGE_SIZE)
         .into_paginator()
         .send()
         .try_collect()

@@ -293,6 +293,10 @@ pub fn member_role_arn(template: &str, account_id: &str, partition: &str) -> Str
     }
 }
 
+/// How long the clock hand of [`AccountScope::sweep_order`] takes to go once around the
+/// accounts: two hourly sweeps.
+pub const ROTATION_SECONDS: i64 = 2 * 60 * 60;
+
 /// The accounts a hub acts in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountScope {
@@ -332,6 +336,35 @@ impl AccountScope {
         } else {
             format!("{whose} is not in flowguard's scope: ignored")
         })
+    }
+
+    /// The order in which a scheduled sweep takes the accounts, so that none is starved when
+    /// the deadline cuts a sweep short: first those in `due` (not checked, or failed, last
+    /// time: what the hub remembers while it stays warm), then the rest from a starting point
+    /// that moves with the schedule's time `at` (Unix seconds) like a clock hand, once around
+    /// the accounts every [`ROTATION_SECONDS`]. With the hourly schedule the hand moves half
+    /// way between two sweeps: whenever a sweep reaches half of the accounts, two consecutive
+    /// sweeps check every one, across cold starts too, with nothing stored anywhere.
+    pub fn sweep_order(&self, due: &BTreeSet<String>, at: Option<i64>) -> Vec<String> {
+        let first: Vec<String> = due
+            .iter()
+            .filter(|a| self.accounts.contains(*a))
+            .cloned()
+            .collect();
+        let rest: Vec<&String> = self.accounts.iter().filter(|a| !due.contains(*a)).collect();
+        let start = match (at, rest.len()) {
+            (Some(at), n) if n > 0 => {
+                let phase = at.rem_euclid(ROTATION_SECONDS);
+                usize::try_from(phase).unwrap_or(0) * n
+                    / usize::try_from(ROTATION_SECONDS).unwrap_or(1)
+            }
+            _ => 0,
+        };
+        let rotated = rest[start..]
+            .iter()
+            .chain(&rest[..start])
+            .map(|a| (*a).clone());
+        first.into_iter().chain(rotated).collect()
     }
 
     /// The accounts in scope, in order.

@@ -6,6 +6,7 @@ use crate::reconcile::ReconcileError;
 use crate::report::{Outcome, Report, VpcCounts, VpcStatus};
 use crate::vocab::Mode;
 use serde::Serialize;
+use std::collections::BTreeSet;
 
 /// Whether one account×region could be checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,6 +94,10 @@ pub struct OrgReport {
     pub mode: Mode,
     pub regions: Vec<String>,
     pub accounts: Vec<AccountRun>,
+    /// Things a person should know that are not failures (a scope that could not be
+    /// refreshed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub summary: OrgSummary,
 }
 
@@ -119,6 +124,7 @@ impl OrgReport {
             mode,
             regions: regions.to_vec(),
             accounts,
+            warnings: Vec::new(),
             summary,
         }
     }
@@ -144,8 +150,23 @@ impl OrgReport {
         }
     }
 
+    /// The accounts that a next sweep should take first: not checked (the deadline came
+    /// first), unreachable, or with a VPC whose remediation failed.
+    pub fn accounts_due(&self) -> BTreeSet<String> {
+        self.accounts
+            .iter()
+            .filter(|run| {
+                run.report
+                    .as_ref()
+                    .is_none_or(|r| r.summary.vpcs.failed > 0)
+            })
+            .map(|run| run.account.clone())
+            .collect()
+    }
+
     /// Failed if an account could not be checked (always retryable: the alarm must fire, and
-    /// the next run may reach it) or if a run in an account failed.
+    /// the next run may reach it) or if a run in an account failed. (An organization sweep's
+    /// invocation succeeds either way: this is the CLI's view.)
     pub fn outcome(&self) -> Outcome {
         let mut failed = None;
         for run in &self.accounts {
