@@ -63,10 +63,15 @@ async fn invoke(
         .handle(event.payload.get().as_bytes(), deadline)
         .await;
     let (summary, metrics) = match &result {
-        Ok(Handled::Sweep(report)) => (
-            Some(telemetry::summary_of(report, request_id)),
-            telemetry::organization_metrics(report),
-        ),
+        Ok(Handled::Sweep(report)) => {
+            for line in telemetry::account_lines(report, request_id) {
+                println!("{line}");
+            }
+            (
+                Some(telemetry::organization_line(report, request_id)),
+                telemetry::organization_metrics(report),
+            )
+        }
         Ok(Handled::Account(report)) => (
             Some(telemetry::summary_of(report, request_id)),
             telemetry::metrics(report).to_vec(),
@@ -93,7 +98,7 @@ async fn invoke(
         println!("{}", telemetry::emf_record(&metrics, function_name, now_ms));
     }
     match result {
-        Ok(Handled::Sweep(report)) => Ok(serde_json::to_value(&report).unwrap_or_default()),
+        Ok(Handled::Sweep(report)) => Ok(telemetry::organization_summary(&report)),
         Ok(Handled::Account(report) | Handled::Ignored { report, .. }) => {
             Ok(telemetry::report_value(&report))
         }

@@ -1,6 +1,10 @@
-//! What the function writes to CloudWatch: one summary line per invocation (the report, its
-//! keys at the top level so that Logs Insights can query `summary.vpcs.failed`), and one
-//! CloudWatch Embedded Metric Format record with the metrics of the design contract.
+//! What the function writes to CloudWatch: one summary line per report (its keys at the top
+//! level so that Logs Insights can query `summary.vpcs.failed`), and one CloudWatch Embedded
+//! Metric Format record with the metrics of docs/design.md. An organization sweep writes one
+//! line per account×region run (each a report line of its own) and one organization summary
+//! line, each within [`MAX_LINE_BYTES`], and returns the summary only: the whole organization
+//! report of hundreds of accounts would exceed what one log event and one Lambda destination
+//! record carry.
 
 use flowguard_core::Report;
 use flowguard_core::organization::OrgReport;
@@ -73,7 +77,56 @@ pub fn emf_record(
     record
 }
 
-/// The summary line of anything serializable (a report, an organization report).
+/// The most a log line may hold: CloudWatch Logs' older limit of 256 KB per log event (less the
+/// 26 bytes it counts per event), which its current limit (1 MB per event, in the PutLogEvents
+/// API reference) also admits, and which Lambda's log capture has long truncated at.
+pub const MAX_LINE_BYTES: usize = 256 * 1024 - 26;
+
+/// One line per account×region run of an organization sweep: the run's report line, or the
+/// account, region, status and error of a run without one. A report too large for one line
+/// keeps its summary and counts, without its VPCs and actions (`truncated: true`).
+pub fn account_lines(report: &OrgReport, request_id: &str) -> Vec<Value> {
+    report
+        .accounts
+        .iter()
+        .map(|run| {
+            let mut line = match &run.report {
+                Some(report) => summary_of(report, request_id),
+                None => summary_of(run, request_id),
+            };
+            line["status"] = json!(run.status);
+            if line.to_string().len() > MAX_LINE_BYTES {
+                line["vpcs"] = json!([]);
+                line["actions"] = json!([]);
+                line["truncated"] = json!(true);
+            }
+            line
+        })
+        .collect()
+}
+
+/// The organization's summary: mode, regions, warnings, counts of VPCs and of account×region
+/// runs by status. It is the hub's response too.
+pub fn organization_summary(report: &OrgReport) -> Value {
+    json!({
+        "dry_run": report.dry_run,
+        "mode": report.mode,
+        "regions": report.regions,
+        "warnings": report.warnings,
+        "summary": report.summary,
+    })
+}
+
+/// The organization summary line (message `flowguard organization report`).
+pub fn organization_line(report: &OrgReport, request_id: &str) -> Value {
+    let mut line = organization_summary(report);
+    line["level"] = json!("INFO");
+    line["message"] = json!("flowguard organization report");
+    line["requestId"] = json!(request_id);
+    line
+}
+
+/// The summary line of anything serializable (a report, an account run).
 pub fn summary_of(report: &impl serde::Serialize, request_id: &str) -> Value {
     let mut line =
         serde_json::to_value(report).unwrap_or_else(|e| json!({ "error": e.to_string() }));
