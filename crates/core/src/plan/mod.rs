@@ -25,6 +25,11 @@ use steps::Builder;
 /// flowguard's own failing flow log is replaced only when older than this (seconds): a younger
 /// one may still be settling, and replacing it on every run would be a loop.
 pub const REPLACE_FAILING_AFTER_SECONDS: i64 = 3600;
+/// A failing flow log whose cause may not be gone (same configuration, nothing restored) is
+/// replaced at most this often (seconds): AWS does not document whether a failing flow log
+/// recovers by itself once its role, bucket or key policy is fixed, so a new one is tried once
+/// a day; in between the VPC is reported failing, with EC2's cause, for a person to fix.
+pub const REPLACE_UNCHANGED_AFTER_SECONDS: i64 = 24 * 3600;
 /// EC2's `DeliverLogsErrorMessage` when CloudWatch Logs throttles the delivery: recreating the
 /// flow log loses records and fixes nothing.
 pub const RATE_LIMITED: &str = "Rate limited";
@@ -138,8 +143,11 @@ pub fn likely_cause(message: Option<&str>, destination: &Destination) -> &'stati
     }
 }
 
-/// Whether flowguard's own failing flow log may be replaced now, or why not.
-fn replaceable(fl: &FlowLog, now: Option<i64>) -> Result<(), String> {
+/// Whether flowguard's own failing flow log may be replaced now, or why not: never while
+/// CloudWatch Logs throttles it; after an hour when the cause may be gone (`restoring`: this
+/// run recreates what it delivers to; a configuration that differs is replaced as stale
+/// before this); else once a day.
+fn replaceable(fl: &FlowLog, now: Option<i64>, restoring: bool) -> Result<(), String> {
     let error = fl.deliver_error.as_deref();
     let what = format!(
         "flowguard's flow log {} is failing delivery ({}; {})",
@@ -150,15 +158,25 @@ fn replaceable(fl: &FlowLog, now: Option<i64>) -> Result<(), String> {
     if error == Some(RATE_LIMITED) {
         return Err(format!("{what}: not replaced"));
     }
-    match (now, fl.created_at) {
-        (Some(now), Some(created)) if now - created > REPLACE_FAILING_AFTER_SECONDS => Ok(()),
-        (Some(now), Some(created)) => Err(format!(
-            "{what}: created {} min ago, replaced only after {} min, so that a failure never loops",
-            (now - created).max(0) / 60,
-            REPLACE_FAILING_AFTER_SECONDS / 60
-        )),
-        _ => Err(format!("{what}: its age is unknown, so it is not replaced")),
+    let Some(age) = now.zip(fl.created_at).map(|(now, created)| now - created) else {
+        return Err(format!("{what}: its age is unknown, so it is not replaced"));
+    };
+    if age > REPLACE_UNCHANGED_AFTER_SECONDS || (restoring && age > REPLACE_FAILING_AFTER_SECONDS) {
+        return Ok(());
     }
+    if age <= REPLACE_FAILING_AFTER_SECONDS {
+        return Err(format!(
+            "{what}: created {} min ago, replaced only after {} min, so that a failure never loops",
+            age.max(0) / 60,
+            REPLACE_FAILING_AFTER_SECONDS / 60
+        ));
+    }
+    Err(format!(
+        "{what}: its configuration is the policy's and its destination is in place, so a new \
+         flow log would fail the same way; fix the cause: it is replaced once a day (created {} h \
+         ago)",
+        age / 3600
+    ))
 }
 
 /// Plans the remediation of everything in `observed`.
@@ -305,14 +323,17 @@ fn plan_vpc(
     }
     let mut replace = stale;
     let mut blocked = Vec::new();
+    // This run recreates the managed group: what a failing flow log delivered to is restored.
+    let restoring = managed.is_some_and(|group| !observed.log_groups.contains_key(group));
     for (fl, verdict) in &remaining {
         if fl.is_managed() && *verdict == FlowLogVerdict::FailingDelivery {
-            match replaceable(fl, observed.at) {
+            let restored = restoring && fl.destination.same_as(&wanted);
+            match replaceable(fl, observed.at, restored) {
                 Ok(()) => replace.push(Replacement {
                     flow_log: fl.id.clone(),
                     vpc: vpc.id.clone(),
                     why: format!(
-                        "flowguard's flow log {} has been failing delivery for over an hour ({}; {}): replace it",
+                        "flowguard's flow log {} is failing delivery ({}; {}) and may now succeed: replace it",
                         fl.id,
                         fl.deliver_error.as_deref().unwrap_or("no error message"),
                         likely_cause(fl.deliver_error.as_deref(), &fl.destination)
