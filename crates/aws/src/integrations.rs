@@ -83,6 +83,14 @@ async fn open_findings(
         .region(equals(&place.region))
         .set_resource_id(Some(updates.iter().map(|u| equals(&u.vpc_arn)).collect()))
         .record_state(equals("ACTIVE"))
+        // Not flowguard's own findings, imported from its ASFF export into the account's
+        // default product: only Security Hub's control findings.
+        .product_arn(
+            StringFilter::builder()
+                .comparison(StringFilterComparison::NotEquals)
+                .value(own_product_arn(place))
+                .build(),
+        )
         .workflow_status(equals(WorkflowStatus::New.as_str()))
         .workflow_status(equals(WorkflowStatus::Notified.as_str()))
         .build();
@@ -116,6 +124,14 @@ async fn open_findings(
     Ok(by_arn)
 }
 
+/// The product that flowguard's ASFF export imports into (the account's default product for
+/// custom findings, as `flowguard_core::export` writes it).
+fn own_product_arn(place: &Place) -> String {
+    let partition = flowguard_core::vocab::partition_of(&place.region);
+    let (region, account) = (&place.region, &place.account);
+    format!("arn:{partition}:securityhub:{region}:{account}:product/{account}/default")
+}
+
 fn identifier(finding: &AwsSecurityFinding) -> Option<AwsSecurityFindingIdentifier> {
     Some(
         AwsSecurityFindingIdentifier::builder()
@@ -138,9 +154,9 @@ async fn update_findings(
             .text(&update.note)
             .updated_by(UPDATED_BY)
             .build();
-        let workflow = update.resolve.then(|| {
+        let workflow = update.notify.then(|| {
             WorkflowUpdate::builder()
-                .status(WorkflowStatus::Resolved)
+                .status(WorkflowStatus::Notified)
                 .build()
         });
         let output = hub

@@ -74,8 +74,9 @@ pub struct FindingUpdate {
     pub vpc: VpcId,
     /// The VPC's ARN, as Security Hub names the finding's resource.
     pub vpc_arn: String,
-    /// `true`: set the workflow status to RESOLVED (remediated); `false`: add the note only.
-    pub resolve: bool,
+    /// `true` (remediated): set the workflow status to NOTIFIED as well; `false`: add the note
+    /// only. Never RESOLVED: Security Hub resolves a control finding itself once it passes.
+    pub notify: bool,
     /// At most 512 characters (BatchUpdateFindings' `Note.Text`).
     pub note: String,
 }

@@ -45,7 +45,8 @@ pub enum ActionKind {
     PutRetentionPolicy,
     CreateFlowLogs,
     DeleteFlowLogs,
-    /// Security Hub: the VPC's EC2.6 findings set to RESOLVED (or only annotated).
+    /// Security Hub: the VPC's EC2.6 findings annotated, and NOTIFIED once remediated (never
+    /// RESOLVED: Security Hub resolves them itself once they pass).
     ResolveFindings,
     /// AWS Config: the VPC_FLOW_LOGS_ENABLED rule asked to evaluate again.
     ReevaluateConfigRule,

@@ -56,8 +56,9 @@ pub struct Policy {
     pub log_format: Option<String>,
     /// EC2's `DestinationOptions`: set exactly when the destination is S3.
     pub s3_options: Option<S3Options>,
-    /// After an enforcing run, set the remediated VPCs' Security Hub findings (control EC2.6)
-    /// to RESOLVED with a note, and annotate those it could not fix.
+    /// After an enforcing run, note on the remediated VPCs' Security Hub findings (control
+    /// EC2.6) what was done (workflow NOTIFIED, never RESOLVED), and annotate those it could
+    /// not fix.
     pub security_hub: bool,
     /// After an enforcing run that remediated, ask AWS Config's `VPC_FLOW_LOGS_ENABLED`
     /// rule(s) to evaluate again (at most once per account and region per 10 minutes).

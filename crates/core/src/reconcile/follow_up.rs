@@ -1,9 +1,12 @@
 //! Closing the loop after a run (`FLOWGUARD_SECURITY_HUB`, `FLOWGUARD_CONFIG_REEVALUATE`):
 //! Security Hub keeps a remediated VPC's EC2.6 finding FAILED until its AWS Config rule runs
 //! again, up to a day later. So, once an enforcing run is over, the remediated VPCs' findings
-//! are set to RESOLVED with a note naming what flowguard did, the VPCs it could not fix get a
-//! note saying why (status unchanged), and the Config rule is asked to evaluate again. A dry run
-//! plans the same actions. Every follow-up is an action of the report (`resolve_findings`,
+//! get a note naming what flowguard did and when, and the workflow status NOTIFIED; the VPCs
+//! it could not fix get a note saying why (status unchanged); and the Config rule is asked to
+//! evaluate again. flowguard never sets a finding RESOLVED: Security Hub reopens a resolved
+//! finding only when its compliance changes from PASSED to FAILED, so a finding resolved while
+//! still FAILED would hide a failure, and Security Hub resolves a passing control finding
+//! itself once Config says so. A dry run plans the same actions. Every follow-up is an action of the report (`resolve_findings`,
 //! `reevaluate_config_rule`); its failure is reported and counted, never a failed run
 //! ([`crate::report::ActionKind::is_follow_up`]).
 
@@ -35,7 +38,7 @@ pub(super) fn plan(run: &Run<'_>, report: &mut Report) {
                 ActionResult::Planned,
             );
             action.detail = Some(format!(
-                "Security Hub {control} findings of {}: RESOLVED with a note once remediated",
+                "Security Hub {control} findings of {}: a note and NOTIFIED once remediated",
                 vpc_arn(run, vpc)
             ));
             actions.push(action);
@@ -100,11 +103,11 @@ pub(super) async fn apply<R: Remediator>(rem: &R, run: &Run<'_>, report: &mut Re
     report.push_actions(actions);
 }
 
-/// What to tell Security Hub of one VPC: a remediated VPC's findings are resolved, a failed
-/// one's get the reason; the others are left as they are.
+/// What to tell Security Hub of one VPC: a remediated VPC's findings get what was done and the
+/// workflow status NOTIFIED, a failed one's get the reason; the others are left as they are.
 fn finding_update(run: &Run<'_>, vpc: &VpcReport) -> Option<FindingUpdate> {
     let at = when(run);
-    let (resolve, note) = match vpc.status {
+    let (notify, note) = match vpc.status {
         VpcStatus::Remediated => (true, format!("flowguard{at}: {}", vpc.reason)),
         VpcStatus::Failed => (
             false,
@@ -115,7 +118,7 @@ fn finding_update(run: &Run<'_>, vpc: &VpcReport) -> Option<FindingUpdate> {
     Some(FindingUpdate {
         vpc: vpc.vpc_id.clone(),
         vpc_arn: vpc_arn(run, vpc),
-        resolve,
+        notify,
         note: truncate(&note, MAX_NOTE_CHARACTERS),
     })
 }
@@ -127,8 +130,8 @@ fn findings_action(update: &FindingUpdate, result: Option<Result<usize, AwsError
         update.vpc.as_str(),
         ActionResult::Applied,
     );
-    let done = if update.resolve {
-        "RESOLVED"
+    let done = if update.notify {
+        "annotated and NOTIFIED (Security Hub resolves it once Config finds the VPC compliant)"
     } else {
         "annotated (status unchanged)"
     };
