@@ -221,6 +221,18 @@ impl Clients {
     }
 }
 
+/// The retry partition of `service` for `account` in `config`'s region.
+fn account_partition(service: &str, config: &SdkConfig, account: &str) -> RetryPartition {
+    let region = config.region().map_or("", |r| r.as_ref());
+    RetryPartition::new(format!("{service}-{region}-{account}"))
+}
+
+/// EC2's configuration for `account`: `config` with the account's own retry partition.
+fn ec2_in_account(config: &SdkConfig, account: &str) -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::from(config)
+        .retry_partition(account_partition("ec2", config, account))
+}
+
 /// The client in `cell`, built from `config` by `new` the first time it is asked for.
 fn built<'a, C>(cell: &'a OnceLock<C>, config: &SdkConfig, new: fn(&SdkConfig) -> C) -> &'a C {
     cell.get_or_init(|| new(config))
@@ -229,6 +241,76 @@ fn built<'a, C>(cell: &'a OnceLock<C>, config: &SdkConfig, new: fn(&SdkConfig) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_smithy_mocks::{
+        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
+    };
+
+    /// EC2's answer when it throttles a caller: HTTP 503, code `RequestLimitExceeded`.
+    const THROTTLED: &str = "<Response><Errors><Error><Code>RequestLimitExceeded</Code>\
+        <Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>";
+
+    /// An EC2 client of `account` as [`Clients::in_account`] configures it, answering by `rule`.
+    fn ec2_of(config: &SdkConfig, account: &str, rule: &Rule) -> aws_sdk_ec2::Client {
+        let mocks = MockResponseInterceptor::new()
+            .rule_mode(RuleMode::MatchAny)
+            .with_rule(rule);
+        let conf = ec2_in_account(config, account)
+            .interceptor(mocks)
+            .http_client(create_mock_http_client())
+            .build();
+        aws_sdk_ec2::Client::from_conf(conf)
+    }
+
+    /// The SDK's retry token bucket (500 tokens, 5 per throttled retry) is per retry partition.
+    /// An account whose every call is throttled drains its own bucket; another account's
+    /// throttled call is still retried, and succeeds. Without an account's own partition (two
+    /// clients of one account here) the second account's retry is refused.
+    #[tokio::test]
+    async fn one_accounts_throttling_leaves_anothers_retries_intact() {
+        let config = SdkConfig::builder()
+            .region(Region::new("eu-central-2"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+            .retry_config(retry_config().with_max_backoff(Duration::from_millis(1)))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let always = mock!(aws_sdk_ec2::Client::describe_vpcs)
+            .sequence()
+            .http_status(503, Some(THROTTLED.to_owned()))
+            .repeatedly()
+            .build();
+        let throttled = ec2_of(&config, "111111111111", &always);
+        for _ in 0..120 {
+            assert!(throttled.describe_vpcs().send().await.is_err());
+        }
+        let once = || {
+            mock!(aws_sdk_ec2::Client::describe_vpcs)
+                .sequence()
+                .http_status(503, Some(THROTTLED.to_owned()))
+                .output(|| {
+                    aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput::builder().build()
+                })
+                .build()
+        };
+        let other = once();
+        let result = ec2_of(&config, "222222222222", &other)
+            .describe_vpcs()
+            .send()
+            .await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(other.num_calls(), 2, "the throttled call was retried");
+        let same = once();
+        let result = ec2_of(&config, "111111111111", &same)
+            .describe_vpcs()
+            .send()
+            .await;
+        assert!(
+            result.is_err(),
+            "one partition: its drained bucket refuses the retry"
+        );
+        assert_eq!(same.num_calls(), 1);
+    }
 
     /// The configuration carries one HTTP client, which every client built from it (and every
     /// member account's configuration, made with `to_builder`) shares; without it each SDK
