@@ -1,5 +1,5 @@
 /**
- * The organization's hub in one region (DESIGN.md, "Organization mode"), in the hub account:
+ * The organization's hub in one region (docs/design.md, "Organization mode"), in the hub account:
  *
  *   member accounts' default buses ─(spoke rules)─> HubBus (flowguard-hub, organization only) ─┐
  *   scheduled sweep (default bus) ─────────────────────────────────────────────────────────────┴─>

@@ -1,5 +1,5 @@
 /**
- * The spoke: what must live in every member account for the hub to act there (DESIGN.md,
+ * The spoke: what must live in every member account for the hub to act there (docs/design.md,
  * "Organization mode"). No Lambda, no nested stack, no asset: the templates are plain enough for
  * service-managed StackSets to deploy in any account, new ones included.
  *

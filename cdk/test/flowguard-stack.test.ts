@@ -405,7 +405,7 @@ describe('the function role (enforcing)', () => {
     expect(allowing(statements, 'logs:TagLogGroup')).toEqual([]);
   });
 
-  test('passes only the delivery role, without an iam:PassedToService condition (DESIGN.md)', () => {
+  test('passes only the delivery role, without an iam:PassedToService condition (docs/design.md)', () => {
     expect(allowing(statements, 'iam:PassRole')).toEqual([
       { Sid: 'PassDeliveryRoleToFlowLogs', Effect: 'Allow', Action: 'iam:PassRole', Resource: deliveryRoleArn },
     ]);

@@ -1,5 +1,5 @@
 /**
- * The integrations (issue 17; DESIGN.md "Destinations and integrations"; the facts'
+ * The integrations (issue 17; docs/design.md "Destinations and integrations"; the facts'
  * `integrations`): `-c securityHub` (FLOWGUARD_SECURITY_HUB) and `-c configReevaluate`
  * (FLOWGUARD_CONFIG_REEVALUATE), both off by default. When on, the role that acts in an account
  * (the single-account function role; in organization mode the member role, and the hub's role when

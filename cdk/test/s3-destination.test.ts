@@ -1,5 +1,5 @@
 /**
- * Flow logs into an S3 bucket (`-c destination=...`, DESIGN.md "Destinations and integrations"):
+ * Flow logs into an S3 bucket (`-c destination=...`, docs/design.md "Destinations and integrations"):
  * no delivery role and no managed log group anywhere, the log-delivery permissions that AWS
  * documents for a principal that creates flow logs into S3 instead of PassRole and the group's,
  * and the destination in the Lambda's environment; the CloudWatch Logs variants stay as they were.
