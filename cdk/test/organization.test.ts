@@ -142,9 +142,20 @@ describe('the hub function', () => {
     }]);
   });
 
-  test('reads the organization with exactly the calls the Lambda makes', () => {
+  test('reads the organization with exactly the calls the Lambda makes, on its target OUs and the OUs below', () => {
     const reads = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('organizations:')));
-    expect(reads).toEqual([{ Sid: 'ReadTheOrganization', Effect: 'Allow', Action: ORGANIZATIONS_READS, Resource: '*' }]);
+    expect(ORGANIZATIONS_READS).toEqual(['organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent']);
+    expect(reads).toEqual([{
+      Sid: 'ReadTheOrganization',
+      Effect: 'Allow',
+      Action: ORGANIZATIONS_READS,
+      Resource: `arn:aws:organizations::*:ou/${ORG_ID}/ou-*`,
+    }]);
+    // A root among the targets is granted by its id; ListAccounts (the whole organization) never.
+    const withRoot = synthOrganization({ targetOus: `${ROOT},${OU}` }).hub['us-east-1'];
+    const [read] = policyOf(withRoot, hubRoleId(withRoot, 'us-east-1')).filter((s) => s.Sid === 'ReadTheOrganization');
+    expect([...read.Resource as string[]].sort()).toEqual([`arn:aws:organizations::*:ou/${ORG_ID}/ou-*`, `arn:aws:organizations::*:root/${ORG_ID}/${ROOT}`]);
+    expect(JSON.stringify(withRoot.toJSON())).not.toContain('organizations:ListAccounts"');
   });
 
   test('has no EC2, Logs or IAM permission in its own account when the hub is not in scope', () => {
