@@ -40,6 +40,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -110,6 +111,11 @@ def load_database() -> Any:
 
 
 SERVICE_DATA = load_database()
+
+with warnings.catch_warnings():
+    # parliament 1.6.4 reads its data with pkg_resources, which warns that it is deprecated.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import parliament
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,8 +530,6 @@ def parliament_findings(document: Document) -> list[Finding]:
     MALFORMED, so documents without one (trust policies) are left to the checks above; and in a KMS
     key policy, where AWS requires "*", its RESOURCE_STAR does not apply.
     """
-    import parliament
-
     if any("Resource" not in statement for statement in document.statements):
         return []
     policy = parliament.analyze_policy_string(json.dumps(document.raw))
