@@ -60,7 +60,8 @@ PSEUDO = {
 
 # AWS global condition context keys (IAM User Guide, "AWS global condition context keys"): valid
 # with every action. aws:RequestTag/*, aws:ResourceTag/* and aws:TagKeys are not here: only the
-# actions and resource types that the database lists support them.
+# actions and resource types that the database lists support them. A global key missing here is
+# reported as unsupported, never let through: add it when a policy needs it.
 GLOBAL_KEYS = {
     key.lower()
     for key in (
@@ -70,9 +71,9 @@ GLOBAL_KEYS = {
         "aws:PrincipalServiceName aws:PrincipalServiceNamesList aws:PrincipalType aws:Referer "
         "aws:RequestedRegion aws:ResourceAccount aws:ResourceOrgID aws:ResourceOrgPaths aws:SecureTransport "
         "aws:SourceAccount aws:SourceArn aws:SourceIdentity aws:SourceIp aws:SourceOrgID aws:SourceOrgPaths "
-        "aws:SourceVpc aws:SourceVpce aws:SourceVpcArn aws:TokenIssueTime aws:UserAgent aws:userid aws:username "
+        "aws:SourceVpc aws:SourceVpce aws:TokenIssueTime aws:UserAgent aws:userid aws:username "
         "aws:ViaAWSService aws:VpcSourceIp aws:VpceAccount aws:VpceOrgID aws:VpceOrgPaths "
-        "aws:Ec2InstanceSourceVpc aws:Ec2InstanceSourcePrivateIPv4 aws:IsMcpServiceAction"
+        "aws:Ec2InstanceSourceVpc aws:Ec2InstanceSourcePrivateIPv4"
     ).split()
 }
 GLOBAL_KEY_PREFIXES = ("aws:principaltag/",)
