@@ -41,7 +41,7 @@ export function buildFlowGuardApp(
   const regions = regionsFromContext(read, environment.region);
   const archive = logArchiveFromContext(read, resolveConfig(settings), {
     kind: 'account',
-    regions,
+    defaultRegion: regions[0],
     account: environment.account,
   });
   const stacks = regions.map(

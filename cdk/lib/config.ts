@@ -1,6 +1,6 @@
 /**
  * flowguard's deployment settings: the stack properties that mirror the Lambda's configuration
- * (DESIGN.md, "Configuration"), their defaults, and the same validation as the Rust side, so a
+ * (docs/design.md, "Configuration"), their defaults, and the same validation as the Rust side, so a
  * bad value fails `cdk synth` with a message that names the setting, the value and what is
  * allowed — instead of a Lambda that refuses to start after the deployment.
  *
@@ -168,7 +168,7 @@ export const DEFAULTS = {
 
 /** The retention values that CloudWatch Logs' PutRetentionPolicy accepts. */
 export const CLOUDWATCH_RETENTION_DAYS = FACTS.retention_days.cloudwatch_accepts;
-/** CIS (and DESIGN.md): flow-log data is kept for at least a year. */
+/** CIS (and docs/design.md): flow-log data is kept for at least a year. */
 export const MIN_RETENTION_DAYS = FACTS.retention_days.minimum;
 export const ALLOWED_RETENTION_DAYS = FACTS_ALLOWED_RETENTION_DAYS;
 
@@ -508,7 +508,7 @@ export function kmsKeyRegion(kmsKeyArn: string): string {
 }
 
 /**
- * The Lambda's policy variables (DESIGN.md, "Configuration") that the single-account stack and
+ * The Lambda's policy variables (docs/design.md, "Configuration") that the single-account stack and
  * the organization's hub share; each adds its delivery role, KMS key and mode variables.
  */
 export function policyEnvironment(config: FlowGuardConfig): Record<string, string> {

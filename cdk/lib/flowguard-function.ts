@@ -31,7 +31,7 @@ export interface FlowGuardFunctionProps {
   /** The function's role; it gets write access to the function's log group and the queue here. */
   readonly role: iam.Role;
   readonly description: string;
-  /** FLOWGUARD_* variables (DESIGN.md, "Configuration"). */
+  /** FLOWGUARD_* variables (docs/design.md, "Configuration"). */
   readonly environment: Record<string, string>;
   readonly timeout: Duration;
   readonly memorySize: number;

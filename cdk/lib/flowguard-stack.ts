@@ -1,5 +1,5 @@
 /**
- * One flowguard deployment: one account, one region (DESIGN.md, "Deployment").
+ * One flowguard deployment: one account, one region (docs/design.md, "Deployment").
  *
  *   CloudTrail events (EventBridge rules) ─┐
  *   scheduled sweep ───────────────────────┴─> Lambda (flowguard-lambda) ──> EC2 / Logs APIs
@@ -161,7 +161,7 @@ export class FlowGuardStack extends Stack {
     return role;
   }
 
-  /** The Lambda's FLOWGUARD_* variables (DESIGN.md, "Configuration"). */
+  /** The Lambda's FLOWGUARD_* variables (docs/design.md, "Configuration"). */
   private functionEnvironment(): Record<string, string> {
     const config = this.config;
     // EC2 takes no delivery role for an S3 destination, and the Lambda refuses one with it.

@@ -1,5 +1,5 @@
 /**
- * The organization's hub in one region (DESIGN.md, "Organization mode"), in the hub account:
+ * The organization's hub in one region (docs/design.md, "Organization mode"), in the hub account:
  *
  *   member accounts' default buses ─(spoke rules)─> HubBus (flowguard-hub, organization only) ─┐
  *   scheduled sweep (default bus) ─────────────────────────────────────────────────────────────┴─>
@@ -39,12 +39,24 @@ import {
 import { remediationGrants } from './remediation-grants';
 import { createSweepRule, createTriggerRules, triggerPatterns } from './triggers';
 
-/** The Organizations calls that the hub makes (crates/aws/src/organization/mod.rs). */
-export const ORGANIZATIONS_READS = [
-  'organizations:ListAccounts',
-  'organizations:ListAccountsForParent',
-  'organizations:ListOrganizationalUnitsForParent',
-];
+/**
+ * The Organizations calls that the hub makes (crates/aws/src/organization/mod.rs): with target OUs,
+ * which the hub always has, it walks them (`ListAccountsForParent`, `ListOrganizationalUnitsForParent`)
+ * and never calls `ListAccounts`, which lists the whole organization.
+ */
+export const ORGANIZATIONS_READS = ['organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent'];
+
+/**
+ * The parents that the hub lists: the roots among the targets, and the organization's OUs (the
+ * target OUs and every OU below a target, whose ids are not known in advance). The ARN formats are
+ * the Service Authorization Reference's (AWS Organizations: `root`, `organizationalunit`); their
+ * account is the management account's, left `*` (the organization id pins the organization).
+ */
+export function organizationParentArns(partition: string, org: Pick<OrganizationConfig, 'organizationId' | 'targetOus'>): string[] {
+  const base = `arn:${partition}:organizations::*`;
+  const roots = org.targetOus.filter((id) => id.startsWith('r-')).map((root) => `${base}:root/${org.organizationId}/${root}`);
+  return [...roots, `${base}:ou/${org.organizationId}/ou-*`];
+}
 
 export interface HubStackProps extends StackProps {
   readonly organization: OrganizationConfig;
@@ -157,10 +169,11 @@ export class HubStack extends Stack {
       {
         sid: 'ReadTheOrganization',
         actions: ORGANIZATIONS_READS,
-        resources: ['*'],
+        resources: organizationParentArns(this.partition, org),
         wildcardReason:
-          'ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent read the accounts and OUs ' +
-          'in scope; they support no resource-level permission, so IAM only accepts "*"',
+          'ListAccountsForParent and ListOrganizationalUnitsForParent walk the target OUs and every OU below them, ' +
+          `whose ids are not known in advance, so the OUs of organization ${org.organizationId} are granted by prefix ` +
+          '(and the roots among the targets by id); the management account in their ARNs is a * as well',
       },
     ];
     if (org.hubInScope) {

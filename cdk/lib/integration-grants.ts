@@ -1,5 +1,5 @@
 /**
- * What the integrations need (DESIGN.md, "Destinations and integrations"; the facts'
+ * What the integrations need (docs/design.md, "Destinations and integrations"; the facts'
  * `integrations`): after an enforcing run, Security Hub (`FLOWGUARD_SECURITY_HUB`) and AWS Config
  * (`FLOWGUARD_CONFIG_REEVALUATE`), each off by default. The actions are the facts' `permissions`,
  * granted exactly, each only when its option is on; a dry run calls neither service (it only plans

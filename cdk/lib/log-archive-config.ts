@@ -54,8 +54,8 @@ export interface LogArchiveConfig {
 
 /** How the app deploys flowguard itself, which decides the log archive's defaults. */
 export type LogArchiveMode =
-  | { readonly kind: 'account'; readonly regions: string[]; readonly account?: string }
-  | { readonly kind: 'organization'; readonly regions: string[]; readonly organizationId: string };
+  | { readonly kind: 'account'; readonly defaultRegion: string; readonly account?: string }
+  | { readonly kind: 'organization'; readonly defaultRegion: string; readonly organizationId: string };
 
 function refuse(key: (typeof LOG_ARCHIVE_KEYS)[number], value: unknown, allowed: string): never {
   throw new ConfigError(key, value, allowed, FEEDS[key]);
@@ -129,7 +129,7 @@ export function logArchiveFromContext(
   const expirationDays = readExpiration(read, expiration, settings.retentionDays);
   return {
     account: account ?? (mode.kind === 'account' ? mode.account : undefined),
-    region: region ?? mode.regions[0],
+    region: region ?? mode.defaultRegion,
     destination,
     retentionDays: settings.retentionDays,
     expirationDays,

@@ -1,9 +1,10 @@
 /**
  * The organization deployment (docs/deploy-organization.md): in the hub account, one
- * `FlowGuardHub-<region>` per region and `FlowGuardStackSets` in the home region; the spoke
- * templates in the `FlowGuardSpokes` stage (synthesized, never deployed by `cdk deploy` itself:
- * the StackSets deploy them); and, when the management account is named, its spoke as plain stacks
- * (service-managed StackSets skip the management account); with `-c logArchiveAccount=...`,
+ * `FlowGuardHub-<region>` per region and `FlowGuardStackSets` in the home region (`stackSetRegion`);
+ * the spoke templates in the `FlowGuardSpokes` stage (synthesized, never deployed by `cdk deploy`
+ * itself: the StackSets deploy them); and, when the management account is named, its spoke as plain
+ * stacks (service-managed StackSets skip the management account), the hub's own when the hub is the
+ * management account and in scope; with `-c logArchiveAccount=...`,
  * `FlowGuardLogArchive`, the bucket of an S3 destination, in the log-archive account.
  *
  *   cdk deploy -c organizationId=o-... -c hubAccount=... -c targetOus=r-... -c regions=... --all
@@ -13,7 +14,7 @@ import { AppEnvironment, checkWithCdkNag, createLogArchiveStack } from './app';
 import { logArchiveFromContext } from './log-archive-config';
 import { LogArchiveStack } from './log-archive-stack';
 import { HubStack } from './hub-stack';
-import { OrganizationConfig, organizationFromContext } from './organization-config';
+import { OrganizationConfig, managementSpokeAccount, organizationFromContext } from './organization-config';
 import { SpokeAccountStack, SpokeRegionStack } from './spoke-stacks';
 import { StackSetsStack } from './stacksets-stack';
 
@@ -75,30 +76,38 @@ export function buildOrganizationApp(
   // The hubs' buses exist before any spoke forwards to them.
   hubs.forEach((hub) => stackSets.addStackDependency(hub));
 
+  // The management account's spoke, as plain stacks (StackSets never deploy there): for a member
+  // management account, and for a hub in the management account that is in scope, whose own
+  // account needs its delivery role and the forwarding of its events to its bus like any other.
   const managementSpokes: Stack[] = [];
-  const management = config.managementAccount;
-  if (management !== undefined && management !== config.hubAccount) {
+  const management = managementSpokeAccount(config);
+  if (management !== undefined) {
     managementSpokes.push(
       new SpokeAccountStack(app, 'FlowGuardManagementSpoke', {
         env: { account: management, region: config.homeRegion },
         description: `${SPOKE_DESCRIPTION}the management account's member role and delivery role`,
         organization: config,
       }),
-      ...config.regions.map(
-        (region) =>
-          new SpokeRegionStack(app, `FlowGuardManagementSpoke-${region}`, {
-            env: { account: management, region },
-            description: `${SPOKE_DESCRIPTION}forwards the management account's trigger events to the hub`,
-            organization: config,
-          }),
-      ),
+      ...config.regions.map((region, i) => {
+        const spoke = new SpokeRegionStack(app, `FlowGuardManagementSpoke-${region}`, {
+          env: { account: management, region },
+          description: `${SPOKE_DESCRIPTION}forwards the management account's trigger events to the hub`,
+          organization: config,
+        });
+        // In the hub's own account (same credentials), its bus first. Not for another account: the
+        // dependency would make `cdk deploy 'FlowGuardManagementSpoke*'` deploy the hubs too.
+        if (management === config.hubAccount) {
+          spoke.addStackDependency(hubs[i], 'its rules forward to the hub bus of this region');
+        }
+        return spoke;
+      }),
     );
   }
   // The bucket lives in the log-archive account: deployed with that account's credentials, before
   // the hubs (no stack dependency, which would make `cdk deploy 'FlowGuardHub-*'` deploy it too).
   const archive = logArchiveFromContext(read, config.settings, {
     kind: 'organization',
-    regions: config.regions,
+    defaultRegion: config.homeRegion,
     organizationId: config.organizationId,
   });
   const logArchive = archive === undefined ? undefined : createLogArchiveStack(app, archive);

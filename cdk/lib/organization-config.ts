@@ -17,7 +17,7 @@ import {
   resolveConfig,
   settingsFromContext,
 } from './config';
-import { FACTS } from './facts';
+import { FACTS, REGION } from './facts';
 
 const ORG = FACTS.organization;
 
@@ -39,8 +39,13 @@ export interface OrganizationConfig {
   readonly targetOus: string[];
   /** The account of the hub stacks and the StackSets (a delegated administrator, or the management account). */
   readonly hubAccount: string;
-  /** Every region covered; the first is the home region (region-agnostic spoke, StackSets). */
+  /** Every region covered: a hub and the regional spoke in each. */
   readonly regions: string[];
+  /**
+   * The StackSets' home region (`-c stackSetRegion`, default the first of `regions`): where
+   * `FlowGuardStackSets` and every account's account spoke live. Fixed for the life of the
+   * deployment: in another region, new StackSets would create the same named roles again.
+   */
   readonly homeRegion: string;
   /** The member role's name in every account. */
   readonly memberRole: string;
@@ -52,6 +57,11 @@ export interface OrganizationConfig {
   readonly concurrency: number;
   /** The hub account is covered too, with the hub's own role (false: it is excluded). */
   readonly hubInScope: boolean;
+  /**
+   * With `hubInScope`: the target (one of `targetOus`) that holds the hub account, directly or
+   * below it, as the deployer states it (`-c hubOu`); undefined when a root is a target.
+   */
+  readonly hubOu?: string;
   /** The management account, which service-managed StackSets skip: given plain spoke stacks. */
   readonly managementAccount?: string;
   /** Keep an account's spoke stacks when it leaves the target OUs (false: delete them). */
@@ -68,6 +78,8 @@ const FEEDS: Record<string, string> = {
   memberRole: 'FLOWGUARD_MEMBER_ROLE',
   externalId: 'FLOWGUARD_EXTERNAL_ID',
   concurrency: 'FLOWGUARD_CONCURRENCY',
+  stackSetRegion: 'the StackSets\' home region',
+  hubOu: 'the target OU that holds the hub account',
 };
 
 /** The context keys of organization mode, besides those of ./config.ts. */
@@ -82,6 +94,8 @@ export const ORGANIZATION_KEYS = [
   'hubInScope',
   'managementAccount',
   'retainOnRemoval',
+  'stackSetRegion',
+  'hubOu',
 ] as const;
 
 function refuse(key: string, value: unknown, allowed: string): never {
@@ -131,17 +145,24 @@ export function organizationFromContext(read: ContextReader, fallbackRegion?: st
   }
 
   const regions = regionsFromContext(read, fallbackRegion);
+  const stackSetRegion = contextString(read, 'stackSetRegion')?.trim();
+  if (stackSetRegion !== undefined && !REGION.test(stackSetRegion)) {
+    refuse('stackSetRegion', stackSetRegion, 'must be an AWS region name, e.g. us-east-1');
+  }
+  const hubInScope = contextBoolean(read, 'hubInScope') ?? false;
+  const hubOu = checkScope({ read, hubAccount, hubInScope, targetOus, excludeAccounts, managementAccount });
   return {
     organizationId,
     targetOus,
     hubAccount,
     regions,
-    homeRegion: regions[0],
+    homeRegion: stackSetRegion ?? regions[0],
     memberRole,
     externalId,
     excludeAccounts,
     concurrency,
-    hubInScope: contextBoolean(read, 'hubInScope') ?? false,
+    hubInScope,
+    hubOu,
     managementAccount,
     retainOnRemoval: contextBoolean(read, 'retainOnRemoval') ?? false,
     // StackSets is called as SELF only from the management account itself.
@@ -151,11 +172,98 @@ export function organizationFromContext(read: ContextReader, fallbackRegion?: st
 }
 
 /**
+ * Refuses the combinations of scope settings that cannot work, naming the settings; returns the
+ * hub's target OU (`hubOu`) when one is needed and given.
+ *
+ * - The management account's spoke (plain stacks, deployed whenever `managementAccount` is named
+ *   and in scope) for an account in `excludeAccounts`: a spoke whose events the hub ignores.
+ * - `hubInScope` for a hub account in `excludeAccounts`.
+ * - `hubInScope` with the hub outside every target: the hub's scope is the accounts below the
+ *   targets (FLOWGUARD_ORGANIZATIONAL_UNITS), so its own account would never be checked. A root
+ *   among the targets holds every account; otherwise the synth cannot read the organization's tree,
+ *   so the deployer names the target that holds the hub (`hubOu`), and one that is not a target is
+ *   refused.
+ */
+function checkScope(scope: {
+  read: ContextReader;
+  hubAccount: string;
+  hubInScope: boolean;
+  targetOus: string[];
+  excludeAccounts: string[];
+  managementAccount?: string;
+}): string | undefined {
+  const { read, hubAccount, hubInScope, targetOus, excludeAccounts, managementAccount } = scope;
+  const excluded = new Set(excludeAccounts);
+  if (hubInScope && excluded.has(hubAccount)) {
+    refuse(
+      'excludeAccounts',
+      excludeAccounts.join(','),
+      `lists the hub account (hubAccount ${hubAccount}) while hubInScope is true: drop it from excludeAccounts, or ` +
+        'set hubInScope=false',
+    );
+  }
+  if (managementAccount !== undefined && managementAccount !== hubAccount && excluded.has(managementAccount)) {
+    refuse(
+      'excludeAccounts',
+      excludeAccounts.join(','),
+      `lists the management account (managementAccount ${managementAccount}), whose spoke the app deploys as plain ` +
+        'stacks (FlowGuardManagementSpoke*): its events would reach the hub only to be ignored. Leave managementAccount ' +
+        'unset to give it no spoke, or drop it from excludeAccounts to cover it',
+    );
+  }
+  const hubOu = contextString(read, 'hubOu')?.trim();
+  if (!hubInScope) {
+    if (hubOu !== undefined) {
+      refuse('hubOu', hubOu, 'applies with hubInScope=true only (the hub account is excluded otherwise)');
+    }
+    return undefined;
+  }
+  if (hubOu !== undefined && !targetOus.includes(hubOu)) {
+    refuse(
+      'hubOu',
+      hubOu,
+      `must be one of targetOus (${targetOus.join(',')}): the target that holds the hub account ${hubAccount}, directly ` +
+        'or in an OU below it. A hub outside every target is never in scope; add its OU to targetOus, or set ' +
+        'hubInScope=false',
+    );
+  }
+  if (hubOu === undefined && !targetOus.some((id) => id.startsWith('r-'))) {
+    refuse(
+      'hubInScope',
+      true,
+      `covers the hub account ${hubAccount} only if it lies in one of targetOus (${targetOus.join(',')}), which the ` +
+        'synth cannot read from the organization: set -c hubOu=<the one of targetOus that holds it, directly or in an ' +
+        `OU below it> (aws organizations list-parents --child-id ${hubAccount}), or target the root, or set ` +
+        'hubInScope=false',
+    );
+  }
+  return hubOu;
+}
+
+/**
  * The accounts that neither the hub nor the StackSets touch: the listed ones, and the hub's own
  * unless it is in scope.
  */
 export function excludedAccounts(config: OrganizationConfig): string[] {
   return [...new Set([...config.excludeAccounts, ...(config.hubInScope ? [] : [config.hubAccount])])];
+}
+
+/**
+ * Whether the management account gets its spoke as plain stacks: when it is named, and is either
+ * a member (not the hub) or the hub in scope. StackSets never deploy to the management account,
+ * so a hub there that is in scope needs its delivery role and forwarding rules from these stacks.
+ */
+export function managementSpokeAccount(config: OrganizationConfig): string | undefined {
+  const management = config.managementAccount;
+  if (management === undefined || (management === config.hubAccount && !config.hubInScope)) {
+    return undefined;
+  }
+  return management;
+}
+
+/** `regions` in a fixed order, for the lists that the StackSets carry: reordering `regions` changes none. */
+export function sortedRegions(config: OrganizationConfig): string[] {
+  return [...config.regions].sort();
 }
 
 function required(read: ContextReader, key: string, what: string): string {

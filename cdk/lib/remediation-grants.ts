@@ -1,6 +1,6 @@
 /**
  * What flowguard may do in an account to keep its flow logs on: the single-account function
- * role's statements, which the spokes' member role repeats word for word (DESIGN.md,
+ * role's statements, which the spokes' member role repeats word for word (docs/design.md,
  * "Organization mode": the member role grants exactly what the single-account role grants). A
  * dry run gets only the reads and what EC2's DryRun check of CreateFlowLogs evaluates.
  *

@@ -1,5 +1,5 @@
 /**
- * The spoke: what must live in every member account for the hub to act there (DESIGN.md,
+ * The spoke: what must live in every member account for the hub to act there (docs/design.md,
  * "Organization mode"). No Lambda, no nested stack, no asset: the templates are plain enough for
  * service-managed StackSets to deploy in any account, new ones included.
  *
@@ -21,7 +21,7 @@ import { Construct } from 'constructs';
 import { createDeliveryRole } from './delivery-role';
 import { RoleGrants } from './grants';
 import { logGroupName } from './log-group-name';
-import { DELIVERY_ROLE_NAME, HUB_BUS_NAME, OrganizationConfig, hubRoleName } from './organization-config';
+import { DELIVERY_ROLE_NAME, HUB_BUS_NAME, OrganizationConfig, hubRoleName, sortedRegions } from './organization-config';
 import { remediationGrants } from './remediation-grants';
 import { createTriggerRules, triggerPatterns } from './triggers';
 
@@ -73,7 +73,8 @@ export class SpokeAccountStack extends Stack {
    * recreated (IAM keeps the deleted role's internal id).
    */
   private createMemberRole(org: OrganizationConfig): iam.Role {
-    const hubRoles = org.regions.map((region) => `arn:${this.partition}:iam::${org.hubAccount}:role/${hubRoleName(region)}`);
+    // Sorted: the order of `regions` changes no StackSet template.
+    const hubRoles = sortedRegions(org).map((region) => `arn:${this.partition}:iam::${org.hubAccount}:role/${hubRoleName(region)}`);
     const conditions: Record<string, Record<string, string | string[]>> = {
       ArnEquals: { 'aws:PrincipalArn': hubRoles },
     };

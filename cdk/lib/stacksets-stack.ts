@@ -1,7 +1,10 @@
 /**
  * `FlowGuardStackSets`: the two service-managed StackSets that roll the spoke out to every account
  * of the target OUs, accounts created later included (automatic deployment). Deployed in the hub
- * account (a delegated administrator for StackSets, or the management account), home region.
+ * account (a delegated administrator for StackSets, or the management account), home region
+ * (`stackSetRegion`, fixed for the life of the deployment: the StackSets are regional, and new ones
+ * in another region would create the spokes' named roles again in every account). Nothing here
+ * depends on the order of `regions`.
  *
  * The templates are the spoke stacks of the `FlowGuardSpokes` stage, synthesized by the same app
  * and embedded as TemplateBody (CfnStackSet), not uploaded as assets: the spoke has none, so no
@@ -10,7 +13,7 @@
 import { Lazy, Stack, StackProps, Stage } from 'aws-cdk-lib';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
-import { OrganizationConfig, excludedAccounts } from './organization-config';
+import { OrganizationConfig, excludedAccounts, sortedRegions } from './organization-config';
 
 /** CloudFormation's limit on a TemplateBody (CreateStackSet), in bytes. */
 export const TEMPLATE_BODY_LIMIT = 51_200;
@@ -44,7 +47,7 @@ export class StackSetsStack extends Stack {
     this.regionStackSet = this.stackSet('SpokeRegionStackSet', {
       name: SPOKE_REGION_STACKSET,
       description: 'flowguard spoke, every region: rules that forward the trigger events to the hub\'s bus',
-      regions: org.regions,
+      regions: sortedRegions(org),
       template: () => templateBody(props.spokes, props.spokeRegionStack),
       org,
     });

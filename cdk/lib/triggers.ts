@@ -1,5 +1,5 @@
 /**
- * The triggers of DESIGN.md ("Triggers"): the CloudTrail API calls that may have switched flow
+ * The triggers of docs/design.md ("Triggers"): the CloudTrail API calls that may have switched flow
  * logging off, as EventBridge patterns, and the rules that send them somewhere. The same patterns
  * serve the single-account stack (rules on the default bus, to the Lambda), the spokes (rules on
  * each account's default bus, to the hub's bus) and the hub (rules on its bus, to the Lambda).

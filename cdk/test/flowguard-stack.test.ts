@@ -317,9 +317,9 @@ describe('the delivery role', () => {
   test('may write only to the managed log group', () => {
     const statements = roleStatements(template, deliveryRoleId);
     expect(statements).toHaveLength(1);
+    // No logs:DescribeLogGroups: it has no resource type, so a grant on the group never applied.
     expect([...actionsOf(statements[0])].sort()).toEqual([
       'logs:CreateLogStream',
-      'logs:DescribeLogGroups',
       'logs:DescribeLogStreams',
       'logs:PutLogEvents',
     ]);
@@ -405,7 +405,7 @@ describe('the function role (enforcing)', () => {
     expect(allowing(statements, 'logs:TagLogGroup')).toEqual([]);
   });
 
-  test('passes only the delivery role, without an iam:PassedToService condition (DESIGN.md)', () => {
+  test('passes only the delivery role, without an iam:PassedToService condition (docs/design.md)', () => {
     expect(allowing(statements, 'iam:PassRole')).toEqual([
       { Sid: 'PassDeliveryRoleToFlowLogs', Effect: 'Allow', Action: 'iam:PassRole', Resource: deliveryRoleArn },
     ]);

@@ -1,5 +1,5 @@
 /**
- * The integrations (issue 17; DESIGN.md "Destinations and integrations"; the facts'
+ * The integrations (issue 17; docs/design.md "Destinations and integrations"; the facts'
  * `integrations`): `-c securityHub` (FLOWGUARD_SECURITY_HUB) and `-c configReevaluate`
  * (FLOWGUARD_CONFIG_REEVALUATE), both off by default. When on, the role that acts in an account
  * (the single-account function role; in organization mode the member role, and the hub's role when
@@ -11,7 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { buildFlowGuardApp } from '../lib/app';
 import { FACTS } from '../lib/facts';
 import { SCOPED_ACTIONS, integrationActions } from '../lib/integration-grants';
-import { HUB, only, policyOf, synthOrganization, unacknowledged } from './organization-util';
+import { HUB, OU, only, policyOf, synthOrganization, unacknowledged } from './organization-util';
 import { ACCOUNT, REGION, Statement, actionsOf, logicalId, resourcesOf, roleStatements, synth, testApp } from './util';
 
 const SECURITY_HUB = FACTS.integrations.permissions.security_hub;
@@ -221,7 +221,7 @@ describe('organization mode', () => {
   describe.each(COMBINATIONS)('%s', (_name, options) => {
     const context = { securityHub: String(options.securityHub), configReevaluate: String(options.configReevaluate) };
     const outOfScope = synthOrganization(context);
-    const inScope = synthOrganization({ ...context, hubInScope: 'true' });
+    const inScope = synthOrganization({ ...context, hubInScope: 'true', hubOu: OU });
 
     test('the member role gains exactly the facts\' permissions of each option that is on, in every region', () => {
       const member = policyOf(outOfScope.spokeAccount, memberId(outOfScope.spokeAccount));
@@ -257,7 +257,7 @@ describe('organization mode', () => {
   });
 
   test('a dry run: no integration permission in the member role or the hub\'s', () => {
-    const dry = synthOrganization({ dryRun: 'true', hubInScope: 'true', securityHub: 'true', configReevaluate: 'true' });
+    const dry = synthOrganization({ dryRun: 'true', hubInScope: 'true', hubOu: OU, securityHub: 'true', configReevaluate: 'true' });
     expect(integrationActionsOf(policyOf(dry.spokeAccount, memberId(dry.spokeAccount)))).toEqual([]);
     const hub = dry.hub['us-east-1'];
     expect(integrationActionsOf(policyOf(hub, hubId(hub, 'us-east-1')))).toEqual([]);

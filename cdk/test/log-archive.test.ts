@@ -161,6 +161,8 @@ describe('the log archive, organization mode', () => {
     expect([stack.stackName, stack.account, stack.region]).toEqual([LOG_ARCHIVE_STACK, ARCHIVE_ACCOUNT, 'us-east-1']);
     expect(stack.dependencies).toEqual([]);
     expect(organization({ logArchiveRegion: 'eu-west-1' }).stack.region).toBe('eu-west-1');
+    // The home region is the StackSets' (stackSetRegion), not whichever region is listed first.
+    expect(organization({ regions: 'eu-west-1,us-east-1', stackSetRegion: 'us-east-1' }).stack.region).toBe('us-east-1');
   });
 
   test('admits the flow logs of every account of the organization (aws:SourceOrgID), under AWSLogs/', () => {

@@ -35,7 +35,8 @@ describe('every context key reaches the templates', () => {
     ['regions', { regions: 'eu-central-1,ap-southeast-2' }, {
       stacks: ['FlowGuardHub-eu-central-1', 'FlowGuardHub-ap-southeast-2'],
       spokeAccount: ['role/flowguard-hub-ap-southeast-2'],
-      stackSets: ['"Regions":["eu-central-1","ap-southeast-2"]', '"Regions":["eu-central-1"]'],
+      // The regional StackSet lists them sorted; the first is the home region (no stackSetRegion).
+      stackSets: ['"Regions":["ap-southeast-2","eu-central-1"]', '"Regions":["eu-central-1"]'],
     }],
     ['externalId', { externalId: 'an-external-id' }, {
       hub: ['"FLOWGUARD_EXTERNAL_ID":"an-external-id"'],
@@ -50,9 +51,15 @@ describe('every context key reaches the templates', () => {
       stackSets: [`"Accounts":["${MEMBER}","${HUB}"]`],
     }],
     ['concurrency', { concurrency: '64' }, { hub: ['"FLOWGUARD_CONCURRENCY":"64"'] }],
-    ['hubInScope', { hubInScope: 'true' }, {
+    ['hubInScope', { hubInScope: 'true', targetOus: ROOT }, {
       hub: [`"Resource":"arn:aws:iam::${HUB}:role/flowguard-delivery"`, '"Sid":"CreateFlowLogsOnVpcs"'],
     }],
+    // hubOu reaches no template: it states where the hub is, which lets hubInScope through when no
+    // root is a target (ORG_CONTEXT targets one OU).
+    ['hubOu', { hubInScope: 'true', hubOu: OU }, {
+      hub: [`"Resource":"arn:aws:iam::${HUB}:role/flowguard-delivery"`, '"Sid":"CreateFlowLogsOnVpcs"'],
+    }],
+    ['stackSetRegion', { stackSetRegion: 'eu-west-1' }, { stackSets: ['"Regions":["eu-west-1"]'] }],
     ['managementAccount', { managementAccount: MANAGEMENT }, {
       stacks: ['FlowGuardManagementSpoke', 'FlowGuardManagementSpoke-us-east-1'],
     }],
@@ -127,8 +134,39 @@ describe('a bad context is refused, naming the key', () => {
     [{ retentionDays: '90' }, /retentionDays \(FLOWGUARD_RETENTION_DAYS\): 90/],
     [{ securityHub: 'enabled' }, /securityHub \(FLOWGUARD_SECURITY_HUB\): "enabled": must be true\/false/],
     [{ configReevaluate: 'sometimes' }, /configReevaluate \(FLOWGUARD_CONFIG_REEVALUATE\): "sometimes": must be true\/false/],
+    [{ stackSetRegion: 'Europe' }, /stackSetRegion \(the StackSets' home region\): "Europe": must be an AWS region name/],
   ])('%j', (context, message) => {
     expect(build(context)).toThrow(message);
+  });
+
+  // Combinations that cannot work, refused with the settings named.
+  test.each([
+    ['the management account excluded, its spoke deployed', { managementAccount: MANAGEMENT, excludeAccounts: `${MEMBER},${MANAGEMENT}` },
+      /excludeAccounts \(FLOWGUARD_EXCLUDE_ACCOUNTS\): "444444444444,333333333333": lists the management account \(managementAccount 333333333333\).*Leave managementAccount unset/],
+    ['the hub in scope and excluded', { hubInScope: 'true', targetOus: ROOT, excludeAccounts: HUB },
+      /excludeAccounts .*lists the hub account \(hubAccount 222222222222\) while hubInScope is true/],
+    ['the hub, the management account, in scope and excluded', { managementAccount: HUB, hubInScope: 'true', targetOus: ROOT, excludeAccounts: HUB },
+      /excludeAccounts .*lists the hub account \(hubAccount 222222222222\) while hubInScope is true/],
+    ['the hub in scope, no root among the targets, and no hubOu', { hubInScope: 'true' },
+      /hubInScope: true: covers the hub account 222222222222 only if it lies in one of targetOus \(ou-ab12-11111111\).*set -c hubOu=/],
+    ['the hub in the management account, in scope, no root among the targets, and no hubOu', { hubInScope: 'true', managementAccount: HUB },
+      /hubInScope: true: covers the hub account 222222222222 only if it lies in one of targetOus/],
+    ['hubOu not a target', { hubInScope: 'true', hubOu: 'ou-ab12-22222222' },
+      /hubOu \(the target OU that holds the hub account\): "ou-ab12-22222222": must be one of targetOus \(ou-ab12-11111111\)/],
+    ['hubOu not a target, a root among the targets', { hubInScope: 'true', targetOus: ROOT, hubOu: OU },
+      /hubOu .*: "ou-ab12-11111111": must be one of targetOus \(r-ab12\)/],
+    ['hubOu without hubInScope', { hubOu: OU }, /hubOu .*: "ou-ab12-11111111": applies with hubInScope=true only/],
+  ])('%s', (_name, context, message) => {
+    expect(build(context)).toThrow(message);
+  });
+
+  test.each([
+    ['a root among the targets holds the hub', { hubInScope: 'true', targetOus: `${ROOT},${OU}` }],
+    ['hubOu names the target that holds the hub', { hubInScope: 'true', targetOus: `${OU},ou-ab12-22222222`, hubOu: 'ou-ab12-22222222' }],
+    ['the hub, the management account, excluded but not in scope: no spoke', { managementAccount: HUB, excludeAccounts: HUB }],
+    ['a member management account, not excluded', { managementAccount: MANAGEMENT, excludeAccounts: MEMBER }],
+  ])('accepted: %s', (_name, context) => {
+    expect(build(context)).not.toThrow();
   });
 
   test('organization mode starts with any organization key, and then requires the others', () => {
@@ -146,7 +184,7 @@ describe('cdk-nag AwsSolutions on the organization app', () => {
   test.each([
     ['defaults', {}],
     ['dry run, external id, management account, hub in scope', {
-      dryRun: 'true', externalId: 'an-external-id', managementAccount: MANAGEMENT, hubInScope: 'true',
+      dryRun: 'true', externalId: 'an-external-id', managementAccount: MANAGEMENT, hubInScope: 'true', hubOu: OU,
     }],
     ['per-VPC groups, KMS template, e-mail', {
       logGroupName: '/vpc/{account_id}/{vpc_id}',

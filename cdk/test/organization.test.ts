@@ -142,9 +142,20 @@ describe('the hub function', () => {
     }]);
   });
 
-  test('reads the organization with exactly the calls the Lambda makes', () => {
+  test('reads the organization with exactly the calls the Lambda makes, on its target OUs and the OUs below', () => {
     const reads = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('organizations:')));
-    expect(reads).toEqual([{ Sid: 'ReadTheOrganization', Effect: 'Allow', Action: ORGANIZATIONS_READS, Resource: '*' }]);
+    expect(ORGANIZATIONS_READS).toEqual(['organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent']);
+    expect(reads).toEqual([{
+      Sid: 'ReadTheOrganization',
+      Effect: 'Allow',
+      Action: ORGANIZATIONS_READS,
+      Resource: `arn:aws:organizations::*:ou/${ORG_ID}/ou-*`,
+    }]);
+    // A root among the targets is granted by its id; ListAccounts (the whole organization) never.
+    const withRoot = synthOrganization({ targetOus: `${ROOT},${OU}` }).hub['us-east-1'];
+    const [read] = policyOf(withRoot, hubRoleId(withRoot, 'us-east-1')).filter((s) => s.Sid === 'ReadTheOrganization');
+    expect([...read.Resource as string[]].sort()).toEqual([`arn:aws:organizations::*:ou/${ORG_ID}/ou-*`, `arn:aws:organizations::*:root/${ORG_ID}/${ROOT}`]);
+    expect(JSON.stringify(withRoot.toJSON())).not.toContain('organizations:ListAccounts"');
   });
 
   test('has no EC2, Logs or IAM permission in its own account when the hub is not in scope', () => {
@@ -157,7 +168,7 @@ describe('the hub function', () => {
   });
 
   test('with hubInScope, gets the single-account statements for its own account, and no exclusion', () => {
-    const inScope = synthOrganization({ hubInScope: 'true' }).hub['eu-west-1'];
+    const inScope = synthOrganization({ hubInScope: 'true', hubOu: OU }).hub['eu-west-1'];
     expect(hubEnvironment(inScope).FLOWGUARD_EXCLUDE_ACCOUNTS).toBeUndefined();
     const sids = remediation(policyOf(inScope, hubRoleId(inScope, 'eu-west-1'))).map((s) => s.Sid);
     const single = singleAccountStatements().map((s) => s.Sid);
@@ -168,7 +179,7 @@ describe('the hub function', () => {
 
   test('with hubInScope and the integrations on, the single-account statements of the integrations too', () => {
     const integrations = { securityHub: true, configReevaluate: true };
-    const inScope = synthOrganization({ hubInScope: 'true', ...integrationContext(integrations) }).hub['eu-west-1'];
+    const inScope = synthOrganization({ hubInScope: 'true', hubOu: OU, ...integrationContext(integrations) }).hub['eu-west-1'];
     const statements = remediation(policyOf(inScope, hubRoleId(inScope, 'eu-west-1')));
     const shape = (s: Statement) => [s.Sid, actionsOf(s), s.Condition ?? null];
     expect(statements.map(shape)).toEqual([
@@ -216,7 +227,7 @@ describe('the spoke, once per account', () => {
       Action: 'sts:AssumeRole',
       Principal: { AWS: partitionArn(`:iam::${HUB}:root`) },
       Condition: {
-        ArnEquals: { 'aws:PrincipalArn': REGIONS.map(hubRoleArn) },
+        ArnEquals: { 'aws:PrincipalArn': [...REGIONS].sort().map(hubRoleArn) },
         StringEquals: { 'sts:ExternalId': 'flowguard-ext-1' },
       },
     }]);
@@ -225,7 +236,7 @@ describe('the spoke, once per account', () => {
   test('without an external id, no sts:ExternalId condition', () => {
     const [, role] = only(without, 'AWS::IAM::Role', { Properties: { RoleName: 'flowguard-member' } });
     expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({
-      ArnEquals: { 'aws:PrincipalArn': REGIONS.map(hubRoleArn) },
+      ArnEquals: { 'aws:PrincipalArn': [...REGIONS].sort().map(hubRoleArn) },
     });
   });
 
@@ -349,9 +360,9 @@ describe('the StackSets', () => {
     }
   });
 
-  test('the account part in the home region only, the regional part in every region', () => {
+  test('the account part in the home region only, the regional part in every region (sorted)', () => {
     expect(byName['flowguard-spoke-account'].StackInstancesGroup[0].Regions).toEqual(['us-east-1']);
-    expect(byName['flowguard-spoke-region'].StackInstancesGroup[0].Regions).toEqual(REGIONS);
+    expect(byName['flowguard-spoke-region'].StackInstancesGroup[0].Regions).toEqual([...REGIONS].sort());
   });
 
   test('each template body is its synthesized spoke template', () => {
@@ -366,7 +377,84 @@ describe('the StackSets', () => {
       expect(set.Properties.CallAs).toBe('SELF');
       expect(set.Properties.StackInstancesGroup[0].DeploymentTargets).toEqual({ OrganizationalUnitIds: [ROOT] });
     }
-    // The management account is the hub: no separate spoke stacks for it.
-    expect(other.built.managementSpokes).toEqual([]);
+  });
+});
+
+describe('the hub in the management account', () => {
+  // StackSets never deploy to the management account, so its spoke comes from the plain stacks.
+  const inScope = synthOrganization({ managementAccount: HUB, hubInScope: 'true', targetOus: ROOT });
+
+  test('in scope: gets the management spoke, whose delivery role is the one its hub role passes', () => {
+    const [account, ...regional] = inScope.built.managementSpokes;
+    expect([account.stackName, account.account, account.region]).toEqual(['FlowGuardManagementSpoke', HUB, 'us-east-1']);
+    expect(regional.map((s) => [s.stackName, s.account, s.region])).toEqual(
+      REGIONS.map((r) => [`FlowGuardManagementSpoke-${r}`, HUB, r]),
+    );
+    const spoke = Template.fromStack(account);
+    only(spoke, 'AWS::IAM::Role', { Properties: { RoleName: 'flowguard-delivery' } });
+    const pass = policyOf(inScope.hub['eu-west-1'], hubRoleId(inScope.hub['eu-west-1'], 'eu-west-1'))
+      .find((s) => s.Sid === 'PassDeliveryRoleToFlowLogs');
+    expect(pass?.Resource).toEqual(`arn:aws:iam::${HUB}:role/flowguard-delivery`);
+    // Its events reach its own bus: each regional spoke forwards there, after that region's hub exists.
+    for (const [i, stack] of regional.entries()) {
+      expect(JSON.stringify(Template.fromStack(stack).toJSON())).toContain(`:${HUB}:event-bus/flowguard-hub`);
+      expect(stack.dependencies.map((d) => d.stackName)).toEqual([`FlowGuardHub-${REGIONS[i]}`]);
+    }
+    // And the hub's function covers it (nothing excludes it).
+    expect(hubEnvironment(inScope.hub['us-east-1']).FLOWGUARD_EXCLUDE_ACCOUNTS).toBeUndefined();
+  });
+
+  test('out of scope: no spoke, and the hub account is excluded', () => {
+    const out = synthOrganization({ managementAccount: HUB });
+    expect(out.built.managementSpokes).toEqual([]);
+    expect(hubEnvironment(out.hub['us-east-1']).FLOWGUARD_EXCLUDE_ACCOUNTS).toBe(HUB);
+  });
+
+  test('a member management account\'s spoke stacks depend on no hub (other credentials deploy them)', () => {
+    const member = synthOrganization({ managementAccount: MANAGEMENT });
+    expect(member.built.managementSpokes.flatMap((s) => s.dependencies)).toEqual([]);
+  });
+});
+
+describe('the StackSets\' home region (stackSetRegion)', () => {
+  /** What the StackSets deployment is: its stack, its template, and where the account spokes go. */
+  function homeOf(context: Record<string, unknown>) {
+    const s = synthOrganization({ managementAccount: MANAGEMENT, ...context });
+    return {
+      stack: [s.built.stackSets.stackName, s.built.stackSets.account, s.built.stackSets.region],
+      template: s.stackSets.toJSON(),
+      managementAccountSpoke: [s.built.managementSpokes[0].stackName, s.built.managementSpokes[0].region],
+      stacks: s.app.synth().stacks.map((st) => `${st.stackName}@${st.environment.region}`).sort(),
+    };
+  }
+
+  test('defaults to the first of regions, as before', () => {
+    const home = homeOf({});
+    expect(home.stack).toEqual(['FlowGuardStackSets', HUB, 'us-east-1']);
+    expect(home.managementAccountSpoke).toEqual(['FlowGuardManagementSpoke', 'us-east-1']);
+  });
+
+  test('set explicitly, reordering regions changes no StackSet: same stacks, logical ids and template', () => {
+    const before = homeOf({ regions: 'us-east-1,eu-west-1,ap-southeast-2', stackSetRegion: 'us-east-1' });
+    const after = homeOf({ regions: 'ap-southeast-2,eu-west-1,us-east-1', stackSetRegion: 'us-east-1' });
+    expect(after.stack).toEqual(before.stack);
+    expect(after.stacks).toEqual(before.stacks);
+    expect(Object.keys(after.template.Resources)).toEqual(Object.keys(before.template.Resources));
+    expect(after.template).toEqual(before.template);
+    expect(after.managementAccountSpoke).toEqual(['FlowGuardManagementSpoke', 'us-east-1']);
+    // Without the setting, the same reordering would move the StackSets to another region.
+    expect(homeOf({ regions: 'ap-southeast-2,eu-west-1,us-east-1' }).stack).toEqual(['FlowGuardStackSets', HUB, 'ap-southeast-2']);
+  });
+
+  test('names where the StackSets and the account spoke live, in regions or not', () => {
+    const home = homeOf({ stackSetRegion: 'eu-west-1' });
+    expect(home.stack).toEqual(['FlowGuardStackSets', HUB, 'eu-west-1']);
+    expect(home.managementAccountSpoke).toEqual(['FlowGuardManagementSpoke', 'eu-west-1']);
+    const sets = Object.values(synthOrganization({ stackSetRegion: 'eu-central-1' }).stackSets.findResources('AWS::CloudFormation::StackSet'));
+    const regionsOf = (name: string) =>
+      sets.find((set) => set.Properties.StackSetName === name)!.Properties.StackInstancesGroup[0].Regions;
+    // A region dropped from regions can stay the home region: the account spoke (IAM only) stays there.
+    expect(regionsOf('flowguard-spoke-account')).toEqual(['eu-central-1']);
+    expect(regionsOf('flowguard-spoke-region')).toEqual([...REGIONS].sort());
   });
 });

@@ -1,11 +1,11 @@
 /**
- * Flow logs into an S3 bucket (`-c destination=...`, DESIGN.md "Destinations and integrations"):
+ * Flow logs into an S3 bucket (`-c destination=...`, docs/design.md "Destinations and integrations"):
  * no delivery role and no managed log group anywhere, the log-delivery permissions that AWS
  * documents for a principal that creates flow logs into S3 instead of PassRole and the group's,
  * and the destination in the Lambda's environment; the CloudWatch Logs variants stay as they were.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { only, policyOf, synthOrganization, unacknowledged } from './organization-util';
+import { OU, only, policyOf, synthOrganization, unacknowledged } from './organization-util';
 import { Statement, actionsOf, allowing, logicalId, resourcesOf, roleStatements, synth } from './util';
 import { ACCOUNT, REGION } from './util';
 
@@ -166,7 +166,7 @@ describe('the single-account stack, into CloudWatch Logs', () => {
 
 describe('the organization, into S3', () => {
   const destination = 's3://flowguard-log-archive';
-  const synthesized = synthOrganization({ destination, s3FileFormat: 'parquet', hubInScope: 'true' });
+  const synthesized = synthOrganization({ destination, s3FileFormat: 'parquet', hubInScope: 'true', hubOu: OU });
   const hub = synthesized.hub['us-east-1'];
 
   test('the hub passes the destination and the options, and no delivery role template', () => {

@@ -10,8 +10,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# The project-local virtualenv with the pinned PyPI tools (moto, cargo-lambda, cfn-lint,
-# checkov). Reinstalls only when requirements.txt changed.
+# The project-local virtualenv with the pinned PyPI tools (moto, cargo-lambda, cfn-lint, checkov,
+# policy-sentry, parliament). Reinstalls only when requirements.txt changed.
 ensure_venv() {
   local stamp="$VENV/.requirements.sha"
   local want
@@ -21,7 +21,7 @@ ensure_venv() {
     python3 -m venv "$VENV"
   fi
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing PyPI tools from requirements.txt (moto, cargo-lambda, cfn-lint, checkov)"
+    say "installing PyPI tools from requirements.txt (moto, cargo-lambda, cfn-lint, checkov, policy-sentry, parliament)"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
     echo "$want" > "$stamp"
   fi

@@ -324,7 +324,7 @@ mod tests {
                 "Statement": [{
                     "Sid": "DeliverFlowLogsToTheManagedLogGroup",
                     "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"],
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                     "Resource": [arn, format!("{arn}:*")]
                 }]
             })
