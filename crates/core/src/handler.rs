@@ -222,3 +222,56 @@ pub async fn handle_trigger<P: Places>(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+    use crate::fake::{FakePlaces, FakeRegion, State};
+    use std::sync::Arc;
+
+    /// The schedule's event, as EventBridge delivers it.
+    const SCHEDULE: &str = r#"{"version":"0","id":"e-1","detail-type":"Scheduled Event","source":"aws.events","account":"222222222222","time":"2026-12-06T10:00:00Z","region":"us-east-1","resources":[],"detail":{}}"#;
+
+    /// An organization sweep in which one account cannot be reached is a successful
+    /// invocation: the account is in the report, unreachable, and the others were checked.
+    #[test]
+    fn a_sweep_with_an_unreachable_account_succeeds_and_reports_it() {
+        let (ok, broken) = ("111111111111", "333333333333");
+        let places = FakePlaces::one(ok, Arc::new(FakeRegion::new(State::default())));
+        let listed = format!("{ok},{broken}");
+        let org = crate::organization::OrgConfig::from_lookup(|name| {
+            (name == "FLOWGUARD_ACCOUNTS").then(|| listed.clone())
+        })
+        .unwrap()
+        .unwrap();
+        let reach = Reach::Organization {
+            scope: org.scope(&[]),
+            concurrency: 4,
+            due: BTreeSet::new(),
+        };
+        let setup = Setup {
+            policy: Policy {
+                dry_run: true,
+                ..Policy::default()
+            },
+            region: "us-east-1".to_owned(),
+            warnings: Vec::new(),
+        };
+        let handled =
+            futures::executor::block_on(handle(&places, &setup, &reach, SCHEDULE.as_bytes(), None));
+        let Ok(Handled::Sweep(report)) = handled else {
+            panic!("not a successful sweep: {handled:?}");
+        };
+        assert_eq!(report.summary.accounts.ok, 1);
+        assert_eq!(report.summary.accounts.unreachable, 1);
+        let run = report
+            .accounts
+            .iter()
+            .find(|r| r.account == broken)
+            .unwrap();
+        assert_eq!(run.error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(report.accounts_due(), BTreeSet::from([broken.to_owned()]));
+    }
+}

@@ -118,3 +118,163 @@ pub async fn sweep<P: Places>(
 
 /// Why an account was not checked: the run's deadline came first.
 pub const NOT_CHECKED: &str = "not checked: the invocation's deadline was near; the next run (a retry or the sweep) checks it";
+
+#[cfg(test)]
+mod tests {
+    //! The fair order over a real sweep: a deadline that fits half the accounts, and an
+    //! account that is never reachable.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::AwsError;
+    use crate::fake::{FakePlaces, FakeRegion, State};
+    use crate::organization::AccountStatus;
+    use crate::ports::Places;
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const HOUR: i64 = 3600;
+
+    fn ids(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("{i:012}")).collect()
+    }
+
+    /// Hands out the fakes' ports for the first `budget` runs of a sweep; after that, the
+    /// deadline has come (a run that is not started is `not checked`, as the deadline makes
+    /// it), so that the test needs no clock.
+    struct Budget {
+        inner: FakePlaces,
+        budget: usize,
+        started: AtomicUsize,
+    }
+
+    impl Places for Budget {
+        type Inventory = Arc<FakeRegion>;
+        type Remediator = Arc<FakeRegion>;
+        async fn ports(
+            &self,
+            place: &Place,
+            trigger: &Trigger,
+        ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
+            if self.started.fetch_add(1, Ordering::SeqCst) >= self.budget {
+                return Err(AwsError::service(
+                    "DescribeVpcs",
+                    DEADLINE_NEAR,
+                    NOT_CHECKED,
+                ));
+            }
+            self.inner.ports(place, trigger).await
+        }
+    }
+
+    fn scope_of(accounts: &[String]) -> AccountScope {
+        let listed = accounts.join(",");
+        crate::organization::OrgConfig::from_lookup(|name| {
+            (name == "FLOWGUARD_ACCOUNTS").then(|| listed.clone())
+        })
+        .unwrap()
+        .unwrap()
+        .scope(&[])
+    }
+
+    fn checked(report: &OrgReport) -> BTreeSet<String> {
+        report
+            .accounts
+            .iter()
+            .filter(|run| run.status == AccountStatus::Ok)
+            .map(|run| run.account.clone())
+            .collect()
+    }
+
+    async fn scheduled(
+        places: &Budget,
+        scope: &AccountScope,
+        due: &BTreeSet<String>,
+        at: i64,
+    ) -> OrgReport {
+        places.started.store(0, Ordering::SeqCst);
+        let setup = Setup {
+            policy: crate::Policy::default(),
+            region: "us-east-1".to_owned(),
+            warnings: Vec::new(),
+        };
+        let trigger = Trigger::manual_sweep("schedule");
+        let accounts = scope.sweep_order(due, Some(at));
+        let plan = Sweep {
+            setup: &setup,
+            scope,
+            accounts: &accounts,
+            regions: &["us-east-1".to_owned()],
+            trigger: &trigger,
+            mode: Mode::Audit,
+            concurrency: 1,
+            deadline: None,
+        };
+        sweep(places, &plan, |_| {}).await
+    }
+
+    #[test]
+    fn two_consecutive_sweeps_that_fit_half_the_accounts_check_every_one() {
+        let all = ids(10);
+        let fakes = all
+            .iter()
+            .map(|a| (a.clone(), Arc::new(FakeRegion::new(State::default()))))
+            .collect();
+        let places = Budget {
+            inner: FakePlaces(fakes),
+            budget: 5,
+            started: AtomicUsize::new(0),
+        };
+        let scope = scope_of(&all);
+        for start in [0, 17 * 60, HOUR + 59 * 60, 1_765_000_000] {
+            let first =
+                futures::executor::block_on(scheduled(&places, &scope, &BTreeSet::new(), start));
+            let second = futures::executor::block_on(scheduled(
+                &places,
+                &scope,
+                &BTreeSet::new(),
+                start + HOUR,
+            ));
+            assert_eq!(checked(&first).len(), 5);
+            let both: BTreeSet<String> =
+                checked(&first).union(&checked(&second)).cloned().collect();
+            assert_eq!(both.len(), 10, "at {start}: {both:?}");
+        }
+    }
+
+    #[test]
+    fn accounts_not_checked_or_failing_last_time_go_first() {
+        let all = ids(10);
+        let mut fakes: std::collections::BTreeMap<String, Arc<FakeRegion>> = all
+            .iter()
+            .map(|a| (a.clone(), Arc::new(FakeRegion::new(State::default()))))
+            .collect();
+        // The fourth account never lets the hub in.
+        fakes.remove(&all[3]);
+        let places = Budget {
+            inner: FakePlaces(fakes),
+            budget: 5,
+            started: AtomicUsize::new(0),
+        };
+        let scope = scope_of(&all);
+        let first = futures::executor::block_on(scheduled(&places, &scope, &BTreeSet::new(), 0));
+        let set = |indices: &[usize]| -> BTreeSet<String> {
+            indices.iter().map(|i| all[*i].clone()).collect()
+        };
+        assert_eq!(checked(&first), set(&[0, 1, 2, 4]));
+        let due = first.accounts_due();
+        assert_eq!(due, set(&[3, 5, 6, 7, 8, 9]));
+        // The same rotation again: only what was due is taken, the unreachable account included.
+        let second = futures::executor::block_on(scheduled(&places, &scope, &due, 0));
+        assert_eq!(checked(&second), set(&[5, 6, 7, 8]));
+        let broken = second
+            .accounts
+            .iter()
+            .find(|r| r.account == all[3])
+            .unwrap();
+        assert_eq!(broken.status, AccountStatus::Unreachable);
+        assert_eq!(broken.error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(second.accounts_due(), set(&[0, 1, 2, 3, 4, 9]));
+    }
+}
