@@ -122,17 +122,11 @@ impl Clients {
     /// and by default one per service and region, so that one throttled account of an
     /// organization would drain the retries of every other account in the region.
     pub fn in_account(config: &SdkConfig, account: &str) -> Self {
-        let region = config.region().map_or("", |r| r.as_ref());
-        let partition =
-            |service: &str| RetryPartition::new(format!("{service}-{region}-{account}"));
-        let ec2 = aws_sdk_ec2::config::Builder::from(config)
-            .retry_partition(partition("ec2"))
-            .build();
         let logs = aws_sdk_cloudwatchlogs::config::Builder::from(config)
-            .retry_partition(partition("logs"))
+            .retry_partition(account_partition("logs", config, account))
             .build();
         Self::from_parts(
-            aws_sdk_ec2::Client::from_conf(ec2),
+            aws_sdk_ec2::Client::from_conf(ec2_in_account(config, account).build()),
             aws_sdk_cloudwatchlogs::Client::from_conf(logs),
             config,
         )
