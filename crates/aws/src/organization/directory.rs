@@ -39,6 +39,9 @@ pub const ORGANIZATIONS_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Directory {
     org: OrgConfig,
     client: aws_sdk_organizations::Client,
+    /// [`SCOPE_REFRESH`] and [`SCOPE_MAX_AGE`], apart from tests.
+    refresh: Duration,
+    max_age: Duration,
     state: Mutex<State>,
 }
 
@@ -66,9 +69,16 @@ impl Directory {
             .retry_config(retries)
             .timeout_config(timeouts)
             .build();
+        Self::with_client(org, aws_sdk_organizations::Client::from_conf(client))
+    }
+
+    /// The directory of `org` over a given Organizations client (tests bring a mocked one).
+    pub fn with_client(org: OrgConfig, client: aws_sdk_organizations::Client) -> Self {
         Self {
             org,
-            client: aws_sdk_organizations::Client::from_conf(client),
+            client,
+            refresh: SCOPE_REFRESH,
+            max_age: SCOPE_MAX_AGE,
             state: Mutex::new(State::default()),
         }
     }
@@ -88,7 +98,7 @@ impl Directory {
     async fn read(&self) -> Result<(AccountScope, Option<String>), AwsError> {
         let mut state = self.state.lock().await;
         if let Some((read_at, scope)) = &state.scope
-            && read_at.elapsed() < SCOPE_REFRESH
+            && read_at.elapsed() < self.refresh
         {
             return Ok((scope.clone(), None));
         }
@@ -98,7 +108,7 @@ impl Directory {
                 Ok((scope, None))
             }
             Err(error) => match &state.scope {
-                Some((read_at, scope)) if read_at.elapsed() < SCOPE_MAX_AGE => {
+                Some((read_at, scope)) if read_at.elapsed() < self.max_age => {
                     let minutes = read_at.elapsed().as_secs() / 60;
                     let warning = format!(
                         "the organization's account list could not be refreshed ({error}): \
@@ -139,5 +149,70 @@ impl Directory {
     /// Remembers what a sweep did not check or found failing, for the next sweep to take first.
     pub async fn remember(&self, report: &OrgReport) {
         self.state.lock().await.due = report.accounts_due();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+    use aws_sdk_organizations::operation::list_accounts::{ListAccountsError, ListAccountsOutput};
+    use aws_sdk_organizations::types::{Account, AccountState};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn whole_organization() -> OrgConfig {
+        OrgConfig::from_lookup(|name| (name == "FLOWGUARD_ORGANIZATION").then(|| "true".to_owned()))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn accounts(ids: &[&str]) -> ListAccountsOutput {
+        let account = |id: &&str| {
+            Account::builder()
+                .id(*id)
+                .name(format!("account {id}"))
+                .state(AccountState::Active)
+                .build()
+        };
+        ListAccountsOutput::builder()
+            .set_accounts(Some(ids.iter().map(account).collect()))
+            .build()
+    }
+
+    fn refused() -> ListAccountsError {
+        ListAccountsError::ServiceException(
+            aws_sdk_organizations::types::error::ServiceException::builder()
+                .message("Organizations is having a bad minute")
+                .build(),
+        )
+    }
+
+    /// A failed refresh keeps the last good list, with a warning, while it is young enough;
+    /// then the failure stands.
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_the_last_good_list_for_a_bounded_age() {
+        let listing = mock!(aws_sdk_organizations::Client::list_accounts)
+            .sequence()
+            .output(|| accounts(&["111111111111", "222222222222"]))
+            .error(refused)
+            .error(refused)
+            .build();
+        let client = mock_client!(aws_sdk_organizations, RuleMode::Sequential, [&listing]);
+        let mut directory = Directory::with_client(whole_organization(), client);
+        directory.refresh = Duration::ZERO;
+        let (Reach::Organization { scope, .. }, None) = directory.reach().await.unwrap() else {
+            panic!("not an organization's reach without a warning");
+        };
+        assert_eq!(scope.len(), 2);
+        let (Reach::Organization { scope, .. }, Some(warning)) = directory.reach().await.unwrap()
+        else {
+            panic!("the last good list was not kept with a warning");
+        };
+        assert_eq!(scope.len(), 2);
+        assert!(warning.contains("last good list"), "{warning}");
+        directory.max_age = Duration::ZERO;
+        assert!(directory.scope().await.is_err());
+        assert_eq!(listing.num_calls(), 3);
     }
 }
