@@ -96,7 +96,7 @@ export interface FlowGuardSettings {
   readonly s3PerHourPartition?: boolean;
   /**
    * After an enforcing run, set the Security Hub findings of the control that the facts name
-   * (EC2.6) of the VPCs it remediated to workflow RESOLVED, with a note (FLOWGUARD_SECURITY_HUB).
+   * (EC2.6) of the VPCs it remediated a note and workflow NOTIFIED, never RESOLVED (FLOWGUARD_SECURITY_HUB).
    * The function's role (the member role, in organization mode) gains the facts' Security Hub
    * permissions; off by default.
    */

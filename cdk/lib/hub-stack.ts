@@ -40,11 +40,15 @@ import { remediationGrants } from './remediation-grants';
 import { createSweepRule, createTriggerRules, triggerPatterns } from './triggers';
 
 /**
- * The Organizations calls that the hub makes (crates/aws/src/organization/mod.rs): with target OUs,
- * which the hub always has, it walks them (`ListAccountsForParent`, `ListOrganizationalUnitsForParent`)
- * and never calls `ListAccounts`, which lists the whole organization.
+ * The Organizations calls that the hub makes (crates/aws/src/organization/mod.rs): with target OUs
+ * and no root among them, it walks the OUs (`ListAccountsForParent`, `ListOrganizationalUnitsForParent`);
+ * with a root among the targets, which holds every account, one `ListAccounts` walk
+ * ({@link ORGANIZATIONS_LIST_ALL}) lists the organization in the fewest calls.
  */
 export const ORGANIZATIONS_READS = ['organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent'];
+
+/** The hub's call when a root is among the targets: `ListAccounts` (no resource type: `*`). */
+export const ORGANIZATIONS_LIST_ALL = 'organizations:ListAccounts';
 
 /**
  * The parents that the hub lists: the roots among the targets, and the organization's OUs (the
@@ -166,15 +170,25 @@ export class HubStack extends Stack {
           'deployment; only in accounts of this organization (condition aws:ResourceOrgID), and each member role ' +
           'trusts this role by ARN',
       },
-      {
-        sid: 'ReadTheOrganization',
-        actions: ORGANIZATIONS_READS,
-        resources: organizationParentArns(this.partition, org),
-        wildcardReason:
-          'ListAccountsForParent and ListOrganizationalUnitsForParent walk the target OUs and every OU below them, ' +
-          `whose ids are not known in advance, so the OUs of organization ${org.organizationId} are granted by prefix ` +
-          '(and the roots among the targets by id); the management account in their ARNs is a * as well',
-      },
+      org.targetOus.some((id) => id.startsWith('r-'))
+        ? {
+          sid: 'ListTheOrganization',
+          actions: [ORGANIZATIONS_LIST_ALL],
+          resources: ['*'],
+          wildcardReason:
+            'a root is among the targets, so the hub lists every account of the organization with ListAccounts, ' +
+            'the fewest calls (20 accounts a page); ListAccounts has no resource type in the Service ' +
+            'Authorization Reference (AWS Organizations): "*" only',
+        }
+        : {
+          sid: 'ReadTheOrganization',
+          actions: ORGANIZATIONS_READS,
+          resources: organizationParentArns(this.partition, org),
+          wildcardReason:
+            'ListAccountsForParent and ListOrganizationalUnitsForParent walk the target OUs and every OU below them, ' +
+            `whose ids are not known in advance, so the OUs of organization ${org.organizationId} are granted by prefix; ` +
+            'the management account in their ARNs is a * as well',
+        },
     ];
     if (org.hubInScope) {
       grants.push(

@@ -14,7 +14,7 @@ import { Grant } from './grants';
 
 /** The integrations that are on. */
 export interface Integrations {
-  /** FLOWGUARD_SECURITY_HUB: resolve the remediated VPCs' findings of the facts' control. */
+  /** FLOWGUARD_SECURITY_HUB: note on the remediated VPCs' findings of the facts' control (NOTIFIED). */
   readonly securityHub: boolean;
   /** FLOWGUARD_CONFIG_REEVALUATE: re-evaluate the AWS Config rules of the facts' managed rule. */
   readonly configReevaluate: boolean;
@@ -78,18 +78,18 @@ const SCOPES: Record<string, ActionScope> = {
       `GetFindings finds the ${CONTROL} findings of the VPCs that the run remediated (filtered by the control and ` +
       `the VPCs' ARNs); ${SECURITY_HUB_NO_RESOURCES}`,
   },
-  // Only the workflow status RESOLVED (or none, for a note alone), and none of the fields that
-  // rate or classify a finding: the role cannot suppress a finding, reopen one, or change its
-  // severity. The Note (Note.Text, Note.UpdatedBy) is what flowguard writes besides.
+  // Only the workflow status NOTIFIED (or none, for a note alone), and none of the fields that
+  // rate or classify a finding: the role cannot resolve or suppress a finding, reopen one, or
+  // change its severity. The Note (Note.Text, Note.UpdatedBy) is what flowguard writes besides.
   'securityhub:BatchUpdateFindings': {
     sid: 'ResolveFindingsOfRemediatedVpcs',
     resource: () => SECURITY_HUB_RESOURCE,
     conditions: {
-      StringEqualsIfExists: { 'securityhub:ASFFSyntaxPath/Workflow.Status': 'RESOLVED' },
+      StringEqualsIfExists: { 'securityhub:ASFFSyntaxPath/Workflow.Status': 'NOTIFIED' },
       Null: Object.fromEntries(FIELDS_NEVER_SET.map((field) => [`securityhub:ASFFSyntaxPath/${field}`, 'true'])),
     },
     wildcardReason: () =>
-      `BatchUpdateFindings sets the ${CONTROL} findings of the remediated VPCs to workflow RESOLVED with a note, ` +
+      `BatchUpdateFindings notes on the ${CONTROL} findings of the remediated VPCs what was done (workflow NOTIFIED, never RESOLVED), ` +
       'and may set no other workflow status and none of the severity, confidence, criticality, type or ' +
       `verification fields (conditions on securityhub:ASFFSyntaxPath); ${SECURITY_HUB_NO_RESOURCES}`,
   },

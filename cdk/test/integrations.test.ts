@@ -97,10 +97,10 @@ describe('the single-account stack', () => {
       expect([resolve.Action, resolve.Resource]).toEqual(['securityhub:BatchUpdateFindings', '*']);
     });
 
-    test('BatchUpdateFindings may only set the workflow to RESOLVED, and no field that rates a finding', () => {
+    test('BatchUpdateFindings may only set the workflow to NOTIFIED, and no field that rates a finding', () => {
       const { Condition } = bySid(statements, 'ResolveFindingsOfRemediatedVpcs');
       expect(Condition).toEqual({
-        StringEqualsIfExists: { 'securityhub:ASFFSyntaxPath/Workflow.Status': 'RESOLVED' },
+        StringEqualsIfExists: { 'securityhub:ASFFSyntaxPath/Workflow.Status': 'NOTIFIED' },
         Null: {
           'securityhub:ASFFSyntaxPath/Confidence': 'true',
           'securityhub:ASFFSyntaxPath/Criticality': 'true',
@@ -174,7 +174,7 @@ describe('the single-account stack', () => {
     const reason = (resource: string) =>
       Object.entries(acknowledged).find(([id]) => id.endsWith(`AwsSolutions-IAM5[Resource::${resource}]`))?.[1] ?? '';
     expect(reason('*')).toContain('FindFindingsOfRemediatedVpcs: GetFindings finds the EC2.6 findings');
-    expect(reason('*')).toContain('ResolveFindingsOfRemediatedVpcs: BatchUpdateFindings sets');
+    expect(reason('*')).toContain('ResolveFindingsOfRemediatedVpcs: BatchUpdateFindings notes');
     expect(reason('*')).toContain('Security Hub CSPM supports no resource-level permissions');
     expect(reason('*')).toContain('FindFlowLogsConfigRules: DescribeConfigRules finds the AWS Config rules');
     expect(reason(`arn:aws:config:${REGION}:${ACCOUNT}:config-rule/*`)).toContain(
