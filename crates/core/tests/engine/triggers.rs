@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::assert_contains;
+use crate::common::assert_contains;
 use flowguard_core::trigger::{InvalidEvent, Target, TriggerKind, parse_event};
 use flowguard_core::{LogGroupName, VpcId};
 

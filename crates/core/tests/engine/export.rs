@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{MANAGED, flow_log, ours};
+use crate::common::{self, MANAGED, flow_log, ours};
 use flowguard_core::export::{
     self, ASFF_BATCH_LIMIT, CSV_COLUMNS, Compliance, ExportContext, ExportError, Finding, Findings,
     Format, OCSF_VERSION, RecordState, Severity, Workflow,

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use flowguard_core::fake::{FakeRegion, State, vpc};
 use flowguard_core::observed::{Destination, FlowLog, LogGroup, Retention};
 use flowguard_core::plan::{MAX_CALLS_PER_UNIT, Step, plan, units};

@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use flowguard_core::fake::FakeRegion;
 use flowguard_core::observed::Retention::Days;
 use flowguard_core::policy::{Policy, TrafficType::Reject};

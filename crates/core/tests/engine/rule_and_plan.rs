@@ -7,9 +7,7 @@
     clippy::type_complexity
 )]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use flowguard_core::fake::vpc;
 use flowguard_core::observed::{Destination, Retention};
 use flowguard_core::plan::{Decision, MAX_VPCS_PER_CREATE, Step, plan};

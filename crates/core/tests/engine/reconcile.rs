@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use flowguard_core::fake::FakeRegion;
 use flowguard_core::observed::{Destination, FlowLog, Retention::Days};
 use flowguard_core::policy::{DeliverTo, FileFormat, Policy, S3Options, TrafficType::Reject};
