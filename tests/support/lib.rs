@@ -7,12 +7,13 @@
 //! times ([`create_vpc_event`], [`stamped`]), and the emulators and the Lambda binary as child
 //! processes stopped on drop ([`processes`]).
 //!
-//! Suites: `integration.rs` (the engine and adapters against moto), `cli.rs` (the
-//! `flowguard` binary), `faults.rs` (faults and races through [`proxy`]), `organization.rs`
-//! (an organization's accounts, and `AssumeRole` into its members), `lambda_e2e.rs` (the
-//! built Lambda binary under `cargo lambda watch`). Their tests are `#[ignore]`d, so that a
-//! bare `cargo test --workspace` passes with nothing running; `./scripts/test` starts moto and
-//! runs them with `--include-ignored`. The demo (`demo/`, the `flowguard-demo` binary behind
+//! Suites: the one test binary `e2e` (`e2e/main.rs`), whose modules are `integration` (the
+//! engine and adapters against moto), `cli` (the `flowguard` binary), `faults` (faults and
+//! races through [`proxy`]), `organization` (an organization's accounts, and `AssumeRole`
+//! into its members), `s3` (the S3 destination) and `lambda` (the built Lambda binary under
+//! `cargo lambda watch`). Their tests are `#[ignore]`d, so that a bare `cargo test
+//! --workspace` passes with nothing running; `./scripts/test` starts moto and runs them with
+//! `--include-ignored`. The demo (`demo/`, the `flowguard-demo` binary behind
 //! `./scripts/demo`) starts its own emulators.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -255,7 +255,7 @@ async fn an_error_deep_in_the_walk_fails_the_whole_listing() {
 fn a_refused_assume_role_is_reported_as_itself() {
     // How the SDK fails a member account's call when STS refuses the member role: the call
     // is never sent, and the STS error is inside a dispatch failure (the moto suite checks
-    // the same end to end, `tests/organization.rs`).
+    // the same end to end, `tests/e2e/organization.rs`).
     use aws_credential_types::provider::error::CredentialsError;
     use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
     use aws_sdk_sts::operation::assume_role::AssumeRoleError;

@@ -5,9 +5,9 @@
 //! What moto checks and what it does not: it refuses a flow log into a bucket that does not
 //! exist (an `Unsuccessful` entry, code `400`), and stores the record format; it ignores
 //! `DestinationOptions` (the request's are checked with aws-smithy-mocks in
-//! `crates/aws/tests/adapters.rs`) and looks a bucket up by the whole `BUCKET/PREFIX` path, so
-//! a prefix reads as a missing bucket there: these tests use a bucket without prefix, and the
-//! prefix is covered by the core and the mocks.
+//! `crates/aws/tests/adapters/ec2_logs.rs`) and looks a bucket up by the whole `BUCKET/PREFIX`
+//! path, so a prefix reads as a missing bucket there: these tests use a bucket without prefix,
+//! and the prefix is covered by the core and the mocks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aws_sdk_ec2::types::{LogDestinationType, TrafficType};
