@@ -5,6 +5,9 @@
 //! more than [`MAX_FLOW_LOGS_PER_DELETE`] ids in one `DeleteFlowLogs`, and (once
 //! [`FakeRegion::account`] is set) a `CreateFlowLogs` naming a VPC of another account, refused
 //! as a whole.
+//!
+//! Below the fake, the builders that the tests of every crate share: [`place`], [`fixture`],
+//! [`event`], [`variables`], [`vpc_line`] and [`set`].
 
 use crate::error::AwsError;
 use crate::ids::Place;
@@ -16,7 +19,8 @@ use crate::ports::{
     Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Reevaluation,
     Remediator, VpcQuery,
 };
-use std::collections::BTreeMap;
+use crate::report::{Report, VpcReport};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 /// The state of one fake region.
@@ -429,4 +433,75 @@ impl Remediator for FakeRegion {
             "securityhub-vpc-flow-logs-enabled-fake".to_owned(),
         ]))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builders shared by the tests of every crate: the engine's, the adapters' and the end-to-end
+// suite's (through its support library, `tests/support`). Written once here, where they can
+// all reach them; a missing fixture or VPC fails the test that asked for it, hence the panics.
+
+/// The account of [`place`] (moto's default account, in the end-to-end suite).
+pub const ACCOUNT: &str = "123456789012";
+/// The region of [`place`].
+pub const REGION: &str = "us-east-1";
+
+/// The place of the tests: [`REGION`] of [`ACCOUNT`].
+pub fn place() -> Place {
+    Place {
+        region: REGION.into(),
+        account: ACCOUNT.into(),
+    }
+}
+
+/// The bytes of the fixture event `name` (a path under the workspace's
+/// `tests/fixtures/events/`), as the Lambda receives them.
+#[allow(clippy::panic)]
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../tests/fixtures/events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// An EventBridge envelope around `detail`, as EventBridge delivers it, in [`place`].
+pub fn event(source: &str, detail_type: &str, detail: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "version": "0",
+        "id": "11111111-2222-3333-4444-555555555555",
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT,
+        "time": "2024-10-08T09:08:34Z",
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    })
+}
+
+/// The configuration `vars` (name, value) as a lookup, the argument of
+/// [`Policy::from_lookup`](crate::Policy::from_lookup) and
+/// [`OrgConfig::from_lookup`](crate::organization::OrgConfig::from_lookup).
+pub fn variables<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+/// The line of the VPC `vpc` in `report`.
+#[track_caller]
+#[allow(clippy::panic)]
+pub fn vpc_line<'a>(report: &'a Report, vpc: &str) -> &'a VpcReport {
+    report
+        .vpcs
+        .iter()
+        .find(|v| v.vpc_id.as_str() == vpc)
+        .unwrap_or_else(|| panic!("no {vpc} in {report}"))
+}
+
+/// The set of `ids`, owned.
+pub fn set<S: AsRef<str>>(ids: &[S]) -> BTreeSet<String> {
+    ids.iter().map(|id| id.as_ref().to_owned()).collect()
 }

@@ -1,19 +1,36 @@
-//! Builders shared by the engine's tests.
+//! Builders shared by the engine's tests, with those that `flowguard_core::fake` shares with
+//! the other crates' tests.
 #![allow(dead_code)]
 
+pub use flowguard_core::fake::{ACCOUNT, event, fixture, place, set, variables, vpc_line};
 use flowguard_core::fake::{State, vpc};
 use flowguard_core::observed::{Destination, FlowLog, LogGroup, Observed, Retention};
-use flowguard_core::policy::TrafficType;
-use flowguard_core::{FlowLogId, LogGroupName, Place};
+use flowguard_core::policy::{Policy, TrafficType};
+use flowguard_core::reconcile::Run;
+use flowguard_core::trigger::Trigger;
+use flowguard_core::{FlowLogId, LogGroupName};
 
 pub const MANAGED: &str = "/vpc/flow-logs";
-/// The account of [`place`].
-pub const ACCOUNT: &str = "123456789012";
+/// The delivery role of [`policy`].
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/flow-logs";
 
-pub fn place() -> Place {
-    Place {
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
+/// The policy of the tests: the defaults, with a delivery role.
+pub fn policy() -> Policy {
+    Policy {
+        delivery_role_arn: Some(ROLE.into()),
+        ..Policy::default()
+    }
+}
+
+/// A run of `policy` for `trigger` in [`place`], as if the time were 10 000 (Unix seconds).
+pub fn run<'a>(policy: &'a Policy, trigger: &'a Trigger) -> Run<'a> {
+    Run {
+        policy,
+        place: place(),
+        trigger,
+        now: Some(10_000),
+        run_id: "run-1".into(),
+        deadline: None,
     }
 }
 

@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::common::{self, MANAGED, flow_log, ours};
+use crate::common::{self, ACCOUNT, MANAGED, flow_log, group, ours};
 use flowguard_core::export::{
     self, ASFF_BATCH_LIMIT, CSV_COLUMNS, Compliance, ExportContext, ExportError, Finding, Findings,
     Format, OCSF_VERSION, RecordState, Severity, Workflow,
 };
 use flowguard_core::fake::{FakeRegion, State, vpc};
-use flowguard_core::observed::{FlowLog, LogGroup, Retention};
+use flowguard_core::observed::{FlowLog, Retention};
 use flowguard_core::organization::{AccountRun, OrgConfig, OrgReport};
 use flowguard_core::policy::{Policy, TrafficType};
 use flowguard_core::reconcile::{Run, audit, enforce};
@@ -24,7 +24,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// 2026-05-01T12:00:00Z, the runs' clock and the exports' generation time.
 const NOW: i64 = 1_777_636_800;
 const GENERATED_AT: &str = "2026-05-01T12:00:00Z";
-const ACCOUNT: &str = "123456789012";
 const OWNER: &str = "999999999999";
 
 fn ctx() -> ExportContext {
@@ -52,12 +51,9 @@ fn policy(account: &str) -> Policy {
 
 fn run<'a>(policy: &'a Policy, place: Place, trigger: &'a Trigger) -> Run<'a> {
     Run {
-        policy,
         place,
-        trigger,
         now: Some(NOW),
-        run_id: "run-1".to_owned(),
-        deadline: None,
+        ..common::run(policy, trigger)
     }
 }
 
@@ -73,10 +69,6 @@ fn audit_of(fake: &FakeRegion, place: Place) -> Report {
     let policy = policy(&place.account);
     let trigger = Trigger::manual_sweep("flowguard audit");
     block_on(audit(fake, &run(&policy, place, &trigger))).unwrap()
-}
-
-fn group(name: &str, retention: Retention) -> (LogGroupName, LogGroup) {
-    common::group(name, retention)
 }
 
 fn exempt(id: &str) -> flowguard_core::Vpc {

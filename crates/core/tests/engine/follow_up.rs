@@ -16,22 +16,17 @@ use futures::executor::block_on;
 
 fn policy(security_hub: bool, config_reevaluate: bool) -> Policy {
     Policy {
-        delivery_role_arn: Some("arn:aws:iam::123456789012:role/flow-logs".into()),
         security_hub,
         config_reevaluate,
-        ..Policy::default()
+        ..crate::common::policy()
     }
 }
 
 fn sweep(fake: &FakeRegion, policy: &Policy, mode: Mode) -> Report {
     let trigger = Trigger::manual_sweep("t");
     let run = Run {
-        policy,
-        place: place(),
-        trigger: &trigger,
         now: Some(1_764_574_200),
-        run_id: "run-1".into(),
-        deadline: None,
+        ..run(policy, &trigger)
     };
     block_on(reconcile(fake, fake, &run, mode)).unwrap()
 }

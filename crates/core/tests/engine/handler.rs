@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::{fixture, policy};
 use flowguard_core::fake::{FakeRegion, State, vpc};
 use flowguard_core::handler::{Backend, HandlerError, Setup, handle};
 use flowguard_core::observed::{LogGroup, Retention};
@@ -41,24 +42,14 @@ fn backend() -> FakeBackend {
 
 fn setup(dry_run: bool) -> Setup {
     let policy = Policy {
-        delivery_role_arn: Some("arn:aws:iam::123456789012:role/fl".into()),
         dry_run,
-        ..Policy::default()
+        ..policy()
     };
     Setup {
         policy,
         region: "us-east-1".into(),
         warnings: vec![],
     }
-}
-
-/// A fixture event's bytes, as the Lambda receives them.
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/events/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(path).unwrap()
 }
 
 /// Hands the fixture `name` to the handler of a function that runs in `account`.

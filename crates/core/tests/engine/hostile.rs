@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::event;
 use flowguard_core::trigger::{
     InvalidEvent, MAX_EVENT_BYTES, Target, Trigger, parse_event, trigger_from_value,
 };
@@ -17,21 +18,6 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 const CLOUDTRAIL: &str = "AWS API Call via CloudTrail";
-
-/// An EventBridge envelope around `detail`, as EventBridge delivers it.
-fn event(source: &str, detail_type: &str, detail: Value) -> Value {
-    json!({
-        "version": "0",
-        "id": "11111111-2222-3333-4444-555555555555",
-        "detail-type": detail_type,
-        "source": source,
-        "account": "123456789012",
-        "time": "2024-10-08T09:08:34Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": detail,
-    })
-}
 
 /// A CloudTrail event of `source` for `eventName` = `name`, with extra detail fields.
 fn cloudtrail(source: &str, name: &str, extra: Value) -> Value {

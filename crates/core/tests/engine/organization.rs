@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::{set, variables};
 use flowguard_core::organization::{
     AccountRun, AccountSource, AccountStatus, OrgConfig, OrgReport, member_role_arn, partition_of,
 };
@@ -10,18 +11,9 @@ use flowguard_core::report::{Report, TriggerReport, VpcReport, VpcStatus};
 use flowguard_core::rule::Checks;
 use flowguard_core::trigger::Trigger;
 use flowguard_core::{ConfigError, VpcId};
-use std::collections::BTreeSet;
 
 fn config(vars: &[(&str, &str)]) -> Result<Option<OrgConfig>, ConfigError> {
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    OrgConfig::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-}
-
-fn set(ids: &[&str]) -> BTreeSet<String> {
-    ids.iter().map(|id| (*id).to_owned()).collect()
+    OrgConfig::from_lookup(variables(vars))
 }
 
 #[test]
@@ -480,11 +472,7 @@ mod hub {
     use futures::executor::block_on;
 
     fn fixture(name: &str) -> serde_json::Value {
-        let path = format!(
-            "{}/../../tests/fixtures/events/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+        serde_json::from_slice(&crate::common::fixture(name)).unwrap()
     }
 
     /// A CreateVpc event of `account` for its one VPC (`vpc-<account>` in these fakes).

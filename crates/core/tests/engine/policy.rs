@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::variables;
 use flowguard_core::facts::{SOURCE, facts};
 use flowguard_core::observed::Destination;
 use flowguard_core::policy::{
@@ -18,11 +19,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 fn policy(vars: &[(&str, &str)]) -> Result<Policy, ConfigError> {
-    let map: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Policy::from_lookup(|name| map.get(name).cloned())
+    Policy::from_lookup(variables(vars))
 }
 
 #[test]

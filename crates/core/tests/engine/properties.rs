@@ -15,7 +15,6 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 const GROUPS: [&str; 3] = [MANAGED, "/team/a", "/team/b"];
-const ROLE: &str = "arn:aws:iam::123456789012:role/flow-logs";
 /// The time of every generated observation (Unix seconds).
 const NOW: i64 = 1_800_000_000;
 /// The account of the generated region; some VPCs are shared to it by this other one.
@@ -121,13 +120,6 @@ fn not_lower(before: Retention, after: Retention) -> bool {
     match (before, after) {
         (Retention::NeverExpire, after) => after == Retention::NeverExpire,
         (Retention::Days(d), after) => after.at_least(d),
-    }
-}
-
-fn policy() -> Policy {
-    Policy {
-        delivery_role_arn: Some(ROLE.into()),
-        ..Policy::default()
     }
 }
 

@@ -12,13 +12,6 @@ use flowguard_core::{ActionResult, AwsError, Outcome, Permission, Report, VpcId,
 use futures::executor::block_on;
 use std::time::{Duration, Instant};
 
-fn policy() -> Policy {
-    Policy {
-        delivery_role_arn: Some("arn:aws:iam::123456789012:role/flow-logs".into()),
-        ..Policy::default()
-    }
-}
-
 fn vpc_trigger(id: &str) -> Trigger {
     Trigger {
         target: Target::Vpcs(vec![VpcId::new(id)]),
@@ -28,17 +21,6 @@ fn vpc_trigger(id: &str) -> Trigger {
         region: None,
         account: None,
         time: Some(1_000),
-    }
-}
-
-fn run<'a>(policy: &'a Policy, trigger: &'a Trigger) -> Run<'a> {
-    Run {
-        policy,
-        place: place(),
-        trigger,
-        now: Some(10_000),
-        run_id: "run-1".into(),
-        deadline: None,
     }
 }
 
@@ -101,12 +83,7 @@ fn fail(fake: &FakeRegion, operation: &'static str, code: &str, message: &str) {
 /// The status the report gives the VPC `id`.
 #[track_caller]
 fn status_of(report: &Report, id: &str) -> VpcStatus {
-    report
-        .vpcs
-        .iter()
-        .find(|v| v.vpc_id.as_str() == id)
-        .unwrap_or_else(|| panic!("no {id} in {report}"))
-        .status
+    vpc_line(report, id).status
 }
 
 /// The calls of the run that change something: all but the reads.

@@ -2,17 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::common::assert_contains;
+use crate::common::{assert_contains, fixture};
 use flowguard_core::trigger::{InvalidEvent, Target, TriggerKind, parse_event};
 use flowguard_core::{LogGroupName, VpcId};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../tests/fixtures/events/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 #[test]
 fn create_vpc_reconciles_the_new_vpc() {
