@@ -3,35 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::{clients, error, place, variables};
 use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
 use aws_sdk_ec2::operation::create_flow_logs::{CreateFlowLogsError, CreateFlowLogsOutput};
 use aws_sdk_ec2::operation::describe_flow_logs::{DescribeFlowLogsError, DescribeFlowLogsOutput};
 use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
 use aws_sdk_ec2::types::{FlowLog, UnsuccessfulItem, UnsuccessfulItemError, Vpc};
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_types::error::ErrorMetadata;
-use flowguard_aws::{AwsInventory, AwsRemediator, Clients};
+use flowguard_aws::{AwsInventory, AwsRemediator};
 use flowguard_core::{
     AwsError, Created, Disposition, FlowLogQuery, FlowLogRequest, Inventory, LogGroupName,
     Permission, Remediator, TrafficType, VpcId, VpcQuery, classify,
 };
-
-fn clients(ec2: &[&Rule], logs: &[&Rule]) -> Clients {
-    // The clients not given are never called here: built on first use from an empty
-    // configuration (no region, no credentials), they could only fail.
-    Clients::from_parts(
-        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2),
-        mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, logs),
-        &aws_config::SdkConfig::builder().build(),
-    )
-}
-
-fn ec2_error(code: &str) -> ErrorMetadata {
-    ErrorMetadata::builder()
-        .code(code)
-        .message(format!("{code} happened"))
-        .build()
-}
 
 fn request(vpcs: &[&str]) -> FlowLogRequest {
     FlowLogRequest {
@@ -56,7 +40,7 @@ fn numbered<T>(count: usize, make: impl Fn(usize) -> T) -> Vec<T> {
 /// A CreateFlowLogs that fails as a whole with the EC2 error `code`.
 fn create_flow_logs_failing(code: &'static str) -> Rule {
     mock!(aws_sdk_ec2::Client::create_flow_logs)
-        .then_error(move || CreateFlowLogsError::generic(ec2_error(code)))
+        .then_error(move || CreateFlowLogsError::generic(error(code)))
 }
 
 /// The entry of CreateFlowLogs' `unsuccessful` list for `vpc`, failed with `code`.
@@ -145,7 +129,7 @@ async fn describe_flow_logs_follows_every_page_and_filters_by_resource() {
 async fn throttling_keeps_its_code_and_is_retryable() {
     for code in ["RequestLimitExceeded", "ThrottlingException"] {
         let rule = mock!(aws_sdk_ec2::Client::describe_flow_logs)
-            .then_error(move || DescribeFlowLogsError::generic(ec2_error(code)));
+            .then_error(move || DescribeFlowLogsError::generic(error(code)));
         let inventory = AwsInventory::new(clients(&[&rule], &[]));
         let err = inventory.flow_logs(FlowLogQuery::All).await.unwrap_err();
         assert_eq!(err.code.as_deref(), Some(code));
@@ -232,7 +216,7 @@ async fn the_dry_run_check_reads_the_answer() {
     ] {
         let rule = mock!(aws_sdk_ec2::Client::create_flow_logs)
             .match_requests(|r| r.dry_run() == Some(true))
-            .then_error(move || CreateFlowLogsError::generic(ec2_error(code)));
+            .then_error(move || CreateFlowLogsError::generic(error(code)));
         let inventory = AwsInventory::new(clients(&[&rule], &[]));
         assert_eq!(
             inventory
@@ -379,12 +363,7 @@ fn s3_policy() -> flowguard_core::Policy {
         ("FLOWGUARD_S3_HIVE_PARTITIONS", "true"),
         ("FLOWGUARD_S3_PER_HOUR_PARTITION", "true"),
     ];
-    flowguard_core::Policy::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap()
+    flowguard_core::Policy::from_lookup(variables(&vars)).unwrap()
 }
 
 fn one_vpc() -> Rule {
@@ -398,13 +377,6 @@ fn one_vpc() -> Rule {
             )
             .build()
     })
-}
-
-fn place() -> flowguard_core::Place {
-    flowguard_core::Place {
-        region: "us-east-1".into(),
-        account: "123456789012".into(),
-    }
 }
 
 /// EC2 refuses `DeliverLogsPermissionArn` for an S3 destination (moto does not): the engine's

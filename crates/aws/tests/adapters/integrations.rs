@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::{clients, error};
 use aws_sdk_config::operation::describe_config_rules::DescribeConfigRulesOutput;
 use aws_sdk_config::operation::start_config_rules_evaluation::{
     StartConfigRulesEvaluationError, StartConfigRulesEvaluationOutput,
@@ -19,21 +20,16 @@ use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingIdentifier, Resource, WorkflowStatus,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use aws_smithy_types::error::ErrorMetadata;
-use flowguard_aws::{AwsRemediator, Clients};
+use flowguard_aws::AwsRemediator;
 use flowguard_core::{
     Disposition, FindingUpdate, Place, Reevaluation, Remediator, VpcId, classify,
 };
 
 fn remediator(hub: &[&Rule], config: &[&Rule]) -> AwsRemediator {
     AwsRemediator::new(
-        Clients::from_parts(
-            mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &[]),
-            mock_client!(aws_sdk_cloudwatchlogs, RuleMode::MatchAny, &[]),
-            &aws_config::SdkConfig::builder().build(),
-        )
-        .with_securityhub(mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, hub))
-        .with_config_service(mock_client!(aws_sdk_config, RuleMode::MatchAny, config)),
+        clients(&[], &[])
+            .with_securityhub(mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, hub))
+            .with_config_service(mock_client!(aws_sdk_config, RuleMode::MatchAny, config)),
     )
 }
 
@@ -63,13 +59,6 @@ fn finding(id: &str, n: usize) -> AwsSecurityFinding {
         .title("VPC flow logging should be enabled in all VPCs")
         .description("EC2.6")
         .resources(Resource::builder().r#type("AwsEc2Vpc").id(arn(n)).build())
-        .build()
-}
-
-fn error(code: &str) -> ErrorMetadata {
-    ErrorMetadata::builder()
-        .code(code)
-        .message(format!("{code} happened"))
         .build()
 }
 

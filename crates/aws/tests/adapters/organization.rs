@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::common::error;
 use aws_sdk_organizations::operation::list_accounts::{ListAccountsError, ListAccountsOutput};
 use aws_sdk_organizations::operation::list_accounts_for_parent::{
     ListAccountsForParentError, ListAccountsForParentOutput,
@@ -10,7 +11,6 @@ use aws_sdk_organizations::operation::list_accounts_for_parent::{
 use aws_sdk_organizations::operation::list_organizational_units_for_parent::ListOrganizationalUnitsForParentOutput;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus, OrganizationalUnit};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use aws_smithy_types::error::ErrorMetadata;
 use flowguard_aws::organization::{OrgAccount, organization_accounts};
 use flowguard_core::{Disposition, classify};
 
@@ -30,13 +30,6 @@ fn active(id: &str) -> Account {
 
 fn ids(accounts: &[OrgAccount]) -> Vec<&str> {
     accounts.iter().map(|a| a.id.as_str()).collect()
-}
-
-fn error(code: &str) -> ErrorMetadata {
-    ErrorMetadata::builder()
-        .code(code)
-        .message(format!("{code} happened"))
-        .build()
 }
 
 /// ListAccounts answering `accounts` to the request whose token is `token`, then `next`.
