@@ -3,11 +3,13 @@
 
 use aws_sdk_ec2::types::TrafficType;
 use flowguard_aws::{Mode, Reconciler};
+use flowguard_core::fake::vpc_line;
 use flowguard_core::trigger::trigger_from_value;
 use flowguard_core::{ActionResult, Outcome, Permission, Report, VpcStatus};
 use flowguard_tests::proxy::{AwsRules, FaultProxy};
 use flowguard_tests::{
     ACCOUNT, CallCounter, Moto, REGION, ROLE, Seed, create_vpc_event, fixture, moto, place, policy,
+    strict,
 };
 
 const MANAGED: &str = "/vpc/flow-logs";
@@ -24,12 +26,7 @@ async fn on_event(r: &Reconciler, event: &serde_json::Value, mode: Mode) -> Repo
 }
 
 fn status_of<'a>(report: &'a Report, vpc: &str) -> &'a VpcStatus {
-    &report
-        .vpcs
-        .iter()
-        .find(|v| v.vpc_id.as_str() == vpc)
-        .unwrap_or_else(|| panic!("{vpc} not in {report}"))
-        .status
+    &vpc_line(report, vpc).status
 }
 
 fn sorted(mut calls: Vec<String>) -> Vec<String> {
@@ -489,14 +486,6 @@ async fn the_lambda_handler_path_runs_against_moto() {
 }
 
 // ---- With the AWS rules on: what real AWS does and moto does not (issue 11) ----
-
-/// A reconciler whose requests go through a proxy enforcing [`AwsRules`].
-async fn strict(m: &Moto, rules: AwsRules) -> (Reconciler, Seed, FaultProxy) {
-    let proxy = FaultProxy::with_aws_rules(&m.url, rules);
-    let clients = m.clients_at(&proxy.url, REGION).await;
-    let seed = Seed::new(&m.clients(REGION).await);
-    (Reconciler::new(clients, place()), seed, proxy)
-}
 
 #[tokio::test]
 #[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]

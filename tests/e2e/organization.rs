@@ -5,6 +5,7 @@
 
 use flowguard_aws::organization::{MemberAccess, organization_accounts, session_name};
 use flowguard_aws::{AwsInventory, Clients};
+use flowguard_core::fake::set;
 use flowguard_core::{Inventory, VpcQuery};
 use flowguard_tests::organizations::{create_account, create_organization, create_unit};
 use flowguard_tests::proxy::{AwsRules, FaultProxy};
@@ -74,10 +75,6 @@ async fn ids(org: &Org, units: &[&String]) -> BTreeSet<String> {
         .into_iter()
         .map(|a| a.id)
         .collect()
-}
-
-fn set(ids: &[&String]) -> BTreeSet<String> {
-    ids.iter().map(|i| (*i).clone()).collect()
 }
 
 const EXTERNAL_ID: &str = "flowguard-external-id";

@@ -12,13 +12,12 @@
 
 use aws_sdk_ec2::types::{LogDestinationType, TrafficType};
 use flowguard_aws::{Mode, Reconciler};
+use flowguard_core::fake::vpc_line;
 use flowguard_core::rule::RetentionCheck;
 use flowguard_core::trigger::trigger_from_value;
-use flowguard_core::{ActionResult, Outcome, Permission, Policy, Report, VpcStatus};
+use flowguard_core::{ActionResult, Outcome, Permission, Policy, VpcStatus};
 use flowguard_tests::proxy::{AwsRules, FaultProxy};
-use flowguard_tests::{
-    ACCOUNT, Moto, REGION, Seed, create_bucket, create_vpc_event, moto, place, policy,
-};
+use flowguard_tests::{ACCOUNT, Moto, Seed, create_bucket, create_vpc_event, moto, policy, strict};
 
 const BUCKET: &str = "flowguard-log-archive";
 const BUCKET_ARN: &str = "arn:aws:s3:::flowguard-log-archive";
@@ -41,19 +40,9 @@ fn s3_policy(destination: &str) -> Policy {
     .unwrap()
 }
 
+/// The S3 suite runs through the AWS-rules proxy.
 async fn setup(m: &Moto) -> (Reconciler, Seed, FaultProxy) {
-    let proxy = FaultProxy::with_aws_rules(&m.url, AwsRules::default());
-    let clients = m.clients_at(&proxy.url, REGION).await;
-    let seed = Seed::new(&m.clients(REGION).await);
-    (Reconciler::new(clients, place()), seed, proxy)
-}
-
-fn vpc_line<'a>(report: &'a Report, vpc: &str) -> &'a flowguard_core::report::VpcReport {
-    report
-        .vpcs
-        .iter()
-        .find(|v| v.vpc_id.as_str() == vpc)
-        .unwrap_or_else(|| panic!("{vpc} not in {report}"))
+    strict(m, AwsRules::default()).await
 }
 
 /// flowguard's flow logs of `vpc`, as moto describes them.

@@ -2,6 +2,7 @@
 //! or ignored, and an event of another account.
 
 use super::{create_role, flowguard, state, statuses};
+use flowguard_core::fake;
 use flowguard_tests::{ACCOUNT, REGION, Seed, create_vpc_event, fixture, moto};
 use serde_json::{Value, json};
 
@@ -76,8 +77,9 @@ enum Expect {
     Ignored,
 }
 
+/// The bytes of an EventBridge envelope of `source` around `detail`.
 fn event(detail_type: &str, source: &str, detail: Value) -> Vec<u8> {
-    json!({"version": "0", "id": "x", "detail-type": detail_type, "source": source, "account": ACCOUNT, "region": REGION, "detail": detail})
+    fake::event(source, detail_type, detail)
         .to_string()
         .into_bytes()
 }

@@ -9,8 +9,8 @@
 //! and what a run could change.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use flowguard_tests::{ACCOUNT, Moto, REGION, Seed};
-use serde_json::{Value, json};
+use flowguard_tests::{ACCOUNT, Moto, Seed};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -139,19 +139,7 @@ fn role_arn() -> String {
 /// A delivery role in moto's IAM that trusts the flow-logs service, so that `init` and
 /// `apply` accept it.
 async fn create_role(m: &Moto) {
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-    });
-    let clients = m.clients(REGION).await;
-    clients
-        .iam()
-        .create_role()
-        .role_name(ROLE_NAME)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap();
+    flowguard_tests::delivery_role(m, ROLE_NAME).await;
 }
 
 /// What a run could change: every flow log (id, resource, tags) and every log group with
