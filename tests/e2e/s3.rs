@@ -12,7 +12,7 @@
 
 use aws_sdk_ec2::types::{LogDestinationType, TrafficType};
 use flowguard_aws::{Mode, Reconciler};
-use flowguard_core::fake::vpc_line;
+use flowguard_core::fake::{self, vpc_line};
 use flowguard_core::rule::RetentionCheck;
 use flowguard_core::trigger::trigger_from_value;
 use flowguard_core::{ActionResult, Outcome, Permission, Policy, VpcStatus};
@@ -25,19 +25,7 @@ const FORMAT: &str = "${version} ${vpc-id} ${srcaddr} ${dstaddr} ${action} ${log
 
 /// The policy with an S3 destination and every option set.
 fn s3_policy(destination: &str) -> Policy {
-    let vars = [
-        ("FLOWGUARD_DESTINATION", destination),
-        ("FLOWGUARD_LOG_FORMAT", FORMAT),
-        ("FLOWGUARD_S3_FILE_FORMAT", "parquet"),
-        ("FLOWGUARD_S3_HIVE_PARTITIONS", "true"),
-        ("FLOWGUARD_S3_PER_HOUR_PARTITION", "true"),
-    ];
-    Policy::from_lookup(|name| {
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap()
+    fake::s3_policy(destination, FORMAT)
 }
 
 /// The S3 suite runs through the AWS-rules proxy.

@@ -7,7 +7,7 @@
 //! as a whole.
 //!
 //! Below the fake, the builders that the tests of every crate share: [`place`], [`fixture`],
-//! [`event`], [`variables`], [`vpc_line`] and [`set`].
+//! [`event`], [`variables`], [`s3_policy`], [`vpc_line`] and [`set`].
 
 use crate::error::AwsError;
 use crate::ids::Place;
@@ -488,6 +488,20 @@ pub fn variables<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<
             .find(|(k, _)| *k == name)
             .map(|(_, v)| (*v).to_owned())
     }
+}
+
+/// The policy with an S3 destination and every S3 option set: `destination`, the record
+/// format `log_format`, Parquet files, Hive-compatible prefixes and hourly partitions.
+#[allow(clippy::panic)]
+pub fn s3_policy(destination: &str, log_format: &str) -> crate::Policy {
+    let vars = [
+        ("FLOWGUARD_DESTINATION", destination),
+        ("FLOWGUARD_LOG_FORMAT", log_format),
+        ("FLOWGUARD_S3_FILE_FORMAT", "parquet"),
+        ("FLOWGUARD_S3_HIVE_PARTITIONS", "true"),
+        ("FLOWGUARD_S3_PER_HOUR_PARTITION", "true"),
+    ];
+    crate::Policy::from_lookup(variables(&vars)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The line of the VPC `vpc` in `report`.

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::common::{clients, error, place, variables};
+use crate::common::{clients, error, place};
 use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
 use aws_sdk_ec2::operation::create_flow_logs::{CreateFlowLogsError, CreateFlowLogsOutput};
 use aws_sdk_ec2::operation::describe_flow_logs::{DescribeFlowLogsError, DescribeFlowLogsOutput};
@@ -12,6 +12,7 @@ use aws_sdk_ec2::types::{FlowLog, UnsuccessfulItem, UnsuccessfulItemError, Vpc};
 use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_types::error::ErrorMetadata;
 use flowguard_aws::{AwsInventory, AwsRemediator};
+use flowguard_core::fake;
 use flowguard_core::{
     AwsError, Created, Disposition, FlowLogQuery, FlowLogRequest, Inventory, LogGroupName,
     Permission, Remediator, TrafficType, VpcId, VpcQuery, classify,
@@ -356,14 +357,10 @@ fn an_unreadable_response_is_retryable() {
 
 /// The S3 policy of the tests below: a bucket with a prefix, every option set.
 fn s3_policy() -> flowguard_core::Policy {
-    let vars = [
-        ("FLOWGUARD_DESTINATION", "arn:aws:s3:::log-archive/vpc/"),
-        ("FLOWGUARD_LOG_FORMAT", "${version} ${vpc-id} ${action}"),
-        ("FLOWGUARD_S3_FILE_FORMAT", "parquet"),
-        ("FLOWGUARD_S3_HIVE_PARTITIONS", "true"),
-        ("FLOWGUARD_S3_PER_HOUR_PARTITION", "true"),
-    ];
-    flowguard_core::Policy::from_lookup(variables(&vars)).unwrap()
+    fake::s3_policy(
+        "arn:aws:s3:::log-archive/vpc/",
+        "${version} ${vpc-id} ${action}",
+    )
 }
 
 fn one_vpc() -> Rule {

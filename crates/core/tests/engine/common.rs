@@ -57,6 +57,14 @@ pub fn ours(mut fl: FlowLog) -> FlowLog {
     fl
 }
 
+/// `fl`, failing delivery with `error` since `created_at` (Unix seconds).
+pub fn failing(mut fl: FlowLog, error: &str, created_at: i64) -> FlowLog {
+    fl.deliver_status = Some("FAILED".into());
+    fl.deliver_error = Some(error.into());
+    fl.created_at = Some(created_at);
+    fl
+}
+
 pub fn group(name: &str, retention: Retention) -> (LogGroupName, LogGroup) {
     (
         LogGroupName::new(name),

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::common::{self, ACCOUNT, MANAGED, flow_log, group, ours};
+use crate::common::{self, ACCOUNT, MANAGED, failing, flow_log, group, ours};
 use flowguard_core::export::{
     self, ASFF_BATCH_LIMIT, CSV_COLUMNS, Compliance, ExportContext, ExportError, Finding, Findings,
     Format, OCSF_VERSION, RecordState, Severity, Workflow,
@@ -83,11 +83,8 @@ fn shared(id: &str, owner: &str) -> flowguard_core::Vpc {
 
 /// flowguard's own flow log, failing delivery for ten minutes (too young to replace).
 fn failing_own(id: &str, vpc: &str) -> FlowLog {
-    let mut fl = ours(flow_log(id, vpc, TrafficType::Reject, MANAGED));
-    fl.deliver_status = Some("FAILED".to_owned());
-    fl.deliver_error = Some("Access error".to_owned());
-    fl.created_at = Some(NOW - 600);
-    fl
+    let fl = ours(flow_log(id, vpc, TrafficType::Reject, MANAGED));
+    failing(fl, "Access error", NOW - 600)
 }
 
 /// us-east-1, enforced: compliant, remediated, exempt (failing its checks), not owned, gone

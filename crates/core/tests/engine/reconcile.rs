@@ -96,11 +96,8 @@ fn writes(fake: &FakeRegion) -> Vec<&'static str> {
 
 /// Flowguard's own flow log of `vpc`, failing to deliver with `error` for `age_seconds`.
 fn failing_own(vpc: &str, error: &str, age_seconds: i64) -> FlowLog {
-    let mut fl = ours(flow_log(&format!("fl-{vpc}"), vpc, Reject, MANAGED));
-    fl.deliver_status = Some("FAILED".into());
-    fl.deliver_error = Some(error.into());
-    fl.created_at = Some(10_000 - age_seconds);
-    fl
+    let fl = ours(flow_log(&format!("fl-{vpc}"), vpc, Reject, MANAGED));
+    failing(fl, error, 10_000 - age_seconds)
 }
 
 /// Enforces a sweep of vpc-1 whose own flow log has failed with `error` for `age_seconds`,
