@@ -3,7 +3,7 @@
  * and the CLI embed the file (flowguard-core, `include_str!`), and the CDK app imports it here.
  * It holds the configuration's allowed values and defaults, the AWS naming rules they rest on,
  * the managed-by tag and the delivery role's policy templates; its `cases` are run by the Rust
- * tests (crates/core/tests/policy.rs) and by jest (test/facts.test.ts) alike, so the synth's
+ * tests (crates/core/tests/engine/policy.rs) and by jest (test/facts.test.ts) alike, so the synth's
  * validation cannot drift from the Lambda's start-up again.
  *
  * Patterns are written in the subset that Rust's regex-lite and JavaScript's RegExp read alike

@@ -1,6 +1,6 @@
 /**
  * The facts (crates/core/facts.json) as the CDK app reads them. The Rust side runs the same
- * shared cases (crates/core/tests/policy.rs) and renders the same delivery-role templates
+ * shared cases (crates/core/tests/engine/policy.rs) and renders the same delivery-role templates
  * (crates/aws/src/iam.rs), so a value that the synth accepts is one the Lambda accepts at start-up.
  */
 import {

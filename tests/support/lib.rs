@@ -7,12 +7,13 @@
 //! times ([`create_vpc_event`], [`stamped`]), and the emulators and the Lambda binary as child
 //! processes stopped on drop ([`processes`]).
 //!
-//! Suites: `integration.rs` (the engine and adapters against moto), `cli.rs` (the
-//! `flowguard` binary), `faults.rs` (faults and races through [`proxy`]), `organization.rs`
-//! (an organization's accounts, and `AssumeRole` into its members), `lambda_e2e.rs` (the
-//! built Lambda binary under `cargo lambda watch`). Their tests are `#[ignore]`d, so that a
-//! bare `cargo test --workspace` passes with nothing running; `./scripts/test` starts moto and
-//! runs them with `--include-ignored`. The demo (`demo/`, the `flowguard-demo` binary behind
+//! Suites: the one test binary `e2e` (`e2e/main.rs`), whose modules are `integration` (the
+//! engine and adapters against moto), `cli` (the `flowguard` binary), `faults` (faults and
+//! races through [`proxy`]), `organization` (an organization's accounts, and `AssumeRole`
+//! into its members), `s3` (the S3 destination) and `lambda` (the built Lambda binary under
+//! `cargo lambda watch`). Their tests are `#[ignore]`d, so that a bare `cargo test
+//! --workspace` passes with nothing running; `./scripts/test` starts moto and runs them with
+//! `--include-ignored`. The demo (`demo/`, the `flowguard-demo` binary behind
 //! `./scripts/demo`) starts its own emulators.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -32,14 +33,16 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use flowguard_aws::Clients;
+use flowguard_aws::{Clients, Reconciler};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
-/// The default test region.
-pub const REGION: &str = "us-east-1";
+/// The default test region, moto's default account and their place, as every crate's tests
+/// have them.
+pub use flowguard_core::fake::{ACCOUNT, REGION, place};
+
 /// The policy of the suites: defaults, with a delivery role.
 pub fn policy() -> flowguard_core::Policy {
     flowguard_core::Policy {
@@ -48,16 +51,6 @@ pub fn policy() -> flowguard_core::Policy {
     }
 }
 
-/// The default test region of moto's default account.
-pub fn place() -> flowguard_core::Place {
-    flowguard_core::Place {
-        region: REGION.into(),
-        account: ACCOUNT.into(),
-    }
-}
-
-/// moto's default account.
-pub const ACCOUNT: &str = "123456789012";
 /// A delivery role ARN (moto does not check it when creating flow logs).
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/flowguard-delivery";
 
@@ -130,19 +123,7 @@ impl Moto {
     /// SDK configuration that reaches moto through `url` (a [`proxy::FaultProxy`] in front of
     /// it, for instance one enforcing [`proxy::AwsRules`]).
     pub async fn config_at(&self, url: &str, region: &str) -> SdkConfig {
-        let credentials = aws_credential_types::Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "flowguard-tests",
-        );
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .endpoint_url(url)
-            .credentials_provider(credentials)
-            .load()
-            .await
+        config_for(url, region).await
     }
 
     pub async fn clients(&self, region: &str) -> Clients {
@@ -188,6 +169,16 @@ impl Moto {
     pub fn env(&self) -> Vec<(&'static str, String)> {
         child_env(&self.url)
     }
+}
+
+/// A reconciler of [`place`] whose requests go through a proxy enforcing `rules`
+/// ([`proxy::AwsRules`]: what real AWS refuses and moto does not), and seeding clients that
+/// reach moto directly.
+pub async fn strict(m: &Moto, rules: proxy::AwsRules) -> (Reconciler, Seed, proxy::FaultProxy) {
+    let proxy = proxy::FaultProxy::with_aws_rules(&m.url, rules);
+    let clients = m.clients_at(&proxy.url, REGION).await;
+    let seed = Seed::new(&m.clients(REGION).await);
+    (Reconciler::new(clients, place()), seed, proxy)
 }
 
 /// Environment for a child process (the CLI, the Lambda) whose environment was cleared: the
@@ -482,12 +473,9 @@ pub async fn delivery_role(m: &Moto, name: &str) -> String {
     out.role().unwrap().arn().to_owned()
 }
 
-/// A fixture event from `tests/fixtures/events`, with its VPC id, region and account
-/// replaced where given.
+/// A fixture event from `tests/fixtures/events`, parsed.
 pub fn fixture(name: &str) -> serde_json::Value {
-    let path = format!("{}/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-        .unwrap()
+    serde_json::from_slice(&flowguard_core::fake::fixture(name)).unwrap()
 }
 
 /// The DeleteFlowLogs fixture for the flow log `id`.

@@ -31,7 +31,8 @@
 //! is the path every event takes, in the Lambda and in `flowguard handle-event` alike, over a
 //! [`handler::Backend`] that hands out the ports of a region.
 //!
-//! With the `fake` feature, [`fake::FakeRegion`] implements both ports in memory for tests.
+//! With the `fake` feature, [`fake::FakeRegion`] implements both ports in memory for tests,
+//! and [`fake`] holds the builders that the tests of every crate share.
 
 pub mod error;
 pub mod export;

@@ -45,3 +45,6 @@ pub fn deadline(deadline_ms: u64, now_ms: u128) -> Option<Deadline> {
         stop_at: std::time::Instant::now() + (left - margin),
     })
 }
+
+#[cfg(test)]
+mod tests;

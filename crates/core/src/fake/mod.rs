@@ -5,9 +5,14 @@
 //! more than [`MAX_FLOW_LOGS_PER_DELETE`] ids in one `DeleteFlowLogs`, and (once
 //! [`FakeRegion::account`] is set) a `CreateFlowLogs` naming a VPC of another account, refused
 //! as a whole. [`FakePlaces`] hands out fake regions by account, as the [`crate::Places`] port.
+//!
+//! Below the fake, the builders that the tests of every crate share: [`place`], [`fixture`],
+//! [`event`], [`variables`], [`s3_policy`], [`vpc_line`] and [`set`].
 
+mod builders;
 mod places;
 
+pub use builders::{ACCOUNT, REGION, event, fixture, place, s3_policy, set, variables, vpc_line};
 pub use places::FakePlaces;
 
 use crate::error::AwsError;
@@ -20,6 +25,7 @@ use crate::ports::{
     Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Reevaluation,
     Remediator, VpcQuery,
 };
+
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -434,3 +440,8 @@ impl Remediator for FakeRegion {
         ]))
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Builders shared by the tests of every crate: the engine's, the adapters' and the end-to-end
+// suite's (through its support library, `tests/support`). Written once here, where they can
+// all reach them; a missing fixture or VPC fails the test that asked for it, hence the panics.

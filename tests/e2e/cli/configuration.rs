@@ -1,0 +1,135 @@
+//! Configuration and environment errors of every command: the variable, the value and what is
+//! allowed, in one or two clear lines, exit code 2.
+
+use super::{create_role, flowguard};
+use flowguard_tests::{ACCOUNT, REGION, Seed, fixture, moto};
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn bad_configuration_names_the_variable_the_value_and_what_is_allowed() {
+    let m = moto().await;
+    create_role(&m).await;
+    flowguard(&m, &["apply", "--yes"]).role().run().expect(0);
+
+    let out = flowguard(&m, &["audit"])
+        .env("FLOWGUARD_RETENTION_DAYS", "30")
+        .run();
+    out.expect(2)
+        .stderr_has("FLOWGUARD_RETENTION_DAYS")
+        .stderr_has("\"30\"")
+        .stderr_has("365, 400");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+
+    // The flag beats the variable: 731 is valid, and the 365-day group is now too short.
+    let out = flowguard(
+        &m,
+        &["audit", "--retention-days", "731", "--format", "json"],
+    )
+    .env("FLOWGUARD_RETENTION_DAYS", "30")
+    .run();
+    out.expect(1);
+    assert!(
+        out.json()["vpcs"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("731"),
+        "{}",
+        out.stdout
+    );
+    flowguard(&m, &["audit", "--retention-days", "30"])
+        .env("FLOWGUARD_RETENTION_DAYS", "365")
+        .run()
+        .expect(2);
+    flowguard(&m, &["audit"])
+        .env("FLOWGUARD_RETENTION_DAYS", "365")
+        .run()
+        .expect(0);
+
+    for (flag, value, variable) in [
+        ("--traffic-type", "ACCEPT", "FLOWGUARD_TRAFFIC_TYPE"),
+        (
+            "--max-aggregation-interval",
+            "300",
+            "FLOWGUARD_MAX_AGGREGATION_INTERVAL",
+        ),
+        ("--log-group", "/vpc/{nope}", "FLOWGUARD_LOG_GROUP"),
+        (
+            "--delivery-role-arn",
+            "my-role",
+            "FLOWGUARD_DELIVERY_ROLE_ARN",
+        ),
+    ] {
+        flowguard(&m, &["plan", flag, value])
+            .run()
+            .expect(2)
+            .stderr_has(variable)
+            .stderr_has(value);
+    }
+    let out = flowguard(&m, &["handle-event"])
+        .env("FLOWGUARD_DRY_RUN", "maybe")
+        .stdin(fixture("scheduled_event.json").to_string())
+        .run();
+    out.expect(2).stderr_has("FLOWGUARD_DRY_RUN");
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn environment_problems_are_one_or_two_clear_lines() {
+    let m = moto().await;
+
+    let out = flowguard(&m, &["audit"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .run();
+    out.expect(2)
+        .stderr_has("http://127.0.0.1:1")
+        .stderr_has("cannot reach");
+    assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
+
+    let out = flowguard(&m, &["audit"]).env_remove("AWS_REGION").run();
+    out.expect(2)
+        .stderr_has("no AWS region")
+        .stderr_has("--region");
+
+    let out = flowguard(&m, &["plan"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .run();
+    out.expect(2).stderr_has("no AWS credentials");
+    assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
+
+    flowguard(&m, &["audit", "--region", "Not A Region"])
+        .run()
+        .expect(2)
+        .stderr_has("not a region name");
+    flowguard(&m, &["handle-event", "/no/such/file.json"])
+        .run()
+        .expect(2)
+        .stderr_has("/no/such/file.json");
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn a_kms_key_of_another_region_is_refused_at_start_up_and_a_template_is_not() {
+    let m = moto().await;
+    Seed::new(&m.clients(REGION).await).vpc().await;
+    let literal = format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd");
+    let out = flowguard(&m, &["audit", "--region", REGION, "--region", "eu-west-1"])
+        .env("FLOWGUARD_KMS_KEY_ARN", &literal)
+        .run();
+    out.expect(2)
+        .stderr_has("FLOWGUARD_KMS_KEY_ARN")
+        .stderr_has("eu-west-1");
+    let out = flowguard(&m, &["audit", "--region", REGION, "--region", "eu-west-1"])
+        .env(
+            "FLOWGUARD_KMS_KEY_ARN",
+            "arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd",
+        )
+        .run();
+    assert_eq!(
+        out.code, 1,
+        "audited (not compliant), not refused: {}",
+        out.stderr
+    );
+}

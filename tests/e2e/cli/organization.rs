@@ -1,0 +1,381 @@
+//! Organization mode: `audit` and `apply` over member accounts, an unreachable account, the
+//! scope (organizational unit, exclusions) and bad organization flags.
+
+use super::{MANAGED_GROUP, flowguard, statuses};
+use flowguard_tests::proxy::{AwsRules, FaultProxy};
+use flowguard_tests::{ACCOUNT, Moto, REGION, Seed, moto};
+use serde_json::Value;
+
+/// An organization in moto (the management account is moto's default one, the caller) with
+/// two member accounts, `a` in the OU `unit` and `b` at the root, each with a VPC of its own
+/// (and moto's default VPC) without a flow log.
+struct Members {
+    a: String,
+    b: String,
+    unit: String,
+    vpc_a: String,
+    vpc_b: String,
+}
+
+/// The clients of `account` through the member role, as the CLI gets them.
+async fn member_seed(m: &Moto, account: &str) -> Seed {
+    let access = flowguard_aws::organization::MemberAccess::new(
+        m.config(REGION).await,
+        ACCOUNT,
+        "flowguard-member",
+        None,
+        flowguard_aws::organization::session_name("cli-test"),
+    )
+    .unwrap();
+    let config = access.config(account, REGION).await.unwrap();
+    Seed::new(&flowguard_aws::Clients::new(&config))
+}
+
+async fn members(m: &Moto) -> Members {
+    use flowguard_tests::organizations::{create_account, create_organization, create_unit};
+    let client = aws_sdk_organizations::Client::new(&m.config(REGION).await);
+    let root = create_organization(&client).await;
+    let unit = create_unit(&client, &root, "workloads").await;
+    let ids = [
+        create_account(&client, &root, "member-a", Some(&unit)).await,
+        create_account(&client, &root, "member-b", None).await,
+    ];
+    let vpc_a = member_seed(m, &ids[0]).await.vpc().await;
+    let vpc_b = member_seed(m, &ids[1]).await.vpc().await;
+    Members {
+        a: ids[0].clone(),
+        b: ids[1].clone(),
+        unit,
+        vpc_a,
+        vpc_b,
+    }
+}
+
+/// The (account, VPC, status) of every VPC of an organization report.
+fn org_statuses(report: &Value) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    for run in report["accounts"].as_array().unwrap() {
+        if run["status"] != "ok" {
+            continue;
+        }
+        for (vpc, status) in statuses(&run["report"]) {
+            found.push((run["account"].as_str().unwrap().to_owned(), vpc, status));
+        }
+    }
+    found
+}
+
+/// The (account, status) of every run of an organization report, sorted.
+fn accounts_of(report: &Value) -> Vec<(String, String)> {
+    let mut runs: Vec<(String, String)> = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| {
+            (
+                run["account"].as_str().unwrap().to_owned(),
+                run["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    runs.sort();
+    runs
+}
+
+/// `(account, status)` pairs, sorted as [`accounts_of`] gives them.
+fn runs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut runs: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, s)| ((*a).to_owned(), (*s).to_owned()))
+        .collect();
+    runs.sort();
+    runs
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn organization_audit_then_apply_covers_each_member_account() {
+    let m = moto().await;
+    let org = members(&m).await;
+    let (a, b) = (org.a.as_str(), org.b.as_str());
+    let listed = ["--account", a, "--account", b, "--role", "flowguard-member"];
+
+    let audit = flowguard(
+        &m,
+        &[&["audit", "--format", "json"][..], &listed[..]].concat(),
+    )
+    .run();
+    audit.expect(1);
+    let report = audit.json();
+    assert_eq!(
+        accounts_of(&report),
+        runs(&[(a, "ok"), (b, "ok")]),
+        "{report}"
+    );
+    let found = org_statuses(&report);
+    assert!(
+        found.iter().all(|(.., s)| s == "would_remediate"),
+        "{report}"
+    );
+    assert!(found.contains(&(
+        a.to_owned(),
+        org.vpc_a.clone(),
+        "would_remediate".to_owned()
+    )));
+    assert!(found.contains(&(
+        b.to_owned(),
+        org.vpc_b.clone(),
+        "would_remediate".to_owned()
+    )));
+    assert_eq!(report["summary"]["accounts"]["ok"], 2);
+    assert_eq!(report["dry_run"], true);
+
+    // The table: an account column, one row per VPC, the summary over both accounts.
+    let table = flowguard(&m, &[&["audit"][..], &listed[..]].concat()).run();
+    table.expect(1);
+    let header = table.stdout.lines().nth(1).unwrap();
+    assert!(header.contains("account"), "{}", table.stdout);
+    for (account, vpc) in [(a, &org.vpc_a), (b, &org.vpc_b)] {
+        let row = table
+            .stdout
+            .lines()
+            .find(|l| l.contains(vpc.as_str()))
+            .unwrap();
+        assert!(
+            row.contains(account) && row.contains("NOT COMPLIANT"),
+            "{}",
+            table.stdout
+        );
+    }
+
+    // Nothing was changed in the hub: its own VPCs are not in scope.
+    let hub = Seed::new(&m.clients(REGION).await);
+    assert!(hub.all_flow_logs().await.is_empty());
+
+    let apply = flowguard(
+        &m,
+        &[
+            "apply",
+            "--yes",
+            "--format",
+            "json",
+            "--account",
+            a,
+            "--account",
+            b,
+        ],
+    )
+    .run();
+    apply.expect(0);
+    let report = apply.json();
+    assert_eq!(report["dry_run"], false);
+    let found = org_statuses(&report);
+    assert!(found.iter().all(|(.., s)| s == "remediated"), "{report}");
+    for (account, vpc) in [(a, &org.vpc_a), (b, &org.vpc_b)] {
+        let seed = member_seed(&m, account).await;
+        let flow_logs = seed.flow_logs_of(vpc).await;
+        assert_eq!(flow_logs.len(), 1, "{account} {vpc}");
+        assert_eq!(flow_logs[0].log_group_name(), Some(MANAGED_GROUP));
+        let role = format!("arn:aws:iam::{account}:role/flowguard-delivery");
+        assert_eq!(
+            flow_logs[0].deliver_logs_permission_arn(),
+            Some(role.as_str())
+        );
+        assert_eq!(seed.retention(MANAGED_GROUP).await, Some(Some(365)));
+    }
+    assert!(hub.all_flow_logs().await.is_empty(), "the hub is untouched");
+
+    let audit = flowguard(
+        &m,
+        &[&["audit", "--format", "json"][..], &listed[..]].concat(),
+    )
+    .run();
+    audit.expect(0);
+    assert!(
+        org_statuses(&audit.json())
+            .iter()
+            .all(|(.., s)| s == "compliant")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn an_account_whose_role_is_refused_is_unreachable_and_the_others_are_done() {
+    let m = moto().await;
+    let org = members(&m).await;
+    let proxy = FaultProxy::with_aws_rules(
+        &m.url,
+        AwsRules {
+            refused_roles: [org.b.clone()].into(),
+            ..AwsRules::default()
+        },
+    );
+    let args = [
+        "apply",
+        "--yes",
+        "--format",
+        "json",
+        "--account",
+        &org.a,
+        "--account",
+        &org.b,
+    ];
+    let apply = flowguard(&m, &args)
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .run();
+    apply.expect(2).stderr_has("could not be checked");
+    let report = apply.json();
+    assert_eq!(
+        accounts_of(&report),
+        runs(&[(&org.a, "ok"), (&org.b, "unreachable")]),
+        "{report}"
+    );
+    let refused = report["accounts"].as_array().unwrap().iter();
+    let refused = refused.filter(|run| run["account"] == org.b.as_str());
+    let error = refused
+        .map(|run| run["error"].as_str().unwrap())
+        .collect::<String>();
+    assert!(
+        error.contains("AssumeRole") && error.contains("AccessDenied"),
+        "{error}"
+    );
+    assert_eq!(report["summary"]["accounts"]["unreachable"], 1);
+    assert_eq!(
+        member_seed(&m, &org.a)
+            .await
+            .flow_logs_of(&org.vpc_a)
+            .await
+            .len(),
+        1,
+        "the reachable account is remediated"
+    );
+    assert!(
+        member_seed(&m, &org.b)
+            .await
+            .flow_logs_of(&org.vpc_b)
+            .await
+            .is_empty()
+    );
+
+    // The table says which account could not be checked, and why.
+    let table = flowguard(&m, &["audit", "--account", &org.a, "--account", &org.b])
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .run();
+    table.expect(2);
+    let line = format!("UNREACHABLE: account {} in {REGION}: ", org.b);
+    assert!(table.stdout.contains(&line), "{}", table.stdout);
+    assert!(table.stdout.contains(&org.vpc_a), "{}", table.stdout);
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn organization_scope_follows_the_organizational_unit_and_the_exclusions() {
+    let m = moto().await;
+    let org = members(&m).await;
+
+    let audit = flowguard(
+        &m,
+        &[
+            "audit",
+            "--format",
+            "json",
+            "--organization",
+            "--ou",
+            &org.unit,
+        ],
+    )
+    .run();
+    audit.expect(1);
+    let report = audit.json();
+    assert_eq!(
+        accounts_of(&report),
+        [(org.a.clone(), "ok".to_owned())],
+        "{report}"
+    );
+
+    // The whole organization: the management account (the caller) and both members.
+    let audit = flowguard(&m, &["audit", "--format", "json", "--organization"]).run();
+    let accounts: Vec<String> = accounts_of(&audit.json())
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    let mut every = vec![ACCOUNT.to_owned(), org.a.clone(), org.b.clone()];
+    every.sort();
+    assert_eq!(accounts, every);
+
+    let audit = flowguard(
+        &m,
+        &[
+            "audit",
+            "--format",
+            "json",
+            "--organization",
+            "--exclude-account",
+            ACCOUNT,
+            "--exclude-account",
+            &org.a,
+        ],
+    )
+    .run();
+    assert_eq!(
+        accounts_of(&audit.json()),
+        [(org.b.clone(), "ok".to_owned())]
+    );
+
+    // The variables do the same as the flags.
+    let audit = flowguard(&m, &["audit", "--format", "json"])
+        .env("FLOWGUARD_ORGANIZATION", "true")
+        .env("FLOWGUARD_ORGANIZATIONAL_UNITS", &org.unit)
+        .run();
+    assert_eq!(
+        accounts_of(&audit.json()),
+        [(org.a.clone(), "ok".to_owned())]
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn bad_organization_flags_name_the_variable_and_exit_2() {
+    let m = moto().await;
+    for (args, variable) in [
+        (vec!["audit", "--account", "123"], "FLOWGUARD_ACCOUNTS"),
+        (
+            vec!["plan", "--organization", "--account", "111111111111"],
+            "FLOWGUARD_ACCOUNTS",
+        ),
+        (
+            vec!["audit", "--organization", "--ou", "ou-bad"],
+            "FLOWGUARD_ORGANIZATIONAL_UNITS",
+        ),
+        (
+            vec![
+                "apply",
+                "--yes",
+                "--account",
+                "111111111111",
+                "--concurrency",
+                "0",
+            ],
+            "FLOWGUARD_CONCURRENCY",
+        ),
+        (
+            vec!["audit", "--role", "flowguard-member"],
+            "FLOWGUARD_MEMBER_ROLE",
+        ),
+    ] {
+        let out = flowguard(&m, &args).run();
+        out.expect(2).stderr_has(variable);
+        assert_eq!(out.stdout, "", "{args:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
+    }
+    // One account's delivery role for every account: refused before any AWS call.
+    let out = flowguard(&m, &["apply", "--yes", "--account", "111111111111"])
+        .env(
+            "FLOWGUARD_DELIVERY_ROLE_ARN",
+            "arn:aws:iam::222222222222:role/flowguard-delivery",
+        )
+        .run();
+    out.expect(2).stderr_has("FLOWGUARD_DELIVERY_ROLE_ARN");
+    assert!(out.stderr.contains("{account_id}"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+}

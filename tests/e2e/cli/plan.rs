@@ -1,0 +1,60 @@
+//! `flowguard plan`: the planned actions, with and without a delivery role, and nothing
+//! changed.
+
+use super::{create_role, flowguard, state};
+use flowguard_tests::{REGION, Seed, moto};
+use serde_json::Value;
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn plan_lists_the_actions_and_changes_nothing() {
+    let m = moto().await;
+    create_role(&m).await;
+    let seed = Seed::new(&m.clients(REGION).await);
+    let vpc = seed.vpc().await;
+    let before = state(&m, REGION).await;
+
+    let plan = flowguard(&m, &["plan"]).role().run();
+    plan.expect(0);
+    assert!(
+        plan.stdout.contains("would remediate") && plan.stdout.contains("create_flow_logs"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("actions: 4 planned"),
+        "{}",
+        plan.stdout
+    );
+
+    let plan = flowguard(&m, &["plan", "--format", "json"]).role().run();
+    plan.expect(0);
+    let report = plan.json();
+    assert_eq!(report["dry_run"], true);
+    let creates: Vec<&Value> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "create_flow_logs")
+        .collect();
+    assert_eq!(creates.len(), 2);
+    assert!(creates.iter().any(|a| a["target"] == vpc.as_str()));
+    assert!(
+        creates
+            .iter()
+            .all(|a| a["result"] == "planned" && a["permission"].is_string()),
+        "{report}"
+    );
+
+    // Without the role the plan still works and says so.
+    let plan = flowguard(&m, &["plan"]).run();
+    plan.expect(0);
+    assert!(
+        plan.stdout
+            .contains("FLOWGUARD_DELIVERY_ROLE_ARN is not set"),
+        "{}",
+        plan.stdout
+    );
+
+    assert_eq!(state(&m, REGION).await, before, "plan changed the emulator");
+}
