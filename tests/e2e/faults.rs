@@ -8,7 +8,7 @@
 
 use aws_sdk_ec2::types::TrafficType;
 use flowguard_aws::config::{retry_config, timeout_config};
-use flowguard_aws::{AwsRemediator, Clients, Mode, Reconciler};
+use flowguard_aws::{AwsRemediator, Clients, Mode};
 use flowguard_core::trigger::{Target, Trigger, trigger_from_value};
 use flowguard_core::{LogGroupName, Outcome, VpcId};
 use flowguard_tests::proxy::{AwsRules, FaultProxy, Schedule};

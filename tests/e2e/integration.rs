@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aws_sdk_ec2::types::TrafficType;
-use flowguard_aws::{Mode, Reconciler};
+use flowguard_aws::Mode;
 use flowguard_core::fake::vpc_line;
 use flowguard_core::trigger::trigger_from_value;
 use flowguard_core::{ActionResult, Outcome, Permission, Report, VpcStatus};

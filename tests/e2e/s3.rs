@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aws_sdk_ec2::types::{LogDestinationType, TrafficType};
-use flowguard_aws::{Mode, Reconciler};
+use flowguard_aws::Mode;
 use flowguard_core::fake::{self, vpc_line};
 use flowguard_core::rule::RetentionCheck;
 use flowguard_core::trigger::trigger_from_value;

@@ -21,6 +21,9 @@
 pub mod organizations;
 pub mod processes;
 pub mod proxy;
+mod reconciler;
+
+pub use reconciler::Reconciler;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::types::{
@@ -33,7 +36,7 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use flowguard_aws::{Clients, Reconciler};
+use flowguard_aws::Clients;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;

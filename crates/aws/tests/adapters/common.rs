@@ -25,3 +25,21 @@ pub fn error(code: &str) -> ErrorMetadata {
         .message(format!("{code} happened"))
         .build()
 }
+
+/// A sweep of [`flowguard_core::fake::place`] in `mode` with these clients: the one run of
+/// one place ([`flowguard_core::sweep::run_in_place`]) over [`flowguard_aws::AwsPlaces`].
+pub async fn sweep(
+    clients: Clients,
+    policy: &flowguard_core::Policy,
+    mode: flowguard_core::Mode,
+) -> Result<flowguard_core::Report, flowguard_core::ReconcileError> {
+    let setup = flowguard_core::handler::Setup {
+        policy: policy.clone(),
+        region: flowguard_core::fake::REGION.to_owned(),
+        warnings: Vec::new(),
+    };
+    let places = flowguard_aws::AwsPlaces::with_clients(clients);
+    let trigger = flowguard_core::Trigger::manual_sweep("test");
+    let place = flowguard_core::fake::place();
+    flowguard_core::sweep::run_in_place(&places, &setup, place, &trigger, mode, None).await
+}

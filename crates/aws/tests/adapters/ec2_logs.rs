@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::common::{clients, error, place};
+use crate::common::{clients, error, place, sweep};
 use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
 use aws_sdk_ec2::operation::create_flow_logs::{CreateFlowLogsError, CreateFlowLogsOutput};
 use aws_sdk_ec2::operation::describe_flow_logs::{DescribeFlowLogsError, DescribeFlowLogsOutput};
@@ -411,14 +411,13 @@ async fn an_s3_remediation_sends_the_bucket_and_options_and_no_delivery_role() {
                 .build()
         });
     let vpcs = one_vpc();
-    let reconciler = flowguard_aws::Reconciler::new(
+    let report = sweep(
         clients(&[&vpcs, &no_flow_logs, &with_role, &as_ec2_wants], &[]),
-        place(),
-    );
-    let report = reconciler
-        .sweep(&s3_policy(), flowguard_aws::Mode::Enforce, "test")
-        .await
-        .unwrap();
+        &s3_policy(),
+        flowguard_aws::Mode::Enforce,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         report.vpcs[0].status,
         flowguard_core::VpcStatus::Remediated,
@@ -459,10 +458,13 @@ async fn an_s3_flow_log_failing_delivery_does_not_count_and_only_ours_is_replace
             .build()
     });
     let audit_vpcs = one_vpc();
-    let audit = flowguard_aws::Reconciler::new(clients(&[&audit_vpcs, &flow_logs], &[]), place())
-        .sweep(&s3_policy(), flowguard_aws::Mode::Audit, "test")
-        .await
-        .unwrap();
+    let audit = sweep(
+        clients(&[&audit_vpcs, &flow_logs], &[]),
+        &s3_policy(),
+        flowguard_aws::Mode::Audit,
+    )
+    .await
+    .unwrap();
     let line = &audit.vpcs[0];
     assert_eq!(
         line.status,
@@ -483,11 +485,11 @@ async fn an_s3_flow_log_failing_delivery_does_not_count_and_only_ours_is_replace
                 .build()
         });
     let vpcs = one_vpc();
-    let report = flowguard_aws::Reconciler::new(
+    let report = sweep(
         clients(&[&vpcs, &flow_logs, &delete, &create], &[]),
-        place(),
+        &s3_policy(),
+        flowguard_aws::Mode::Enforce,
     )
-    .sweep(&s3_policy(), flowguard_aws::Mode::Enforce, "test")
     .await
     .unwrap();
     assert_eq!(

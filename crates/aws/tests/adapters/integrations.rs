@@ -37,11 +37,11 @@ fn arn(n: usize) -> String {
     format!("arn:aws:ec2:us-east-1:123456789012:vpc/vpc-{n:04}")
 }
 
-fn update(n: usize, resolve: bool) -> FindingUpdate {
+fn update(n: usize, notify: bool) -> FindingUpdate {
     FindingUpdate {
         vpc: VpcId::new(format!("vpc-{n:04}")),
         vpc_arn: arn(n),
-        resolve,
+        notify,
         note: format!("flowguard: vpc-{n:04} remediated"),
     }
 }
@@ -71,6 +71,18 @@ fn resource_values(r: &aws_sdk_securityhub::operation::get_findings::GetFindings
         values.len() == 1 && values[0].value() == Some(want)
     };
     if !own(f.aws_account_id(), "123456789012") || !own(f.region(), "eu-west-1") {
+        return 0;
+    }
+    // Never flowguard's own findings, imported from its ASFF export into the account's default
+    // product: only Security Hub's control findings.
+    let not_ours = |values: &[aws_sdk_securityhub::types::StringFilter]| {
+        values.len() == 1
+            && values[0].comparison()
+                == Some(&aws_sdk_securityhub::types::StringFilterComparison::NotEquals)
+            && values[0].value()
+                == Some("arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default")
+    };
+    if !not_ours(f.product_arn()) {
         return 0;
     }
     f.resource_id().len()
@@ -106,7 +118,7 @@ async fn findings_are_read_to_the_last_page_with_at_most_20_values_per_filter() 
         });
     let update_rule = mock!(aws_sdk_securityhub::Client::batch_update_findings)
         .match_requests(|r| {
-            r.workflow().and_then(|w| w.status()) == Some(&WorkflowStatus::Resolved)
+            r.workflow().and_then(|w| w.status()) == Some(&WorkflowStatus::Notified)
                 && r.note()
                     .is_some_and(|n| n.updated_by() == Some("flowguard"))
         })

@@ -173,8 +173,10 @@ fn org() -> OrgReport {
         log_groups: Default::default(),
     });
     b_east.account(b);
+    let regions = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
     let mut org = OrgReport::new(
-        false,
+        flowguard_core::Mode::Enforce,
+        &regions,
         vec![
             AccountRun::ok(apply(&a_east, place(a, "us-east-1"))),
             AccountRun::ok(apply(&a_west, place(a, "eu-west-1"))),
@@ -185,6 +187,7 @@ fn org() -> OrgReport {
                 Some("AccessDenied".to_owned()),
                 "User: arn:aws:sts::999999999999:assumed-role/flowguard-hub is not authorized \
                  to perform: sts:AssumeRole on resource: arn:aws:iam::222222222222:role/flowguard-member",
+                None,
             ),
         ],
     );

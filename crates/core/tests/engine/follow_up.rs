@@ -59,7 +59,7 @@ fn a_remediated_vpc_gets_its_findings_resolved_with_a_note_naming_the_flow_log()
     assert_eq!(updates.len(), 1, "only the remediated VPC: {updates:?}");
     let update = &updates[0];
     assert_eq!(update.vpc.as_str(), "vpc-1");
-    assert!(update.resolve);
+    assert!(update.notify);
     assert_eq!(
         update.vpc_arn,
         "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"
@@ -101,7 +101,7 @@ fn a_vpc_that_could_not_be_fixed_gets_a_note_and_keeps_its_status() {
     assert_eq!(report.outcome(), Outcome::Failed { retryable: false });
     let updates = fake.finding_updates();
     assert_eq!(updates.len(), 1);
-    assert!(!updates[0].resolve, "status unchanged");
+    assert!(!updates[0].notify, "status unchanged");
     assert!(
         updates[0].note.contains("could not remediate"),
         "{}",
@@ -223,7 +223,10 @@ fn the_report_names_the_control_in_the_action() {
         .unwrap();
     assert_eq!(
         action.detail.as_deref(),
-        Some("1 Security Hub EC2.6 finding(s) RESOLVED")
+        Some(
+            "1 Security Hub EC2.6 finding(s) annotated and NOTIFIED (Security Hub resolves it once \
+             Config finds the VPC compliant)"
+        )
     );
     assert_eq!(VpcStatus::Remediated, report.vpcs[0].status);
 }

@@ -4,23 +4,43 @@
 
 use crate::common::{fixture, policy};
 use flowguard_core::fake::{FakeRegion, State, vpc};
-use flowguard_core::handler::{Backend, HandlerError, Setup, handle};
+use flowguard_core::handler::{Handled, HandlerError, Reach, Setup, handle};
 use flowguard_core::observed::{LogGroup, Retention};
-use flowguard_core::{AwsError, LogGroupName, Policy, Report, TriggerKind, VpcStatus};
+use flowguard_core::{
+    AwsError, LogGroupName, Place, Places, Policy, Report, Trigger, TriggerKind, VpcStatus,
+};
 use futures::executor::block_on;
 use serde_json::Value;
 use std::sync::Arc;
 
 const NEW_VPC: &str = "vpc-0a71e831cb5152c43"; // the VPC of create_vpc.json
 
-/// One fake region for every region name.
+/// One fake region for every account and region.
 struct FakeBackend(Arc<FakeRegion>);
 
-impl Backend for FakeBackend {
+impl Places for FakeBackend {
     type Inventory = Arc<FakeRegion>;
     type Remediator = Arc<FakeRegion>;
-    fn ports(&self, _region: &str) -> (Arc<FakeRegion>, Arc<FakeRegion>) {
-        (self.0.clone(), self.0.clone())
+    async fn ports(
+        &self,
+        _place: &Place,
+        _trigger: &Trigger,
+    ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
+        Ok((self.0.clone(), self.0.clone()))
+    }
+}
+
+/// The handler of a function that runs in `account` (a single account), on `event`.
+async fn handle_in(
+    backend: &FakeBackend,
+    setup: &Setup,
+    account: &str,
+    event: &[u8],
+) -> Result<Report, HandlerError> {
+    let reach = Reach::Account(account.to_owned());
+    match handle(backend, setup, &reach, event, None).await? {
+        Handled::Account(report) => Ok(report),
+        other => panic!("a single account's event handled as {other:?}"),
     }
 }
 
@@ -59,7 +79,7 @@ async fn handle_fixture(
     account: &str,
     name: &str,
 ) -> Result<Report, HandlerError> {
-    handle(backend, setup, account, &fixture(name), None).await
+    handle_in(backend, setup, account, &fixture(name)).await
 }
 
 async fn run(name: &str) -> (Report, FakeBackend) {
@@ -158,7 +178,7 @@ fn invalid_input_is_a_permanent_error() {
         ] {
             let backend = backend();
             let bytes = input.to_string().into_bytes();
-            let err = handle(&backend, &setup(false), "123456789012", &bytes, None)
+            let err = handle_in(&backend, &setup(false), "123456789012", &bytes)
                 .await
                 .unwrap_err();
             assert!(matches!(err, HandlerError::InvalidEvent(_)), "{err}");

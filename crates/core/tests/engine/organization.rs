@@ -251,21 +251,21 @@ fn report(account: &str, region: &str, statuses: &[VpcStatus]) -> Report {
             owner_id: None,
         })
         .collect();
-    Report::new(
-        false,
-        region.to_owned(),
-        account.to_owned(),
-        TriggerReport::from(&Trigger::manual_sweep("t")),
-        vpcs,
-        Vec::new(),
-        Vec::new(),
-    )
+    let place = flowguard_core::Place {
+        region: region.to_owned(),
+        account: account.to_owned(),
+    };
+    let trigger = TriggerReport::from(&Trigger::manual_sweep("t"));
+    Report::builder(flowguard_core::Mode::Enforce, &place, trigger)
+        .vpcs(vpcs)
+        .build()
 }
 
 #[test]
 fn the_organization_report_adds_up_accounts_and_vpcs() {
     let org = OrgReport::new(
-        false,
+        flowguard_core::Mode::Enforce,
+        &["eu-west-1".to_owned(), "us-east-1".to_owned()],
         vec![
             AccountRun::ok(report(
                 "222222222222",
@@ -277,6 +277,7 @@ fn the_organization_report_adds_up_accounts_and_vpcs() {
                 "us-east-1",
                 Some("AccessDenied".to_owned()),
                 "AccessDenied: no member role",
+                None,
             ),
             AccountRun::ok(report(
                 "111111111111",
@@ -308,37 +309,47 @@ fn the_organization_report_adds_up_accounts_and_vpcs() {
 
 pub(crate) mod sweep {
     use super::*;
-    use flowguard_core::AwsError;
+    use flowguard_core::Places;
     use flowguard_core::Policy;
     use flowguard_core::fake::{FakeRegion, State, vpc};
-    use flowguard_core::organization::{AccountPorts, OrgSweep, sweep_organization};
+    use flowguard_core::handler::Setup;
+    use flowguard_core::organization::AccountScope;
     use flowguard_core::reconcile::{Deadline, Mode};
     use flowguard_core::report::Outcome;
+    use flowguard_core::sweep::{Sweep, sweep};
     use futures::executor::block_on;
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     /// One fake region per reachable account; any other account refuses the member role.
-    pub struct Accounts(pub BTreeMap<String, Arc<FakeRegion>>);
+    pub use flowguard_core::fake::FakePlaces as Accounts;
 
-    impl AccountPorts for Accounts {
-        type Inventory = Arc<FakeRegion>;
-        type Remediator = Arc<FakeRegion>;
-        async fn ports(
-            &self,
-            account: &str,
-            _region: &str,
-            _trigger: &Trigger,
-        ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
-            match self.0.get(account) {
-                Some(fake) => Ok((fake.clone(), fake.clone())),
-                None => Err(AwsError::service(
-                    "AssumeRole",
-                    "AccessDenied",
-                    format!("cannot assume flowguard-member in {account}"),
-                )),
-            }
-        }
+    /// One sweep of `scope` by the one loop, in the order of the scope's accounts.
+    pub fn run_sweep<P: Places>(
+        ports: &P,
+        scope: &AccountScope,
+        regions: &[String],
+        trigger: &Trigger,
+        mode: Mode,
+        concurrency: usize,
+        deadline: Option<Deadline>,
+    ) -> OrgReport {
+        let setup = Setup {
+            policy: policy(),
+            region: "us-east-1".to_owned(),
+            warnings: Vec::new(),
+        };
+        let accounts: Vec<String> = scope.accounts().map(str::to_owned).collect();
+        let plan = Sweep {
+            setup: &setup,
+            scope,
+            accounts: &accounts,
+            regions,
+            trigger,
+            mode,
+            concurrency,
+            deadline,
+        };
+        block_on(sweep(ports, &plan, |_| {}))
     }
 
     pub fn accounts(ids: &[&str]) -> Accounts {
@@ -376,18 +387,15 @@ pub(crate) mod sweep {
     fn every_account_in_scope_is_swept_and_one_unreachable_account_stops_no_other() {
         let ports = accounts(&["111111111111", "222222222222"]);
         let trigger = Trigger::manual_sweep("organization sweep");
-        let report = block_on(sweep_organization(
+        let report = run_sweep(
             &ports,
-            &OrgSweep {
-                policy: &policy(),
-                scope: &scope("111111111111,222222222222,333333333333"),
-                regions: &["us-east-1".to_owned()],
-                trigger: &trigger,
-                mode: Mode::Enforce,
-                concurrency: 2,
-                deadline: None,
-            },
-        ));
+            &scope("111111111111,222222222222,333333333333"),
+            &["us-east-1".to_owned()],
+            &trigger,
+            Mode::Enforce,
+            2,
+            None,
+        );
         assert_eq!(report.summary.accounts.ok, 2);
         assert_eq!(report.summary.accounts.unreachable, 1);
         assert_eq!(report.summary.vpcs.remediated, 2);
@@ -411,18 +419,15 @@ pub(crate) mod sweep {
     fn an_audit_of_the_organization_changes_nothing() {
         let ports = accounts(&["111111111111"]);
         let trigger = Trigger::manual_sweep("organization audit");
-        let report = block_on(sweep_organization(
+        let report = run_sweep(
             &ports,
-            &OrgSweep {
-                policy: &policy(),
-                scope: &scope("111111111111"),
-                regions: &["us-east-1".to_owned()],
-                trigger: &trigger,
-                mode: Mode::Audit,
-                concurrency: 4,
-                deadline: None,
-            },
-        ));
+            &scope("111111111111"),
+            &["us-east-1".to_owned()],
+            &trigger,
+            Mode::Audit,
+            4,
+            None,
+        );
         assert!(report.dry_run);
         assert_eq!(report.summary.vpcs.would_remediate, 1);
         assert_eq!(report.outcome(), Outcome::Ok);
@@ -436,18 +441,15 @@ pub(crate) mod sweep {
         let late = Deadline {
             stop_at: std::time::Instant::now(),
         };
-        let report = block_on(sweep_organization(
+        let report = run_sweep(
             &ports,
-            &OrgSweep {
-                policy: &policy(),
-                scope: &scope("111111111111,222222222222"),
-                regions: &["us-east-1".to_owned()],
-                trigger: &trigger,
-                mode: Mode::Enforce,
-                concurrency: 1,
-                deadline: Some(late),
-            },
-        ));
+            &scope("111111111111,222222222222"),
+            &["us-east-1".to_owned()],
+            &trigger,
+            Mode::Enforce,
+            1,
+            Some(late),
+        );
         assert_eq!(report.summary.accounts.unreachable, 2);
         assert!(
             report
@@ -467,9 +469,9 @@ pub(crate) mod sweep {
 mod hub {
     use super::sweep::{Accounts, accounts, policy};
     use super::*;
-    use flowguard_core::handler::{HandlerError, Setup};
-    use flowguard_core::organization::{OrgHandled, handle_organization};
+    use flowguard_core::handler::{Handled, HandlerError, Reach, Setup, handle};
     use futures::executor::block_on;
+    use std::collections::BTreeSet;
 
     fn fixture(name: &str) -> serde_json::Value {
         serde_json::from_slice(&crate::common::fixture(name)).unwrap()
@@ -484,7 +486,7 @@ mod hub {
         event.to_string().into_bytes()
     }
 
-    fn hub(ports: &Accounts, accounts: &str, event: &[u8]) -> Result<OrgHandled, HandlerError> {
+    fn hub(ports: &Accounts, accounts: &str, event: &[u8]) -> Result<Handled, HandlerError> {
         let org = config(&[("FLOWGUARD_ACCOUNTS", accounts)])
             .unwrap()
             .unwrap();
@@ -493,10 +495,12 @@ mod hub {
             region: "us-east-1".to_owned(),
             warnings: Vec::new(),
         };
-        let scope = org.scope(&[]);
-        block_on(handle_organization(
-            ports, &setup, &org, &scope, event, None,
-        ))
+        let reach = Reach::Organization {
+            scope: org.scope(&[]),
+            concurrency: org.concurrency,
+            due: BTreeSet::new(),
+        };
+        block_on(handle(ports, &setup, &reach, event, None))
     }
 
     #[test]
@@ -507,7 +511,7 @@ mod hub {
             "111111111111,222222222222",
             &create_vpc_in("222222222222"),
         );
-        let Ok(OrgHandled::Account(report)) = handled else {
+        let Ok(Handled::Account(report)) = handled else {
             panic!("{handled:?}");
         };
         assert_eq!(report.account, "222222222222");
@@ -523,7 +527,7 @@ mod hub {
     fn an_event_of_an_account_out_of_scope_is_ignored_and_counted() {
         let ports = accounts(&["111111111111", "222222222222"]);
         let handled = hub(&ports, "111111111111", &create_vpc_in("222222222222"));
-        let Ok(OrgHandled::Ignored {
+        let Ok(Handled::Ignored {
             report,
             out_of_scope: true,
         }) = handled
@@ -546,20 +550,23 @@ mod hub {
         let ports = accounts(&["111111111111", "222222222222"]);
         let event = fixture("scheduled_event.json").to_string().into_bytes();
         let handled = hub(&ports, "111111111111,222222222222", &event);
-        let Ok(OrgHandled::Sweep(report)) = handled else {
+        let Ok(Handled::Sweep(report)) = handled else {
             panic!("{handled:?}");
         };
         assert_eq!(report.summary.accounts.ok, 2);
         assert_eq!(report.summary.vpcs.remediated, 2);
     }
 
+    /// The hub's invocation succeeds: retrying it would sweep every account again, and the
+    /// unreachable account is in the report, its metrics and the alarm.
     #[test]
-    fn a_sweep_with_an_unreachable_account_is_a_retryable_error_with_the_report() {
+    fn a_sweep_with_an_unreachable_account_succeeds_with_the_report() {
         let ports = accounts(&["111111111111"]);
         let event = fixture("scheduled_event.json").to_string().into_bytes();
-        let error = hub(&ports, "111111111111,333333333333", &event).unwrap_err();
-        assert!(error.is_retryable(), "{error}");
-        let report = error.organization_report().unwrap();
+        let handled = hub(&ports, "111111111111,333333333333", &event);
+        let Ok(Handled::Sweep(report)) = handled else {
+            panic!("not a successful sweep: {handled:?}");
+        };
         assert_eq!(report.summary.accounts.unreachable, 1);
         assert_eq!(
             report.summary.vpcs.remediated, 1,
@@ -585,7 +592,12 @@ fn a_shared_vpc_says_which_account_enforces_it() {
     );
     shared.vpcs[0].owner_id = Some("111111111111".to_owned());
     shared.vpcs[1].owner_id = Some("999999999999".to_owned());
-    let mut org = OrgReport::new(false, vec![AccountRun::ok(shared)]);
+    let regions = ["us-east-1".to_owned()];
+    let mut org = OrgReport::new(
+        flowguard_core::Mode::Enforce,
+        &regions,
+        vec![AccountRun::ok(shared)],
+    );
     let scope = config(&[("FLOWGUARD_ACCOUNTS", "111111111111,222222222222")])
         .unwrap()
         .unwrap()
@@ -607,12 +619,11 @@ fn a_shared_vpc_says_which_account_enforces_it() {
 }
 
 mod concurrency {
-    use super::sweep::{Accounts, accounts, policy};
+    use super::sweep::{Accounts, accounts, run_sweep};
     use super::*;
-    use flowguard_core::AwsError;
     use flowguard_core::fake::FakeRegion;
-    use flowguard_core::organization::{AccountPorts, OrgSweep, sweep_organization};
     use flowguard_core::reconcile::Mode;
+    use flowguard_core::{AwsError, Place, Places};
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::Arc;
@@ -644,13 +655,12 @@ mod concurrency {
         most: AtomicUsize,
     }
 
-    impl AccountPorts for Counting {
+    impl Places for Counting {
         type Inventory = Arc<FakeRegion>;
         type Remediator = Arc<FakeRegion>;
         async fn ports(
             &self,
-            account: &str,
-            region: &str,
+            place: &Place,
             trigger: &Trigger,
         ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -659,7 +669,7 @@ mod concurrency {
             YieldOnce(false).await;
             YieldOnce(false).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            self.inner.ports(account, region, trigger).await
+            self.inner.ports(place, trigger).await
         }
     }
 
@@ -677,21 +687,22 @@ mod concurrency {
             .unwrap()
             .scope(&[]);
         let trigger = Trigger::manual_sweep("bounded");
-        let report = futures::executor::block_on(sweep_organization(
+        let report = run_sweep(
             &ports,
-            &OrgSweep {
-                policy: &policy(),
-                scope: &scope,
-                regions: &["us-east-1".to_owned(), "eu-west-1".to_owned()],
-                trigger: &trigger,
-                mode: Mode::Audit,
-                concurrency: 3,
-                deadline: None,
-            },
-        ));
+            &scope,
+            &["us-east-1".to_owned(), "eu-west-1".to_owned()],
+            &trigger,
+            Mode::Audit,
+            3,
+            None,
+        );
         // One stream of account×region runs: 9 accounts in 2 regions, 3 at a time in all.
         assert_eq!(report.summary.accounts.ok, 18);
-        assert_eq!(report.regions, ["eu-west-1", "us-east-1"]);
+        assert_eq!(
+            report.regions,
+            ["us-east-1", "eu-west-1"],
+            "in the order given"
+        );
         assert_eq!(
             ports.most.load(Ordering::SeqCst),
             3,

@@ -401,8 +401,8 @@ fn foreign_failing_flow_logs_are_never_deleted() {
 
 #[test]
 fn flowguards_failing_flow_log_is_replaced_delete_first() {
-    let older_than_an_hour = failing_own("vpc-1", "Access error", 3_601);
-    let fake = vpc_1_with(vec![older_than_an_hour]);
+    let older_than_a_day = failing_own("vpc-1", "Access error", 86_401);
+    let fake = vpc_1_with(vec![older_than_a_day]);
     let report = enforce_sweep(&fake);
     assert_eq!(report.summary.vpcs.remediated, 1, "{report}");
     assert_eq!(writes(&fake), ["DeleteFlowLogs", "CreateFlowLogs"]);
@@ -602,7 +602,7 @@ fn a_rate_limited_flow_log_is_never_replaced_however_old() {
 
 #[test]
 fn an_old_failing_flow_log_is_replaced_once_and_the_next_run_does_not_loop() {
-    let fake = vpc_1_with(vec![failing_own("vpc-1", "Access error", 7_200)]);
+    let fake = vpc_1_with(vec![failing_own("vpc-1", "Access error", 90_000)]);
     let first = enforce_sweep(&fake);
     assert_eq!(first.summary.vpcs.remediated, 1, "{first}");
     assert_eq!(writes(&fake), ["DeleteFlowLogs", "CreateFlowLogs"]);
@@ -617,6 +617,42 @@ fn an_old_failing_flow_log_is_replaced_once_and_the_next_run_does_not_loop() {
     let second = enforce_sweep(&fake);
     assert!(writes(&fake).is_empty(), "no loop: {:?}", fake.calls());
     assert_eq!(second.vpcs[0].status, VpcStatus::Failed);
+}
+
+/// A delivery error whose cause is unchanged (same configuration, its group in place) is not
+/// "remediated" every hour: the VPC fails with EC2's cause, and the flow log is replaced at most
+/// once a day.
+#[test]
+fn a_failing_flow_log_whose_cause_may_remain_is_replaced_at_most_once_a_day() {
+    let report = sweep_keeping_a_failing_flow_log("Access error", 7_200);
+    let reason = &report.vpcs[0].reason;
+    assert!(reason.contains("replaced once a day"), "{reason}");
+    assert!(
+        reason.contains("the delivery role's permissions"),
+        "{reason}"
+    );
+}
+
+/// This run recreates the group that the failing flow log delivered to: the cause may be gone,
+/// so the flow log is replaced after an hour already, into the group made first.
+#[test]
+fn a_failing_flow_log_whose_group_this_run_recreates_is_replaced_after_an_hour() {
+    let fake = FakeRegion::new(state(
+        &["vpc-1"],
+        vec![failing_own("vpc-1", "Access error", 7_200)],
+        &[],
+    ));
+    let report = enforce_sweep(&fake);
+    assert_eq!(report.summary.vpcs.remediated, 1, "{report}");
+    assert_eq!(
+        writes(&fake),
+        [
+            "CreateLogGroup",
+            "PutRetentionPolicy",
+            "DeleteFlowLogs",
+            "CreateFlowLogs"
+        ]
+    );
 }
 
 #[test]

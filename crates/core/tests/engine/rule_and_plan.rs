@@ -194,7 +194,7 @@ fn failing_flow_logs_are_replaced_only_when_flowguard_made_them() {
     let mut mine = ours(flow_log("fl-mine", "vpc-1", Reject, MANAGED));
     mine.deliver_status = Some("FAILED".into());
     mine.deliver_error = Some("Access error".into());
-    mine.created_at = Some(NOW - 7_200);
+    mine.created_at = Some(NOW - 90_000);
     let mut theirs = flow_log("fl-theirs", "vpc-2", Reject, MANAGED);
     theirs.deliver_status = Some("FAILED".into());
     let s = state(
