@@ -11,6 +11,7 @@ use flowguard_aws::config::{retry_config, timeout_config};
 use flowguard_aws::{AwsRemediator, Clients, Mode};
 use flowguard_core::trigger::{Target, Trigger, trigger_from_value};
 use flowguard_core::{LogGroupName, Outcome, VpcId};
+use flowguard_tests::Reconciler;
 use flowguard_tests::proxy::{AwsRules, FaultProxy, Schedule};
 use flowguard_tests::{REGION, ROLE, Seed, config_for, create_vpc_event, moto, place, policy};
 use std::collections::BTreeMap;

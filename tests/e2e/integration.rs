@@ -6,6 +6,7 @@ use flowguard_aws::Mode;
 use flowguard_core::fake::vpc_line;
 use flowguard_core::trigger::trigger_from_value;
 use flowguard_core::{ActionResult, Outcome, Permission, Report, VpcStatus};
+use flowguard_tests::Reconciler;
 use flowguard_tests::proxy::{AwsRules, FaultProxy};
 use flowguard_tests::{
     ACCOUNT, CallCounter, Moto, REGION, ROLE, Seed, create_vpc_event, fixture, moto, place, policy,
@@ -452,34 +453,29 @@ async fn the_lambda_handler_path_runs_against_moto() {
     let m = moto().await;
     let seed = Seed::new(&m.clients(REGION).await);
     let vpc = seed.vpc().await;
-    let backend = flowguard_aws::AwsBackend::new(m.config(REGION).await);
+    let places = flowguard_aws::AwsPlaces::own(m.config(REGION).await);
     let setup = flowguard_core::handler::Setup {
         policy: policy(),
         region: REGION.into(),
         warnings: vec![],
     };
-    let report = flowguard_core::handler::handle(
-        &backend,
-        &setup,
-        ACCOUNT,
-        create_vpc_event(&vpc).to_string().as_bytes(),
-        None,
-    )
-    .await
-    .unwrap();
+    let reach = flowguard_core::handler::Reach::Account(ACCOUNT.to_owned());
+    let handle = |event: serde_json::Value| {
+        let (places, setup, reach) = (&places, &setup, &reach);
+        async move {
+            let bytes = event.to_string().into_bytes();
+            match flowguard_core::handler::handle(places, setup, reach, &bytes, None).await {
+                Ok(flowguard_core::handler::Handled::Account(report)) => report,
+                other => panic!("not one account's report: {other:?}"),
+            }
+        }
+    };
+    let report = handle(create_vpc_event(&vpc)).await;
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Remediated);
     // An event from another region acts in that region.
     let mut event = fixture("scheduled_event.json");
     event["region"] = "eu-west-1".into();
-    let report = flowguard_core::handler::handle(
-        &backend,
-        &setup,
-        ACCOUNT,
-        event.to_string().as_bytes(),
-        None,
-    )
-    .await
-    .unwrap();
+    let report = handle(event).await;
     assert_eq!(report.region, "eu-west-1");
     assert_eq!(report.summary.vpcs.remediated, 1, "eu-west-1's default VPC");
     assert!(seed.flow_logs_of(&vpc).await.len() == 1);

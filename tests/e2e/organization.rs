@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use flowguard_aws::organization::{MemberAccess, organization_accounts, session_name};
-use flowguard_aws::{AwsInventory, Clients};
+use flowguard_aws::{AwsInventory, AwsPlaces, Clients};
 use flowguard_core::fake::set;
 use flowguard_core::{Inventory, VpcQuery};
 use flowguard_tests::organizations::{create_account, create_organization, create_unit};
@@ -89,6 +89,34 @@ fn member_access(hub: aws_config::SdkConfig) -> MemberAccess {
         session_name("organization-test"),
     )
     .unwrap()
+}
+
+/// An enforcing sweep of `scope` in `regions`, two account×region runs at a time, by the one
+/// loop that the hub and the CLI run.
+async fn sweep_scope(
+    places: &AwsPlaces,
+    policy: &flowguard_core::Policy,
+    scope: &flowguard_core::organization::AccountScope,
+    regions: &[String],
+) -> flowguard_core::organization::OrgReport {
+    let setup = flowguard_core::handler::Setup {
+        policy: policy.clone(),
+        region: REGION.to_owned(),
+        warnings: Vec::new(),
+    };
+    let accounts: Vec<String> = scope.accounts().map(str::to_owned).collect();
+    let trigger = flowguard_core::trigger::Trigger::manual_sweep("organization test");
+    let plan = flowguard_core::sweep::Sweep {
+        setup: &setup,
+        scope,
+        accounts: &accounts,
+        regions,
+        trigger: &trigger,
+        mode: flowguard_core::Mode::Enforce,
+        concurrency: 2,
+        deadline: None,
+    };
+    flowguard_core::sweep::sweep(places, &plan, |_| {}).await
 }
 
 /// The account the credentials of `config` act as (`sts:GetCallerIdentity`), and their ARN.
@@ -358,13 +386,8 @@ async fn a_refused_member_role_is_reported_as_an_assume_role_error() {
 #[tokio::test]
 #[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
 async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_region() {
-    use flowguard_aws::organization::AwsAccountPorts;
-    use flowguard_core::handler::Setup;
-    use flowguard_core::organization::{
-        OrgConfig, OrgHandled, OrgSweep, handle_organization, sweep_organization,
-    };
-    use flowguard_core::reconcile::Mode;
-    use flowguard_core::trigger::Trigger;
+    use flowguard_core::handler::{Handled, Reach, Setup, handle};
+    use flowguard_core::organization::OrgConfig;
 
     let m = moto().await;
     let org = organization(&m).await;
@@ -414,21 +437,8 @@ async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_regio
             .collect()
     );
     let policy = config.complete(flowguard_core::Policy::default()).unwrap();
-    let ports = AwsAccountPorts::new(access);
-    let trigger = Trigger::manual_sweep("organization test");
-    let report = sweep_organization(
-        &ports,
-        &OrgSweep {
-            policy: &policy,
-            scope: &scope,
-            regions: &regions.map(str::to_owned),
-            trigger: &trigger,
-            mode: Mode::Enforce,
-            concurrency: 2,
-            deadline: None,
-        },
-    )
-    .await;
+    let ports = AwsPlaces::organization(m.config(REGION).await, access);
+    let report = sweep_scope(&ports, &policy, &scope, &regions.map(str::to_owned)).await;
     // Two accounts in two regions.
     assert_eq!(report.summary.accounts.ok, 4, "{report:?}");
     assert_eq!(report.summary.accounts.unreachable, 0, "{report:?}");
@@ -468,20 +478,18 @@ async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_regio
         region: REGION.to_owned(),
         warnings: Vec::new(),
     };
-    let handled = handle_organization(
-        &ports,
-        &setup,
-        &config,
-        &scope,
-        event.to_string().as_bytes(),
-        None,
-    )
-    .await
-    .unwrap();
+    let reach = Reach::Organization {
+        scope: scope.clone(),
+        concurrency: config.concurrency,
+        due: BTreeSet::new(),
+    };
+    let handled = handle(&ports, &setup, &reach, event.to_string().as_bytes(), None)
+        .await
+        .unwrap();
     assert!(
         matches!(
             handled,
-            OrgHandled::Ignored {
+            Handled::Ignored {
                 out_of_scope: true,
                 ..
             }
@@ -502,11 +510,8 @@ async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_regio
 #[tokio::test]
 #[ignore = "needs moto server (MOTO_URL): run ./scripts/test"]
 async fn a_shared_vpc_is_enforced_in_its_owner_account_not_in_the_participant() {
-    use flowguard_aws::organization::AwsAccountPorts;
-    use flowguard_core::organization::{OrgConfig, OrgSweep, sweep_organization};
-    use flowguard_core::reconcile::Mode;
+    use flowguard_core::organization::OrgConfig;
     use flowguard_core::report::VpcStatus;
-    use flowguard_core::trigger::Trigger;
     use flowguard_tests::proxy::SharedVpc;
 
     let m = moto().await;
@@ -552,20 +557,8 @@ async fn a_shared_vpc_is_enforced_in_its_owner_account_not_in_the_participant() 
     .unwrap();
     let scope = config.scope(&[]);
     let policy = config.complete(flowguard_core::Policy::default()).unwrap();
-    let trigger = Trigger::manual_sweep("organization test");
-    let report = sweep_organization(
-        &AwsAccountPorts::new(access),
-        &OrgSweep {
-            policy: &policy,
-            scope: &scope,
-            regions: &[REGION.to_owned()],
-            trigger: &trigger,
-            mode: Mode::Enforce,
-            concurrency: 2,
-            deadline: None,
-        },
-    )
-    .await;
+    let places = AwsPlaces::organization(m.config_at(&proxy.url, REGION).await, access);
+    let report = sweep_scope(&places, &policy, &scope, &[REGION.to_owned()]).await;
     assert_eq!(report.summary.accounts.ok, 2, "{report:?}");
     let vpc_in = |account: &str| {
         let run = report

@@ -16,6 +16,7 @@ use flowguard_core::fake::{self, vpc_line};
 use flowguard_core::rule::RetentionCheck;
 use flowguard_core::trigger::trigger_from_value;
 use flowguard_core::{ActionResult, Outcome, Permission, Policy, VpcStatus};
+use flowguard_tests::Reconciler;
 use flowguard_tests::proxy::{AwsRules, FaultProxy};
 use flowguard_tests::{ACCOUNT, Moto, Seed, create_bucket, create_vpc_event, moto, policy, strict};
 

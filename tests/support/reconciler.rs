@@ -7,18 +7,19 @@ use flowguard_core::handler::Setup;
 use flowguard_core::sweep::run_in_place;
 use flowguard_core::trigger::{Target, Trigger};
 use flowguard_core::{Place, Policy, ReconcileError, Report, VpcId};
+use std::sync::Arc;
 
-/// The engine bound to one place's clients.
-#[derive(Debug)]
+/// The engine bound to one place's clients; clones share them.
+#[derive(Debug, Clone)]
 pub struct Reconciler {
-    places: AwsPlaces,
+    places: Arc<AwsPlaces>,
     place: Place,
 }
 
 impl Reconciler {
     pub fn new(clients: Clients, place: Place) -> Self {
         Self {
-            places: AwsPlaces::with_clients(clients),
+            places: Arc::new(AwsPlaces::with_clients(clients)),
             place,
         }
     }
@@ -36,7 +37,7 @@ impl Reconciler {
             warnings: Vec::new(),
         };
         run_in_place(
-            &self.places,
+            &*self.places,
             &setup,
             self.place.clone(),
             trigger,

@@ -5,7 +5,6 @@
 use aws_smithy_mocks::{Rule, RuleMode, mock_client};
 use aws_smithy_types::error::ErrorMetadata;
 use flowguard_aws::Clients;
-pub use flowguard_core::fake::place;
 
 /// Clients whose EC2 and CloudWatch Logs answer by the rules `ec2` and `logs`.
 pub fn clients(ec2: &[&Rule], logs: &[&Rule]) -> Clients {
