@@ -126,13 +126,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::AwsError;
-    use crate::fake::{FakePlaces, FakeRegion, State};
+    use crate::fake::{FakePlaces, FakeRegion, Metered, State};
     use crate::organization::AccountStatus;
-    use crate::ports::Places;
     use std::collections::BTreeSet;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     const HOUR: i64 = 3600;
 
@@ -140,32 +137,14 @@ mod tests {
         (1..=n).map(|i| format!("{i:012}")).collect()
     }
 
-    /// Hands out the fakes' ports for the first `budget` runs of a sweep; after that, the
-    /// deadline has come (a run that is not started is `not checked`, as the deadline makes
-    /// it), so that the test needs no clock.
-    struct Budget {
-        inner: FakePlaces,
-        budget: usize,
-        started: AtomicUsize,
-    }
-
-    impl Places for Budget {
-        type Inventory = Arc<FakeRegion>;
-        type Remediator = Arc<FakeRegion>;
-        async fn ports(
-            &self,
-            place: &Place,
-            trigger: &Trigger,
-        ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
-            if self.started.fetch_add(1, Ordering::SeqCst) >= self.budget {
-                return Err(AwsError::service(
-                    "DescribeVpcs",
-                    DEADLINE_NEAR,
-                    NOT_CHECKED,
-                ));
-            }
-            self.inner.ports(place, trigger).await
-        }
+    /// Fakes for `accounts`, of which the first `budget` runs of a sweep are served (the
+    /// deadline comes after that many).
+    fn half_a_sweep(accounts: &[String], budget: usize) -> Metered {
+        let fakes = accounts
+            .iter()
+            .map(|a| (a.clone(), Arc::new(FakeRegion::new(State::default()))))
+            .collect();
+        Metered::new(FakePlaces(fakes), Some(budget))
     }
 
     fn scope_of(accounts: &[String]) -> AccountScope {
@@ -187,13 +166,14 @@ mod tests {
             .collect()
     }
 
-    async fn scheduled(
-        places: &Budget,
+    /// A scheduled sweep at `at`, taking `due` first.
+    fn scheduled(
+        places: &Metered,
         scope: &AccountScope,
         due: &BTreeSet<String>,
         at: i64,
     ) -> OrgReport {
-        places.started.store(0, Ordering::SeqCst);
+        places.restart();
         let setup = Setup {
             policy: crate::Policy::default(),
             region: "us-east-1".to_owned(),
@@ -211,31 +191,18 @@ mod tests {
             concurrency: 1,
             deadline: None,
         };
-        sweep(places, &plan, |_| {}).await
+        futures::executor::block_on(sweep(places, &plan, |_| {}))
     }
 
     #[test]
     fn two_consecutive_sweeps_that_fit_half_the_accounts_check_every_one() {
         let all = ids(10);
-        let fakes = all
-            .iter()
-            .map(|a| (a.clone(), Arc::new(FakeRegion::new(State::default()))))
-            .collect();
-        let places = Budget {
-            inner: FakePlaces(fakes),
-            budget: 5,
-            started: AtomicUsize::new(0),
-        };
+        let places = half_a_sweep(&all, 5);
         let scope = scope_of(&all);
+        let none = BTreeSet::new();
         for start in [0, 17 * 60, HOUR + 59 * 60, 1_765_000_000] {
-            let first =
-                futures::executor::block_on(scheduled(&places, &scope, &BTreeSet::new(), start));
-            let second = futures::executor::block_on(scheduled(
-                &places,
-                &scope,
-                &BTreeSet::new(),
-                start + HOUR,
-            ));
+            let first = scheduled(&places, &scope, &none, start);
+            let second = scheduled(&places, &scope, &none, start + HOUR);
             assert_eq!(checked(&first).len(), 5);
             let both: BTreeSet<String> =
                 checked(&first).union(&checked(&second)).cloned().collect();
@@ -246,19 +213,11 @@ mod tests {
     #[test]
     fn accounts_not_checked_or_failing_last_time_go_first() {
         let all = ids(10);
-        let mut fakes: std::collections::BTreeMap<String, Arc<FakeRegion>> = all
-            .iter()
-            .map(|a| (a.clone(), Arc::new(FakeRegion::new(State::default()))))
-            .collect();
+        let mut places = half_a_sweep(&all, 5);
         // The fourth account never lets the hub in.
-        fakes.remove(&all[3]);
-        let places = Budget {
-            inner: FakePlaces(fakes),
-            budget: 5,
-            started: AtomicUsize::new(0),
-        };
+        places.inner.0.remove(&all[3]);
         let scope = scope_of(&all);
-        let first = futures::executor::block_on(scheduled(&places, &scope, &BTreeSet::new(), 0));
+        let first = scheduled(&places, &scope, &BTreeSet::new(), 0);
         let set = |indices: &[usize]| -> BTreeSet<String> {
             indices.iter().map(|i| all[*i].clone()).collect()
         };
@@ -266,7 +225,7 @@ mod tests {
         let due = first.accounts_due();
         assert_eq!(due, set(&[3, 5, 6, 7, 8, 9]));
         // The same rotation again: only what was due is taken, the unreachable account included.
-        let second = futures::executor::block_on(scheduled(&places, &scope, &due, 0));
+        let second = scheduled(&places, &scope, &due, 0);
         assert_eq!(checked(&second), set(&[5, 6, 7, 8]));
         let broken = second
             .accounts

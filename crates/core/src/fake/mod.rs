@@ -13,7 +13,7 @@ mod builders;
 mod places;
 
 pub use builders::{ACCOUNT, REGION, event, fixture, place, s3_policy, set, variables, vpc_line};
-pub use places::FakePlaces;
+pub use places::{EVERYWHERE, FakePlaces, Metered};
 
 use crate::error::AwsError;
 use crate::ids::Place;

@@ -1,23 +1,39 @@
 //! [`FakePlaces`]: the [`Places`] port over fake regions, one per account, for tests of the
-//! handler and the sweep.
+//! handler and the sweep; [`Metered`] counts the runs it serves.
 
 use super::FakeRegion;
 use crate::error::AwsError;
 use crate::ids::Place;
 use crate::ports::Places;
+use crate::reconcile::DEADLINE_NEAR;
+use crate::sweep::NOT_CHECKED;
 use crate::trigger::Trigger;
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 /// One fake region per reachable account (the same in every region); any other account
-/// refuses the member role, as AWS refuses `AssumeRole`.
+/// refuses the member role, as AWS refuses `AssumeRole`. The account [`EVERYWHERE`] stands for
+/// every account that has no fake of its own.
 #[derive(Debug, Clone, Default)]
 pub struct FakePlaces(pub BTreeMap<String, Arc<FakeRegion>>);
+
+/// The key of [`FakePlaces::everywhere`]'s fake.
+pub const EVERYWHERE: &str = "*";
 
 impl FakePlaces {
     /// One account's fake, in every region.
     pub fn one(account: &str, fake: Arc<FakeRegion>) -> Self {
         Self(BTreeMap::from([(account.to_owned(), fake)]))
+    }
+
+    /// One fake for every account and region (a single account's handler, whatever its
+    /// account).
+    pub fn everywhere(fake: Arc<FakeRegion>) -> Self {
+        Self::one(EVERYWHERE, fake)
     }
 }
 
@@ -30,13 +46,90 @@ impl Places for FakePlaces {
         place: &Place,
         _trigger: &Trigger,
     ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
-        match self.0.get(&place.account) {
+        match self
+            .0
+            .get(&place.account)
+            .or_else(|| self.0.get(EVERYWHERE))
+        {
             Some(fake) => Ok((fake.clone(), fake.clone())),
             None => Err(AwsError::service(
                 "AssumeRole",
                 "AccessDenied",
                 format!("cannot assume flowguard-member in {}", place.account),
             )),
+        }
+    }
+}
+
+/// [`FakePlaces`] that count the runs they serve: how many started, and how many were having
+/// their ports at once at the most (each holds its slot across two suspensions, as a real
+/// `AssumeRole` would). With a `budget`, the runs after that many are refused as the deadline
+/// refuses them ("not checked"), so that a test of a deadline needs no clock.
+#[derive(Debug, Default)]
+pub struct Metered {
+    pub inner: FakePlaces,
+    pub budget: Option<usize>,
+    started: AtomicUsize,
+    in_flight: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl Metered {
+    pub fn new(inner: FakePlaces, budget: Option<usize>) -> Self {
+        Self {
+            inner,
+            budget,
+            ..Self::default()
+        }
+    }
+
+    /// The most runs that were having their ports at once.
+    pub fn most_at_once(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+
+    /// Starts counting again (a new sweep, a new budget).
+    pub fn restart(&self) {
+        self.started.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Places for Metered {
+    type Inventory = Arc<FakeRegion>;
+    type Remediator = Arc<FakeRegion>;
+
+    async fn ports(
+        &self,
+        place: &Place,
+        trigger: &Trigger,
+    ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
+        if self
+            .budget
+            .is_some_and(|budget| self.started.fetch_add(1, Ordering::SeqCst) >= budget)
+        {
+            return Err(AwsError::service("AssumeRole", DEADLINE_NEAR, NOT_CHECKED));
+        }
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        YieldOnce(false).await;
+        YieldOnce(false).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.inner.ports(place, trigger).await
+    }
+}
+
+/// Pending once, then ready: lets the executor start other runs meanwhile.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
         }
     }
 }

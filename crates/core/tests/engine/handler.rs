@@ -3,12 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::common::{fixture, policy};
-use flowguard_core::fake::{FakeRegion, State, vpc};
+use flowguard_core::fake::{EVERYWHERE, FakePlaces, FakeRegion, State, vpc};
 use flowguard_core::handler::{Handled, HandlerError, Reach, Setup, handle};
 use flowguard_core::observed::{LogGroup, Retention};
-use flowguard_core::{
-    AwsError, LogGroupName, Place, Places, Policy, Report, Trigger, TriggerKind, VpcStatus,
-};
+use flowguard_core::{AwsError, LogGroupName, Policy, Report, TriggerKind, VpcStatus};
 use futures::executor::block_on;
 use serde_json::Value;
 use std::sync::Arc;
@@ -16,19 +14,7 @@ use std::sync::Arc;
 const NEW_VPC: &str = "vpc-0a71e831cb5152c43"; // the VPC of create_vpc.json
 
 /// One fake region for every account and region.
-struct FakeBackend(Arc<FakeRegion>);
-
-impl Places for FakeBackend {
-    type Inventory = Arc<FakeRegion>;
-    type Remediator = Arc<FakeRegion>;
-    async fn ports(
-        &self,
-        _place: &Place,
-        _trigger: &Trigger,
-    ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
-        Ok((self.0.clone(), self.0.clone()))
-    }
-}
+type FakeBackend = FakePlaces;
 
 /// The handler of a function that runs in `account` (a single account), on `event`.
 async fn handle_in(
@@ -46,7 +32,7 @@ async fn handle_in(
 
 fn backend() -> FakeBackend {
     let managed = LogGroupName::new("/vpc/flow-logs");
-    FakeBackend(Arc::new(FakeRegion::new(State {
+    FakePlaces::everywhere(Arc::new(FakeRegion::new(State {
         vpcs: vec![vpc(NEW_VPC, &[]), vpc("vpc-0default", &[])],
         flow_logs: vec![],
         log_groups: [(
@@ -97,7 +83,7 @@ fn create_vpc_remediates_the_new_vpc_only() {
         assert_eq!(report.trigger.kind, TriggerKind::Vpc);
         assert_eq!(report.vpcs.len(), 1);
         assert_eq!(report.vpcs[0].status, VpcStatus::Remediated);
-        assert_eq!(backend.0.state().flow_logs.len(), 1);
+        assert_eq!(backend.0[EVERYWHERE].state().flow_logs.len(), 1);
     })
 }
 
@@ -112,7 +98,7 @@ fn delete_flow_logs_and_the_schedule_sweep_the_region() {
             let (report, backend) = run(name).await;
             assert_eq!(report.trigger.kind, TriggerKind::Sweep, "{name}");
             assert_eq!(report.summary.vpcs.remediated, 2, "{name}");
-            assert_eq!(backend.0.state().flow_logs.len(), 2, "{name}");
+            assert_eq!(backend.0[EVERYWHERE].state().flow_logs.len(), 2, "{name}");
         }
     })
 }
@@ -123,7 +109,12 @@ fn an_unrelated_log_group_changes_nothing() {
         let (report, backend) = run("delete_log_group.json").await;
         assert_eq!(report.trigger.kind, TriggerKind::LogGroup);
         assert!(report.actions.is_empty());
-        assert!(backend.0.calls().iter().all(|c| c.starts_with("Describe")));
+        assert!(
+            backend.0[EVERYWHERE]
+                .calls()
+                .iter()
+                .all(|c| c.starts_with("Describe"))
+        );
     })
 }
 
@@ -189,7 +180,7 @@ fn invalid_input_is_a_permanent_error() {
                 "{err}"
             );
             assert!(
-                backend.0.calls().is_empty(),
+                backend.0[EVERYWHERE].calls().is_empty(),
                 "nothing read, nothing changed"
             );
         }
@@ -200,7 +191,7 @@ fn invalid_input_is_a_permanent_error() {
 fn throttled_reads_are_a_retryable_error() {
     block_on(async {
         let backend = backend();
-        backend.0.fail(
+        backend.0[EVERYWHERE].fail(
             "DescribeVpcs",
             AwsError::service(
                 "DescribeVpcs",
@@ -225,7 +216,7 @@ fn throttled_reads_are_a_retryable_error() {
 fn a_failed_remediation_is_an_error_that_carries_the_report() {
     block_on(async {
         let backend = backend();
-        backend.0.fail(
+        backend.0[EVERYWHERE].fail(
             "CreateFlowLogs",
             AwsError::service(
                 "CreateFlowLogs",
@@ -259,7 +250,7 @@ fn dry_run_changes_nothing_and_says_so() {
             .unwrap();
         assert!(report.dry_run);
         assert_eq!(report.vpcs[0].status, VpcStatus::WouldRemediate);
-        assert!(backend.0.state().flow_logs.is_empty());
+        assert!(backend.0[EVERYWHERE].state().flow_logs.is_empty());
         assert!(report.warnings.iter().any(|w| w.contains("delivery role")));
     })
 }
@@ -280,7 +271,11 @@ fn an_event_of_another_account_is_ignored_and_changes_nothing() {
             report.trigger.reason
         );
         assert_eq!(report.account, "210987654321");
-        assert!(backend.0.calls().is_empty(), "{:?}", backend.0.calls());
+        assert!(
+            backend.0[EVERYWHERE].calls().is_empty(),
+            "{:?}",
+            backend.0[EVERYWHERE].calls()
+        );
     })
 }
 
@@ -295,6 +290,6 @@ fn a_kms_key_of_another_region_fails_the_run_as_a_configuration_error() {
             .unwrap_err();
         assert!(!err.is_retryable());
         assert!(err.to_string().contains("FLOWGUARD_KMS_KEY_ARN"), "{err}");
-        assert!(backend.0.calls().is_empty());
+        assert!(backend.0[EVERYWHERE].calls().is_empty());
     })
 }

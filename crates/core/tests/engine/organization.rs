@@ -619,69 +619,16 @@ fn a_shared_vpc_says_which_account_enforces_it() {
 }
 
 mod concurrency {
-    use super::sweep::{Accounts, accounts, run_sweep};
+    use super::sweep::{accounts, run_sweep};
     use super::*;
-    use flowguard_core::fake::FakeRegion;
+    use flowguard_core::fake::Metered;
     use flowguard_core::reconcile::Mode;
-    use flowguard_core::{AwsError, Place, Places};
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Poll};
-
-    /// Pending once, then ready: lets the executor start other accounts meanwhile.
-    struct YieldOnce(bool);
-
-    impl Future for YieldOnce {
-        type Output = ();
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            if self.0 {
-                Poll::Ready(())
-            } else {
-                self.0 = true;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        }
-    }
-
-    /// The fake accounts, counting the accounts whose ports are being had at once (each holds
-    /// its slot across two suspensions, as a real AssumeRole would): at most one per run in
-    /// flight.
-    struct Counting {
-        inner: Accounts,
-        in_flight: AtomicUsize,
-        most: AtomicUsize,
-    }
-
-    impl Places for Counting {
-        type Inventory = Arc<FakeRegion>;
-        type Remediator = Arc<FakeRegion>;
-        async fn ports(
-            &self,
-            place: &Place,
-            trigger: &Trigger,
-        ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
-            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most.fetch_max(now, Ordering::SeqCst);
-            // Hold the slot across a suspension, as a real AssumeRole would.
-            YieldOnce(false).await;
-            YieldOnce(false).await;
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            self.inner.ports(place, trigger).await
-        }
-    }
 
     #[test]
     fn no_more_runs_than_the_concurrency_are_in_flight_across_regions() {
         let ids: Vec<String> = (1..=9).map(|i| format!("{i:012}")).collect();
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let ports = Counting {
-            inner: accounts(&refs),
-            in_flight: AtomicUsize::new(0),
-            most: AtomicUsize::new(0),
-        };
+        let ports = Metered::new(accounts(&refs), None);
         let scope = config(&[("FLOWGUARD_ACCOUNTS", &ids.join(","))])
             .unwrap()
             .unwrap()
@@ -704,7 +651,7 @@ mod concurrency {
             "in the order given"
         );
         assert_eq!(
-            ports.most.load(Ordering::SeqCst),
+            ports.most_at_once(),
             3,
             "the bound is reached, never passed"
         );
