@@ -156,6 +156,51 @@ fn of_account(mut event: Value, account: &str) -> Value {
     event
 }
 
+/// An organization in moto: its root, an OU `workloads` holding an account for each of
+/// `names` (in that order), and a `sandbox` account outside the OU; and the member accounts'
+/// seeding clients as the hub reaches them (moto lets the member role be assumed).
+struct Organization {
+    unit: String,
+    members: Vec<String>,
+    outside_unit: String,
+    access: flowguard_aws::organization::MemberAccess,
+}
+
+async fn organization(m: &Moto, names: &[&str]) -> Organization {
+    use flowguard_aws::organization::{MemberAccess, session_name};
+    use flowguard_tests::organizations::{create_account, create_organization, create_unit};
+    let organizations = aws_sdk_organizations::Client::new(&m.config(REGION).await);
+    let root = create_organization(&organizations).await;
+    let unit = create_unit(&organizations, &root, "workloads").await;
+    let mut members = Vec::new();
+    for name in names {
+        members.push(create_account(&organizations, &root, name, Some(&unit)).await);
+    }
+    let outside_unit = create_account(&organizations, &root, "sandbox", None).await;
+    let access = MemberAccess::new(
+        m.config(REGION).await,
+        flowguard_tests::ACCOUNT,
+        "flowguard-member",
+        None,
+        session_name("e2e"),
+    )
+    .unwrap();
+    Organization {
+        unit,
+        members,
+        outside_unit,
+        access,
+    }
+}
+
+impl Organization {
+    /// Seeding clients in `account`, through its member role.
+    async fn seed(&self, account: &str) -> Seed {
+        let config = self.access.config(account, REGION).await.unwrap();
+        Seed::new(&flowguard_aws::Clients::new(&config))
+    }
+}
+
 /// Organization mode, configured as the CDK hub configures it (the organization's accounts
 /// under one OU, the hub's own account excluded): the function is the hub. An event is handled
 /// in its own account (through the member role) when that account is in scope and ignored
@@ -163,33 +208,13 @@ fn of_account(mut event: Value, account: &str) -> Value {
 #[tokio::test]
 #[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn as_an_organization_hub_the_lambda_acts_in_the_events_account_only() {
-    use flowguard_aws::Clients;
-    use flowguard_aws::organization::{MemberAccess, session_name};
     use flowguard_tests::ACCOUNT;
-    use flowguard_tests::organizations::{create_account, create_organization, create_unit};
     let m = moto().await;
-    let organizations = aws_sdk_organizations::Client::new(&m.config(REGION).await);
-    let root = create_organization(&organizations).await;
-    let unit = create_unit(&organizations, &root, "workloads").await;
-    let members = [
-        create_account(&organizations, &root, "member-one", Some(&unit)).await,
-        create_account(&organizations, &root, "member-two", Some(&unit)).await,
-    ];
-    // In the organization, outside the OU: out of scope.
-    let outside_unit = create_account(&organizations, &root, "sandbox", None).await;
-    // The member accounts as the hub sees them (moto lets the member role be assumed).
-    let access = MemberAccess::new(
-        m.config(REGION).await,
-        ACCOUNT,
-        "flowguard-member",
-        None,
-        session_name("e2e"),
-    )
-    .unwrap();
+    let org = organization(&m, &["member-one", "member-two"]).await;
+    let (unit, members, outside_unit) = (&org.unit, &org.members, &org.outside_unit);
     let mut seeds = Vec::new();
-    for account in members.iter().chain([&outside_unit]) {
-        let config = access.config(account, REGION).await.unwrap();
-        seeds.push(Seed::new(&Clients::new(&config)));
+    for account in members.iter().chain([outside_unit]) {
+        seeds.push(org.seed(account).await);
     }
     let (one, two, sandbox) = (&seeds[0], &seeds[1], &seeds[2]);
     let (vpc_one, vpc_two, vpc_sandbox) = (one.vpc().await, two.vpc().await, sandbox.vpc().await);
@@ -202,7 +227,7 @@ async fn as_an_organization_hub_the_lambda_acts_in_the_events_account_only() {
         &watch,
         &[
             ("FLOWGUARD_ORGANIZATION", "true"),
-            ("FLOWGUARD_ORGANIZATIONAL_UNITS", &unit),
+            ("FLOWGUARD_ORGANIZATIONAL_UNITS", unit),
             ("FLOWGUARD_EXCLUDE_ACCOUNTS", ACCOUNT),
             ("FLOWGUARD_MEMBER_ROLE", "flowguard-member"),
             ("FLOWGUARD_CONCURRENCY", "4"),
@@ -243,23 +268,75 @@ async fn as_an_organization_hub_the_lambda_acts_in_the_events_account_only() {
     assert!(hub.flow_logs_of(&hub_vpc).await.is_empty());
     assert!(two.flow_logs_of(&vpc_two).await.is_empty());
 
-    // The schedule: every account in scope swept, and only those.
+    // The schedule: every account in scope swept, and only those. The hub answers with the
+    // organization's summary (each account's report is a log line of its own).
     let report = invoke_json(&watch, &mut function, &fixture("scheduled_event.json"));
     assert_eq!(report["summary"]["accounts"]["ok"], 2, "{report}");
     assert_eq!(report["summary"]["accounts"]["unreachable"], 0, "{report}");
-    let swept: std::collections::BTreeSet<&str> = report["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|run| run["account"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        swept,
-        members.iter().map(String::as_str).collect(),
-        "{report}"
+    assert!(
+        report.get("accounts").is_none(),
+        "the summary only: {report}"
     );
     assert_eq!(two.flow_logs_of(&vpc_two).await.len(), 1, "{report}");
     assert_eq!(one.flow_logs_of(&vpc_one).await.len(), 1, "{report}");
     assert!(sandbox.flow_logs_of(&vpc_sandbox).await.is_empty());
     assert!(hub.flow_logs_of(&hub_vpc).await.is_empty());
+}
+
+/// `flowguard handle-event`, configured as the hub, replays a member's event exactly as the hub
+/// handles it: the same report, field for field (both in dry run, so that neither changes what
+/// the other reads).
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn handle_event_replays_a_hub_event_with_the_hubs_report() {
+    use flowguard_tests::ACCOUNT;
+    let m = moto().await;
+    let org = organization(&m, &["member-one"]).await;
+    let (unit, member) = (&org.unit, &org.members[0]);
+    let seed = org.seed(member).await;
+    let vpc = seed.vpc().await;
+    let hub = [
+        ("FLOWGUARD_ORGANIZATION", "true"),
+        ("FLOWGUARD_ORGANIZATIONAL_UNITS", unit.as_str()),
+        ("FLOWGUARD_EXCLUDE_ACCOUNTS", ACCOUNT),
+        ("FLOWGUARD_DRY_RUN", "true"),
+    ];
+    let event = of_account(create_vpc_event(&vpc), member);
+
+    let watch = watch();
+    let mut function = function(&m, &watch, &hub);
+    let from_hub = invoke_json(&watch, &mut function, &event);
+    assert_eq!(from_hub["account"], member.as_str(), "{from_hub}");
+    assert_eq!(
+        from_hub["vpcs"][0]["status"], "would_remediate",
+        "{from_hub}"
+    );
+
+    let output = Command::new(workspace_binary("flowguard"))
+        .env_clear()
+        .envs(m.env())
+        .envs(hub)
+        .args(["handle-event", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(event.to_string().as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let replayed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(replayed, from_hub, "stderr: {stderr}");
+    assert!(
+        seed.flow_logs_of(&vpc).await.is_empty(),
+        "dry runs change nothing"
+    );
 }
