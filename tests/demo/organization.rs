@@ -1,5 +1,5 @@
 //! `./scripts/demo organization`: the same `flowguard-lambda` binary as a hub for an AWS
-//! Organization (DESIGN.md, "Organization mode"), on moto, in four steps:
+//! Organization (docs/design.md, "Organization mode"), on moto, in four steps:
 //!
 //! 1. an organization: the hub's account (the management account) and three member accounts in
 //!    the OU `workloads`, each with a new VPC and no flow log;
@@ -151,9 +151,8 @@ pub async fn run(work: &Path) -> Result<(), Stop> {
     for line in sweep.lines() {
         evidence(&line);
     }
-    let defaults_fixed = members
-        .iter()
-        .all(|m| sweep.status_of(&m.account, &m.default_vpc) == Some("remediated"));
+    // The hub answers with the organization's summary: one default VPC remediated per account.
+    let defaults_fixed = sweep.summary.vpcs.remediated == members.len();
     ensure(
         defaults_fixed && sweep.summary.accounts.ok == members.len(),
         || {

@@ -284,12 +284,14 @@ pub fn function_log(log: &str) -> Vec<String> {
     lines
 }
 
-/// An organization run's report: what the hub's sweep answers and `flowguard audit
-/// --organization --format json` prints (see `flowguard_core::organization::OrgReport`).
+/// An organization run's report, as `flowguard audit --organization --format json` prints it
+/// (see `flowguard_core::organization::OrgReport`), or its summary, as the hub's sweep answers
+/// (no `accounts`: each account's report is a log line of its own).
 #[derive(Debug, Deserialize)]
 pub struct OrgReport {
     pub dry_run: bool,
     pub regions: Vec<String>,
+    #[serde(default)]
     pub accounts: Vec<AccountRun>,
     pub summary: OrgSummary,
     /// Where it was saved, relative to the workspace root.

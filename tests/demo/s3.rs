@@ -1,5 +1,5 @@
 //! `./scripts/demo s3`: the same `flowguard-lambda` binary delivering flow logs into a central
-//! S3 bucket (`FLOWGUARD_DESTINATION`, DESIGN.md "Destinations and integrations"), on moto, in
+//! S3 bucket (`FLOWGUARD_DESTINATION`, docs/design.md, "Destinations and integrations"), on moto, in
 //! three steps:
 //!
 //! 1. a log-archive bucket, and a new VPC with no flow log;

@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 /// Where a controller acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reach {
-    /// One account, the caller's own (the Lambda's, from its ARN; the CLI's, from STS): an
+    /// One account, the caller's own (from STS, for the Lambda and the CLI alike): an
     /// event of another account is ignored, never acted on in its name.
     Account(String),
     /// An organization: the accounts in scope now, how many account×region runs its sweep

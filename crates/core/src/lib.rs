@@ -27,9 +27,15 @@
 //! exit codes derive from it.
 //! [`Policy`] is read and validated from the `FLOWGUARD_*` configuration against the
 //! [`facts`] (`crates/core/facts.json`: allowed values, defaults, AWS naming rules and the
-//! delivery role's policies, which the CDK app reads too). [`handler::handle`]
-//! is the path every event takes, in the Lambda and in `flowguard handle-event` alike, over a
-//! [`handler::Backend`] that hands out the ports of a region.
+//! delivery role's policies, which the CDK app reads too). The words they all share (traffic
+//! type, destination, partition, mode) are the floor below everything, [`vocab`].
+//!
+//! One path runs every place: [`handler::handle`] is the path every event takes, in the
+//! Lambda and in `flowguard handle-event` alike, in one account or as an organization's hub
+//! ([`handler::Reach`]); [`sweep::run_in_place`] is the only code that builds and runs one
+//! account×region, and [`sweep::sweep`] the only loop over many (a single account is an
+//! organization of one). Both reach AWS through one port, [`Places`], which hands out the
+//! [`Inventory`] and [`Remediator`] of a place.
 //!
 //! With the `fake` feature, [`fake::FakeRegion`] implements both ports in memory for tests,
 //! and [`fake`] holds the builders that the tests of every crate share.

@@ -1,5 +1,5 @@
 //! The [`Report`] every run produces: JSON for machines (`Serialize`), text for people
-//! (`Display`). Field names are part of flowguard's interface; see the design contract.
+//! (`Display`). Field names are part of flowguard's interface; see docs/design.md, "The report".
 
 use crate::ids::{FlowLogId, LogGroupName, Place, VpcId};
 use crate::ports::Permission;

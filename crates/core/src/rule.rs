@@ -1,4 +1,4 @@
-//! The compliance rule of the design contract, as pure functions over [`Observed`] state.
+//! The compliance rule of docs/design.md, as pure functions over [`Observed`] state.
 //!
 //! A VPC is compliant when at least one of its VPC-level flow logs is ACTIVE, captures
 //! rejected traffic as the policy asks, is not failing delivery, and, for CloudWatch Logs,

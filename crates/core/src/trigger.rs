@@ -285,7 +285,7 @@ impl<'a> Detail<'a> {
     }
 }
 
-/// Turns a parsed event into a trigger, following the design contract's trigger table.
+/// Turns a parsed event into a trigger, following the trigger table of docs/design.md.
 pub fn trigger_from_value(event: &Value) -> Result<Trigger, InvalidEvent> {
     let event = Event::read(event)?;
     let detail = &event.detail;

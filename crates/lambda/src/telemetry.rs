@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 /// The metric namespace.
 pub const NAMESPACE: &str = "FlowGuard";
 
-/// The metrics of one report: the four of the design contract, and the follow-ups (Security
+/// The metrics of one report: the four of docs/design.md, and the follow-ups (Security
 /// Hub, AWS Config) that failed.
 pub fn metrics(report: &Report) -> [(&'static str, usize); 5] {
     let v = &report.summary.vpcs;

@@ -146,19 +146,19 @@ async fn only_active_accounts_count_and_state_decides_over_status() {
 
 #[tokio::test]
 async fn units_are_walked_to_the_bottom_page_by_page_and_each_account_is_listed_once() {
-    // r-root ── ou-a ── ou-a1 ── ou-a1x
+    // ou-top ── ou-a ── ou-a1 ── ou-a1x
     //        │       └─ ou-a2
     //        └─ ou-b
     // (the root's OUs come in two pages, and so do ou-a's and ou-a1's accounts)
     let rules = [
-        units_page("r-root", None, &["ou-a"], Some("u2")),
-        units_page("r-root", Some("u2"), &["ou-b"], None),
+        units_page("ou-top", None, &["ou-a"], Some("u2")),
+        units_page("ou-top", Some("u2"), &["ou-b"], None),
         units_page("ou-a", None, &["ou-a1", "ou-a2"], None),
         units_page("ou-a1", None, &["ou-a1x"], None),
         units_page("ou-a1x", None, &[], None),
         units_page("ou-a2", None, &[], None),
         units_page("ou-b", None, &[], None),
-        accounts_page("r-root", None, &["000000000001"], None),
+        accounts_page("ou-top", None, &["000000000001"], None),
         accounts_page("ou-a", None, &["000000000010"], Some("a2")),
         accounts_page("ou-a", Some("a2"), &["000000000011"], None),
         accounts_page("ou-a1", None, &["000000000020"], Some("n")),
@@ -170,7 +170,7 @@ async fn units_are_walked_to_the_bottom_page_by_page_and_each_account_is_listed_
     let refs: Vec<&Rule> = rules.iter().collect();
     let client = client(&refs);
 
-    let everything = organization_accounts(&client, &["r-root".to_owned()])
+    let everything = organization_accounts(&client, &["ou-top".to_owned()])
         .await
         .unwrap();
     assert_eq!(
@@ -228,20 +228,45 @@ async fn access_denied_keeps_its_code() {
 async fn an_error_deep_in_the_walk_fails_the_whole_listing() {
     // A partial list would silently drop accounts from the scope: the error is the answer.
     let rules = [
-        units_page("r-root", None, &["ou-a"], None),
+        units_page("ou-top", None, &["ou-a"], None),
         units_page("ou-a", None, &[], None),
-        accounts_page("r-root", None, &["000000000001"], None),
+        accounts_page("ou-top", None, &["000000000001"], None),
         mock!(aws_sdk_organizations::Client::list_accounts_for_parent)
             .match_requests(|r| r.parent_id() == Some("ou-a"))
             .then_error(|| ListAccountsForParentError::generic(error("TooManyRequestsException"))),
     ];
     let refs: Vec<&Rule> = rules.iter().collect();
-    let err = organization_accounts(&client(&refs), &["r-root".to_owned()])
+    let err = organization_accounts(&client(&refs), &["ou-top".to_owned()])
         .await
         .unwrap_err();
     assert_eq!(err.operation, "ListAccountsForParent");
     assert_eq!(err.code.as_deref(), Some("TooManyRequestsException"));
     assert_eq!(classify(&err), Disposition::RetryLater);
+}
+
+/// A root holds every account of the organization: one `ListAccounts` walk lists them in the
+/// fewest calls (20 a page), and no OU is walked.
+#[tokio::test]
+async fn a_root_among_the_units_is_listed_with_list_accounts() {
+    let page = list_accounts_page(
+        None,
+        vec![
+            Account::builder()
+                .id("100000000001")
+                .state(AccountState::Active)
+                .build(),
+        ],
+        None,
+    );
+    let walk = units_page("ou-a", None, &[], None);
+    let got = organization_accounts(
+        &client(&[&page, &walk]),
+        &["ou-a".to_owned(), "r-root".to_owned()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&got), ["100000000001"]);
+    assert_eq!((page.num_calls(), walk.num_calls()), (1, 0));
 }
 
 #[test]

@@ -73,7 +73,7 @@ pub const SECURITY_HUB_CONTROL: &str = "EC2.6";
 pub const CONTROL_TITLE: &str = "VPC flow logging should be enabled in all VPCs";
 
 /// The CIS AWS Foundations Benchmark's versions and the number of the recommendation "Ensure
-/// VPC flow logging is enabled in all VPCs" in each, as the design contract lists them.
+/// VPC flow logging is enabled in all VPCs" in each, as docs/design.md lists them.
 pub const CIS_REQUIREMENTS: [(&str, &str); 5] = [
     ("v3.0.0", "3.7"),
     ("v4.0.0", "3.7"),
