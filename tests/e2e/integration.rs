@@ -590,11 +590,26 @@ async fn failing_delivery_is_replaced_only_when_old_and_not_rate_limited() {
     assert!(report.actions.is_empty(), "{report}");
     assert_eq!(*status_of(&report, &vpc), VpcStatus::Failed);
 
-    // Two hours old and failing with an access error: replaced once, delete first.
+    // Two hours old, its configuration the policy's and its group in place: the cause may
+    // remain, so it is not replaced before a day has passed.
     proxy.update_rules(|rules| {
         rules
             .failing_flow_logs
             .insert(id.clone(), ("Access error".to_owned(), 7_200));
+    });
+    let report = r
+        .vpc(&policy(), vpc.as_str().into(), Mode::Enforce)
+        .await
+        .unwrap();
+    assert_eq!(*status_of(&report, &vpc), VpcStatus::Failed, "{report}");
+    assert!(report.vpcs[0].reason.contains("once a day"), "{report}");
+    assert!(report.actions.is_empty(), "{report}");
+
+    // A day old and failing with an access error: replaced once, delete first.
+    proxy.update_rules(|rules| {
+        rules
+            .failing_flow_logs
+            .insert(id.clone(), ("Access error".to_owned(), 90_000));
     });
     let report = r
         .vpc(&policy(), vpc.as_str().into(), Mode::Enforce)

@@ -410,9 +410,16 @@ async fn an_s3_remediation_sends_the_bucket_and_options_and_no_delivery_role() {
                 .flow_log_ids("fl-new")
                 .build()
         });
+    remediated_into_s3(&[&no_flow_logs, &with_role, &as_ec2_wants]).await;
+    assert_eq!((as_ec2_wants.num_calls(), with_role.num_calls()), (1, 0));
+}
+
+/// An enforcing sweep of one VPC into S3 with these EC2 answers: the VPC ends remediated.
+async fn remediated_into_s3(ec2: &[&Rule]) -> flowguard_core::Report {
     let vpcs = one_vpc();
+    let rules: Vec<&Rule> = std::iter::once(&vpcs).chain(ec2.iter().copied()).collect();
     let report = sweep(
-        clients(&[&vpcs, &no_flow_logs, &with_role, &as_ec2_wants], &[]),
+        clients(&rules, &[]),
         &s3_policy(),
         flowguard_aws::Mode::Enforce,
     )
@@ -423,7 +430,7 @@ async fn an_s3_remediation_sends_the_bucket_and_options_and_no_delivery_role() {
         flowguard_core::VpcStatus::Remediated,
         "{report}"
     );
-    assert_eq!((as_ec2_wants.num_calls(), with_role.num_calls()), (1, 0));
+    report
 }
 
 /// A flow log into S3 that is failing delivery (moto never fails one): flowguard's own, over
@@ -484,19 +491,7 @@ async fn an_s3_flow_log_failing_delivery_does_not_count_and_only_ours_is_replace
                 .flow_log_ids("fl-new")
                 .build()
         });
-    let vpcs = one_vpc();
-    let report = sweep(
-        clients(&[&vpcs, &flow_logs, &delete, &create], &[]),
-        &s3_policy(),
-        flowguard_aws::Mode::Enforce,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        report.vpcs[0].status,
-        flowguard_core::VpcStatus::Remediated,
-        "{report}"
-    );
+    let report = remediated_into_s3(&[&flow_logs, &delete, &create]).await;
     assert_eq!((delete.num_calls(), create.num_calls()), (1, 1));
     let deleted: Vec<&str> = report
         .actions

@@ -313,38 +313,17 @@ pub fn render_tables(reports: &[Report], kind: Kind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flowguard_core::fake;
     use flowguard_core::organization::{AccountRun, OrgReport};
-    use flowguard_core::report::TriggerReport;
-    use flowguard_core::rule::Checks;
-    use flowguard_core::{TriggerKind, VpcId};
 
     fn report(region: &str, statuses: &[VpcStatus], warnings: &[&str]) -> Report {
-        let vpcs = statuses
-            .iter()
-            .enumerate()
-            .map(|(i, status)| VpcReport {
-                vpc_id: VpcId::new(format!("vpc-{i}")),
-                status: *status,
-                reason: "why".to_owned(),
-                checks: Checks::default(),
-                owner_id: None,
-            })
-            .collect();
-        let trigger = TriggerReport {
-            kind: TriggerKind::Sweep,
-            event_name: None,
-            event_id: None,
-            reason: "test".to_owned(),
-        };
-        let warnings = warnings.iter().map(|w| (*w).to_owned()).collect();
         let place = flowguard_core::Place {
             region: region.to_owned(),
             account: "123456789012".to_owned(),
         };
-        Report::builder(flowguard_core::Mode::DryRun, &place, trigger)
-            .vpcs(vpcs)
-            .warnings(warnings)
-            .build()
+        let mut report = fake::report_of(&place, flowguard_core::Mode::DryRun, statuses);
+        report.warnings = warnings.iter().map(|w| (*w).to_owned()).collect();
+        report
     }
 
     #[test]

@@ -84,3 +84,21 @@ pub fn vpc_line<'a>(report: &'a Report, vpc: &str) -> &'a VpcReport {
 pub fn set<S: AsRef<str>>(ids: &[S]) -> BTreeSet<String> {
     ids.iter().map(|id| id.as_ref().to_owned()).collect()
 }
+
+/// A report at `place` of a sweep in `mode` whose VPCs (`vpc-0`, `vpc-1`, … in that order) ended
+/// with `statuses`.
+pub fn report_of(place: &Place, mode: crate::Mode, statuses: &[crate::VpcStatus]) -> Report {
+    let vpcs = statuses
+        .iter()
+        .enumerate()
+        .map(|(i, status)| VpcReport {
+            vpc_id: crate::VpcId::new(format!("vpc-{i}")),
+            status: *status,
+            reason: String::new(),
+            checks: crate::rule::Checks::default(),
+            owner_id: None,
+        })
+        .collect();
+    let trigger = crate::report::TriggerReport::from(&crate::Trigger::manual_sweep("test"));
+    Report::builder(mode, place, trigger).vpcs(vpcs).build()
+}

@@ -12,7 +12,9 @@
 mod builders;
 mod places;
 
-pub use builders::{ACCOUNT, REGION, event, fixture, place, s3_policy, set, variables, vpc_line};
+pub use builders::{
+    ACCOUNT, REGION, event, fixture, place, report_of, s3_policy, set, variables, vpc_line,
+};
 pub use places::{EVERYWHERE, FakePlaces, Metered};
 
 use crate::error::AwsError;

@@ -187,26 +187,25 @@ fn invalid_input_is_a_permanent_error() {
     })
 }
 
+/// The handler's error on the fixture `name` when every `operation` call fails with `code`.
+async fn failing(operation: &'static str, code: &str, message: &str, name: &str) -> HandlerError {
+    let backend = backend();
+    backend.0[EVERYWHERE].fail(operation, AwsError::service(operation, code, message));
+    handle_fixture(&backend, &setup(false), "123456789012", name)
+        .await
+        .unwrap_err()
+}
+
 #[test]
 fn throttled_reads_are_a_retryable_error() {
     block_on(async {
-        let backend = backend();
-        backend.0[EVERYWHERE].fail(
+        let err = failing(
             "DescribeVpcs",
-            AwsError::service(
-                "DescribeVpcs",
-                "RequestLimitExceeded",
-                "Request limit exceeded.",
-            ),
-        );
-        let err = handle_fixture(
-            &backend,
-            &setup(false),
-            "123456789012",
+            "RequestLimitExceeded",
+            "Request limit exceeded.",
             "scheduled_event.json",
         )
-        .await
-        .unwrap_err();
+        .await;
         assert!(err.is_retryable(), "{err}");
         assert!(err.to_string().starts_with("retryable failure"), "{err}");
     })
@@ -215,18 +214,13 @@ fn throttled_reads_are_a_retryable_error() {
 #[test]
 fn a_failed_remediation_is_an_error_that_carries_the_report() {
     block_on(async {
-        let backend = backend();
-        backend.0[EVERYWHERE].fail(
+        let err = failing(
             "CreateFlowLogs",
-            AwsError::service(
-                "CreateFlowLogs",
-                "Client.UnauthorizedOperation",
-                "not authorized",
-            ),
-        );
-        let err = handle_fixture(&backend, &setup(false), "123456789012", "create_vpc.json")
-            .await
-            .unwrap_err();
+            "Client.UnauthorizedOperation",
+            "not authorized",
+            "create_vpc.json",
+        )
+        .await;
         assert!(!err.is_retryable(), "access denied will not pass by itself");
         let report = err.report().unwrap();
         assert_eq!(report.summary.vpcs.failed, 1);

@@ -4,13 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::common::{set, variables};
+use flowguard_core::ConfigError;
 use flowguard_core::organization::{
     AccountRun, AccountSource, AccountStatus, OrgConfig, OrgReport, member_role_arn, partition_of,
 };
-use flowguard_core::report::{Report, TriggerReport, VpcReport, VpcStatus};
-use flowguard_core::rule::Checks;
+use flowguard_core::report::{Report, VpcStatus};
 use flowguard_core::trigger::Trigger;
-use flowguard_core::{ConfigError, VpcId};
 
 fn config(vars: &[(&str, &str)]) -> Result<Option<OrgConfig>, ConfigError> {
     OrgConfig::from_lookup(variables(vars))
@@ -240,25 +239,11 @@ fn roles_and_partitions() {
 }
 
 fn report(account: &str, region: &str, statuses: &[VpcStatus]) -> Report {
-    let vpcs = statuses
-        .iter()
-        .enumerate()
-        .map(|(i, status)| VpcReport {
-            vpc_id: VpcId::new(format!("vpc-{i}")),
-            status: *status,
-            reason: String::new(),
-            checks: Checks::default(),
-            owner_id: None,
-        })
-        .collect();
     let place = flowguard_core::Place {
         region: region.to_owned(),
         account: account.to_owned(),
     };
-    let trigger = TriggerReport::from(&Trigger::manual_sweep("t"));
-    Report::builder(flowguard_core::Mode::Enforce, &place, trigger)
-        .vpcs(vpcs)
-        .build()
+    flowguard_core::fake::report_of(&place, flowguard_core::Mode::Enforce, statuses)
 }
 
 #[test]
