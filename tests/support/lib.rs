@@ -174,6 +174,14 @@ impl Moto {
     }
 }
 
+/// Sends a `CreateFlowLogs` of one VPC; the flow log's id.
+async fn created(
+    request: aws_sdk_ec2::operation::create_flow_logs::builders::CreateFlowLogsFluentBuilder,
+) -> String {
+    let out = request.send().await.unwrap();
+    out.flow_log_ids()[0].clone()
+}
+
 /// A reconciler of [`place`] whose requests go through a proxy enforcing `rules`
 /// ([`proxy::AwsRules`]: what real AWS refuses and moto does not), and seeding clients that
 /// reach moto directly.
@@ -331,6 +339,20 @@ impl Seed {
     }
 
     /// A flow log created by someone else (no flowguard tag).
+    /// A new VPC whose only flow log is someone else's, of `traffic`, into a new group `group`
+    /// kept `retention` days: the VPC's id and the flow log's.
+    pub async fn vpc_logging_into(
+        &self,
+        group: &str,
+        retention: Option<i32>,
+        traffic: TrafficType,
+    ) -> (String, String) {
+        let vpc = self.vpc().await;
+        self.log_group(group, retention).await;
+        let flow_log = self.foreign_flow_log(&vpc, traffic, group).await;
+        (vpc, flow_log)
+    }
+
     pub async fn foreign_flow_log(&self, vpc: &str, traffic: TrafficType, group: &str) -> String {
         self.foreign_flow_log_with_role(vpc, traffic, group, ROLE)
             .await
@@ -344,12 +366,8 @@ impl Seed {
         group: &str,
         role: &str,
     ) -> String {
-        let out = self
-            .ec2
-            .create_flow_logs()
-            .resource_type(FlowLogsResourceType::Vpc)
-            .resource_ids(vpc)
-            .traffic_type(traffic)
+        let request = self
+            .foreign(vpc, traffic)
             .log_destination_type(LogDestinationType::CloudWatchLogs)
             .log_group_name(group)
             .deliver_logs_permission_arn(role)
@@ -358,11 +376,8 @@ impl Seed {
                     .resource_type(ResourceType::VpcFlowLog)
                     .tags(Tag::builder().key("owner").value("network-team").build())
                     .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        out.flow_log_ids()[0].clone()
+            );
+        created(request).await
     }
 
     /// A flow log into an S3 bucket (`arn:aws:s3:::BUCKET`) created by someone else.
@@ -372,19 +387,24 @@ impl Seed {
         traffic: TrafficType,
         bucket_arn: &str,
     ) -> String {
-        let out = self
-            .ec2
+        let request = self
+            .foreign(vpc, traffic)
+            .log_destination_type(LogDestinationType::S3)
+            .log_destination(bucket_arn);
+        created(request).await
+    }
+
+    /// The start of someone else's `CreateFlowLogs` of `traffic` on `vpc`.
+    fn foreign(
+        &self,
+        vpc: &str,
+        traffic: TrafficType,
+    ) -> aws_sdk_ec2::operation::create_flow_logs::builders::CreateFlowLogsFluentBuilder {
+        self.ec2
             .create_flow_logs()
             .resource_type(FlowLogsResourceType::Vpc)
             .resource_ids(vpc)
             .traffic_type(traffic)
-            .log_destination_type(LogDestinationType::S3)
-            .log_destination(bucket_arn)
-            .send()
-            .await
-            .unwrap();
-        assert!(out.unsuccessful().is_empty(), "{out:?}");
-        out.flow_log_ids()[0].clone()
     }
 
     /// Deletes a flow log, as a person would.

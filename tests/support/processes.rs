@@ -59,29 +59,32 @@ pub struct MotoServer {
     _process: KillOnDrop,
 }
 
+/// Spawns `command` with no input and its output into `log`; `why` is the error's first words
+/// when it cannot start.
+fn spawn_logging(mut command: Command, log: &Path, why: &str) -> io::Result<KillOnDrop> {
+    let output = File::create(log)?;
+    command
+        .stdin(Stdio::null())
+        .stdout(output.try_clone()?)
+        .stderr(output)
+        .spawn()
+        .map(KillOnDrop)
+        .map_err(|e| io::Error::new(e.kind(), format!("{why} ({e})")))
+}
+
 impl MotoServer {
     /// `.venv/bin/moto_server -H 127.0.0.1 -p PORT` on a free port, its output into `log`;
     /// returns once it answers HTTP.
     pub fn start(log: &Path) -> io::Result<Self> {
         let program = workspace_root().join(".venv/bin/moto_server");
         let port = free_port()?;
-        let output = File::create(log)?;
-        let mut process = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(output.try_clone()?)
-            .stderr(output)
-            .spawn()
-            .map(KillOnDrop)
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot start {} ({e}): ./scripts/test and ./scripts/demo install it",
-                        program.display()
-                    ),
-                )
-            })?;
+        let mut command = Command::new(&program);
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let why = format!(
+            "cannot start {}: ./scripts/test and ./scripts/demo install it",
+            program.display()
+        );
+        let mut process = spawn_logging(command, log, &why)?;
         let url = format!("http://127.0.0.1:{port}");
         wait_until(&mut process, "moto server", log, || {
             http(port, "GET", "/moto-api/", b"").is_ok()
@@ -106,22 +109,14 @@ impl LambdaEmulator {
     /// returns once it listens.
     pub fn start(log: &Path) -> io::Result<Self> {
         let port = free_port()?;
-        let output = File::create(log)?;
-        let mut process = Command::new("cargo")
+        let mut command = Command::new("cargo");
+        command
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1"])
             .args(["-P", &port.to_string()])
-            .current_dir(workspace_root())
-            .stdin(Stdio::null())
-            .stdout(output.try_clone()?)
-            .stderr(output)
-            .spawn()
-            .map(KillOnDrop)
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot start `cargo lambda watch` ({e}): is cargo-lambda installed? ./scripts/test and ./scripts/demo install it into .venv"),
-                )
-            })?;
+            .current_dir(workspace_root());
+        let why = "cannot start `cargo lambda watch`: is cargo-lambda installed? ./scripts/test \
+                   and ./scripts/demo install it into .venv";
+        let mut process = spawn_logging(command, log, why)?;
         wait_until(&mut process, "cargo lambda watch", log, || {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         })?;

@@ -22,22 +22,18 @@ async fn report_json_shape_is_pinned() {
     let default_vpc = seed.vpc_ids().await.remove(0);
     let exempt = seed.vpc().await;
     seed.tag(&exempt, "flowguard:exempt", "true").await;
-    let compliant = seed.vpc().await;
-    seed.log_group("/network/flow-logs", Some(400)).await;
-    let theirs = seed
-        .foreign_flow_log(
-            &compliant,
-            aws_sdk_ec2::types::TrafficType::All,
+    let (compliant, theirs) = seed
+        .vpc_logging_into(
             "/network/flow-logs",
+            Some(400),
+            aws_sdk_ec2::types::TrafficType::All,
         )
         .await;
-    let short = seed.vpc().await;
-    seed.log_group("/short/flow-logs", Some(30)).await;
-    let short_fl = seed
-        .foreign_flow_log(
-            &short,
-            aws_sdk_ec2::types::TrafficType::Reject,
+    let (short, short_fl) = seed
+        .vpc_logging_into(
             "/short/flow-logs",
+            Some(30),
+            aws_sdk_ec2::types::TrafficType::Reject,
         )
         .await;
     let ids = [
@@ -51,13 +47,7 @@ async fn report_json_shape_is_pinned() {
 
     let out = flowguard(&m, &["plan", "--format", "json"]).role().run();
     out.expect(0);
-    let mut report: Value = serde_json::from_str(&stable(&out.stdout, &ids)).unwrap();
-    report["vpcs"]
-        .as_array_mut()
-        .unwrap()
-        .sort_by_key(|v| v["vpc_id"].as_str().unwrap().to_owned());
-    // The VPCs of one CreateFlowLogs batch come in the order of their (random) ids.
-    sort_batch_actions(&mut report);
+    let report = in_stable_order(&stable(&out.stdout, &ids));
     // Key order depends on serde_json's features, which vary with what is built together.
     insta::with_settings!({ sort_maps => true }, {
         insta::assert_json_snapshot!("plan_report", report);
@@ -74,17 +64,22 @@ async fn report_json_shape_is_pinned() {
             text = text.replace(id, "fl-created");
         }
     }
-    let mut report: Value = serde_json::from_str(&text).unwrap();
+    let report = in_stable_order(&text);
+    insta::with_settings!({ sort_maps => true }, {
+        insta::assert_json_snapshot!("apply_report", report);
+    });
+}
+
+/// The report in `text`, its VPCs sorted by id and its actions by kind then target: the VPCs
+/// of one CreateFlowLogs batch come in the order of their (random) ids.
+fn in_stable_order(text: &str) -> Value {
+    let mut report: Value = serde_json::from_str(text).unwrap();
     report["vpcs"]
         .as_array_mut()
         .unwrap()
         .sort_by_key(|v| v["vpc_id"].as_str().unwrap().to_owned());
-    // The VPCs of one CreateFlowLogs batch come in the order of their (random) ids.
     sort_batch_actions(&mut report);
-    // Key order depends on serde_json's features, which vary with what is built together.
-    insta::with_settings!({ sort_maps => true }, {
-        insta::assert_json_snapshot!("apply_report", report);
-    });
+    report
 }
 
 /// Sorts the actions of each run of same-kind actions by target, keeping the order of kinds.

@@ -273,18 +273,8 @@ async fn organization_scope_follows_the_organizational_unit_and_the_exclusions()
     let m = moto().await;
     let org = members(&m).await;
 
-    let audit = flowguard(
-        &m,
-        &[
-            "audit",
-            "--format",
-            "json",
-            "--organization",
-            "--ou",
-            &org.unit,
-        ],
-    )
-    .run();
+    const AUDIT: [&str; 4] = ["audit", "--format", "json", "--organization"];
+    let audit = flowguard(&m, &[&AUDIT[..], &["--ou", &org.unit]].concat()).run();
     audit.expect(1);
     let report = audit.json();
     assert_eq!(
@@ -294,7 +284,7 @@ async fn organization_scope_follows_the_organizational_unit_and_the_exclusions()
     );
 
     // The whole organization: the management account (the caller) and both members.
-    let audit = flowguard(&m, &["audit", "--format", "json", "--organization"]).run();
+    let audit = flowguard(&m, &AUDIT).run();
     let accounts: Vec<String> = accounts_of(&audit.json())
         .into_iter()
         .map(|(a, _)| a)
@@ -303,20 +293,8 @@ async fn organization_scope_follows_the_organizational_unit_and_the_exclusions()
     every.sort();
     assert_eq!(accounts, every);
 
-    let audit = flowguard(
-        &m,
-        &[
-            "audit",
-            "--format",
-            "json",
-            "--organization",
-            "--exclude-account",
-            ACCOUNT,
-            "--exclude-account",
-            &org.a,
-        ],
-    )
-    .run();
+    let excluded = ["--exclude-account", ACCOUNT, "--exclude-account", &org.a];
+    let audit = flowguard(&m, &[&AUDIT[..], &excluded[..]].concat()).run();
     assert_eq!(
         accounts_of(&audit.json()),
         [(org.b.clone(), "ok".to_owned())]

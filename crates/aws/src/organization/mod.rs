@@ -27,7 +27,9 @@ pub use access::{
 pub use directory::{Directory, SCOPE_REFRESH};
 pub use flowguard_core::organization::{member_role_arn, partition_of};
 
+use crate::error::HasStatus;
 use crate::error::aws_error;
+use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use flowguard_core::AwsError;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -94,18 +96,25 @@ fn is_active(account: &Account) -> bool {
 }
 
 async fn every_account(client: &aws_sdk_organizations::Client) -> Result<Vec<Account>, AwsError> {
-    let pages: Vec<_> = client
-        .list_accounts()
-        .max_results(PAGE_SIZE)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| aws_error("ListAccounts", e))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.accounts.unwrap_or_default())
-        .collect())
+    let listing = client.list_accounts().max_results(PAGE_SIZE);
+    let pages = listing.into_paginator().send().try_collect().await;
+    every_item("ListAccounts", pages, |page| {
+        page.accounts.unwrap_or_default()
+    })
+}
+
+/// The items of every page of a listing of `operation`, or its error: never a partial list.
+fn every_item<P, T, E, R>(
+    operation: &'static str,
+    pages: Result<Vec<P>, SdkError<E, R>>,
+    items: impl Fn(P) -> Vec<T>,
+) -> Result<Vec<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HasStatus + 'static,
+{
+    let pages = pages.map_err(|e| aws_error(operation, e))?;
+    Ok(pages.into_iter().flat_map(items).collect())
 }
 
 /// The accounts under `units`, level by level: each parent's accounts and child OUs, then
@@ -144,19 +153,12 @@ async fn accounts_of(
     client: &aws_sdk_organizations::Client,
     parent: &str,
 ) -> Result<Vec<Account>, AwsError> {
-    let pages: Vec<_> = client
-        .list_accounts_for_parent()
-        .parent_id(parent)
-        .max_results(PAGE_SIZE)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| aws_error("ListAccountsForParent", e))?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.accounts.unwrap_or_default())
-        .collect())
+    let listing = client.list_accounts_for_parent().parent_id(parent);
+    let listing = listing.max_results(PAGE_SIZE).into_paginator();
+    let pages = listing.send().try_collect().await;
+    every_item("ListAccountsForParent", pages, |page| {
+        page.accounts.unwrap_or_default()
+    })
 }
 
 /// The ids of the OUs directly under `parent`.
@@ -164,18 +166,14 @@ async fn units_of(
     client: &aws_sdk_organizations::Client,
     parent: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let pages: Vec<_> = client
-        .list_organizational_units_for_parent()
+    let listing = client.list_organizational_units_for_parent();
+    let listing = listing
         .parent_id(parent)
         .max_results(PAGE_SIZE)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| aws_error("ListOrganizationalUnitsForParent", e))?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.organizational_units())
-        .filter_map(|ou| ou.id().map(str::to_owned))
-        .collect())
+        .into_paginator();
+    let pages = listing.send().try_collect().await;
+    every_item("ListOrganizationalUnitsForParent", pages, |page| {
+        let units = page.organizational_units.unwrap_or_default();
+        units.into_iter().filter_map(|ou| ou.id).collect()
+    })
 }
