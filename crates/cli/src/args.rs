@@ -7,7 +7,7 @@ use flowguard_core::organization::OrgConfig;
 use flowguard_core::{ConfigError, Policy};
 
 /// The role name `setup-role` uses unless told otherwise.
-pub const DEFAULT_ROLE_NAME: &str = "flowguard-flow-logs-delivery";
+pub const DEFAULT_ROLE_NAME: &str = "flowguard-delivery";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -13,7 +13,7 @@ async fn setup_role_twice_gives_the_same_arn() {
     let arn = first.stdout.trim().to_owned();
     assert_eq!(
         arn,
-        format!("arn:aws:iam::{ACCOUNT}:role/flowguard-flow-logs-delivery")
+        format!("arn:aws:iam::{ACCOUNT}:role/flowguard-delivery")
     );
 
     let second = flowguard(&m, &["setup-role"]).run();
@@ -47,7 +47,7 @@ async fn setup_role_in_dry_run_creates_nothing() {
         .await
         .iam()
         .get_role()
-        .role_name("flowguard-flow-logs-delivery")
+        .role_name("flowguard-delivery")
         .send()
         .await;
     assert!(exists.is_err(), "no role was created");
@@ -65,7 +65,7 @@ async fn setup_role_leaves_a_differing_role_alone_unless_forced() {
     })
     .to_string();
     iam.create_role()
-        .role_name("flowguard-flow-logs-delivery")
+        .role_name("flowguard-delivery")
         .assume_role_policy_document(&theirs)
         .send()
         .await
@@ -73,7 +73,7 @@ async fn setup_role_leaves_a_differing_role_alone_unless_forced() {
     let trust = || async {
         let role = iam
             .get_role()
-            .role_name("flowguard-flow-logs-delivery")
+            .role_name("flowguard-delivery")
             .send()
             .await
             .unwrap();
