@@ -8,7 +8,7 @@
 use crate::config::Clients;
 use crate::convert;
 use crate::error::aws_error;
-use aws_sdk_ec2::types::{Filter, FlowLogsResourceType};
+use aws_sdk_ec2::types::Filter;
 use flowguard_core::observed::{FlowLog, LogGroup, Vpc};
 use flowguard_core::{
     AwsError, FlowLogQuery, FlowLogRequest, Inventory, LogGroupName, Permission, VpcId, VpcQuery,
@@ -171,6 +171,3 @@ impl Inventory for AwsInventory {
         }
     }
 }
-
-/// The resource type flowguard always asks for.
-pub(crate) const RESOURCE_TYPE: FlowLogsResourceType = FlowLogsResourceType::Vpc;

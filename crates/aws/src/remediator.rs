@@ -6,9 +6,8 @@ use crate::config::Clients;
 use crate::convert;
 use crate::error::aws_error;
 use crate::integrations;
-use crate::inventory::RESOURCE_TYPE;
 use aws_sdk_ec2::operation::create_flow_logs::builders::CreateFlowLogsFluentBuilder;
-use aws_sdk_ec2::types::LogDestinationType;
+use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType};
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use flowguard_core::observed::Destination;
 use flowguard_core::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
@@ -16,6 +15,9 @@ use flowguard_core::{
     AwsError, Created, FindingUpdate, FlowLogId, FlowLogRequest, LogGroupName, Place, Reevaluation,
     Remediator, VpcId,
 };
+
+/// The resource type flowguard always asks for.
+const RESOURCE_TYPE: FlowLogsResourceType = FlowLogsResourceType::Vpc;
 
 /// The write side, for one region.
 #[derive(Debug, Clone)]

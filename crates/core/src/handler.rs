@@ -13,11 +13,11 @@
 use crate::error::Disposition;
 use crate::ids::Place;
 use crate::organization::{AccountScope, OrgReport};
-use crate::policy::Policy;
 use crate::ports::Places;
 pub use crate::reconcile::unix_now;
 use crate::reconcile::{Deadline, ReconcileError};
 use crate::report::{Outcome, Report, TriggerReport};
+pub use crate::sweep::Setup;
 use crate::sweep::{Sweep, run_in_place, sweep};
 use crate::trigger::{InvalidEvent, Target, Trigger, parse_event};
 use crate::vocab::Mode;
@@ -51,16 +51,6 @@ pub enum Handled {
     /// could not be checked and VPCs that failed are in the report, its metrics and alarms: the
     /// invocation itself succeeded (retrying it would sweep every account again).
     Sweep(OrgReport),
-}
-
-/// What a shell prepares once, at start-up, for every event it handles.
-#[derive(Debug, Clone)]
-pub struct Setup {
-    pub policy: Policy,
-    /// The region of the configuration, used when an event names none.
-    pub region: String,
-    /// Said in every report (e.g. a dry run with a delivery role that would not work).
-    pub warnings: Vec<String>,
 }
 
 /// Why an event was not handled cleanly.
@@ -252,9 +242,9 @@ mod tests {
             due: BTreeSet::new(),
         };
         let setup = Setup {
-            policy: Policy {
+            policy: crate::Policy {
                 dry_run: true,
-                ..Policy::default()
+                ..crate::Policy::default()
             },
             region: "us-east-1".to_owned(),
             warnings: Vec::new(),

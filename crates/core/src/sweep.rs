@@ -8,15 +8,25 @@
 //! [`AccountScope::of_one`]): the CLI's `audit`, `plan` and `apply` and the hub's schedule run the
 //! same loop.
 
-use crate::handler::Setup;
 use crate::ids::Place;
 use crate::organization::{AccountRun, AccountScope, OrgReport};
+use crate::policy::Policy;
 use crate::ports::Places;
 use crate::reconcile::{DEADLINE_NEAR, Deadline, ReconcileError, Run, reconcile};
 use crate::report::Report;
 use crate::trigger::Trigger;
 use crate::vocab::{Mode, partition_of};
 use futures::stream::{self, StreamExt};
+
+/// What a shell prepares once, at start-up, for every run: the policy, the region of the
+/// configuration (used when an event names none), and what every report says (e.g. a dry run
+/// with a delivery role that would not work).
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub policy: Policy,
+    pub region: String,
+    pub warnings: Vec<String>,
+}
 
 /// Runs `trigger` at `place` in `mode`, through the place's ports: the single-account run that
 /// the Lambda, `handle-event`, the CLI and the organization sweep share. The report carries the
