@@ -14,7 +14,7 @@ pub const DEFAULT_ROLE_NAME: &str = "flowguard-delivery";
     name = "flowguard",
     version,
     about = "Keeps AWS VPC flow logging on: every VPC logs its rejected traffic into a log group kept at least 365 days (CIS EC2.6).",
-    after_help = "Exit codes: 0 = OK / all compliant, 1 = some VPC not compliant or some remediation failed, 2 = error (bad configuration, input, credentials, region, access)."
+    after_help = "Exit codes: 0 = OK / all compliant / nothing to change, 1 = some VPC not compliant, changes pending (plan) or some remediation failed, 2 = error (bad configuration, input, credentials, region, access), 3 = apply declined at the confirmation (nothing changed)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -34,13 +34,15 @@ pub enum Command {
     /// Show what `apply` would change; changes nothing
     ///
     /// The dry run of a sweep: every action in order, each CreateFlowLogs checked with EC2's
-    /// DryRun=true. Exit 0 on success, 2 on error.
+    /// DryRun=true. Exit 0 when nothing would change, 1 when changes are pending (as
+    /// `terraform plan -detailed-exitcode`), 2 on error.
     Plan(SweepArgs),
     /// Remediate: create the missing log group and flow logs, raise short retentions
     ///
     /// Needs FLOWGUARD_DELIVERY_ROLE_ARN (in organization mode it defaults to each account's
     /// flowguard-delivery role). Shows the plan and asks on a terminal unless --yes.
-    /// Exit 0 when everything ended compliant, 1 when some remediation failed, 2 on error.
+    /// Exit 0 when everything ended compliant, 1 when some remediation failed, 2 on error, 3
+    /// when the confirmation was declined (nothing changed).
     Apply {
         #[command(flatten)]
         sweep: SweepArgs,

@@ -89,11 +89,15 @@ pub async fn run(
     };
     if kind == Kind::Apply && !yes && !sweeper.confirmed().await? {
         eprintln!("apply cancelled: nothing changed");
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(DECLINED));
     }
     let report = sweeper.sweep(mode, reason).await;
     sweeper.finish(&report, kind, args.format)
 }
+
+/// The exit code of an `apply` whose confirmation was declined: nothing changed, and nothing
+/// failed (a failed remediation exits 1).
+pub const DECLINED: u8 = 3;
 
 pub fn refuse_unsafe_apply(policy: &Policy, yes: bool) -> Result<(), Failure> {
     policy.require_delivery_role()?;
@@ -279,7 +283,8 @@ impl Sweeper<'_> {
     }
 
     /// Prints the report; picks the exit code: 2 when some account×region could not be
-    /// checked, else 0 when every report is good for `kind`, else 1.
+    /// checked, else 0 when every report is good for `kind` (compliant; nothing to change;
+    /// everything remediated), else 1.
     fn finish(&self, report: &OrgReport, kind: Kind, format: Format) -> Result<ExitCode, Failure> {
         let policy = &self.controller.setup.policy;
         let reports = reports(report);
@@ -299,9 +304,11 @@ impl Sweeper<'_> {
                 );
             }
         }
+        // `plan` says by its exit code whether anything would change, as `terraform plan
+        // -detailed-exitcode` does (with flowguard's 2 for errors): 0 nothing, 1 changes pending.
         let ok = |r: &Report| match kind {
             Kind::Audit => r.all_compliant(),
-            Kind::Plan => true,
+            Kind::Plan => r.summary.actions.planned == 0,
             Kind::Apply => r.all_compliant() && r.outcome() == Outcome::Ok,
         };
         Ok(if unreachable > 0 {

@@ -46,7 +46,7 @@ async fn report_json_shape_is_pinned() {
     ];
 
     let out = flowguard(&m, &["plan", "--format", "json"]).role().run();
-    out.expect(0);
+    out.expect(1);
     let report = in_stable_order(&stable(&out.stdout, &ids));
     // Key order depends on serde_json's features, which vary with what is built together.
     insta::with_settings!({ sort_maps => true }, {
@@ -68,6 +68,9 @@ async fn report_json_shape_is_pinned() {
     insta::with_settings!({ sort_maps => true }, {
         insta::assert_json_snapshot!("apply_report", report);
     });
+
+    // Applied: nothing is left to change, and the plan says so by its exit code.
+    flowguard(&m, &["plan"]).role().run().expect(0);
 }
 
 /// The report in `text`, its VPCs sorted by id and its actions by kind then target: the VPCs

@@ -14,8 +14,9 @@ async fn plan_lists_the_actions_and_changes_nothing() {
     let vpc = seed.vpc().await;
     let before = state(&m, REGION).await;
 
+    // Changes are pending: exit 1 (0 would mean nothing to change).
     let plan = flowguard(&m, &["plan"]).role().run();
-    plan.expect(0);
+    plan.expect(1);
     assert!(
         plan.stdout.contains("would remediate") && plan.stdout.contains("create_flow_logs"),
         "{}",
@@ -28,7 +29,7 @@ async fn plan_lists_the_actions_and_changes_nothing() {
     );
 
     let plan = flowguard(&m, &["plan", "--format", "json"]).role().run();
-    plan.expect(0);
+    plan.expect(1);
     let report = plan.json();
     assert_eq!(report["dry_run"], true);
     let creates: Vec<&Value> = report["actions"]
@@ -48,7 +49,7 @@ async fn plan_lists_the_actions_and_changes_nothing() {
 
     // Without the role the plan still works and says so.
     let plan = flowguard(&m, &["plan"]).run();
-    plan.expect(0);
+    plan.expect(1);
     assert!(
         plan.stdout
             .contains("FLOWGUARD_DELIVERY_ROLE_ARN is not set"),
