@@ -398,33 +398,18 @@ fn find_vpc_id(value: &Value, depth: u8) -> Option<String> {
     }
 }
 
-/// Parses `YYYY-MM-DDThh:mm:ss` (then anything, e.g. `Z`) as UTC into Unix seconds.
+/// Parses an RFC 3339 date-time (EventBridge's `time`, e.g. `2019-02-25T15:33:07Z`; any offset)
+/// into Unix seconds, by the `time` crate's calendar: no February 31, no hour 24. The date and
+/// the time are joined by `T`, as EventBridge writes them (the `time` crate also takes the
+/// space that RFC 3339 allows "for readability"; an event never has one).
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    use time::format_description::well_known::Rfc3339;
+    if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+    time::OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
 }
 
 #[cfg(test)]
@@ -440,6 +425,13 @@ mod tests {
             Some(1_709_164_800)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+        // The calendar and the offset are the time crate's.
+        assert_eq!(parse_rfc3339("2026-02-31T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-01-01T24:00:00Z"), None);
+        assert_eq!(
+            parse_rfc3339("2019-02-25T17:33:07+02:00"),
+            Some(1_551_108_787)
+        );
         assert_eq!(parse_rfc3339("2024-13-01T00:00:00Z"), None);
     }
 }
