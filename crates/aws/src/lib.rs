@@ -57,7 +57,7 @@ pub async fn caller_account(clients: &Clients) -> Result<(String, String), AwsEr
     let account = output.account().unwrap_or_default().to_owned();
     let partition = output
         .arn()
-        .and_then(|arn| arn.split(':').nth(1))
+        .and_then(|arn| flowguard_core::vocab::Arn::parse(arn).map(|arn| arn.partition))
         .unwrap_or("aws")
         .to_owned();
     Ok((account, partition))

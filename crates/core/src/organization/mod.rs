@@ -15,6 +15,7 @@ pub use report::{AccountCounts, AccountRun, AccountStatus, OrgReport, OrgSummary
 
 use crate::facts::facts;
 use crate::policy::{ConfigError, parse_bool};
+use crate::vocab::Arn;
 pub use crate::vocab::partition_of;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -168,7 +169,7 @@ impl OrgConfig {
                 policy.delivery_role_arn =
                     Some(facts().organization.delivery_role_arn.default.clone());
             }
-            Some(arn) if arn.split(':').nth(4) != Some("{account_id}") => {
+            Some(arn) if Arn::parse(arn).map(|arn| arn.account) != Some("{account_id}") => {
                 return Err(ConfigError {
                     variable: "FLOWGUARD_DELIVERY_ROLE_ARN",
                     value: arn.clone(),

@@ -4,7 +4,7 @@
 
 use super::ConfigError;
 use crate::facts::{facts, one_of};
-use crate::vocab::FileFormat;
+use crate::vocab::{Arn, FileFormat};
 use serde::{Serialize, Serializer};
 
 /// Where the policy's flow logs deliver.
@@ -45,7 +45,7 @@ impl DeliverTo {
         } else {
             return Err(refuse(""));
         };
-        let path = arn.splitn(6, ':').nth(5).unwrap_or_default();
+        let path = Arn::parse(&arn).map_or("", |arn| arn.resource);
         let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
         if bucket.contains("..") || rules.bucket_ip_pattern.matches(bucket) {
             return Err(refuse(

@@ -19,7 +19,7 @@ pub use values::parse_bool;
 
 use crate::facts::facts;
 use crate::ids::{Place, VpcId};
-use crate::vocab::{Destination, partition_of};
+use crate::vocab::{Arn, Destination, partition_of};
 use serde::Serialize;
 
 /// Retention periods (days) that CloudWatch Logs' `PutRetentionPolicy` accepts: the facts'
@@ -240,7 +240,7 @@ impl Policy {
         let key = template
             .replace("{region}", &place.region)
             .replace("{account_id}", &place.account);
-        let key_region = key.split(':').nth(3).unwrap_or_default();
+        let key_region = Arn::parse(&key).map_or("", |arn| arn.region);
         if key_region != place.region {
             return Err(ConfigError {
                 variable: "FLOWGUARD_KMS_KEY_ARN",

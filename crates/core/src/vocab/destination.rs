@@ -63,13 +63,8 @@ impl Destination {
 
 /// The log-group name in a CloudWatch Logs log-group ARN.
 fn log_group_of_arn(arn: &str) -> Option<&str> {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    let [prefix, _partition, service, _region, _account, kind, rest] = parts[..] else {
-        return None;
-    };
-    if prefix != "arn" || service != "logs" || kind != "log-group" {
-        return None;
-    }
+    let arn = super::arn::Arn::parse(arn).filter(|arn| arn.service == "logs")?;
+    let rest = arn.resource.strip_prefix("log-group:")?;
     let name = rest.strip_suffix(":*").unwrap_or(rest);
     (!name.is_empty()).then_some(name)
 }

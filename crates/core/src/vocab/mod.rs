@@ -4,13 +4,15 @@
 //!
 //! - [`TrafficType`]: which traffic a flow log captures.
 //! - [`Destination`], [`S3Options`], [`FileFormat`]: where a flow log delivers.
-//! - [`partition_of`]: the AWS partition of a place's region.
+//! - [`partition_of`]: the AWS partition of a place's region; [`Arn`]: an ARN's fields.
 //! - [`Mode`]: how a run may act (audit, dry run, enforce).
 //! - [`MANAGED_TAG_KEY`] = [`MANAGED_TAG_VALUE`]: the tag on everything flowguard creates.
 
+mod arn;
 mod destination;
 pub mod traffic;
 
+pub use arn::Arn;
 pub use destination::{Destination, FileFormat, S3Options, same_s3_destination};
 pub use traffic::TrafficType;
 
