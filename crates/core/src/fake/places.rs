@@ -61,25 +61,28 @@ impl Places for FakePlaces {
     }
 }
 
-/// [`FakePlaces`] that count the runs they serve: how many started, and how many were having
-/// their ports at once at the most (each holds its slot across two suspensions, as a real
-/// `AssumeRole` would). With a `budget`, the runs after that many are refused as the deadline
-/// refuses them ("not checked"), so that a test of a deadline needs no clock.
-#[derive(Debug, Default)]
-pub struct Metered {
-    pub inner: FakePlaces,
+/// Places that count the runs they serve (a [`FakePlaces`], unless told otherwise): how many
+/// started, and how many were having their ports at once at the most (each holds its slot
+/// across two suspensions, as a real `AssumeRole` would). With a `budget`, the runs after that
+/// many are refused as the deadline refuses them ("not checked"), so that a test of a deadline
+/// needs no clock.
+#[derive(Debug)]
+pub struct Metered<P = FakePlaces> {
+    pub inner: P,
     pub budget: Option<usize>,
     started: AtomicUsize,
     in_flight: AtomicUsize,
     most: AtomicUsize,
 }
 
-impl Metered {
-    pub fn new(inner: FakePlaces, budget: Option<usize>) -> Self {
+impl<P: Places> Metered<P> {
+    pub fn new(inner: P, budget: Option<usize>) -> Self {
         Self {
             inner,
             budget,
-            ..Self::default()
+            started: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
         }
     }
 
@@ -94,15 +97,15 @@ impl Metered {
     }
 }
 
-impl Places for Metered {
-    type Inventory = Arc<FakeRegion>;
-    type Remediator = Arc<FakeRegion>;
+impl<P: Places> Places for Metered<P> {
+    type Inventory = P::Inventory;
+    type Remediator = P::Remediator;
 
     async fn ports(
         &self,
         place: &Place,
         trigger: &Trigger,
-    ) -> Result<(Arc<FakeRegion>, Arc<FakeRegion>), AwsError> {
+    ) -> Result<(P::Inventory, P::Remediator), AwsError> {
         if self
             .budget
             .is_some_and(|budget| self.started.fetch_add(1, Ordering::SeqCst) >= budget)

@@ -96,3 +96,11 @@ pub fn observed(state: &State) -> Observed {
 pub fn assert_contains(case: &str, text: &str, needle: &str) {
     assert!(text.contains(needle), "{case}: {text:?} lacks {needle:?}");
 }
+
+/// Asserts that `text` says each of `needles`.
+#[track_caller]
+pub fn assert_says(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{needle:?} is not in: {text}");
+    }
+}

@@ -102,15 +102,9 @@ fn a_vpc_that_could_not_be_fixed_gets_a_note_and_keeps_its_status() {
     let updates = fake.finding_updates();
     assert_eq!(updates.len(), 1);
     assert!(!updates[0].notify, "status unchanged");
-    assert!(
-        updates[0].note.contains("could not remediate"),
-        "{}",
-        updates[0].note
-    );
-    assert!(
-        updates[0].note.contains("UnauthorizedOperation"),
-        "{}",
-        updates[0].note
+    assert_says(
+        &updates[0].note,
+        &["could not remediate", "UnauthorizedOperation"],
     );
     // Nothing was remediated: AWS Config has nothing new to see.
     assert!(!fake.calls().contains(&"StartConfigRulesEvaluation"));

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::common::{set, variables};
+use crate::common::{assert_says, set, variables};
 use flowguard_core::ConfigError;
 use flowguard_core::organization::{
     AccountRun, AccountSource, AccountStatus, OrgConfig, OrgReport, member_role_arn, partition_of,
@@ -589,18 +589,11 @@ fn a_shared_vpc_says_which_account_enforces_it() {
         .scope(&[]);
     org.note_shared_vpcs(&scope);
     let vpcs = &org.accounts[0].report.as_ref().unwrap().vpcs;
-    assert!(
-        vpcs[0]
-            .reason
-            .contains("enforced in its owner's account 111111111111"),
-        "{}",
-        vpcs[0].reason
+    assert_says(
+        &vpcs[0].reason,
+        &["enforced in its owner's account 111111111111"],
     );
-    assert!(
-        vpcs[1].reason.contains("not enforced by this hub"),
-        "{}",
-        vpcs[1].reason
-    );
+    assert_says(&vpcs[1].reason, &["not enforced by this hub"]);
 }
 
 mod concurrency {
