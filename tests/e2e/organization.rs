@@ -111,6 +111,7 @@ async fn sweep_scope(
         scope,
         accounts: &accounts,
         regions,
+        regions_of: None,
         trigger: &trigger,
         mode: flowguard_core::Mode::Enforce,
         concurrency: 2,

@@ -129,6 +129,9 @@ pub struct AwsRules {
     pub external_id: Option<String>,
     /// Every refusal, as (operation, code), for assertions.
     pub refused: Vec<(String, String)>,
+    /// The enabled regions of accounts that lack some: `DescribeRegions` signed by one of them
+    /// answers only these (a region it has not opted in to is not listed), as AWS does.
+    pub regions_of: HashMap<String, Vec<String>>,
 }
 
 /// A VPC that its owner shares into a participant account (see [`AwsRules::shared_into`]).
@@ -537,12 +540,15 @@ impl AwsRules {
         None
     }
 
+    /// The account that signed `request`, when its keys came from an `AssumeRole` seen here.
+    fn account_of(&self, request: &Request) -> Option<String> {
+        let key = request.access_key()?;
+        self.keys.lock().unwrap().get(key).cloned()
+    }
+
     /// The VPCs shared into the account that signed `request`.
     fn shared_with(&self, request: &Request) -> &[SharedVpc] {
-        let account = request
-            .access_key()
-            .and_then(|key| self.keys.lock().unwrap().get(key).cloned());
-        account
+        self.account_of(request)
             .and_then(|a| self.shared_into.get(&a))
             .map_or(&[], Vec::as_slice)
     }
@@ -590,6 +596,18 @@ impl AwsRules {
                         .insert(key.to_owned(), account.to_owned());
                 }
                 body
+            }
+            "DescribeRegions" if !self.regions_of.is_empty() => {
+                let Some(enabled) = self
+                    .account_of(request)
+                    .and_then(|a| self.regions_of.get(&a))
+                else {
+                    return response;
+                };
+                rewrite_items(&body, "regionInfo", |item| {
+                    let name = between(item, "<regionName>", "</regionName>")?;
+                    (!enabled.iter().any(|r| r == name)).then(String::new)
+                })
             }
             "DescribeVpcs" if !self.shared_with(request).is_empty() => {
                 let form = request.form();

@@ -58,6 +58,29 @@ impl AwsPlaces {
         }
     }
 
+    /// The clients of `place`: the caller's own account's, or a member account's through its
+    /// member role (a session named after `trigger`'s event).
+    pub async fn clients_of(&self, place: &Place, trigger: &Trigger) -> Result<Clients, AwsError> {
+        match &self.members {
+            Some(members) if place.account != members.hub_account() => {
+                // Only an account id that is not one fails here (the scope holds checked ids);
+                // the role itself is assumed by the first call, whose error names `AssumeRole`.
+                let config = members
+                    .config_for_event(&place.account, &place.region, trigger.event_id.as_deref())
+                    .await
+                    .map_err(|e| AwsError {
+                        operation: "AssumeRole",
+                        code: None,
+                        message: e.to_string(),
+                        status: None,
+                        fault: Fault::Other,
+                    })?;
+                Ok(Clients::in_account(&config, &place.account))
+            }
+            _ => Ok(self.clients(&place.region)),
+        }
+    }
+
     /// The clients of the caller's own account in `region` (the configured one when empty).
     pub fn clients(&self, region: &str) -> Clients {
         let (config, cache) = match &self.own {
@@ -95,24 +118,7 @@ impl Places for AwsPlaces {
         place: &Place,
         trigger: &Trigger,
     ) -> Result<(AwsInventory, AwsRemediator), AwsError> {
-        let clients = match &self.members {
-            Some(members) if place.account != members.hub_account() => {
-                // Only an account id that is not one fails here (the scope holds checked ids);
-                // the role itself is assumed by the first call, whose error names `AssumeRole`.
-                let config = members
-                    .config_for_event(&place.account, &place.region, trigger.event_id.as_deref())
-                    .await
-                    .map_err(|e| AwsError {
-                        operation: "AssumeRole",
-                        code: None,
-                        message: e.to_string(),
-                        status: None,
-                        fault: Fault::Other,
-                    })?;
-                Clients::in_account(&config, &place.account)
-            }
-            _ => self.clients(&place.region),
-        };
+        let clients = self.clients_of(place, trigger).await?;
         Ok((
             AwsInventory::new(clients.clone()),
             AwsRemediator::new(clients),

@@ -15,7 +15,9 @@ use flowguard_core::organization::{AccountScope, OrgReport};
 use flowguard_core::reconcile::unix_now;
 use flowguard_core::sweep::{Sweep, sweep};
 use flowguard_core::{Outcome, Place, Policy, Report, Trigger};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -47,14 +49,7 @@ pub async fn run(
     let controller = Controller::start(config.clone(), policy, org, session, check)
         .await
         .map_err(|e| failure::init(&e, &config))?;
-    let regions = regions(&controller, &config, args).await?;
-    // A KMS key of one region cannot serve another: refuse before anything runs.
-    for region in &regions {
-        controller.setup.policy.kms_key_in(&Place {
-            region: region.clone(),
-            account: controller.account.clone(),
-        })?;
-    }
+    let mut regions = regions(&controller, &config, args).await?;
     let (scope, concurrency) = match &controller.directory {
         None => (
             AccountScope::of_one(&controller.account),
@@ -75,10 +70,30 @@ pub async fn run(
             (scope, directory.config().concurrency)
         }
     };
+    // Each member's own enabled regions, for --organization --all-regions: a member may lack a
+    // region the caller has (not opted in), or have one the caller lacks.
+    let regions_of = if args.all_regions && controller.directory.is_some() {
+        members_regions(&controller, &scope, &config, concurrency).await
+    } else {
+        BTreeMap::new()
+    };
+    for extra in regions_of.values().flatten() {
+        if !regions.contains(extra) {
+            regions.push(extra.clone());
+        }
+    }
+    // A KMS key of one region cannot serve another: refuse before anything runs.
+    for region in &regions {
+        controller.setup.policy.kms_key_in(&Place {
+            region: region.clone(),
+            account: controller.account.clone(),
+        })?;
+    }
     let sweeper = Sweeper {
         controller: &controller,
         scope: &scope,
         regions: &regions,
+        regions_of: &regions_of,
         concurrency,
         config: &config,
     };
@@ -191,6 +206,35 @@ async fn regions(
         .collect())
 }
 
+/// The enabled regions of each member account in scope (`ec2:DescribeRegions` through its
+/// member role, in the home region), `concurrency` accounts at a time. An account that cannot
+/// be asked is left out: it is swept in the caller's regions, where its runs report why it
+/// cannot be reached.
+async fn members_regions(
+    controller: &Controller,
+    scope: &AccountScope,
+    config: &SdkConfig,
+    concurrency: usize,
+) -> BTreeMap<String, Vec<String>> {
+    let home = config.region().map_or("", |r| r.as_ref());
+    let trigger = Trigger::manual_sweep("flowguard: each account's enabled regions");
+    let trigger = &trigger;
+    futures::stream::iter(scope.accounts())
+        .map(|account| async move {
+            let place = Place {
+                region: home.to_owned(),
+                account: account.to_owned(),
+            };
+            let clients = controller.places.clients_of(&place, trigger).await.ok()?;
+            let enabled = regions::enabled_regions(&clients.ec2).await.ok()?;
+            Some((account.to_owned(), enabled))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .filter_map(std::future::ready)
+        .collect()
+        .await
+}
+
 /// A progress bar on stderr counting `total` account×region runs, only for several and only
 /// on a terminal.
 fn progress(total: usize, message: &'static str, units: &str) -> ProgressBar {
@@ -211,6 +255,8 @@ struct Sweeper<'a> {
     controller: &'a Controller,
     scope: &'a AccountScope,
     regions: &'a [String],
+    /// The members' own regions (`--organization --all-regions`); empty otherwise.
+    regions_of: &'a BTreeMap<String, Vec<String>>,
     concurrency: usize,
     /// The home region's configuration, for the hints of error messages.
     config: &'a SdkConfig,
@@ -227,7 +273,15 @@ impl Sweeper<'_> {
         let (total, units) = if self.single() {
             (self.regions.len(), "regions")
         } else {
-            (self.scope.len() * self.regions.len(), "account×region runs")
+            let regions_of = |account| {
+                self.regions_of
+                    .get(account)
+                    .map_or(self.regions.len(), Vec::len)
+            };
+            (
+                self.scope.accounts().map(regions_of).sum(),
+                "account×region runs",
+            )
         };
         let bar = progress(total, reason, units);
         let trigger = Trigger::manual_sweep(reason);
@@ -237,6 +291,7 @@ impl Sweeper<'_> {
             scope: self.scope,
             accounts: &accounts,
             regions: self.regions,
+            regions_of: Some(self.regions_of),
             trigger: &trigger,
             mode,
             concurrency: self.concurrency,

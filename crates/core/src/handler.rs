@@ -178,6 +178,7 @@ pub async fn handle_trigger<P: Places>(
                         scope,
                         accounts: &accounts,
                         regions: std::slice::from_ref(&region),
+                        regions_of: None,
                         trigger: &trigger,
                         mode,
                         concurrency: *concurrency,

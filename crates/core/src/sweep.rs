@@ -17,6 +17,7 @@ use crate::report::Report;
 use crate::trigger::Trigger;
 use crate::vocab::{Mode, partition_of};
 use futures::stream::{self, StreamExt};
+use std::collections::BTreeMap;
 
 /// What a shell prepares once, at start-up, for every run: the policy, the region of the
 /// configuration (used when an event names none), and what every report says (e.g. a dry run
@@ -63,6 +64,9 @@ pub struct Sweep<'a> {
     /// schedule).
     pub accounts: &'a [String],
     pub regions: &'a [String],
+    /// The regions of the accounts that have their own (each member's enabled regions, for
+    /// `--all-regions`); the others are swept in `regions`.
+    pub regions_of: Option<&'a BTreeMap<String, Vec<String>>>,
     pub trigger: &'a Trigger,
     pub mode: Mode,
     pub concurrency: usize,
@@ -86,13 +90,15 @@ pub async fn sweep<P: Places>(
         scope,
         accounts,
         regions,
+        regions_of,
         trigger,
         mode,
         concurrency,
         deadline,
     } = *sweep;
     let pairs = accounts.iter().flat_map(|account| {
-        regions
+        let own = regions_of.and_then(|of| of.get(account));
+        own.map_or(regions, Vec::as_slice)
             .iter()
             .map(move |region| (account.as_str(), region.as_str()))
     });
@@ -196,6 +202,7 @@ mod tests {
             scope,
             accounts: &accounts,
             regions: &["us-east-1".to_owned()],
+            regions_of: None,
             trigger: &trigger,
             mode: Mode::Audit,
             concurrency: 1,

@@ -357,3 +357,53 @@ async fn bad_organization_flags_name_the_variable_and_exit_2() {
     assert!(out.stderr.contains("{account_id}"), "{}", out.stderr);
     assert_eq!(out.stdout, "");
 }
+
+/// `--organization --all-regions` sweeps each member in its own enabled regions (issue 26):
+/// a member that has not opted in to a region is not swept there, whatever the caller has.
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn all_regions_are_each_members_own_enabled_regions() {
+    let m = moto().await;
+    let org = members(&m).await;
+    let enabled = |regions: &[&str]| regions.iter().map(|r| (*r).to_owned()).collect();
+    let proxy = FaultProxy::with_aws_rules(
+        &m.url,
+        AwsRules {
+            regions_of: [
+                (org.a.clone(), enabled(&[REGION, "eu-west-1"])),
+                (org.b.clone(), enabled(&[REGION])),
+            ]
+            .into(),
+            ..AwsRules::default()
+        },
+    );
+    let args = [
+        "--organization",
+        "--all-regions",
+        "--exclude-account",
+        ACCOUNT,
+    ];
+    let audit = flowguard(&m, &[&["audit", "--format", "json"][..], &args].concat())
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .run();
+    audit.expect(1);
+    let report = audit.json();
+    let mut runs: Vec<(String, String)> = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| {
+            let field = |name: &str| run[name].as_str().unwrap().to_owned();
+            (field("account"), field("region"))
+        })
+        .collect();
+    runs.sort();
+    let mut expected = vec![
+        (org.a.clone(), "eu-west-1".to_owned()),
+        (org.a.clone(), REGION.to_owned()),
+        (org.b.clone(), REGION.to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(runs, expected, "{report}");
+    assert_eq!(report["summary"]["accounts"]["unreachable"], 0, "{report}");
+}

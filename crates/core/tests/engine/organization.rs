@@ -329,6 +329,7 @@ pub(crate) mod sweep {
             scope,
             accounts: &accounts,
             regions,
+            regions_of: None,
             trigger,
             mode,
             concurrency,
