@@ -164,9 +164,10 @@ impl OrgReport {
             .collect()
     }
 
-    /// Failed if an account could not be checked (always retryable: the alarm must fire, and
-    /// the next run may reach it) or if a run in an account failed. (An organization sweep's
-    /// invocation succeeds either way: this is the CLI's view.)
+    /// Failed if an account could not be checked (always retryable: the next run may reach it)
+    /// or if a run in an account failed: one verdict over the whole report. Neither shell fails
+    /// on it: the hub's sweep succeeds with partial failure (the metrics and alarms carry it),
+    /// and the CLI picks its exit code from the unreachable runs and each report.
     pub fn outcome(&self) -> Outcome {
         let mut failed = None;
         for run in &self.accounts {
