@@ -41,6 +41,7 @@ pub struct Facts {
     pub exempt_tag: ExemptTagFacts,
     pub region: PatternFact,
     pub kms_key_arn: ArnFacts,
+    pub kms_alias: KmsAliasFacts,
     pub delivery_role_arn: ArnFacts,
     pub managed_tag: Tag,
     pub delivery_role: DeliveryRoleFacts,
@@ -268,6 +269,15 @@ pub struct ExemptTagFacts {
     pub exempt_value: String,
     /// In Unicode characters, not bytes.
     pub max_characters: usize,
+    pub reserved_prefix: ReservedPrefix,
+}
+
+/// A KMS alias name, `alias/NAME`, which `FLOWGUARD_KMS_KEY_ARN` may hold instead of a key
+/// ARN: resolved to its key in each account and region.
+#[derive(Debug, Deserialize)]
+pub struct KmsAliasFacts {
+    pub form: String,
+    pub pattern: Pattern,
     pub reserved_prefix: ReservedPrefix,
 }
 

@@ -161,7 +161,8 @@ impl OrgConfig {
     /// member account, into a group of that account, and EC2 takes the role to deliver with
     /// from the caller's own account (`iam:PassRole`; a role of another account needs
     /// cross-account delivery, which flowguard does not set up). One fixed account's role would
-    /// fail in every other account.
+    /// fail in every other account. A KMS key ARN with `{account_id}` is refused too: no key id
+    /// is the same in two accounts, so only an alias can name each account's own key.
     pub fn complete(&self, mut policy: crate::Policy) -> Result<crate::Policy, ConfigError> {
         match &policy.delivery_role_arn {
             None if !policy.needs_delivery_role() => {}
@@ -181,6 +182,19 @@ impl OrgConfig {
                 });
             }
             Some(_) => {}
+        }
+        if let Some(key) = &policy.kms_key_arn
+            && Arn::parse(key).is_some_and(|arn| arn.account == "{account_id}")
+        {
+            return Err(ConfigError {
+                variable: "FLOWGUARD_KMS_KEY_ARN",
+                value: key.clone(),
+                allowed: "in organization mode, a KMS alias name (e.g. alias/flowguard-logs), \
+                          resolved to each account's own key, or one key ARN of a fixed account: \
+                          a key ARN with {account_id} cannot name a key in more than one account \
+                          (KMS assigns each key its own id)"
+                    .to_owned(),
+            });
         }
         Ok(policy)
     }

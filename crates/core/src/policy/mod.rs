@@ -45,8 +45,9 @@ pub struct Policy {
     pub traffic_type: TrafficType,
     pub dry_run: bool,
     pub exempt_tag: String,
-    /// KMS key ARN for the groups flowguard creates, as configured: it may hold `{region}`
-    /// and `{account_id}`; [`Policy::kms_key_in`] renders it for one place.
+    /// KMS key for the groups flowguard creates, as configured: a key ARN, which may hold
+    /// `{region}` and `{account_id}` ([`Policy::kms_key_in`] renders it for one place), or an
+    /// alias name, `alias/NAME`, which the AWS adapter resolves in each account and region.
     pub kms_key_arn: Option<String>,
     /// 60 or 600 seconds.
     pub max_aggregation_interval: u32,
@@ -233,10 +234,14 @@ impl Policy {
 
     /// The KMS key for groups created in `place`, its placeholders filled in. A key of another
     /// region than `place`'s is refused: CloudWatch Logs accepts only a key of its own region.
+    /// An alias name is kept as it is: it names a key of the place's own account and region.
     pub fn kms_key_in(&self, place: &Place) -> Result<Option<String>, ConfigError> {
         let Some(template) = &self.kms_key_arn else {
             return Ok(None);
         };
+        if is_kms_alias(template) {
+            return Ok(Some(template.clone()));
+        }
         let key = template
             .replace("{region}", &place.region)
             .replace("{account_id}", &place.account);
@@ -261,4 +266,9 @@ impl Policy {
         let exempt = &facts().exempt_tag.exempt_value;
         tags.any(|(key, value)| key == self.exempt_tag && value.trim().eq_ignore_ascii_case(exempt))
     }
+}
+
+/// Whether a configured KMS key is an alias name (`alias/NAME`) rather than a key ARN.
+pub fn is_kms_alias(key: &str) -> bool {
+    key.starts_with("alias/")
 }

@@ -80,13 +80,31 @@ pub(super) fn parse_exempt_tag(value: &str) -> Result<String, ConfigError> {
 }
 
 /// A KMS key ARN, `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, where REGION may be `{region}`
-/// and ACCOUNT `{account_id}`.
+/// and ACCOUNT `{account_id}`; or a KMS alias name, `alias/NAME`, which the AWS adapter
+/// resolves to the key of each account and region (CloudWatch Logs takes only a key ARN).
 pub(super) fn parse_kms_key_arn(value: &str) -> Result<String, ConfigError> {
+    let value = value.trim();
+    let alias = &facts().kms_alias;
+    if value.starts_with("alias/") {
+        if alias.pattern.matches(value) && !alias.reserved_prefix.starts(value) {
+            return Ok(value.to_owned());
+        }
+        return Err(ConfigError {
+            variable: "FLOWGUARD_KMS_KEY_ARN",
+            value: value.to_owned(),
+            allowed: format!(
+                "expected a KMS alias name, {}: at most 256 characters of A-Z a-z 0-9 / _ -, \
+                 not under {} (AWS managed keys, which CloudWatch Logs cannot use)",
+                alias.form, alias.reserved_prefix.text
+            ),
+        });
+    }
     let rules = &facts().kms_key_arn;
     arn(value, rules, "FLOWGUARD_KMS_KEY_ARN", || {
         format!(
-            "expected a KMS key ARN, {}, where REGION may be {{region}} and ACCOUNT {{account_id}}",
-            rules.form
+            "expected a KMS key ARN, {}, where REGION may be {{region}} and ACCOUNT {{account_id}}, \
+             or an alias name, {} (resolved in each account and region)",
+            rules.form, alias.form
         )
     })
 }

@@ -74,6 +74,38 @@ fn the_delivery_role_is_each_accounts_own_in_organization_mode() {
 }
 
 #[test]
+fn a_kms_key_is_an_alias_or_one_fixed_key_in_organization_mode() {
+    use flowguard_core::{Place, Policy};
+    let org = config(&[("FLOWGUARD_ACCOUNTS", "111111111111")])
+        .unwrap()
+        .unwrap();
+    let with = |key: &str| {
+        let policy =
+            Policy::from_lookup(|name| (name == "FLOWGUARD_KMS_KEY_ARN").then(|| key.to_owned()))
+                .unwrap();
+        org.complete(policy)
+    };
+    // KMS assigns each key its id: a template with {account_id} names no key in a second
+    // account. Refused at start-up, naming the variable and what to write instead.
+    let err = with("arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd").unwrap_err();
+    assert_eq!(err.variable, "FLOWGUARD_KMS_KEY_ARN");
+    assert!(err.to_string().contains("alias/flowguard-logs"), "{err}");
+    // An alias names each account's own key; it is passed on as it is, in every place.
+    let alias = with("alias/flowguard-logs").unwrap();
+    let place = Place {
+        region: "eu-west-1".to_owned(),
+        account: "111111111111".to_owned(),
+    };
+    assert_eq!(
+        alias.kms_key_in(&place).unwrap().as_deref(),
+        Some("alias/flowguard-logs")
+    );
+    // One key of a fixed account (its key policy admitting the members' log groups) is kept.
+    let central = "arn:aws:kms:{region}:999999999999:key/mrk-1234abcd";
+    assert_eq!(with(central).unwrap().kms_key_arn.as_deref(), Some(central));
+}
+
+#[test]
 fn the_organization_with_units_exclusions_role_external_id_and_concurrency() {
     let org = config(&[
         ("FLOWGUARD_ORGANIZATION", "TRUE"),

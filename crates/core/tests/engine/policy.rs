@@ -161,7 +161,9 @@ fn bad_values_name_the_variable_the_value_and_what_is_allowed() {
             "flow-logs-role",
             "arn:aws:iam::ACCOUNT:role/NAME",
         ),
-        ("FLOWGUARD_KMS_KEY_ARN", "alias/mine", "KMS key ARN"),
+        ("FLOWGUARD_KMS_KEY_ARN", "key/mine", "KMS key ARN"),
+        ("FLOWGUARD_KMS_KEY_ARN", "alias/aws/logs", "alias/aws/"),
+        ("FLOWGUARD_KMS_KEY_ARN", "alias/my key", "alias name"),
     ];
     for (variable, value, hint) in cases {
         let err = policy(&[(variable, value)]).unwrap_err();
