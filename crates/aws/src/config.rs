@@ -114,6 +114,7 @@ struct Others {
     sts: OnceLock<aws_sdk_sts::Client>,
     securityhub: OnceLock<aws_sdk_securityhub::Client>,
     config_service: OnceLock<aws_sdk_config::Client>,
+    kms: OnceLock<aws_sdk_kms::Client>,
 }
 
 impl Clients {
@@ -156,6 +157,7 @@ impl Clients {
                 sts: OnceLock::new(),
                 securityhub: OnceLock::new(),
                 config_service: OnceLock::new(),
+                kms: OnceLock::new(),
             }),
         }
     }
@@ -194,6 +196,16 @@ impl Clients {
         )
     }
 
+    /// KMS, to resolve an alias to the key of this account and region (used only when the
+    /// policy's key is an alias and a group is created).
+    pub fn kms(&self) -> &aws_sdk_kms::Client {
+        built(
+            &self.others.kms,
+            &self.others.config,
+            aws_sdk_kms::Client::new,
+        )
+    }
+
     pub fn with_iam(mut self, client: aws_sdk_iam::Client) -> Self {
         Arc::make_mut(&mut self.others).iam = OnceLock::from(client);
         self
@@ -206,6 +218,11 @@ impl Clients {
 
     pub fn with_securityhub(mut self, client: aws_sdk_securityhub::Client) -> Self {
         Arc::make_mut(&mut self.others).securityhub = OnceLock::from(client);
+        self
+    }
+
+    pub fn with_kms(mut self, client: aws_sdk_kms::Client) -> Self {
+        Arc::make_mut(&mut self.others).kms = OnceLock::from(client);
         self
     }
 

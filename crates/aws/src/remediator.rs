@@ -10,7 +10,7 @@ use aws_sdk_ec2::operation::create_flow_logs::builders::CreateFlowLogsFluentBuil
 use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType};
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use flowguard_core::observed::Destination;
-use flowguard_core::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
+use flowguard_core::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE, is_kms_alias};
 use flowguard_core::{
     AwsError, Created, FindingUpdate, FlowLogId, FlowLogRequest, LogGroupName, Place, Reevaluation,
     Remediator, VpcId,
@@ -28,6 +28,31 @@ pub struct AwsRemediator {
 impl AwsRemediator {
     pub fn new(clients: Clients) -> Self {
         Self { clients }
+    }
+
+    /// The ARN of the key `alias` names in this account and region (`kms:DescribeKey`):
+    /// CloudWatch Logs takes only a key ARN, and an alias is how one setting names each
+    /// account's own key.
+    async fn key_of_alias(&self, alias: &str) -> Result<String, AwsError> {
+        let described = self
+            .clients
+            .kms()
+            .describe_key()
+            .key_id(alias)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeKey", e))?;
+        described
+            .key_metadata()
+            .and_then(|key| key.arn())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                AwsError::service(
+                    "DescribeKey",
+                    "NotFoundException",
+                    format!("{alias} names no key with an ARN"),
+                )
+            })
     }
 }
 
@@ -102,14 +127,18 @@ impl Remediator for AwsRemediator {
     async fn create_log_group(
         &self,
         name: &LogGroupName,
-        kms_key_arn: Option<&str>,
+        kms_key: Option<&str>,
     ) -> Result<(), AwsError> {
+        let kms_key_arn = match kms_key {
+            Some(alias) if is_kms_alias(alias) => Some(self.key_of_alias(alias).await?),
+            key => key.map(str::to_owned),
+        };
         self.clients
             .logs
             .create_log_group()
             .log_group_name(name.as_str())
             .tags(MANAGED_TAG_KEY, MANAGED_TAG_VALUE)
-            .set_kms_key_id(kms_key_arn.map(str::to_owned))
+            .set_kms_key_id(kms_key_arn)
             .send()
             .await
             .map_err(|e| aws_error("CreateLogGroup", e))?;

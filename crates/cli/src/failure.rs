@@ -49,6 +49,7 @@ fn service(operation: &str) -> &'static str {
         "DescribeLogGroups" | "CreateLogGroup" | "PutRetentionPolicy" | "TagResource" => "logs",
         "GetRole" | "CreateRole" | "UpdateAssumeRolePolicy" | "PutRolePolicy" => "iam",
         "GetCallerIdentity" | "AssumeRole" => "sts",
+        "DescribeKey" => "kms",
         "ListAccounts" | "ListAccountsForParent" | "ListOrganizationalUnitsForParent" => {
             "organizations"
         }

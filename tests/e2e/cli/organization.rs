@@ -407,3 +407,67 @@ async fn all_regions_are_each_members_own_enabled_regions() {
     assert_eq!(runs, expected, "{report}");
     assert_eq!(report["summary"]["accounts"]["unreachable"], 0, "{report}");
 }
+
+/// The clients of `account` through the member role, as the CLI gets them.
+async fn member_clients(m: &Moto, account: &str) -> flowguard_aws::Clients {
+    let access = flowguard_aws::organization::MemberAccess::new(
+        m.config(REGION).await,
+        ACCOUNT,
+        "flowguard-member",
+        None,
+        flowguard_aws::organization::session_name("cli-test"),
+    )
+    .unwrap();
+    flowguard_aws::Clients::new(&access.config(account, REGION).await.unwrap())
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn a_kms_alias_names_each_members_own_key() {
+    let m = moto().await;
+    let org = members(&m).await;
+    // Each member has its own key behind the same alias, as an operator's StackSet makes them.
+    let mut keys = Vec::new();
+    for account in [&org.a, &org.b] {
+        let kms = member_clients(&m, account).await.kms().clone();
+        let key = kms.create_key().send().await.unwrap();
+        let key = key.key_metadata().unwrap();
+        kms.create_alias()
+            .alias_name("alias/flowguard-logs")
+            .target_key_id(key.key_id())
+            .send()
+            .await
+            .unwrap();
+        keys.push(key.arn().unwrap().to_owned());
+    }
+    let (a, b) = (org.a.as_str(), org.b.as_str());
+    let key = ["--kms-key-arn", "alias/flowguard-logs"];
+    let apply = ["apply", "--yes", "--format", "json", "--account", a, "--account", b];
+    flowguard(&m, &[&apply[..], &key[..]].concat()).run().expect(0);
+    for (account, key) in [a, b].into_iter().zip(&keys) {
+        let logs = member_clients(&m, account).await.logs;
+        let groups = logs
+            .describe_log_groups()
+            .log_group_name_prefix(MANAGED_GROUP)
+            .send()
+            .await
+            .unwrap();
+        let group = &groups.log_groups()[0];
+        assert_eq!(group.kms_key_id(), Some(key.as_str()), "{account}");
+    }
+
+    // A key ARN with {account_id} names no key in a second account: refused before anything.
+    let m = moto().await;
+    let org = members(&m).await;
+    let template = "arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd";
+    let refused = [
+        "apply", "--yes", "--account", &org.a, "--kms-key-arn", template,
+    ];
+    flowguard(&m, &refused)
+        .run()
+        .expect(2)
+        .stderr_has("FLOWGUARD_KMS_KEY_ARN")
+        .stderr_has("alias/flowguard-logs");
+    let seed = member_seed(&m, &org.a).await;
+    assert!(seed.all_flow_logs().await.is_empty());
+}
