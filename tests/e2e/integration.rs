@@ -464,7 +464,8 @@ async fn the_lambda_handler_path_runs_against_moto() {
         let (places, setup, reach) = (&places, &setup, &reach);
         async move {
             let bytes = event.to_string().into_bytes();
-            match flowguard_core::handler::handle(places, setup, reach, &bytes, None).await {
+            match flowguard_core::handler::handle(places, setup, reach, &bytes, None, |_| {}).await
+            {
                 Ok(flowguard_core::handler::Handled::Account(report)) => report,
                 other => panic!("not one account's report: {other:?}"),
             }

@@ -98,7 +98,10 @@ async fn sweep_scope(
     policy: &flowguard_core::Policy,
     scope: &flowguard_core::organization::AccountScope,
     regions: &[String],
-) -> flowguard_core::organization::OrgReport {
+) -> (
+    flowguard_core::organization::OrgReport,
+    Vec<flowguard_core::organization::AccountRun>,
+) {
     let setup = flowguard_core::handler::Setup {
         policy: policy.clone(),
         region: REGION.to_owned(),
@@ -117,7 +120,9 @@ async fn sweep_scope(
         concurrency: 2,
         deadline: None,
     };
-    flowguard_core::sweep::sweep(places, &plan, |_| {}).await
+    let mut runs = Vec::new();
+    let report = flowguard_core::sweep::sweep(places, &plan, |run| runs.push(run.clone())).await;
+    (report, runs)
 }
 
 /// The account the credentials of `config` act as (`sts:GetCallerIdentity`), and their ARN.
@@ -439,7 +444,7 @@ async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_regio
     );
     let policy = config.complete(flowguard_core::Policy::default()).unwrap();
     let ports = AwsPlaces::organization(m.config(REGION).await, access);
-    let report = sweep_scope(&ports, &policy, &scope, &regions.map(str::to_owned)).await;
+    let (report, _) = sweep_scope(&ports, &policy, &scope, &regions.map(str::to_owned)).await;
     // Two accounts in two regions.
     assert_eq!(report.summary.accounts.ok, 4, "{report:?}");
     assert_eq!(report.summary.accounts.unreachable, 0, "{report:?}");
@@ -484,9 +489,16 @@ async fn an_organization_sweep_acts_only_in_the_accounts_in_scope_in_every_regio
         concurrency: config.concurrency,
         due: BTreeSet::new(),
     };
-    let handled = handle(&ports, &setup, &reach, event.to_string().as_bytes(), None)
-        .await
-        .unwrap();
+    let handled = handle(
+        &ports,
+        &setup,
+        &reach,
+        event.to_string().as_bytes(),
+        None,
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(
             handled,
@@ -559,14 +571,10 @@ async fn a_shared_vpc_is_enforced_in_its_owner_account_not_in_the_participant() 
     let scope = config.scope(&[]);
     let policy = config.complete(flowguard_core::Policy::default()).unwrap();
     let places = AwsPlaces::organization(m.config_at(&proxy.url, REGION).await, access);
-    let report = sweep_scope(&places, &policy, &scope, &[REGION.to_owned()]).await;
+    let (report, runs) = sweep_scope(&places, &policy, &scope, &[REGION.to_owned()]).await;
     assert_eq!(report.summary.accounts.ok, 2, "{report:?}");
     let vpc_in = |account: &str| {
-        let run = report
-            .accounts
-            .iter()
-            .find(|r| r.account == account)
-            .unwrap();
+        let run = runs.iter().find(|r| r.account == account).unwrap();
         run.report
             .as_ref()
             .unwrap()

@@ -124,4 +124,10 @@ impl Places for AwsPlaces {
             AwsRemediator::new(clients),
         ))
     }
+
+    fn done_with(&self, account: &str) {
+        if let Some(members) = &self.members {
+            members.forget(account);
+        }
+    }
 }

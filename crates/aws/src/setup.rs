@@ -7,7 +7,7 @@ use crate::organization::{Directory, MemberAccess, MemberAccessError};
 use crate::{AwsPlaces, Clients, caller_account, iam};
 use aws_config::SdkConfig;
 use flowguard_core::handler::{self, Handled, HandlerError, Reach, Setup};
-use flowguard_core::organization::OrgConfig;
+use flowguard_core::organization::{AccountRun, OrgConfig};
 use flowguard_core::reconcile::{Deadline, ReconcileError};
 use flowguard_core::trigger::{Trigger, parse_event};
 use flowguard_core::{AwsError, ConfigError, Place, Policy};
@@ -159,13 +159,16 @@ impl Controller {
     /// Handles one event (its bytes) as the Lambda does: where to act now, the handler, and
     /// what the organization's next sweep should take first. A scope that cannot be read at
     /// all (no list, not even a recent good one) fails the event, to be retried.
+    /// A sweep hands each account×region run to `on_run` as it finishes
+    /// ([`handler::handle_trigger`]).
     pub async fn handle(
         &self,
         event: &[u8],
         deadline: Option<Deadline>,
+        on_run: impl FnMut(&AccountRun) + Send,
     ) -> Result<Handled, HandlerError> {
         let trigger = parse_event(event)?;
-        self.handle_trigger(trigger, deadline).await
+        self.handle_trigger(trigger, deadline, on_run).await
     }
 
     /// [`Self::handle`] of a parsed event.
@@ -173,6 +176,7 @@ impl Controller {
         &self,
         trigger: Trigger,
         deadline: Option<Deadline>,
+        on_run: impl FnMut(&AccountRun) + Send,
     ) -> Result<Handled, HandlerError> {
         let (reach, warning) = self
             .reach()
@@ -181,7 +185,8 @@ impl Controller {
                 error: ReconcileError::Observe(error),
             })?;
         let mut handled =
-            handler::handle_trigger(&self.places, &self.setup, &reach, trigger, deadline).await?;
+            handler::handle_trigger(&self.places, &self.setup, &reach, trigger, deadline, on_run)
+                .await?;
         if let Some(warning) = warning {
             handled.warn(warning);
         }

@@ -64,13 +64,18 @@ pub async fn run(
     }
     // In one account, the run acts in the account of the credentials, as the Lambda acts in its
     // own: an event of another account is ignored, never acted on here in its name.
-    match controller.handle_trigger(trigger, None).await {
+    let mut runs = Vec::new();
+    let handled = controller
+        .handle_trigger(trigger, None, |run| runs.push(run.clone()))
+        .await;
+    match handled {
         Ok(Handled::Account(report) | Handled::Ignored { report, .. }) => {
             print_report(&report)?;
             Ok(ExitCode::SUCCESS)
         }
         Ok(Handled::Sweep(report)) => {
-            output::emit(&format!("{}\n", output::org_json(&report)?))?;
+            runs.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+            output::emit(&format!("{}\n", output::org_json(&report, &runs)?))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(HandlerError::InvalidEvent(e)) => Err(invalid(&e)),

@@ -11,7 +11,7 @@ use aws_config::{Region, SdkConfig};
 use flowguard_aws::organization::session_name;
 use flowguard_aws::{Check, Controller, Mode, regions};
 use flowguard_core::facts::facts;
-use flowguard_core::organization::{AccountScope, OrgReport};
+use flowguard_core::organization::{AccountRun, AccountScope, OrgReport};
 use flowguard_core::reconcile::unix_now;
 use flowguard_core::sweep::{Sweep, sweep};
 use flowguard_core::{Outcome, Place, Policy, Report, Trigger};
@@ -268,8 +268,9 @@ impl Sweeper<'_> {
         self.controller.directory.is_none()
     }
 
-    /// Every account in every region, `concurrency` account×region runs at a time; one report.
-    async fn sweep(&self, mode: Mode, reason: &'static str) -> OrgReport {
+    /// Every account in every region, `concurrency` account×region runs at a time: the
+    /// organization report, and the runs with their reports, in the report's order.
+    async fn sweep(&self, mode: Mode, reason: &'static str) -> (OrgReport, Vec<AccountRun>) {
         let (total, units) = if self.single() {
             (self.regions.len(), "regions")
         } else {
@@ -297,24 +298,33 @@ impl Sweeper<'_> {
             concurrency: self.concurrency,
             deadline: None,
         };
-        let report = sweep(&self.controller.places, &plan, |_| bar.inc(1)).await;
+        let mut runs = Vec::new();
+        let report = sweep(&self.controller.places, &plan, |run| {
+            bar.inc(1);
+            runs.push(run.clone());
+        })
+        .await;
         bar.finish_and_clear();
-        report
+        let rank = |region: &str| self.regions.iter().position(|r| r == region);
+        runs.sort_by(|a, b| {
+            (&a.account, rank(&a.region), &a.region).cmp(&(&b.account, rank(&b.region), &b.region))
+        });
+        (report, runs)
     }
 
     /// Shows the plan on stderr and asks on the terminal. Nothing to do needs no question. In
     /// a single account, a region that could not be planned stops here.
     async fn confirmed(&self) -> Result<bool, Failure> {
-        let plan = self.sweep(Mode::DryRun, "flowguard apply: plan").await;
+        let (plan, runs) = self.sweep(Mode::DryRun, "flowguard apply: plan").await;
         if self.single() {
             if let Some(first) = self.errors(&plan).into_iter().next() {
                 return Err(Failure(first));
             }
-            eprint!("{}", output::render_tables(&reports(&plan), Kind::Plan));
+            eprint!("{}", output::render_tables(&reports(&runs), Kind::Plan));
         } else {
-            eprint!("{}", output::render_org(&plan, Kind::Plan));
+            eprint!("{}", output::render_org(&plan, &runs, Kind::Plan));
         }
-        let actions = reports(&plan)
+        let actions = reports(&runs)
             .iter()
             .map(|r| r.summary.actions.planned)
             .sum();
@@ -326,7 +336,7 @@ impl Sweeper<'_> {
         report
             .accounts
             .iter()
-            .filter(|run| run.report.is_none())
+            .filter(|run| run.summary.is_none())
             .map(|run| {
                 let why = match &run.cause {
                     Some(cause) => failure::reconcile(cause, self.config),
@@ -340,9 +350,14 @@ impl Sweeper<'_> {
     /// Prints the report; picks the exit code: 2 when some account×region could not be
     /// checked, else 0 when every report is good for `kind` (compliant; nothing to change;
     /// everything remediated), else 1.
-    fn finish(&self, report: &OrgReport, kind: Kind, format: Format) -> Result<ExitCode, Failure> {
+    fn finish(
+        &self,
+        (report, runs): &(OrgReport, Vec<AccountRun>),
+        kind: Kind,
+        format: Format,
+    ) -> Result<ExitCode, Failure> {
         let policy = &self.controller.setup.policy;
-        let reports = reports(report);
+        let reports = reports(runs);
         let unreachable = report.summary.accounts.unreachable;
         if self.single() {
             if !reports.is_empty() {
@@ -352,7 +367,7 @@ impl Sweeper<'_> {
                 eprintln!("error: {error}");
             }
         } else {
-            output::print_org(report, kind, format, policy)?;
+            output::print_org(report, runs, kind, format, policy)?;
             if unreachable > 0 {
                 eprintln!(
                     "error: {unreachable} account×region run(s) could not be checked (status unreachable)"
@@ -376,11 +391,7 @@ impl Sweeper<'_> {
     }
 }
 
-/// The reports of the account×region runs that produced one, in the report's order.
-fn reports(report: &OrgReport) -> Vec<Report> {
-    report
-        .accounts
-        .iter()
-        .filter_map(|run| run.report.clone())
-        .collect()
+/// The reports of the account×region runs that produced one, in the runs' order.
+fn reports(runs: &[AccountRun]) -> Vec<Report> {
+    runs.iter().filter_map(|run| run.report.clone()).collect()
 }

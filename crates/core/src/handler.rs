@@ -12,7 +12,7 @@
 
 use crate::error::Disposition;
 use crate::ids::Place;
-use crate::organization::{AccountScope, OrgReport};
+use crate::organization::{AccountRun, AccountScope, OrgReport};
 use crate::ports::Places;
 pub use crate::reconcile::unix_now;
 use crate::reconcile::{Deadline, ReconcileError};
@@ -122,20 +122,24 @@ pub async fn handle<P: Places>(
     reach: &Reach,
     event: &[u8],
     deadline: Option<Deadline>,
+    on_run: impl FnMut(&AccountRun) + Send,
 ) -> Result<Handled, HandlerError> {
     let trigger = parse_event(event)?;
-    handle_trigger(places, setup, reach, trigger, deadline).await
+    handle_trigger(places, setup, reach, trigger, deadline, on_run).await
 }
 
 /// Handles one parsed event: the one path shared by the Lambda and `flowguard handle-event`
 /// (which parses first, to refuse invalid input before any AWS call). `deadline` is when to
-/// stop starting new steps (the Lambda's invocation deadline less a margin).
+/// stop starting new steps (the Lambda's invocation deadline less a margin). A sweep hands
+/// each account×region run to `on_run` as it finishes, with its full report (the hub's log line
+/// per account); the [`Handled::Sweep`] report keeps only their summaries.
 pub async fn handle_trigger<P: Places>(
     places: &P,
     setup: &Setup,
     reach: &Reach,
     trigger: Trigger,
     deadline: Option<Deadline>,
+    on_run: impl FnMut(&AccountRun) + Send,
 ) -> Result<Handled, HandlerError> {
     let mode = Mode::of_policy(setup.policy.dry_run);
     let region = trigger
@@ -184,7 +188,7 @@ pub async fn handle_trigger<P: Places>(
                         concurrency: *concurrency,
                         deadline,
                     };
-                    return Ok(Handled::Sweep(sweep(places, &plan, |_| {}).await));
+                    return Ok(Handled::Sweep(sweep(places, &plan, on_run).await));
                 }
                 _ => {}
             }
@@ -250,8 +254,14 @@ mod tests {
             region: "us-east-1".to_owned(),
             warnings: Vec::new(),
         };
-        let handled =
-            futures::executor::block_on(handle(&places, &setup, &reach, SCHEDULE.as_bytes(), None));
+        let handled = futures::executor::block_on(handle(
+            &places,
+            &setup,
+            &reach,
+            SCHEDULE.as_bytes(),
+            None,
+            |_| {},
+        ));
         let Ok(Handled::Sweep(report)) = handled else {
             panic!("not a successful sweep: {handled:?}");
         };

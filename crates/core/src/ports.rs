@@ -164,6 +164,10 @@ pub trait Places: Sync {
         place: &Place,
         trigger: &Trigger,
     ) -> impl Future<Output = Result<(Self::Inventory, Self::Remediator), AwsError>> + Send;
+    /// A sweep has finished every run in `account`: what the places keep for it (a member
+    /// session) may go, so that a sweep holds sessions only for the accounts in flight. Nothing
+    /// by default.
+    fn done_with(&self, _account: &str) {}
 }
 
 /// Shared ports (`Arc<T>`) are ports too, so shells can hand out cheap clones.

@@ -9,7 +9,7 @@
 //! same loop.
 
 use crate::ids::Place;
-use crate::organization::{AccountRun, AccountScope, OrgReport};
+use crate::organization::{AccountRun, AccountScope, OrgReport, RunSummary};
 use crate::policy::Policy;
 use crate::ports::Places;
 use crate::reconcile::{DEADLINE_NEAR, Deadline, ReconcileError, Run, reconcile};
@@ -17,7 +17,7 @@ use crate::report::Report;
 use crate::trigger::Trigger;
 use crate::vocab::{Mode, partition_of};
 use futures::stream::{self, StreamExt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What a shell prepares once, at start-up, for every run: the policy, the region of the
 /// configuration (used when an event names none), and what every report says (e.g. a dry run
@@ -75,11 +75,15 @@ pub struct Sweep<'a> {
 
 /// Runs the sweep in every account×region of its scope, as one stream of runs, so that the
 /// concurrency bound holds across regions and no region waits for another's slowest account.
-/// An account's regions are next to each other in the stream: they share its member session.
+/// An account's regions are next to each other in the stream: they share its member session,
+/// which the places may drop once the account's last run is done ([`Places::done_with`]).
 /// An account×region that cannot be reached (the member role missing, access denied) or whose
 /// state cannot be read is `unreachable` with the error; the others go on. No run starts after
-/// the deadline: those left are `unreachable`, "not checked", and retryable. `on_run` sees each
-/// run as it finishes (a progress bar, a log line).
+/// the deadline: those left are `unreachable`, "not checked", and retryable.
+///
+/// `on_run` gets each run's full report as the run finishes (a log line, the CLI's output
+/// stream, a progress bar); the organization report keeps only its [`RunSummary`], so that
+/// what a sweep holds does not grow with the VPCs of the accounts it has finished.
 pub async fn sweep<P: Places>(
     places: &P,
     sweep: &Sweep<'_>,
@@ -96,9 +100,16 @@ pub async fn sweep<P: Places>(
         concurrency,
         deadline,
     } = *sweep;
-    let pairs = accounts.iter().flat_map(|account| {
+    let regions_in = |account: &String| {
         let own = regions_of.and_then(|of| of.get(account));
         own.map_or(regions, Vec::as_slice)
+    };
+    let mut left: HashMap<&str, usize> = accounts
+        .iter()
+        .map(|account| (account.as_str(), regions_in(account).len()))
+        .collect();
+    let pairs = accounts.iter().flat_map(|account| {
+        regions_in(account)
             .iter()
             .map(move |region| (account.as_str(), region.as_str()))
     });
@@ -124,12 +135,20 @@ pub async fn sweep<P: Places>(
             }
         })
         .buffer_unordered(concurrency.max(1))
-        .inspect(|run| on_run(run))
+        .map(|mut run| {
+            run.note_shared_vpcs(scope);
+            on_run(&run);
+            if let Some(n) = left.get_mut(run.account.as_str()) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    places.done_with(&run.account);
+                }
+            }
+            RunSummary::from(run)
+        })
         .collect::<Vec<_>>()
         .await;
-    let mut report = OrgReport::new(mode, regions, runs);
-    report.note_shared_vpcs(scope);
-    report
+    OrgReport::of_summaries(mode, regions, runs)
 }
 
 /// Why an account was not checked: the run's deadline came first.
@@ -209,6 +228,62 @@ mod tests {
             deadline: None,
         };
         futures::executor::block_on(sweep(places, &plan, |_| {}))
+    }
+
+    /// What a sweep holds once an account is done: its summary, not its report, and no
+    /// session. The reports go to `on_run` as each run finishes.
+    #[test]
+    fn a_sweep_keeps_neither_the_reports_nor_the_sessions_of_finished_accounts() {
+        let accounts = ids(40);
+        let regions = ["us-east-1".to_owned(), "eu-west-1".to_owned()];
+        let retained_per_run = |vpcs: usize| {
+            let state = State {
+                vpcs: (0..vpcs)
+                    .map(|i| crate::fake::vpc(&format!("vpc-{i:08x}"), &[]))
+                    .collect(),
+                ..State::default()
+            };
+            let fake = Arc::new(FakeRegion::new(state));
+            let places = Metered::new(FakePlaces::everywhere(fake), None);
+            let setup = Setup {
+                policy: crate::Policy::default(),
+                region: regions[0].clone(),
+                warnings: Vec::new(),
+            };
+            let trigger = Trigger::manual_sweep("memory");
+            let scope = scope_of(&accounts);
+            let plan = Sweep {
+                setup: &setup,
+                scope: &scope,
+                accounts: &accounts,
+                regions: &regions,
+                regions_of: None,
+                trigger: &trigger,
+                mode: Mode::Audit,
+                concurrency: 4,
+                deadline: None,
+            };
+            let mut seen = 0;
+            let report = futures::executor::block_on(sweep(&places, &plan, |run| {
+                seen += run.report.as_ref().map_or(0, |r| r.vpcs.len());
+            }));
+            // Every VPC was handed out; the report keeps none of them.
+            assert_eq!(seen, vpcs * accounts.len() * regions.len());
+            let kept = serde_json::to_string(&report).unwrap();
+            assert!(!kept.contains("vpc-"), "{kept}");
+            assert_eq!(report.accounts.len(), accounts.len() * regions.len());
+            // A session lives only while its account has runs in flight.
+            assert_eq!(places.sessions_open(), 0);
+            assert!(places.most_sessions_at_once() <= 4 + 1);
+            kept.len() / report.accounts.len()
+        };
+        // The same few bytes per run whether an account has 1 VPC or 300 (only the digits
+        // of its counts differ).
+        let (small, large) = (retained_per_run(1), retained_per_run(300));
+        assert!(
+            large <= small + 8,
+            "{small} bytes per run with 1 VPC, {large} with 300"
+        );
     }
 
     #[test]

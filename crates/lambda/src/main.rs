@@ -59,19 +59,19 @@ async fn invoke(
     let now_ms = now_ms();
     let request_id = &event.context.request_id;
     let deadline = flowguard_lambda::deadline(event.context.deadline, now_ms);
+    // A sweep's runs are logged and counted as each finishes: the hub keeps no run's report.
+    let mut totals = telemetry::SweepTotals::default();
     let result = controller
-        .handle(event.payload.get().as_bytes(), deadline)
+        .handle(event.payload.get().as_bytes(), deadline, |run| {
+            println!("{}", telemetry::account_line(run, request_id));
+            totals.add(run);
+        })
         .await;
     let (summary, metrics) = match &result {
-        Ok(Handled::Sweep(report)) => {
-            for line in telemetry::account_lines(report, request_id) {
-                println!("{line}");
-            }
-            (
-                Some(telemetry::organization_line(report, request_id)),
-                telemetry::organization_metrics(report),
-            )
-        }
+        Ok(Handled::Sweep(report)) => (
+            Some(telemetry::organization_line(report, request_id)),
+            totals.metrics(),
+        ),
         Ok(Handled::Account(report)) => (
             Some(telemetry::summary_of(report, request_id)),
             telemetry::metrics(report).to_vec(),

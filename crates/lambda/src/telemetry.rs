@@ -7,7 +7,7 @@
 //! record carry.
 
 use flowguard_core::Report;
-use flowguard_core::organization::OrgReport;
+use flowguard_core::organization::{AccountRun, OrgReport};
 use serde_json::{Value, json};
 
 /// The metric namespace.
@@ -29,24 +29,47 @@ pub fn metrics(report: &Report) -> [(&'static str, usize); 5] {
     ]
 }
 
-/// The metrics of an organization sweep: those of every report, added up over the
-/// accounts, and the accounts checked and unreachable.
-pub fn organization_metrics(report: &OrgReport) -> Vec<(&'static str, usize)> {
-    let mut totals = vec![
-        ("VpcsChecked", 0),
-        ("VpcsNonCompliant", 0),
-        ("Remediations", 0),
-        ("RemediationFailures", 0),
-        ("FindingsUpdateFailures", 0),
-    ];
-    for run in report.accounts.iter().filter_map(|a| a.report.as_ref()) {
-        for (total, (_, value)) in totals.iter_mut().zip(metrics(run)) {
-            total.1 += value;
+/// The metrics of an organization sweep's runs, added up as each run finishes (the sweep
+/// keeps no run's report): those of every report, and the runs checked and unreachable.
+#[derive(Debug, Default)]
+pub struct SweepTotals {
+    reports: [(&'static str, usize); 5],
+    checked: usize,
+    unreachable: usize,
+}
+
+impl SweepTotals {
+    /// Counts one finished run.
+    pub fn add(&mut self, run: &AccountRun) {
+        match &run.report {
+            Some(report) => {
+                self.checked += 1;
+                for (total, (name, value)) in self.reports.iter_mut().zip(metrics(report)) {
+                    *total = (name, total.1 + value);
+                }
+            }
+            None => self.unreachable += 1,
         }
     }
-    totals.push(("AccountsChecked", report.summary.accounts.ok));
-    totals.push(("AccountsUnreachable", report.summary.accounts.unreachable));
-    totals
+
+    /// The metrics: the reports' five, `AccountsChecked` and `AccountsUnreachable`.
+    pub fn metrics(&self) -> Vec<(&'static str, usize)> {
+        let names = [
+            "VpcsChecked",
+            "VpcsNonCompliant",
+            "Remediations",
+            "RemediationFailures",
+            "FindingsUpdateFailures",
+        ];
+        let mut totals: Vec<(&'static str, usize)> = names
+            .iter()
+            .zip(&self.reports)
+            .map(|(name, (_, value))| (*name, *value))
+            .collect();
+        totals.push(("AccountsChecked", self.checked));
+        totals.push(("AccountsUnreachable", self.unreachable));
+        totals
+    }
 }
 
 /// An EMF record: namespace `FlowGuard`, one dimension `FunctionName`.
@@ -82,27 +105,22 @@ pub fn emf_record(
 /// API reference) also admits, and which Lambda's log capture has long truncated at.
 pub const MAX_LINE_BYTES: usize = 256 * 1024 - 26;
 
-/// One line per account×region run of an organization sweep: the run's report line, or the
-/// account, region, status and error of a run without one. A report too large for one line
-/// keeps its summary and counts, without its VPCs and actions (`truncated: true`).
-pub fn account_lines(report: &OrgReport, request_id: &str) -> Vec<Value> {
-    report
-        .accounts
-        .iter()
-        .map(|run| {
-            let mut line = match &run.report {
-                Some(report) => summary_of(report, request_id),
-                None => summary_of(run, request_id),
-            };
-            line["status"] = json!(run.status);
-            if line.to_string().len() > MAX_LINE_BYTES {
-                line["vpcs"] = json!([]);
-                line["actions"] = json!([]);
-                line["truncated"] = json!(true);
-            }
-            line
-        })
-        .collect()
+/// The line of one account×region run of an organization sweep, written as the run
+/// finishes: the run's report line, or the account, region, status and error of a run without
+/// one. A report too large for one line keeps its summary and counts, without its VPCs and
+/// actions (`truncated: true`).
+pub fn account_line(run: &AccountRun, request_id: &str) -> Value {
+    let mut line = match &run.report {
+        Some(report) => summary_of(report, request_id),
+        None => summary_of(run, request_id),
+    };
+    line["status"] = json!(run.status);
+    if line.to_string().len() > MAX_LINE_BYTES {
+        line["vpcs"] = json!([]);
+        line["actions"] = json!([]);
+        line["truncated"] = json!(true);
+    }
+    line
 }
 
 /// The organization's summary: mode, regions, warnings, counts of VPCs and of account×region

@@ -442,8 +442,19 @@ async fn a_kms_alias_names_each_members_own_key() {
     }
     let (a, b) = (org.a.as_str(), org.b.as_str());
     let key = ["--kms-key-arn", "alias/flowguard-logs"];
-    let apply = ["apply", "--yes", "--format", "json", "--account", a, "--account", b];
-    flowguard(&m, &[&apply[..], &key[..]].concat()).run().expect(0);
+    let apply = [
+        "apply",
+        "--yes",
+        "--format",
+        "json",
+        "--account",
+        a,
+        "--account",
+        b,
+    ];
+    flowguard(&m, &[&apply[..], &key[..]].concat())
+        .run()
+        .expect(0);
     for (account, key) in [a, b].into_iter().zip(&keys) {
         let logs = member_clients(&m, account).await.logs;
         let groups = logs
@@ -461,7 +472,12 @@ async fn a_kms_alias_names_each_members_own_key() {
     let org = members(&m).await;
     let template = "arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd";
     let refused = [
-        "apply", "--yes", "--account", &org.a, "--kms-key-arn", template,
+        "apply",
+        "--yes",
+        "--account",
+        &org.a,
+        "--kms-key-arn",
+        template,
     ];
     flowguard(&m, &refused)
         .run()

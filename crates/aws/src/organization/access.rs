@@ -179,6 +179,13 @@ impl MemberAccess {
         config
     }
 
+    /// Drops `account`'s session (a sweep is done with it): a sweep keeps sessions only for
+    /// the accounts in flight, not for every account it has finished. The next run there
+    /// starts a new one.
+    pub fn forget(&self, account: &str) {
+        self.lock().remove(account);
+    }
+
     fn fresh(&self, account: &str) -> Option<SdkConfig> {
         fresh_in(&self.lock(), account)
     }

@@ -392,8 +392,12 @@ mod tests {
                 None,
             ),
         ];
-        let org = OrgReport::new(flowguard_core::Mode::Audit, &["us-east-1".to_owned()], runs);
-        let text = render_org(&org, Kind::Audit);
+        let org = OrgReport::new(
+            flowguard_core::Mode::Audit,
+            &["us-east-1".to_owned()],
+            runs.clone(),
+        );
+        let text = render_org(&org, &runs, Kind::Audit);
         let header = text.lines().nth(1).unwrap();
         assert!(header.contains("account"), "{text}");
         assert!(header.find("account") < header.find("region"), "{text}");
@@ -414,7 +418,8 @@ mod tests {
             ),
             "{text}"
         );
-        let json: serde_json::Value = serde_json::from_str(&org_json(&org).unwrap()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&org_json(&org, &runs).unwrap()).unwrap();
         assert_eq!(json["summary"]["accounts"]["unreachable"], 1);
         assert_eq!(json["accounts"][1]["status"], "unreachable");
     }

@@ -6,29 +6,36 @@ use super::{
 };
 use crate::failure::Failure;
 use flowguard_core::Report;
-use flowguard_core::organization::{AccountStatus, OrgReport};
+use flowguard_core::organization::{AccountRun, AccountStatus, OrgReport};
 
-/// The organization report as JSON.
-pub fn org_json(report: &OrgReport) -> Result<String, Failure> {
-    serde_json::to_string_pretty(report)
+/// The organization report as JSON: its summary with each run's full report.
+pub fn org_json(report: &OrgReport, runs: &[AccountRun]) -> Result<String, Failure> {
+    let mut value = serde_json::to_value(report)
+        .map_err(|e| Failure(format!("could not write the report as JSON: {e}")))?;
+    value["accounts"] = serde_json::to_value(runs)
+        .map_err(|e| Failure(format!("could not write the report as JSON: {e}")))?;
+    serde_json::to_string_pretty(&value)
         .map_err(|e| Failure(format!("could not write the report as JSON: {e}")))
 }
 
 /// Prints the organization report to stdout in `format`.
 pub fn print_org(
     report: &OrgReport,
+    runs: &[AccountRun],
     kind: Kind,
     format: crate::args::Format,
     policy: &flowguard_core::Policy,
 ) -> Result<(), Failure> {
     match format.export() {
         Some(export) => emit(&super::findings(
-            &flowguard_core::export::Findings::from_org(report),
+            &flowguard_core::export::Findings::from_org(runs),
             export,
             policy,
         )?),
-        None if format == crate::args::Format::Json => emit(&format!("{}\n", org_json(report)?)),
-        None => emit(&render_org(report, kind)),
+        None if format == crate::args::Format::Json => {
+            emit(&format!("{}\n", org_json(report, runs)?))
+        }
+        None => emit(&render_org(report, runs, kind)),
     }
 }
 
@@ -40,12 +47,8 @@ fn with_account(account: &str, row: Vec<String>) -> Vec<String> {
 /// The organization report for people: the VPC table with an account column, the actions
 /// (except in an audit), the warnings, one line per account×region that could not be
 /// checked, and the summary line.
-pub fn render_org(report: &OrgReport, kind: Kind) -> String {
-    let reports: Vec<&Report> = report
-        .accounts
-        .iter()
-        .filter_map(|run| run.report.as_ref())
-        .collect();
+pub fn render_org(report: &OrgReport, runs: &[AccountRun], kind: Kind) -> String {
+    let reports: Vec<&Report> = runs.iter().filter_map(|run| run.report.as_ref()).collect();
     let mut text = String::new();
     if reports.iter().any(|r| !r.vpcs.is_empty()) {
         let mut t = table(&[&["account"][..], &VPC_COLUMNS[..]].concat());

@@ -54,7 +54,7 @@ mod verdict;
 
 use crate::ids::VpcId;
 use crate::observed::Retention;
-use crate::organization::{OrgReport, partition_of};
+use crate::organization::{AccountRun, partition_of};
 use crate::policy::Policy;
 use crate::report::{Report, VpcReport, VpcStatus};
 use crate::rule::{Checks, RetentionCheck};
@@ -310,10 +310,10 @@ impl Findings {
         Self::of(reports.iter())
     }
 
-    /// One finding per VPC of an organization report's runs that have a report. Unreachable
-    /// runs have no VPC, so no finding: the CLI warns about them.
-    pub fn from_org(org: &OrgReport) -> Self {
-        Self::of(org.accounts.iter().filter_map(|run| run.report.as_ref()))
+    /// One finding per VPC of an organization's account×region runs that have a report.
+    /// Unreachable runs have no VPC, so no finding: the CLI warns about them.
+    pub fn from_org(runs: &[AccountRun]) -> Self {
+        Self::of(runs.iter().filter_map(|run| run.report.as_ref()))
     }
 
     fn of<'a>(reports: impl Iterator<Item = &'a Report>) -> Self {

@@ -1,5 +1,5 @@
 //! [`FakePlaces`]: the [`Places`] port over fake regions, one per account, for tests of the
-//! handler and the sweep; [`Metered`] counts the runs it serves.
+//! handler and the sweep; [`Metered`] counts the runs it serves and the sessions it keeps open.
 
 use super::FakeRegion;
 use crate::error::AwsError;
@@ -8,11 +8,11 @@ use crate::ports::Places;
 use crate::reconcile::DEADLINE_NEAR;
 use crate::sweep::NOT_CHECKED;
 use crate::trigger::Trigger;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 /// One fake region per reachable account (the same in every region); any other account
@@ -73,6 +73,10 @@ pub struct Metered<P = FakePlaces> {
     started: AtomicUsize,
     in_flight: AtomicUsize,
     most: AtomicUsize,
+    /// The accounts whose "session" is open: from their first ports until
+    /// [`Places::done_with`].
+    sessions: Mutex<BTreeSet<String>>,
+    most_sessions: AtomicUsize,
 }
 
 impl<P: Places> Metered<P> {
@@ -83,7 +87,25 @@ impl<P: Places> Metered<P> {
             started: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             most: AtomicUsize::new(0),
+            sessions: Mutex::new(BTreeSet::new()),
+            most_sessions: AtomicUsize::new(0),
         }
+    }
+
+    /// The accounts whose session is still open (not yet [`Places::done_with`]).
+    pub fn sessions_open(&self) -> usize {
+        self.open_sessions().len()
+    }
+
+    /// The most sessions that were open at once.
+    pub fn most_sessions_at_once(&self) -> usize {
+        self.most_sessions.load(Ordering::SeqCst)
+    }
+
+    fn open_sessions(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The most runs that were having their ports at once.
@@ -114,10 +136,21 @@ impl<P: Places> Places for Metered<P> {
         }
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most.fetch_max(now, Ordering::SeqCst);
+        let open = {
+            let mut sessions = self.open_sessions();
+            sessions.insert(place.account.clone());
+            sessions.len()
+        };
+        self.most_sessions.fetch_max(open, Ordering::SeqCst);
         YieldOnce(false).await;
         YieldOnce(false).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.inner.ports(place, trigger).await
+    }
+
+    fn done_with(&self, account: &str) {
+        self.open_sessions().remove(account);
+        self.inner.done_with(account);
     }
 }
 

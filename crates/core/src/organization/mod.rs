@@ -11,7 +11,7 @@
 
 mod report;
 
-pub use report::{AccountCounts, AccountRun, AccountStatus, OrgReport, OrgSummary};
+pub use report::{AccountCounts, AccountRun, AccountStatus, OrgReport, OrgSummary, RunSummary};
 
 use crate::facts::facts;
 use crate::policy::{ConfigError, parse_bool};

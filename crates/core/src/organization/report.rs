@@ -1,9 +1,12 @@
-//! The organization report: one entry per account×region, each with its report or why there
-//! is none, and a summary over all of them.
+//! The organization report: one entry per account×region, each with its counts or why it has
+//! none, and a summary over all of them. A run's full report ([`AccountRun`]) is handed to the
+//! sweep's caller as the run finishes (a log line, the CLI's output stream) and not kept: what
+//! the organization report keeps per run is its [`RunSummary`], so that a sweep's memory does
+//! not grow with the VPCs of the accounts it has finished.
 
 use super::AccountScope;
 use crate::reconcile::ReconcileError;
-use crate::report::{Outcome, Report, VpcCounts, VpcStatus};
+use crate::report::{Outcome, Report, Summary, VpcCounts, VpcStatus};
 use crate::vocab::Mode;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -72,6 +75,80 @@ impl AccountRun {
     }
 }
 
+impl AccountRun {
+    /// Says, for each shared VPC (`not_owned` in a participant account), which account
+    /// enforces the rule: its owner's, when the owner is in scope (its own run covers it).
+    pub fn note_shared_vpcs(&mut self, scope: &AccountScope) {
+        let vpcs = self
+            .report
+            .iter_mut()
+            .flat_map(|report| report.vpcs.iter_mut());
+        for vpc in vpcs.filter(|v| v.status == VpcStatus::NotOwned) {
+            let Some(owner) = vpc.owner_id.clone() else {
+                continue;
+            };
+            let who = if scope.admits(Some(&owner)).is_ok() {
+                format!("enforced in its owner's account {owner}, which is in scope")
+            } else {
+                format!("its owner {owner} is not in flowguard's scope: not enforced by this hub")
+            };
+            vpc.reason = format!("{}; {who}", vpc.reason);
+        }
+    }
+}
+
+/// What the organization report keeps of one finished account×region run: its status, its
+/// counts (VPCs by status, actions by result) and whether it failed, or why there is no report.
+/// A few hundred bytes, however many VPCs the account has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub account: String,
+    pub region: String,
+    pub status: AccountStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The run's report's summary (`None` when there is no report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    /// The run's outcome: [`Report::outcome`], or failed and retryable without a report.
+    #[serde(skip)]
+    pub outcome: Outcome,
+    /// The run's error, typed (see [`AccountRun::cause`]).
+    #[serde(skip)]
+    pub cause: Option<ReconcileError>,
+}
+
+impl From<AccountRun> for RunSummary {
+    fn from(run: AccountRun) -> Self {
+        let outcome = run
+            .report
+            .as_ref()
+            .map_or(Outcome::Failed { retryable: true }, Report::outcome);
+        Self {
+            account: run.account,
+            region: run.region,
+            status: run.status,
+            error_code: run.error_code,
+            error: run.error,
+            summary: run.report.map(|report| report.summary),
+            outcome,
+            cause: run.cause,
+        }
+    }
+}
+
+impl RunSummary {
+    /// Whether the run checked its place and every VPC is compliant, exempt, not owned or
+    /// gone ([`Report::all_compliant`]).
+    pub fn all_compliant(&self) -> bool {
+        self.summary
+            .as_ref()
+            .is_some_and(|s| s.vpcs.would_remediate == 0 && s.vpcs.failed == 0)
+    }
+}
+
 /// Counts of account×region runs by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AccountCounts {
@@ -86,14 +163,14 @@ pub struct OrgSummary {
     pub accounts: AccountCounts,
 }
 
-/// The report of an organization run: one entry per account×region.
+/// The report of an organization run: one entry per account×region, its [`RunSummary`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrgReport {
     /// Whether the runs changed nothing (`mode` is `audit` or `dry_run`).
     pub dry_run: bool,
     pub mode: Mode,
     pub regions: Vec<String>,
-    pub accounts: Vec<AccountRun>,
+    pub accounts: Vec<RunSummary>,
     /// Things a person should know that are not failures (a scope that could not be
     /// refreshed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -104,17 +181,26 @@ pub struct OrgReport {
 impl OrgReport {
     /// Builds the report of runs in `mode` over `regions`, sorted by account, then region in
     /// the order given, and adds up its summary.
-    pub fn new(mode: Mode, regions: &[String], mut accounts: Vec<AccountRun>) -> Self {
+    pub fn new(mode: Mode, regions: &[String], accounts: Vec<AccountRun>) -> Self {
+        Self::of_summaries(
+            mode,
+            regions,
+            accounts.into_iter().map(RunSummary::from).collect(),
+        )
+    }
+
+    /// [`OrgReport::new`] of the runs' summaries (what a sweep keeps).
+    pub fn of_summaries(mode: Mode, regions: &[String], mut accounts: Vec<RunSummary>) -> Self {
         let rank = |region: &str| regions.iter().position(|r| r == region);
         accounts.sort_by(|a, b| {
             (&a.account, rank(&a.region), &a.region).cmp(&(&b.account, rank(&b.region), &b.region))
         });
         let mut summary = OrgSummary::default();
         for run in &accounts {
-            match &run.report {
-                Some(report) => {
+            match &run.summary {
+                Some(counts) => {
                     summary.accounts.ok += 1;
-                    summary.vpcs.add(&report.summary.vpcs);
+                    summary.vpcs.add(&counts.vpcs);
                 }
                 None => summary.accounts.unreachable += 1,
             }
@@ -129,37 +215,12 @@ impl OrgReport {
         }
     }
 
-    /// Says, for each shared VPC (`not_owned` in a participant account), which account
-    /// enforces the rule: its owner's, when the owner is in scope (its own run covers it).
-    pub fn note_shared_vpcs(&mut self, scope: &AccountScope) {
-        let vpcs = self
-            .accounts
-            .iter_mut()
-            .filter_map(|run| run.report.as_mut())
-            .flat_map(|report| report.vpcs.iter_mut());
-        for vpc in vpcs.filter(|v| v.status == VpcStatus::NotOwned) {
-            let Some(owner) = vpc.owner_id.clone() else {
-                continue;
-            };
-            let who = if scope.admits(Some(&owner)).is_ok() {
-                format!("enforced in its owner's account {owner}, which is in scope")
-            } else {
-                format!("its owner {owner} is not in flowguard's scope: not enforced by this hub")
-            };
-            vpc.reason = format!("{}; {who}", vpc.reason);
-        }
-    }
-
     /// The accounts that a next sweep should take first: not checked (the deadline came
     /// first), unreachable, or with a VPC whose remediation failed.
     pub fn accounts_due(&self) -> BTreeSet<String> {
         self.accounts
             .iter()
-            .filter(|run| {
-                run.report
-                    .as_ref()
-                    .is_none_or(|r| r.summary.vpcs.failed > 0)
-            })
+            .filter(|run| run.summary.as_ref().is_none_or(|s| s.vpcs.failed > 0))
             .map(|run| run.account.clone())
             .collect()
     }
@@ -171,11 +232,7 @@ impl OrgReport {
     pub fn outcome(&self) -> Outcome {
         let mut failed = None;
         for run in &self.accounts {
-            let outcome = match &run.report {
-                None => Outcome::Failed { retryable: true },
-                Some(report) => report.outcome(),
-            };
-            if let Outcome::Failed { retryable } = outcome {
+            if let Outcome::Failed { retryable } = run.outcome {
                 let before = matches!(failed, Some(Outcome::Failed { retryable: true }));
                 failed = Some(Outcome::Failed {
                     retryable: before || retryable,

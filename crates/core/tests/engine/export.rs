@@ -11,7 +11,7 @@ use flowguard_core::export::{
 };
 use flowguard_core::fake::{FakeRegion, State, vpc};
 use flowguard_core::observed::{FlowLog, Retention};
-use flowguard_core::organization::{AccountRun, OrgConfig, OrgReport};
+use flowguard_core::organization::{AccountRun, OrgConfig};
 use flowguard_core::policy::{Policy, TrafficType};
 use flowguard_core::reconcile::{Run, audit, enforce};
 use flowguard_core::rule::Checks;
@@ -149,7 +149,7 @@ fn reports() -> Vec<Report> {
 
 /// An organization run: 111111111111 in us-east-1 and eu-west-1, 222222222222 in us-east-1
 /// (a VPC shared by 111111111111 among them), and 222222222222 in eu-west-1 unreachable.
-fn org() -> OrgReport {
+fn org() -> Vec<AccountRun> {
     let a = "111111111111";
     let b = "222222222222";
     let a_east = FakeRegion::new(State {
@@ -173,28 +173,25 @@ fn org() -> OrgReport {
         log_groups: Default::default(),
     });
     b_east.account(b);
-    let regions = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
-    let mut org = OrgReport::new(
-        flowguard_core::Mode::Enforce,
-        &regions,
-        vec![
-            AccountRun::ok(apply(&a_east, place(a, "us-east-1"))),
-            AccountRun::ok(apply(&a_west, place(a, "eu-west-1"))),
-            AccountRun::ok(apply(&b_east, place(b, "us-east-1"))),
-            AccountRun::unreachable(
-                b,
-                "eu-west-1",
-                Some("AccessDenied".to_owned()),
-                "User: arn:aws:sts::999999999999:assumed-role/flowguard-hub is not authorized \
+    let mut runs = vec![
+        AccountRun::ok(apply(&a_east, place(a, "us-east-1"))),
+        AccountRun::ok(apply(&a_west, place(a, "eu-west-1"))),
+        AccountRun::ok(apply(&b_east, place(b, "us-east-1"))),
+        AccountRun::unreachable(
+            b,
+            "eu-west-1",
+            Some("AccessDenied".to_owned()),
+            "User: arn:aws:sts::999999999999:assumed-role/flowguard-hub is not authorized \
                  to perform: sts:AssumeRole on resource: arn:aws:iam::222222222222:role/flowguard-member",
-                None,
-            ),
-        ],
-    );
+            None,
+        ),
+    ];
     let lookup = |name: &str| (name == "FLOWGUARD_ACCOUNTS").then(|| format!("{a},{b}"));
     let scope = OrgConfig::from_lookup(lookup).unwrap().unwrap().scope(&[]);
-    org.note_shared_vpcs(&scope);
-    org
+    for run in &mut runs {
+        run.note_shared_vpcs(&scope);
+    }
+    runs
 }
 
 fn render(format: Format, findings: &Findings) -> String {
@@ -247,10 +244,9 @@ fn the_mixed_reports_hold_every_status_in_two_regions() {
 #[test]
 fn an_organization_export_has_the_vpcs_of_the_reachable_runs_only() {
     let org = org();
-    assert_eq!(org.summary.accounts.unreachable, 1);
+    assert_eq!(org.iter().filter(|run| run.report.is_none()).count(), 1);
     let findings = Findings::from_org(&org);
     let vpcs: usize = org
-        .accounts
         .iter()
         .filter_map(|run| run.report.as_ref())
         .map(|report| report.vpcs.len())

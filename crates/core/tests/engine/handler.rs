@@ -24,7 +24,7 @@ async fn handle_in(
     event: &[u8],
 ) -> Result<Report, HandlerError> {
     let reach = Reach::Account(account.to_owned());
-    match handle(backend, setup, &reach, event, None).await? {
+    match handle(backend, setup, &reach, event, None, |_| {}).await? {
         Handled::Account(report) => Ok(report),
         other => panic!("a single account's event handled as {other:?}"),
     }

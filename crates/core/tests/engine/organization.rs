@@ -518,7 +518,7 @@ mod hub {
             concurrency: org.concurrency,
             due: BTreeSet::new(),
         };
-        block_on(handle(ports, &setup, &reach, event, None))
+        block_on(handle(ports, &setup, &reach, event, None, |_| {}))
     }
 
     #[test]
@@ -610,18 +610,13 @@ fn a_shared_vpc_says_which_account_enforces_it() {
     );
     shared.vpcs[0].owner_id = Some("111111111111".to_owned());
     shared.vpcs[1].owner_id = Some("999999999999".to_owned());
-    let regions = ["us-east-1".to_owned()];
-    let mut org = OrgReport::new(
-        flowguard_core::Mode::Enforce,
-        &regions,
-        vec![AccountRun::ok(shared)],
-    );
+    let mut run = AccountRun::ok(shared);
     let scope = config(&[("FLOWGUARD_ACCOUNTS", "111111111111,222222222222")])
         .unwrap()
         .unwrap()
         .scope(&[]);
-    org.note_shared_vpcs(&scope);
-    let vpcs = &org.accounts[0].report.as_ref().unwrap().vpcs;
+    run.note_shared_vpcs(&scope);
+    let vpcs = &run.report.as_ref().unwrap().vpcs;
     assert_says(
         &vpcs[0].reason,
         &["enforced in its owner's account 111111111111"],
