@@ -1,12 +1,20 @@
 //! Reading EventBridge events into a [`Trigger`]: where to look, never what to conclude.
 //!
-//! Parsing is lenient, as real CloudTrail records demand (missing or empty fields, one id or
-//! a list, `responseElements: null` on failure). Only input that is not an EventBridge event
-//! at all (not JSON, not an object, no string `detail-type` and `source`, no object
-//! `detail`) is an error, and a permanent one.
+//! The event is read through the types of `aws_lambda_events` (the crate of AWS's Rust
+//! runtime): the envelope as an `EventBridgeEvent` (`envelope`), the CloudTrail record in its
+//! `detail` as an `AWSAPICall` (`record`). Where an event does not fit them, it is read field
+//! by field instead, a missing, empty or mistyped field being absent; where both readings
+//! apply, they agree. Real CloudTrail records demand that leniency (a record may lack a field
+//! that `AWSAPICall` requires; one id or a list; `responseElements: null` on failure), and so
+//! do hostile events. The request and the response of a record are never copied: they are
+//! read where they are, in the parsed JSON, to a bounded depth. Only input that is not an
+//! EventBridge event at all (not JSON, not an object, no string `detail-type` and `source`, no
+//! object `detail`) is an error, and a permanent one.
 //!
-//! [`parse_event`] and [`trigger_from_value`] are the parser; `envelope` reads the
-//! EventBridge envelope and `record` the CloudTrail record in its `detail`, each field once.
+//! [`parse_event`] (bytes, as the Lambda and `handle-event` get them; fuzzed) and
+//! [`trigger_from_value`] (JSON already parsed) are the parser; each field is read once, by
+//! `envelope` or `record`, and the routing follows the trigger table of docs/design.md. The
+//! envelope's `time` is read with the `time` crate ([`parse_rfc3339`]).
 
 mod envelope;
 mod record;
@@ -144,24 +152,32 @@ pub fn parse_event(input: &[u8]) -> Result<Trigger, InvalidEvent> {
 /// Turns a parsed event into a trigger, following the trigger table of docs/design.md.
 pub fn trigger_from_value(event: &Value) -> Result<Trigger, InvalidEvent> {
     let event = Event::read(event)?;
-    let detail = &event.detail;
     let (target, reason) = route(&event);
+    let Event {
+        id,
+        region,
+        account,
+        time,
+        detail,
+        ..
+    } = event;
     Ok(Trigger {
         target,
         reason,
-        event_name: detail.event_name.map(str::to_owned),
-        event_id: event.id.or(detail.event_id).map(str::to_owned),
-        region: event.region.or(detail.aws_region).map(str::to_owned),
-        account: event
-            .account
-            .or(detail.recipient_account_id)
-            .map(str::to_owned),
-        time: event.time.and_then(parse_rfc3339),
+        event_name: detail.event_name,
+        event_id: id.or(detail.event_id),
+        region: region.or(detail.aws_region),
+        account: account.or(detail.recipient_account_id.map(str::to_owned)),
+        time: time.and_then(parse_rfc3339),
     })
 }
 
 fn route(event: &Event<'_>) -> (Target, String) {
-    let (source, detail_type, detail) = (event.source, event.detail_type, &event.detail);
+    let (source, detail_type, detail) = (
+        event.source.as_str(),
+        event.detail_type.as_str(),
+        &event.detail,
+    );
     if source == "aws.events" && detail_type == "Scheduled Event" {
         return (Target::Sweep, "scheduled sweep".to_owned());
     }
@@ -171,7 +187,7 @@ fn route(event: &Event<'_>) -> (Target, String) {
             format!("not an event flowguard acts on: {source} \"{detail_type}\""),
         );
     }
-    let Some(name) = detail.event_name else {
+    let Some(name) = detail.event_name.as_deref() else {
         return (
             Target::Ignored,
             format!("a CloudTrail event from {source} without an eventName"),
