@@ -314,6 +314,29 @@ fn a_100_000_deep_value_given_to_trigger_from_value_is_not_walked() {
 }
 
 #[test]
+fn a_100_000_deep_additional_event_data_given_to_trigger_from_value_is_not_copied() {
+    // A record that reads as aws_lambda_events' AWSAPICall would have its additionalEventData
+    // copied whole; nested this deep, it is read leniently instead, to the same trigger.
+    let mut value = create_vpc_with_id("vpc-1");
+    for (key, field) in [
+        ("eventVersion", "1.05"),
+        ("eventTime", "2019-02-25T15:33:07Z"),
+        ("sourceIPAddress", "203.0.113.1"),
+        ("userAgent", "aws-cli"),
+        ("requestID", "r-1"),
+        ("eventType", "AwsApiCall"),
+    ] {
+        value["detail"][key] = json!(field);
+    }
+    value["detail"]["userIdentity"] = json!({ "type": "IAMUser" });
+    value["detail"]["requestParameters"] = json!({});
+    value["detail"]["additionalEventData"] = deep_value(100_000, json!(1));
+    let result = trigger_from_value(&value);
+    dismantle(value);
+    assert_vpc(result, "vpc-1");
+}
+
+#[test]
 fn invalid_utf8_is_not_json() {
     // In a string value, in a key, and outside any string.
     let in_value =

@@ -1,11 +1,26 @@
 //! Reading EventBridge events into a [`Trigger`]: where to look, never what to conclude.
 //!
-//! Parsing is lenient, as real CloudTrail records demand (missing or empty fields, one id or
-//! a list, `responseElements: null` on failure). Only input that is not an EventBridge event
-//! at all (not JSON, not an object, no string `detail-type` and `source`, no object
-//! `detail`) is an error, and a permanent one.
+//! The event is read through the types of `aws_lambda_events` (the crate of AWS's Rust
+//! runtime): the envelope as an `EventBridgeEvent` (`envelope`), the CloudTrail record in its
+//! `detail` as an `AWSAPICall` (`record`). Where an event does not fit them, it is read field
+//! by field instead, a missing, empty or mistyped field being absent; where both readings
+//! apply, they agree. Real CloudTrail records demand that leniency (a record may lack a field
+//! that `AWSAPICall` requires; one id or a list; `responseElements: null` on failure), and so
+//! do hostile events. The request and the response of a record are never copied: they are
+//! read where they are, in the parsed JSON, to a bounded depth. Only input that is not an
+//! EventBridge event at all (not JSON, not an object, no string `detail-type` and `source`, no
+//! object `detail`) is an error, and a permanent one.
+//!
+//! [`parse_event`] (bytes, as the Lambda and `handle-event` get them; fuzzed) and
+//! [`trigger_from_value`] (JSON already parsed) are the parser; each field is read once, by
+//! `envelope` or `record`, and the routing follows the trigger table of docs/design.md. The
+//! envelope's `time` is read with the `time` crate ([`parse_rfc3339`]).
 
-use crate::ids::{FlowLogId, LogGroupName, VpcId};
+mod envelope;
+mod record;
+
+use crate::ids::{LogGroupName, VpcId};
+use envelope::Event;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -134,178 +149,35 @@ pub fn parse_event(input: &[u8]) -> Result<Trigger, InvalidEvent> {
     trigger_from_value(&value)
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// The JSON type with its article, for messages: "an array", "a number", "null".
-fn a_json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// The parts of an EventBridge event that flowguard reads, borrowed from the parsed JSON: the
-/// three that make an object an event (checked strictly), and the rest read leniently (a field
-/// that is missing, empty or of another type is absent). Each field is read here, once; nothing
-/// else walks the event.
-struct Event<'a> {
-    detail_type: &'a str,
-    source: &'a str,
-    detail: Detail<'a>,
-    id: Option<&'a str>,
-    region: Option<&'a str>,
-    account: Option<&'a str>,
-    time: Option<&'a str>,
-}
-
-/// The CloudTrail record in `detail` (empty for events that are not CloudTrail records).
-struct Detail<'a> {
-    event_name: Option<&'a str>,
-    event_id: Option<&'a str>,
-    aws_region: Option<&'a str>,
-    recipient_account_id: Option<&'a str>,
-    error_code: Option<&'a Value>,
-    response_elements: Option<&'a Value>,
-    request_parameters: Option<&'a Value>,
-}
-
-/// A non-empty string at `key`, or nothing.
-fn text<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
-    object.get(key)?.as_str().filter(|s| !s.is_empty())
-}
-
-/// One of the fields that make an object an event: present, and of the right JSON type.
-fn required<'a, T: ?Sized>(
-    envelope: &'a serde_json::Map<String, Value>,
-    key: &str,
-    what: &str,
-    read: impl Fn(&'a Value) -> Option<&'a T>,
-) -> Result<&'a T, InvalidEvent> {
-    let value = envelope
-        .get(key)
-        .ok_or_else(|| InvalidEvent::NotAnEvent(format!("no \"{key}\"")))?;
-    read(value).ok_or_else(|| {
-        InvalidEvent::NotAnEvent(format!("\"{key}\" is {}, not {what}", a_json_type(value)))
-    })
-}
-
-impl<'a> Event<'a> {
-    fn read(event: &'a Value) -> Result<Self, InvalidEvent> {
-        let Some(envelope) = event.as_object() else {
-            return Err(InvalidEvent::NotAnObject(json_type(event)));
-        };
-        let detail_type = required(envelope, "detail-type", "a string", Value::as_str)?;
-        let source = required(envelope, "source", "a string", Value::as_str)?;
-        let detail = required(envelope, "detail", "an object", |v| {
-            v.is_object().then_some(v)
-        })?;
-        Ok(Self {
-            detail_type,
-            source,
-            detail: Detail {
-                event_name: text(detail, "eventName"),
-                event_id: text(detail, "eventID"),
-                aws_region: text(detail, "awsRegion"),
-                recipient_account_id: text(detail, "recipientAccountId"),
-                error_code: detail.get("errorCode"),
-                response_elements: detail.get("responseElements"),
-                request_parameters: detail.get("requestParameters"),
-            },
-            id: text(event, "id"),
-            region: text(event, "region"),
-            account: text(event, "account"),
-            time: text(event, "time"),
-        })
-    }
-}
-
-impl<'a> Detail<'a> {
-    /// The error code of a failed call; `None` when the call succeeded (no code, null, "").
-    fn failure(&self) -> Option<String> {
-        match self.error_code? {
-            Value::Null => None,
-            Value::String(code) if code.is_empty() => None,
-            Value::String(code) => Some(code.chars().take(100).collect()),
-            other => Some(other.to_string().chars().take(100).collect()),
-        }
-    }
-
-    /// `responseElements.vpc.vpcId` of a `CreateVpc` record.
-    fn created_vpc_id(&self) -> Option<&'a str> {
-        text(self.response_elements?.get("vpc")?, "vpcId")
-    }
-
-    /// The `vpcId` anywhere in the response of a `CreateDefaultVpc` record.
-    fn created_default_vpc_id(&self) -> Option<String> {
-        find_vpc_id(self.response_elements?, 6)
-    }
-
-    /// `requestParameters.logGroupName` of a CloudWatch Logs record.
-    fn log_group_name(&self) -> Option<&'a str> {
-        text(self.request_parameters?, "logGroupName")
-    }
-
-    /// The flow-log ids of a `DeleteFlowLogs` record: `{"content": "fl-…"}`, a list of those,
-    /// or plain strings, under `DeleteFlowLogsRequest.FlowLogId` or `flowLogIds`.
-    fn deleted_flow_log_ids(&self) -> Vec<String> {
-        let params = self.request_parameters;
-        let raw = params
-            .and_then(|p| p.get("DeleteFlowLogsRequest"))
-            .and_then(|r| r.get("FlowLogId"))
-            .or_else(|| {
-                params
-                    .and_then(|p| p.get("flowLogIds"))
-                    .and_then(|f| f.get("item").or(Some(f)))
-            });
-        let one = |v: &Value| -> Option<String> {
-            let id = v
-                .as_str()
-                .or_else(|| v.get("content").and_then(Value::as_str))
-                .or_else(|| v.get("flowLogId").and_then(Value::as_str))?;
-            FlowLogId::is_well_formed(id).then(|| id.to_owned())
-        };
-        match raw {
-            Some(Value::Array(items)) => items.iter().filter_map(one).collect(),
-            Some(value) => one(value).into_iter().collect(),
-            None => Vec::new(),
-        }
-    }
-}
-
 /// Turns a parsed event into a trigger, following the trigger table of docs/design.md.
 pub fn trigger_from_value(event: &Value) -> Result<Trigger, InvalidEvent> {
     let event = Event::read(event)?;
-    let detail = &event.detail;
     let (target, reason) = route(&event);
+    let Event {
+        id,
+        region,
+        account,
+        time,
+        detail,
+        ..
+    } = event;
     Ok(Trigger {
         target,
         reason,
-        event_name: detail.event_name.map(str::to_owned),
-        event_id: event.id.or(detail.event_id).map(str::to_owned),
-        region: event.region.or(detail.aws_region).map(str::to_owned),
-        account: event
-            .account
-            .or(detail.recipient_account_id)
-            .map(str::to_owned),
-        time: event.time.and_then(parse_rfc3339),
+        event_name: detail.event_name,
+        event_id: id.or(detail.event_id),
+        region: region.or(detail.aws_region),
+        account: account.or(detail.recipient_account_id.map(str::to_owned)),
+        time: time.and_then(parse_rfc3339),
     })
 }
 
 fn route(event: &Event<'_>) -> (Target, String) {
-    let (source, detail_type, detail) = (event.source, event.detail_type, &event.detail);
+    let (source, detail_type, detail) = (
+        event.source.as_str(),
+        event.detail_type.as_str(),
+        &event.detail,
+    );
     if source == "aws.events" && detail_type == "Scheduled Event" {
         return (Target::Sweep, "scheduled sweep".to_owned());
     }
@@ -315,7 +187,7 @@ fn route(event: &Event<'_>) -> (Target, String) {
             format!("not an event flowguard acts on: {source} \"{detail_type}\""),
         );
     }
-    let Some(name) = detail.event_name else {
+    let Some(name) = detail.event_name.as_deref() else {
         return (
             Target::Ignored,
             format!("a CloudTrail event from {source} without an eventName"),
@@ -374,27 +246,6 @@ fn route(event: &Event<'_>) -> (Target, String) {
             Target::Ignored,
             format!("not an event flowguard acts on: {source} {name}"),
         ),
-    }
-}
-
-/// Looks for a `vpcId` string anywhere under `value`, to a bounded depth.
-fn find_vpc_id(value: &Value, depth: u8) -> Option<String> {
-    match value {
-        Value::Object(map) => {
-            if let Some(id) = map
-                .get("vpcId")
-                .and_then(Value::as_str)
-                .filter(|id| VpcId::is_well_formed(id))
-            {
-                return Some(id.to_owned());
-            }
-            if depth == 0 {
-                return None;
-            }
-            map.values().find_map(|v| find_vpc_id(v, depth - 1))
-        }
-        Value::Array(items) if depth > 0 => items.iter().find_map(|v| find_vpc_id(v, depth - 1)),
-        _ => None,
     }
 }
 
