@@ -76,7 +76,7 @@ pub async fn enforce<I: Inventory, R: Remediator>(
         .iter()
         .map(|d| (d.render(), d.vpcs.clone()))
         .collect();
-    let vpcs = vpc_reports(&first, &rendered, &gone);
+    let vpcs = vpc_reports(&first, &rendered, &gone, &observed, run.policy);
     let actions = rendered.into_iter().map(|(action, _)| action).collect();
     Ok(Report::builder(
         Mode::Enforce,

@@ -3,14 +3,15 @@
 use super::observe::{Start, start};
 use super::outcome::{ActionTarget, Planned};
 use super::{Mode, ReconcileError, Run, Scope};
-use crate::ids::VpcId;
-use crate::observed::{Destination, Observed};
+use crate::ids::{LogGroupName, VpcId};
+use crate::observed::{Destination, Observed, Retention};
 use crate::plan::{Decision, Plan, PlannedVpc, Step};
 use crate::policy::Policy;
 use crate::ports::{Inventory, Permission};
 use crate::report::{
     Action, ActionKind, ActionResult, Report, TriggerReport, VpcReport, VpcStatus,
 };
+use crate::rule::{Checks, RetentionCheck};
 use std::collections::BTreeSet;
 
 pub(super) fn ignored_report(run: &Run<'_>, mode: Mode) -> Report {
@@ -177,10 +178,14 @@ pub fn planned_actions(step: &Step, policy: &Policy, kms_key: Option<&str>) -> V
     }
 }
 
+/// The VPC lines of an enforcing run: each VPC's status after the run, and the checks that
+/// now hold (a remediated VPC's are what its actions made true, not what was read before).
 pub(super) fn vpc_reports(
     plan: &Plan,
     done: &[(Action, Vec<VpcId>)],
     gone: &BTreeSet<VpcId>,
+    observed: &Observed,
+    policy: &Policy,
 ) -> Vec<VpcReport> {
     // Each VPC's actions, in the order they were done: one pass over `done`.
     let mut by_vpc: std::collections::HashMap<&VpcId, Vec<&Action>> =
@@ -198,6 +203,7 @@ pub(super) fn vpc_reports(
         .map(|v| {
             let mut status = status_without_changes(v);
             let mut reason = v.reason.clone();
+            let mut checks = v.checks.clone();
             if v.decision == Decision::Remediate {
                 let mine: &[&Action] = by_vpc.get(&v.vpc_id).map_or(&[], Vec::as_slice);
                 if gone.contains(&v.vpc_id) {
@@ -218,6 +224,7 @@ pub(super) fn vpc_reports(
                     );
                 } else {
                     status = VpcStatus::Remediated;
+                    checks = checks_after(&v.checks, mine, observed, policy);
                     reason = mine
                         .iter()
                         .map(|a| describe_done(a))
@@ -229,11 +236,54 @@ pub(super) fn vpc_reports(
                 vpc_id: v.vpc_id.clone(),
                 status,
                 reason,
-                checks: v.checks.clone(),
+                checks,
                 owner_id: v.owner_id.clone(),
             }
         })
         .collect()
+}
+
+/// The checks of a remediated VPC once its actions are done: the flow log it now has (ACTIVE,
+/// of the policy's traffic type, delivering as EC2 reports a new flow log until a delivery
+/// fails) into its destination, and that group's retention (the policy's when this run set it,
+/// else as read).
+fn checks_after(before: &Checks, done: &[&Action], observed: &Observed, policy: &Policy) -> Checks {
+    let mut after = before.clone();
+    let kept = |group: &LogGroupName| {
+        let set = done.iter().any(|a| {
+            matches!(
+                a.action,
+                ActionKind::CreateLogGroup | ActionKind::PutRetentionPolicy
+            ) && a.target == group.as_str()
+        });
+        if set {
+            Some(RetentionCheck::Kept(Retention::Days(policy.retention_days)))
+        } else {
+            (observed.log_groups.get(group)).map(|g| RetentionCheck::Kept(g.retention))
+        }
+    };
+    for action in done
+        .iter()
+        .filter(|a| a.action == ActionKind::CreateFlowLogs)
+    {
+        after.active_flow_log = true;
+        after.captures_rejects = true;
+        after.delivering = true;
+        if let Some(group) = &action.log_group {
+            after.retention = kept(group).or(after.retention);
+            after.log_group = Some(group.clone());
+            after.s3_destination = None;
+        } else if let Some(bucket) = &action.destination {
+            after.s3_destination = Some(bucket.clone());
+            after.log_group = None;
+            after.retention = Some(RetentionCheck::Unverified);
+        }
+    }
+    // A run that only restored the retention of the group the VPC already logs to.
+    if let Some(group) = after.log_group.clone() {
+        after.retention = kept(&group).or(after.retention);
+    }
+    after
 }
 
 fn describe_done(a: &Action) -> String {

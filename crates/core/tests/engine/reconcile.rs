@@ -924,3 +924,31 @@ fn a_whole_batch_refused_for_a_vpc_deleted_mid_run_is_asked_again_for_the_others
 fn managed() -> Destination {
     Destination::CloudWatchLogs(MANAGED.into())
 }
+
+#[test]
+fn a_remediated_vpc_reports_the_checks_its_actions_made_true() {
+    // No flow log, and the policy's group kept 30 days: both fixed by the run.
+    let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[("/vpc/flow-logs", Days(30))]));
+    let report = enforce_on(&fake, &policy(), &Trigger::manual_sweep("t"));
+    assert_eq!(report.outcome(), Outcome::Ok, "{report}");
+    let vpc = &report.vpcs[0];
+    assert_eq!(vpc.status, VpcStatus::Remediated);
+    let c = &vpc.checks;
+    assert!(
+        c.active_flow_log && c.captures_rejects && c.delivering,
+        "{c:?}"
+    );
+    assert_eq!(
+        c.log_group.as_ref().map(|g| g.as_str()),
+        Some("/vpc/flow-logs")
+    );
+    assert_eq!(
+        serde_json::to_value(c.retention).unwrap(),
+        serde_json::json!(365),
+        "{c:?}"
+    );
+    // The exports read the same checks: the VPC passes.
+    let findings = flowguard_core::export::Findings::from_reports(std::slice::from_ref(&report));
+    let finding = findings.iter().next().unwrap();
+    assert!(finding.checks.active_flow_log);
+}
