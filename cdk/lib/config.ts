@@ -15,6 +15,7 @@ import {
   BOOLEAN_WORDS,
   BUCKET_LIKE_IP,
   FACTS,
+  KMS_ALIAS,
   KMS_KEY_ARN,
   LOG_FORMAT_FIELD,
   LOG_GROUP_NAME,
@@ -63,14 +64,18 @@ export interface FlowGuardSettings {
   /** VPC tag key whose value `true` exempts a VPC. */
   readonly exemptTag?: string;
   /**
-   * KMS key for the log group(s) that flowguard creates: one ARN for every region, whose region
+   * KMS key for the log group(s) that flowguard creates, for every region: a key ARN, whose region
    * may be `{region}` and whose account may be `{account_id}` (a multi-Region key has the same id
-   * in every region). A literal region must be the stack's. Not together with `kmsKeyArns`.
+   * in every region; a literal region must be the stack's), or an alias name, `alias/NAME` (the
+   * facts' kms_alias), which the Lambda resolves with kms:DescribeKey in each account and region
+   * it creates a group in. Organization mode refuses a key ARN with `{account_id}`: no key id is
+   * the same in two accounts. Not together with `kmsKeyArns`.
    */
   readonly kmsKeyArn?: string;
   /**
-   * KMS keys per region, `{"us-east-1": "arn:aws:kms:us-east-1:...", ...}`: each stack takes the
-   * key of its own region, and a region without a key fails the synth. Not with `kmsKeyArn`.
+   * KMS keys per region, `{"us-east-1": "arn:aws:kms:us-east-1:...", "eu-west-1": "alias/...", ...}`:
+   * each stack takes the key (ARN or alias name) of its own region, and a region without a key
+   * fails the synth. Not with `kmsKeyArn`.
    */
   readonly kmsKeyArns?: Record<string, string>;
   /** EventBridge schedule expression of the sweep. */
@@ -122,9 +127,9 @@ export interface FlowGuardConfig {
   readonly trafficType: TrafficType;
   readonly logGroupName: string;
   readonly exemptTag: string;
-  /** The key ARN template (placeholders kept), when one ARN serves every region. */
+  /** The key ARN template (placeholders kept) or alias name, when one serves every region. */
   readonly kmsKeyArn?: string;
-  /** The key ARN per region, when given as a map. */
+  /** The key ARN or alias name per region, when given as a map. */
   readonly kmsKeyArns?: Readonly<Record<string, string>>;
   readonly sweepSchedule: string;
   readonly alarmEmail?: string;
@@ -249,7 +254,8 @@ export function resolveConfig(settings: FlowGuardSettings = {}): FlowGuardConfig
     throw new ConfigError(
       'kmsKeyArns',
       settings.kmsKeyArns,
-      'give either kmsKeyArn (one ARN, {region} and {account_id} allowed) or kmsKeyArns (one ARN per region), not both',
+      'give either kmsKeyArn (one ARN, {region} and {account_id} allowed, or one alias name) or kmsKeyArns (one ARN or ' +
+        'alias name per region), not both',
     );
   }
 
@@ -449,32 +455,60 @@ function validateExemptTag(tag: string): void {
 /**
  * A KMS key ARN (the facts' kms_key_arn.pattern): `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, where
  * REGION may be `{region}` and ACCOUNT `{account_id}` (whole segments, as the Lambda's
- * FLOWGUARD_KMS_KEY_ARN accepts them).
+ * FLOWGUARD_KMS_KEY_ARN accepts them); or a KMS alias name (the facts' kms_alias), `alias/NAME`,
+ * not under the prefix that AWS managed keys use.
  */
 const KMS_PLACEHOLDERS = FACTS.kms_key_arn.placeholders;
 
-function validateKmsKeyArn(setting: string, arn: string): void {
-  const unknown = (arn.match(/\{[^}]*\}?/g) ?? []).filter((p) => !KMS_PLACEHOLDERS.includes(p));
-  if (unknown.length > 0) {
-    throw new ConfigError(setting, arn, `unknown placeholder ${unknown[0]}; the placeholders are {region} and {account_id}`);
+/** Whether a configured key is an alias name rather than a key ARN (as the Lambda tells them apart). */
+export function isKmsAlias(key: string): boolean {
+  return key.startsWith('alias/');
+}
+
+function validateKmsKeyArn(setting: string, key: string): void {
+  const alias = FACTS.kms_alias;
+  if (isKmsAlias(key)) {
+    if (!KMS_ALIAS.test(key) || startsWithReserved(key, alias.reserved_prefix)) {
+      throw new ConfigError(
+        setting,
+        key,
+        `must be a KMS alias name, ${alias.form}: at most 256 characters of A-Z a-z 0-9 / _ -, not under ` +
+          `${alias.reserved_prefix.text} (AWS managed keys, which CloudWatch Logs cannot use)`,
+      );
+    }
+    return;
   }
-  if (!KMS_KEY_ARN.test(arn)) {
+  const unknown = (key.match(/\{[^}]*\}?/g) ?? []).filter((p) => !KMS_PLACEHOLDERS.includes(p));
+  if (unknown.length > 0) {
+    throw new ConfigError(setting, key, `unknown placeholder ${unknown[0]}; the placeholders are {region} and {account_id}`);
+  }
+  if (!KMS_KEY_ARN.test(key)) {
+    const aliasArn = /^arn:[^:]*:kms:[^:]*:[^:]*:alias\//.test(key)
+      ? `; for an alias give its name, ${alias.form}, which is resolved in each account and region, not its ARN`
+      : '';
     throw new ConfigError(
       setting,
-      arn,
+      key,
       `must be the ARN of a KMS key (${FACTS.kms_key_arn.form}, where REGION may be {region} and ACCOUNT ` +
-        '{account_id}); CloudWatch Logs takes no alias',
+        `{account_id}) or a KMS alias name (${alias.form})${aliasArn}`,
     );
   }
 }
 
-/** `{"us-east-1": "arn:...", ...}`: every key a region name, every value a key ARN of that region. */
+/**
+ * `{"us-east-1": "arn:...", "eu-west-1": "alias/...", ...}`: every key a region name, every value a
+ * key ARN of that region or an alias name (resolved in the region it is listed for).
+ */
 function validateKmsKeyArns(value: unknown): Record<string, string> | undefined {
   if (value === undefined || value === null) {
     return undefined;
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError('kmsKeyArns', value, 'must be a JSON object of region to KMS key ARN, {"us-east-1": "arn:aws:kms:us-east-1:...", ...}');
+    throw new ConfigError(
+      'kmsKeyArns',
+      value,
+      'must be a JSON object of region to KMS key ARN or alias name, {"us-east-1": "arn:aws:kms:us-east-1:...", ...}',
+    );
   }
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) {
@@ -486,10 +520,11 @@ function validateKmsKeyArns(value: unknown): Record<string, string> | undefined 
       throw new ConfigError('kmsKeyArns', region, 'must be keyed by AWS region names, e.g. {"us-east-1": "arn:..."}');
     }
     if (typeof arn !== 'string') {
-      throw new ConfigError('kmsKeyArns', arn, `the key of ${region} must be a KMS key ARN (a string)`);
+      throw new ConfigError('kmsKeyArns', arn, `the key of ${region} must be a KMS key ARN or alias name (a string)`);
     }
-    validateKmsKeyArn('kmsKeyArns', arn.trim());
-    const keyRegion = kmsKeyRegion(arn.trim());
+    const key = arn.trim();
+    validateKmsKeyArn('kmsKeyArns', key);
+    const keyRegion = isKmsAlias(key) ? region : kmsKeyRegion(key);
     if (keyRegion !== '{region}' && keyRegion !== region) {
       throw new ConfigError(
         'kmsKeyArns',
@@ -497,7 +532,7 @@ function validateKmsKeyArns(value: unknown): Record<string, string> | undefined 
         `is listed for ${region} but is a key in ${keyRegion}: CloudWatch Logs only uses keys of its own region`,
       );
     }
-    keys[region] = arn.trim();
+    keys[region] = key;
   }
   return keys;
 }
@@ -505,6 +540,33 @@ function validateKmsKeyArns(value: unknown): Record<string, string> | undefined 
 /** The region of a KMS key ARN (validated by resolveConfig); `{region}` when it is a placeholder. */
 export function kmsKeyRegion(kmsKeyArn: string): string {
   return kmsKeyArn.split(':')[3];
+}
+
+/** The account of a KMS key ARN (validated by resolveConfig); `{account_id}` when it is a placeholder. */
+export function kmsKeyAccount(kmsKeyArn: string): string {
+  return kmsKeyArn.split(':')[4];
+}
+
+/**
+ * The configured keys, each with the setting that gave it: `kmsKeyArn`, or each value of
+ * `kmsKeyArns` with its region.
+ */
+export function configuredKmsKeys(config: FlowGuardConfig): Array<{ setting: 'kmsKeyArn' | 'kmsKeyArns'; region?: string; key: string }> {
+  if (config.kmsKeyArn !== undefined) {
+    return [{ setting: 'kmsKeyArn', key: config.kmsKeyArn }];
+  }
+  return Object.entries(config.kmsKeyArns ?? {}).map(([region, key]) => ({ setting: 'kmsKeyArns', region, key }));
+}
+
+/**
+ * The alias names among the keys of `regions` (`kmsKeyArn`, or the map's entries for those
+ * regions), sorted and each once: the aliases that a role acting in those regions resolves.
+ */
+export function kmsAliasesIn(config: FlowGuardConfig, regions: readonly string[]): string[] {
+  const keys = config.kmsKeyArns === undefined
+    ? (config.kmsKeyArn === undefined ? [] : [config.kmsKeyArn])
+    : regions.map((region) => config.kmsKeyArns?.[region]).filter((key): key is string => key !== undefined);
+  return [...new Set(keys.filter(isKmsAlias))].sort();
 }
 
 /**
@@ -545,8 +607,10 @@ export function policyEnvironment(config: FlowGuardConfig): Record<string, strin
 
 /**
  * The KMS key of one stack (region and account, which may be CloudFormation tokens): the map's
- * entry for the region, or the template with `{region}` and `{account_id}` filled in. A key whose
- * literal region is not the stack's fails the synth, as the Lambda would refuse it at start-up.
+ * entry for the region, or the template with `{region}` and `{account_id}` filled in; an alias
+ * name as it is (it names a key of the account and region that the Lambda resolves it in). A key
+ * whose literal region is not the stack's fails the synth, as the Lambda would refuse it at
+ * start-up.
  */
 export function kmsKeyFor(config: FlowGuardConfig, region: string, account: string): string | undefined {
   let setting: 'kmsKeyArn' | 'kmsKeyArns';
@@ -558,7 +622,8 @@ export function kmsKeyFor(config: FlowGuardConfig, region: string, account: stri
       throw new ConfigError(
         setting,
         config.kmsKeyArns,
-        `has no key for ${region}, a region deployed to: add "${region}": "arn:aws:kms:${region}:ACCOUNT:key/ID"`,
+        `has no key for ${region}, a region deployed to: add "${region}": "arn:aws:kms:${region}:ACCOUNT:key/ID" ` +
+          '(or an alias name, "alias/NAME")',
       );
     }
     template = found;
@@ -568,6 +633,9 @@ export function kmsKeyFor(config: FlowGuardConfig, region: string, account: stri
   } else {
     return undefined;
   }
+  if (isKmsAlias(template)) {
+    return template;
+  }
   const keyRegion = kmsKeyRegion(template);
   if (keyRegion !== '{region}' && keyRegion !== region) {
     throw new ConfigError(
@@ -575,7 +643,8 @@ export function kmsKeyFor(config: FlowGuardConfig, region: string, account: stri
       template,
       `must be a key in ${region}, the stack's region, not in ${keyRegion} (CloudWatch Logs only uses keys of its own ` +
         'region, and the Lambda refuses another region\'s key at start-up); write {region} in the ARN for a ' +
-        'multi-Region key, or give one key per region with -c kmsKeyArns=\'{"REGION": "ARN", ...}\'',
+        'multi-Region key, give an alias name (alias/NAME, resolved in each region), or give one key per region ' +
+        'with -c kmsKeyArns=\'{"REGION": "ARN", ...}\'',
     );
   }
   return template.split('{region}').join(region).split('{account_id}').join(account);

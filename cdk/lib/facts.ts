@@ -30,6 +30,8 @@ export function startsWithReserved(value: string, prefix: ReservedPrefix): boole
 export const WHOLE_NUMBER = new RegExp(facts.whole_number.pattern);
 export const REGION = new RegExp(facts.region.pattern);
 export const KMS_KEY_ARN = new RegExp(facts.kms_key_arn.pattern);
+/** A KMS alias name, `alias/NAME`, which FLOWGUARD_KMS_KEY_ARN may hold instead of a key ARN. */
+export const KMS_ALIAS = new RegExp(facts.kms_alias.pattern);
 export const LOG_GROUP_NAME = new RegExp(facts.log_group.pattern);
 /** An S3 destination: `arn:PARTITION:s3:::BUCKET[/PREFIX]` or `s3://BUCKET[/PREFIX]`, and a bucket name like an IP address. */
 export const S3_DESTINATION_ARN = new RegExp(facts.destination.s3_arn_pattern);

@@ -26,7 +26,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { createAlarmTopic, createAlarms } from './alarms';
-import { FlowGuardConfig, FlowGuardSettings, kmsKeyFor, policyEnvironment, resolveConfig } from './config';
+import { FlowGuardConfig, FlowGuardSettings, isKmsAlias, kmsKeyFor, policyEnvironment, resolveConfig } from './config';
 import { createDeliveryRole } from './delivery-role';
 import { MANAGED_BY_TAG, RolePlace } from './facts';
 import { createFlowGuardFunction } from './flowguard-function';
@@ -54,7 +54,7 @@ export interface FlowGuardStackProps extends StackProps, FlowGuardSettings {
 export class FlowGuardStack extends Stack {
   public readonly config: FlowGuardConfig;
   public readonly logGroupName: LogGroupName;
-  /** The KMS key ARN of this stack's region (placeholders rendered), if any. */
+  /** The KMS key of this stack's region: its ARN (placeholders rendered) or alias name, if any. */
   public readonly kmsKeyArn?: string;
   /** The delivery role; undefined with an S3 destination (EC2 takes no role for S3). */
   public readonly deliveryRole?: iam.Role;
@@ -69,8 +69,8 @@ export class FlowGuardStack extends Stack {
     this.config = resolveConfig(props);
     const config = this.config;
     // The key of this region: from the per-region map, or the template with {region} and
-    // {account_id} filled in; a literal key of another region fails the synth here, as the
-    // Lambda would refuse it at start-up (and CloudWatch Logs would refuse it anyway).
+    // {account_id} filled in, or an alias name as it is; a literal key of another region fails the
+    // synth here, as the Lambda would refuse it at start-up (and CloudWatch Logs would refuse it).
     this.kmsKeyArn = kmsKeyFor(config, this.region, this.account);
     this.logGroupName = logGroupName(config.logGroupName, this.region, this.account);
 
@@ -116,9 +116,14 @@ export class FlowGuardStack extends Stack {
     new CfnOutput(this, 'DryRunOutput', { key: 'DryRun', value: String(config.dryRun) });
   }
 
-  /** The flow logs' log group, unless the name has `{vpc_id}` (then the Lambda creates them). */
+  /**
+   * The flow logs' log group, unless the name has `{vpc_id}` or the key is an alias name: then the
+   * Lambda creates the group(s). CloudFormation's LogGroup takes only a key ARN (as CloudWatch Logs
+   * does), and the stack cannot resolve an alias, which the Lambda does (kms:DescribeKey) before
+   * its CreateLogGroup, with the same key, tag and retention.
+   */
   private createManagedLogGroup(): void {
-    if (this.logGroupName.perVpc) {
+    if (this.logGroupName.perVpc || (this.kmsKeyArn !== undefined && isKmsAlias(this.kmsKeyArn))) {
       return;
     }
     const group = new logs.LogGroup(this, 'FlowLogGroup', {
@@ -155,6 +160,7 @@ export class FlowGuardStack extends Stack {
               : { kind: 'cloud-watch-logs', deliveryRoleArn: this.deliveryRole.roleArn, logGroup: this.logGroupName },
           dryRun: this.config.dryRun,
           integrations: this.config,
+          kmsAliases: this.kmsKeyArn !== undefined && isKmsAlias(this.kmsKeyArn) ? [this.kmsKeyArn] : [],
         }),
       )
       .acknowledgeWildcards();
@@ -170,7 +176,7 @@ export class FlowGuardStack extends Stack {
       ...policyEnvironment(config),
     };
     if (this.kmsKeyArn) {
-      // The key of this stack's region, rendered: the Lambda runs in one region only.
+      // The key of this stack's region, rendered (or the alias name): the Lambda runs in one region only.
       environment.FLOWGUARD_KMS_KEY_ARN = this.kmsKeyArn;
     }
     return environment;

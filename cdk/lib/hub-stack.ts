@@ -24,7 +24,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ACCOUNTS_UNREACHABLE_METRIC, EVENTS_OUT_OF_SCOPE_METRIC, createAlarmTopic, createAlarms } from './alarms';
-import { kmsKeyFor, policyEnvironment } from './config';
+import { kmsAliasesIn, kmsKeyFor, policyEnvironment } from './config';
 import { FACTS } from './facts';
 import { createFlowGuardFunction } from './flowguard-function';
 import { Grant, RoleGrants } from './grants';
@@ -204,6 +204,8 @@ export class HubStack extends Stack {
               : { kind: 's3' },
           dryRun: org.settings.dryRun,
           integrations: org.settings,
+          // In its own account the hub resolves an alias with this role, in this region only.
+          kmsAliases: kmsAliasesIn(org.settings, [this.region]),
         }),
       );
     }
@@ -233,7 +235,8 @@ export class HubStack extends Stack {
     if (org.externalId !== undefined) {
       environment.FLOWGUARD_EXTERNAL_ID = org.externalId;
     }
-    // The key of this region, its account left as {account_id} for the Lambda to fill per account.
+    // The key of this region: an alias name, which the Lambda resolves in each account, or a key
+    // ARN of one fixed account (a key ARN with {account_id} is refused in organization mode).
     const kmsKeyArn = kmsKeyFor(config, this.region, '{account_id}');
     if (kmsKeyArn !== undefined) {
       environment.FLOWGUARD_KMS_KEY_ARN = kmsKeyArn;

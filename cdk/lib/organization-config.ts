@@ -13,6 +13,9 @@ import {
   contextBoolean,
   contextNumber,
   contextString,
+  configuredKmsKeys,
+  isKmsAlias,
+  kmsKeyAccount,
   regionsFromContext,
   resolveConfig,
   settingsFromContext,
@@ -151,6 +154,8 @@ export function organizationFromContext(read: ContextReader, fallbackRegion?: st
   }
   const hubInScope = contextBoolean(read, 'hubInScope') ?? false;
   const hubOu = checkScope({ read, hubAccount, hubInScope, targetOus, excludeAccounts, managementAccount });
+  const settings = resolveConfig(settingsFromContext(read));
+  checkKmsKeys(settings);
   return {
     organizationId,
     targetOus,
@@ -167,8 +172,30 @@ export function organizationFromContext(read: ContextReader, fallbackRegion?: st
     retainOnRemoval: contextBoolean(read, 'retainOnRemoval') ?? false,
     // StackSets is called as SELF only from the management account itself.
     callAs: managementAccount === hubAccount ? 'SELF' : 'DELEGATED_ADMIN',
-    settings: resolveConfig(settingsFromContext(read)),
+    settings,
   };
+}
+
+/**
+ * Refuses a KMS key ARN with `{account_id}` (kmsKeyArn, or any value of kmsKeyArns), as the Lambda
+ * does at start-up in organization mode: KMS gives every key its own id, so one ARN template names
+ * a key in one account at most, and every other account's CreateLogGroup would fail. An alias name
+ * (one alias, each account's own key) or a key ARN of one fixed account is accepted.
+ */
+function checkKmsKeys(settings: FlowGuardConfig): void {
+  for (const { setting, region, key } of configuredKmsKeys(settings)) {
+    if (!isKmsAlias(key) && kmsKeyAccount(key) === '{account_id}') {
+      throw new ConfigError(
+        setting,
+        key,
+        `${region === undefined ? '' : `(the key of ${region}) `}cannot name a key in more than one account: KMS ` +
+          'gives each key its own id, so a key ARN with {account_id} exists in one account at most. In organization ' +
+          'mode give a KMS alias name instead (e.g. alias/flowguard-logs), which the Lambda resolves to each ' +
+          'account\'s own key in each region (the keys are yours to create: docs/deploy-organization.md), or one ' +
+          'key ARN of a fixed account',
+      );
+    }
+  }
 }
 
 /**

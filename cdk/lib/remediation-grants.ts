@@ -8,6 +8,9 @@
  * manages the log group; into S3, there is neither (EC2 takes no delivery role for S3), and the
  * caller needs what AWS documents for an IAM principal that publishes flow logs to S3 instead.
  *
+ * With a KMS alias name as the key of the groups (`alias/NAME`), an enforcing role may also
+ * resolve it (kms:DescribeKey), on keys of its own account only and only by that alias.
+ *
  * The integrations that are on (Security Hub, AWS Config: ./integration-grants.ts) add their
  * statements last, in an enforcing role only: a dry run calls neither service.
  */
@@ -40,6 +43,12 @@ export interface RemediationScope {
   readonly dryRun: boolean;
   /** The integrations that are on (their statements only when enforcing). */
   readonly integrations: Integrations;
+  /**
+   * The KMS alias names (`alias/NAME`) configured as the key of the groups in the regions that the
+   * role acts in (config.ts, kmsAliasesIn): the Lambda resolves each with kms:DescribeKey right
+   * before CreateLogGroup, with this role. None: no KMS permission at all.
+   */
+  readonly kmsAliases?: readonly string[];
 }
 
 function arn(place: RolePlace, service: string, resource: string): string {
@@ -173,6 +182,7 @@ function flowLogGrants(scope: RemediationScope): Grant[] {
     return grants;
   }
   const logGroup = delivery.logGroup;
+  const aliases = scope.kmsAliases ?? [];
   return [
     ...grants,
     // CreateLogGroup with `tags` (flowguard always tags its groups managed-by=flowguard) needs
@@ -186,7 +196,32 @@ function flowLogGrants(scope: RemediationScope): Grant[] {
         'the managed flow-log group only; CloudWatch Logs authorizes PutRetentionPolicy and CreateLogGroup ' +
         'on the <group>:* form of the ARN' + perVpcReason(logGroup) + everyRegion,
     },
+    ...(aliases.length === 0 ? [] : [resolveKmsAlias(place, aliases, everyRegion)]),
   ];
+}
+
+/**
+ * CloudWatch Logs takes only a key ARN, so the Lambda turns the configured alias name into the
+ * ARN of the key it names with kms:DescribeKey (KeyId = the alias name) before CreateLogGroup. KMS
+ * authorizes DescribeKey on the key, not on the alias (KMS Developer Guide, "Use aliases to control
+ * access to KMS keys": an alias in a policy's Resource element applies to the alias resource only),
+ * so the grant names the keys of this account, whose ids are not known here, and holds the call to
+ * the configured alias names with kms:RequestAlias (the alias that identifies the key in the
+ * request), a condition key that the Service Authorization Reference lists for DescribeKey. The key
+ * policy must let the account's IAM policies apply (the default key policy does). No other KMS
+ * permission: CloudWatch Logs uses the key itself, as its service principal.
+ */
+function resolveKmsAlias(place: RolePlace, aliases: readonly string[], everyRegion: string): Grant {
+  return {
+    sid: 'ResolveKmsAlias',
+    actions: ['kms:DescribeKey'],
+    resources: [arn(place, 'kms', 'key/*')],
+    conditions: { StringEquals: { 'kms:RequestAlias': [...aliases] } },
+    wildcardReason:
+      `resolves the configured KMS alias (${aliases.join(', ')}) to the ARN of the key it names in this account, ` +
+      'whose id is not known at deployment, so the keys of this account are granted by prefix, and only when the ' +
+      'request names the key by that alias (condition kms:RequestAlias)' + everyRegion,
+  };
 }
 
 /** One of the two log-delivery permissions that an S3 flow log needs from its creator. */

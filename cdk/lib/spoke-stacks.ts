@@ -18,6 +18,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { kmsAliasesIn } from './config';
 import { createDeliveryRole } from './delivery-role';
 import { RoleGrants } from './grants';
 import { logGroupName } from './log-group-name';
@@ -55,6 +56,8 @@ export class SpokeAccountStack extends Stack {
               : { kind: 'cloud-watch-logs', deliveryRoleArn: this.deliveryRole.roleArn, logGroup },
           dryRun: org.settings.dryRun,
           integrations: org.settings,
+          // The hub resolves an alias in each account with this role: the aliases of every region.
+          kmsAliases: kmsAliasesIn(org.settings, sortedRegions(org)),
         }),
       )
       .acknowledgeWildcards();

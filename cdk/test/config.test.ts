@@ -2,6 +2,7 @@ import {
   ALLOWED_RETENTION_DAYS,
   ConfigError,
   DEFAULTS,
+  kmsAliasesIn,
   kmsKeyFor,
   regionsFromContext,
   resolveConfig,
@@ -79,11 +80,30 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ exemptTag: 'aws:exempt' })).toThrow('not starting with "aws:"');
   });
 
-  test('kmsKeyArn must be a key ARN; empty means none', () => {
+  test('kmsKeyArn must be a key ARN or an alias name; empty means none', () => {
     const arn = 'arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     expect(resolveConfig({ kmsKeyArn: arn }).kmsKeyArn).toBe(arn);
     expect(resolveConfig({ kmsKeyArn: '' }).kmsKeyArn).toBeUndefined();
-    expect(() => resolveConfig({ kmsKeyArn: 'alias/flow-logs' })).toThrow('kmsKeyArn (FLOWGUARD_KMS_KEY_ARN)');
+    expect(() => resolveConfig({ kmsKeyArn: 'key/1234abcd' })).toThrow(
+      /kmsKeyArn \(FLOWGUARD_KMS_KEY_ARN\): "key\/1234abcd": must be the ARN of a KMS key .* or a KMS alias name \(alias\/NAME\)/,
+    );
+  });
+
+  test('kmsKeyArn may be a KMS alias name (the facts\' kms_alias), not under alias/aws/ and not an alias ARN', () => {
+    for (const alias of ['alias/flowguard-logs', 'alias/flowguard/logs_v2', ` alias/x `]) {
+      expect(resolveConfig({ kmsKeyArn: alias }).kmsKeyArn).toBe(alias.trim());
+    }
+    expect(resolveConfig({ kmsKeyArn: `alias/${'a'.repeat(250)}` }).kmsKeyArn).toHaveLength(256);
+    for (const bad of ['alias/', 'alias/my key', `alias/${'a'.repeat(251)}`, 'alias/aws/logs']) {
+      expect(() => resolveConfig({ kmsKeyArn: bad })).toThrow(
+        /kmsKeyArn \(FLOWGUARD_KMS_KEY_ARN\): .*must be a KMS alias name, alias\/NAME: .*not under alias\/aws\/ \(AWS managed keys/,
+      );
+    }
+    // Only alias/aws/ in exact case is reserved, as the facts say.
+    expect(resolveConfig({ kmsKeyArn: 'alias/AWS/logs' }).kmsKeyArn).toBe('alias/AWS/logs');
+    expect(() => resolveConfig({ kmsKeyArn: 'arn:aws:kms:us-east-1:111111111111:alias/flowguard-logs' })).toThrow(
+      /for an alias give its name, alias\/NAME, which is resolved in each account and region, not its ARN/,
+    );
   });
 
   test('kmsKeyArn may hold {region} and {account_id} as its region and account', () => {
@@ -113,7 +133,9 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ kmsKeyArns: { Virginia: keys['us-east-1'] } })).toThrow(
       'kmsKeyArns (FLOWGUARD_KMS_KEY_ARN): "Virginia": must be keyed by AWS region names',
     );
-    expect(() => resolveConfig({ kmsKeyArns: { 'us-east-1': 'alias/x' } })).toThrow('kmsKeyArns (FLOWGUARD_KMS_KEY_ARN): "alias/x"');
+    expect(() => resolveConfig({ kmsKeyArns: { 'us-east-1': 'alias/aws/logs' } })).toThrow(
+      'kmsKeyArns (FLOWGUARD_KMS_KEY_ARN): "alias/aws/logs": must be a KMS alias name',
+    );
     expect(() => resolveConfig({ kmsKeyArns: ['arn'] as never })).toThrow('must be a JSON object of region to KMS key ARN');
     expect(() => resolveConfig({ kmsKeyArns: { 'eu-west-1': keys['us-east-1'] } })).toThrow(
       'is listed for eu-west-1 but is a key in us-east-1',
@@ -122,6 +144,11 @@ describe('resolveConfig', () => {
       'eu-west-1': 'arn:aws:kms:{region}:{account_id}:key/mrk-1',
     });
     expect(() => resolveConfig({ kmsKeyArns: keys, kmsKeyArn: keys['us-east-1'] })).toThrow('not both');
+  });
+
+  test('kmsKeyArns may give an alias name for a region (resolved in that region), trimmed', () => {
+    const keys = { 'us-east-1': ' alias/flowguard-logs ', 'eu-west-1': 'arn:aws:kms:eu-west-1:111111111111:key/b' };
+    expect(resolveConfig({ kmsKeyArns: keys }).kmsKeyArns).toEqual({ ...keys, 'us-east-1': 'alias/flowguard-logs' });
   });
 
   test('kmsKeyFor renders the key of one region, or refuses a key of another region', () => {
@@ -137,6 +164,29 @@ describe('resolveConfig', () => {
     expect(kmsKeyFor(map, 'us-east-1', '333333333333')).toBe('arn:aws:kms:us-east-1:333333333333:key/a');
     expect(() => kmsKeyFor(map, 'eu-west-1', '333333333333')).toThrow('has no key for eu-west-1');
     expect(kmsKeyFor(resolveConfig({}), 'us-east-1', '111111111111')).toBeUndefined();
+  });
+
+  test('kmsKeyFor gives an alias name as it is, in every region', () => {
+    const alias = resolveConfig({ kmsKeyArn: 'alias/flowguard-logs' });
+    expect(kmsKeyFor(alias, 'eu-west-1', '222222222222')).toBe('alias/flowguard-logs');
+    expect(kmsKeyFor(alias, 'us-east-1', '{account_id}')).toBe('alias/flowguard-logs');
+    const map = resolveConfig({ kmsKeyArns: { 'us-east-1': 'alias/a', 'eu-west-1': 'arn:aws:kms:eu-west-1:111111111111:key/b' } });
+    expect(kmsKeyFor(map, 'us-east-1', '111111111111')).toBe('alias/a');
+    expect(kmsKeyFor(map, 'eu-west-1', '111111111111')).toBe('arn:aws:kms:eu-west-1:111111111111:key/b');
+  });
+
+  test('kmsAliasesIn lists the alias names of the given regions, each once, sorted', () => {
+    expect(kmsAliasesIn(resolveConfig({}), ['us-east-1'])).toEqual([]);
+    expect(kmsAliasesIn(resolveConfig({ kmsKeyArn: 'arn:aws:kms:{region}:111111111111:key/mrk-1' }), ['us-east-1'])).toEqual([]);
+    expect(kmsAliasesIn(resolveConfig({ kmsKeyArn: 'alias/flowguard-logs' }), ['us-east-1', 'eu-west-1'])).toEqual([
+      'alias/flowguard-logs',
+    ]);
+    const map = resolveConfig({
+      kmsKeyArns: { 'us-east-1': 'alias/b', 'eu-west-1': 'alias/a', 'ap-south-1': 'alias/b', 'us-west-2': 'arn:aws:kms:us-west-2:111111111111:key/c' },
+    });
+    expect(kmsAliasesIn(map, ['us-east-1', 'eu-west-1', 'ap-south-1', 'us-west-2'])).toEqual(['alias/a', 'alias/b']);
+    expect(kmsAliasesIn(map, ['us-east-1'])).toEqual(['alias/b']);
+    expect(kmsAliasesIn(map, ['us-west-2', 'sa-east-1'])).toEqual([]);
   });
 
   test.each(['rate(1 hour)', 'rate(30 minutes)', 'rate(2 days)', 'cron(0 * * * ? *)'])('accepts the schedule %p', (s) => {

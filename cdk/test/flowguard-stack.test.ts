@@ -287,6 +287,23 @@ describe('the managed log group', () => {
     );
   });
 
+  test('is not created with a KMS alias: the Lambda resolves the alias and creates the group', () => {
+    // CloudFormation's LogGroup (like CreateLogGroup) takes only a key ARN, and the stack cannot
+    // resolve an alias; the Lambda does, with kms:DescribeKey, right before its CreateLogGroup.
+    const { template } = synth({ kmsKeyArn: 'alias/flowguard-logs' });
+    template.resourceCountIs('AWS::Logs::LogGroup', 1); // the function's own
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ FLOWGUARD_LOG_GROUP: '/vpc/flow-logs', FLOWGUARD_KMS_KEY_ARN: 'alias/flowguard-logs' }) },
+    });
+    template.hasOutput('FlowLogGroup', { Value: '/vpc/flow-logs' });
+    // From a per-region map too; another region's key ARN does not matter to this stack.
+    const map = synth({ kmsKeyArns: { [REGION]: 'alias/flowguard-logs', 'eu-west-1': `arn:aws:kms:eu-west-1:${ACCOUNT}:key/abc` } });
+    map.template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    map.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ FLOWGUARD_KMS_KEY_ARN: 'alias/flowguard-logs' }) },
+    });
+  });
+
   test('refuses an invalid retention at synth time', () => {
     expect(() => synth({ retentionDays: 30 })).toThrow(/retentionDays \(FLOWGUARD_RETENTION_DAYS\): 30/);
   });
@@ -417,10 +434,36 @@ describe('the function role (enforcing)', () => {
     ]);
   });
 
-  test('has no KMS permission, even with a KMS key (CloudWatch Logs uses the key, see docs/deploy.md)', () => {
-    const withKey = synth({ kmsKeyArn: KMS_KEY });
-    const kmsActions = allStatements(withKey.template).flatMap(actionsOf).filter((a) => a.startsWith('kms:'));
-    expect(kmsActions).toEqual([]);
+  test('has no KMS permission, even with a KMS key ARN (CloudWatch Logs uses the key, see docs/deploy.md)', () => {
+    for (const withKey of [synth({ kmsKeyArn: KMS_KEY }), synth({ kmsKeyArns: { [REGION]: KMS_KEY, 'eu-west-1': 'alias/elsewhere' } })]) {
+      const kmsActions = allStatements(withKey.template).flatMap(actionsOf).filter((a) => a.startsWith('kms:'));
+      expect(kmsActions).toEqual([]);
+    }
+  });
+
+  test('with a KMS alias, may resolve it: kms:DescribeKey on the keys of its account and region, by that alias only', () => {
+    const withAlias = synth({ kmsKeyArn: 'alias/flowguard-logs' });
+    const all = allStatements(withAlias.template);
+    expect(all.flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual(['kms:DescribeKey']);
+    expect(allowing(functionStatements(withAlias.stack, withAlias.template), 'kms:DescribeKey')).toEqual([
+      {
+        Sid: 'ResolveKmsAlias',
+        Effect: 'Allow',
+        Action: 'kms:DescribeKey',
+        Resource: `arn:aws:kms:${REGION}:${ACCOUNT}:key/*`,
+        Condition: { StringEquals: { 'kms:RequestAlias': ['alias/flowguard-logs'] } },
+      },
+    ]);
+    // The alias of this stack's region only.
+    const map = synth({ kmsKeyArns: { [REGION]: 'alias/here', 'eu-west-1': 'alias/there' } });
+    expect(bySid(functionStatements(map.stack, map.template), 'ResolveKmsAlias').Condition).toEqual({
+      StringEquals: { 'kms:RequestAlias': ['alias/here'] },
+    });
+  });
+
+  test('a dry run resolves no alias (it creates no group), so it gets no KMS permission', () => {
+    const dryRun = synth({ kmsKeyArn: 'alias/flowguard-logs', dryRun: true });
+    expect(allStatements(dryRun.template).flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual([]);
   });
 
   test('uses the per-VPC group pattern for its Logs writes', () => {
@@ -437,6 +480,7 @@ describe('no policy in the stack grants too much', () => {
     'dry run': synth({ dryRun: true }),
     'per-VPC groups with KMS': synth({ logGroupName: '/vpc/{vpc_id}', kmsKeyArn: KMS_KEY }),
     'reserved concurrency, per-region KMS keys': synth({ reservedConcurrency: 2, kmsKeyArns: { [REGION]: KMS_KEY } }),
+    'KMS alias': synth({ kmsKeyArn: 'alias/flowguard-logs' }),
   };
 
   describe.each(Object.entries(configurations))('%s', (_name, { template }) => {

@@ -30,6 +30,7 @@ describe('cdk-nag AwsSolutions', () => {
       kmsKeyArn: 'arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd12ab34cd56ef1234567890ab',
       reservedConcurrency: 2,
     }],
+    ['KMS alias, per-VPC groups', { kmsKeyArn: 'alias/flowguard-logs', logGroupName: '/vpc/{vpc_id}' }],
   ])('%s: zero unacknowledged errors or warnings', (_name, props) => {
     const { app } = synth(props);
     expect(unacknowledged(app)).toEqual([]);

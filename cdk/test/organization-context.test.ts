@@ -186,10 +186,18 @@ describe('cdk-nag AwsSolutions on the organization app', () => {
     ['dry run, external id, management account, hub in scope', {
       dryRun: 'true', externalId: 'an-external-id', managementAccount: MANAGEMENT, hubInScope: 'true', hubOu: OU,
     }],
-    ['per-VPC groups, KMS template, e-mail', {
+    ['per-VPC groups, KMS alias, e-mail', {
       logGroupName: '/vpc/{account_id}/{vpc_id}',
-      kmsKeyArn: 'arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+      kmsKeyArn: 'alias/flowguard-logs',
       alarmEmail: 'secops@example.com',
+    }],
+    ['hub in scope, a KMS alias in one region and a central key in the other', {
+      hubInScope: 'true',
+      hubOu: OU,
+      kmsKeyArns: JSON.stringify({
+        'us-east-1': 'alias/flowguard-logs',
+        'eu-west-1': 'arn:aws:kms:eu-west-1:555555555555:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+      }),
     }],
   ])('%s: zero unacknowledged errors or warnings, the spoke templates included', (_name, context) => {
     const { app } = synthOrganization(context);

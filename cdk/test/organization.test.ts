@@ -459,3 +459,103 @@ describe('the StackSets\' home region (stackSetRegion)', () => {
     expect(regionsOf('flowguard-spoke-region')).toEqual([...REGIONS].sort());
   });
 });
+
+describe('KMS keys in organization mode', () => {
+  const MRK = 'mrk-1234abcd12ab34cd56ef1234567890ab';
+
+  test.each([
+    ['kmsKeyArn', { kmsKeyArn: `arn:aws:kms:{region}:{account_id}:key/${MRK}` }, `"arn:aws:kms:{region}:{account_id}:key/${MRK}"`],
+    [
+      'kmsKeyArns',
+      { kmsKeyArns: JSON.stringify({ 'us-east-1': 'alias/flowguard-logs', 'eu-west-1': `arn:aws:kms:eu-west-1:{account_id}:key/${MRK}` }) },
+      `"arn:aws:kms:eu-west-1:{account_id}:key/${MRK}": (the key of eu-west-1) `,
+    ],
+  ])('a key ARN with {account_id} in %s fails the synth, naming the setting and suggesting an alias', (setting, context, value) => {
+    // KMS gives each key its own id: one ARN cannot name a key in every account (the Lambda refuses it too).
+    let message = '';
+    try {
+      synthOrganization(context);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain(`invalid flowguard setting ${setting} (FLOWGUARD_KMS_KEY_ARN): ${value}`);
+    expect(message).toContain('cannot name a key in more than one account');
+    expect(message).toContain('give a KMS alias name instead (e.g. alias/flowguard-logs)');
+    expect(message).toContain('or one key ARN of a fixed account');
+  });
+
+  test('an alias, or a key ARN of a fixed account (one central key), is the hub\'s FLOWGUARD_KMS_KEY_ARN as it is', () => {
+    const alias = synthOrganization({ kmsKeyArn: 'alias/flowguard-logs' });
+    for (const region of REGIONS) {
+      expect(hubEnvironment(alias.hub[region]).FLOWGUARD_KMS_KEY_ARN).toBe('alias/flowguard-logs');
+    }
+    const central = synthOrganization({ kmsKeyArn: `arn:aws:kms:{region}:555555555555:key/${MRK}` });
+    expect(REGIONS.map((region) => hubEnvironment(central.hub[region]).FLOWGUARD_KMS_KEY_ARN)).toEqual(
+      REGIONS.map((region) => `arn:aws:kms:${region}:555555555555:key/${MRK}`),
+    );
+    const map = synthOrganization({
+      kmsKeyArns: JSON.stringify({ 'us-east-1': 'alias/flowguard-logs', 'eu-west-1': `arn:aws:kms:eu-west-1:555555555555:key/${MRK}` }),
+    });
+    expect(hubEnvironment(map.hub['us-east-1']).FLOWGUARD_KMS_KEY_ARN).toBe('alias/flowguard-logs');
+    expect(hubEnvironment(map.hub['eu-west-1']).FLOWGUARD_KMS_KEY_ARN).toBe(`arn:aws:kms:eu-west-1:555555555555:key/${MRK}`);
+  });
+
+  test('with an alias, the member role may resolve it in its own account, every region, and nothing more of KMS', () => {
+    const { spokeAccount } = synthOrganization({ kmsKeyArn: 'alias/flowguard-logs' });
+    const member = policyOf(spokeAccount, memberRoleId(spokeAccount));
+    expect(member.flatMap(actionsOf).filter((a) => a.startsWith('kms:'))).toEqual(['kms:DescribeKey']);
+    expect(member.filter((s) => actionsOf(s).includes('kms:DescribeKey'))).toEqual([
+      {
+        Sid: 'ResolveKmsAlias',
+        Effect: 'Allow',
+        Action: 'kms:DescribeKey',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:*:', { Ref: 'AWS::AccountId' }, ':key/*']] },
+        Condition: { StringEquals: { 'kms:RequestAlias': ['alias/flowguard-logs'] } },
+      },
+    ]);
+    // The statement is the single-account role's, placed for every region: the same shape.
+    const single = synthSingle({ kmsKeyArn: 'alias/flowguard-logs' });
+    const shape = (s: Statement) => [s.Sid, actionsOf(s), s.Condition ?? null];
+    expect(remediation(member).map(shape)).toEqual(remediation(policyOf(single.template, logicalId(single.stack, single.stack.functionRole))).map(shape));
+  });
+
+  test('with an alias per region, the member role names every region\'s alias; a key ARN adds none', () => {
+    const { spokeAccount } = synthOrganization({
+      kmsKeyArns: JSON.stringify({ 'us-east-1': 'alias/b', 'eu-west-1': 'alias/a', 'ap-south-1': 'alias/not-deployed' }),
+    });
+    const resolve = policyOf(spokeAccount, memberRoleId(spokeAccount)).find((s) => s.Sid === 'ResolveKmsAlias');
+    expect(resolve?.Condition).toEqual({ StringEquals: { 'kms:RequestAlias': ['alias/a', 'alias/b'] } });
+
+    const central = synthOrganization({ kmsKeyArn: `arn:aws:kms:{region}:555555555555:key/${MRK}` });
+    for (const template of [central.spokeAccount, ...Object.values(central.hub)]) {
+      expect(JSON.stringify(template.toJSON())).not.toContain('kms:DescribeKey');
+    }
+  });
+
+  test('a dry run resolves no alias: neither the member role nor the hub role gets kms:DescribeKey', () => {
+    const dryRun = synthOrganization({ kmsKeyArn: 'alias/flowguard-logs', dryRun: 'true', hubInScope: 'true', hubOu: OU });
+    for (const template of [dryRun.spokeAccount, ...Object.values(dryRun.hub)]) {
+      expect(JSON.stringify(template.toJSON())).not.toContain('kms:DescribeKey');
+    }
+    expect(JSON.stringify(dryRun.spokeAccount.toJSON())).not.toContain('kms:');
+  });
+
+  test('the hub role resolves the alias of its region in its own account when the hub is in scope, else not at all', () => {
+    const context = { kmsKeyArns: JSON.stringify({ 'us-east-1': 'alias/b', 'eu-west-1': 'alias/a' }) };
+    const outOfScope = synthOrganization(context);
+    for (const region of REGIONS) {
+      expect(policyOf(outOfScope.hub[region], hubRoleId(outOfScope.hub[region], region)).flatMap(actionsOf)).not.toContain('kms:DescribeKey');
+    }
+    const inScope = synthOrganization({ ...context, hubInScope: 'true', hubOu: OU });
+    const resolve = policyOf(inScope.hub['eu-west-1'], hubRoleId(inScope.hub['eu-west-1'], 'eu-west-1')).filter((s) => s.Sid === 'ResolveKmsAlias');
+    expect(resolve).toEqual([
+      {
+        Sid: 'ResolveKmsAlias',
+        Effect: 'Allow',
+        Action: 'kms:DescribeKey',
+        Resource: `arn:aws:kms:eu-west-1:${HUB}:key/*`,
+        Condition: { StringEquals: { 'kms:RequestAlias': ['alias/a'] } },
+      },
+    ]);
+  });
+});
