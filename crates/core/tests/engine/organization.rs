@@ -424,9 +424,7 @@ pub(crate) mod sweep {
     fn accounts_not_started_before_the_deadline_are_not_checked_and_retryable() {
         let ports = accounts(&["111111111111", "222222222222"]);
         let trigger = Trigger::manual_sweep("late");
-        let late = Deadline {
-            stop_at: std::time::Instant::now(),
-        };
+        let late = Deadline::at(std::time::Instant::now());
         let report = run_sweep(
             &ports,
             &scope("111111111111,222222222222"),
