@@ -463,6 +463,13 @@ if org:
                   file=sys.stderr)
     out += o.section(os.path.basename(org_plot) if org_plot and os.path.exists(org_plot) else None)
 
+org_sim = load("org-sim.json")
+if org_sim:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.dont_write_bytecode = True
+    import render_org_sim
+    out += render_org_sim.section(org_sim, org)
+
 out += ["## How to reproduce", "",
         "```sh",
         "./scripts/bench            # everything: the Lambda figures, then the comparison",
@@ -470,6 +477,7 @@ out += ["## How to reproduce", "",
         "./scripts/bench compare    # flowguard against Cloud Custodian only",
         "./scripts/bench org        # organization mode against c7n-org (not part of everything)",
         "./scripts/bench org-instructions   # flowguard's own work per account, under callgrind",
+        "./scripts/bench org-sim    # the organization at 10,000 and 30,000 accounts, simulated (no emulator)",
         "BENCH_SIZES=100,1000 BENCH_RUNS=3 ./scripts/bench compare   # smaller, faster",
         "```", "",
         "The script installs what it needs (the project virtualenv `.venv`, and for the comparison a",
@@ -485,5 +493,10 @@ out += ["## How to reproduce", "",
         "run with flowguard alone, `AxR:N` with its own number of runs; empty for none) and `BENCH_ORG_C7N_LARGE=1` (c7n-org there too). It",
         "writes `bench/results/org.json`, this page and `docs/benchmarks-org.png`. For a run by hand",
         "with a binary built elsewhere: `.venv-bench/bin/python bench/org_bench.py --moto URL",
-        "--flowguard PATH --out FILE` (moto started with `MOTO_EC2_LOAD_DEFAULT_AMIS=false`).", ""]
+        "--flowguard PATH --out FILE` (moto started with `MOTO_EC2_LOAD_DEFAULT_AMIS=false`).", "",
+        "`./scripts/bench org-sim` builds `crates/sim` (release) and needs no emulator: it reads",
+        "`bench/results/org.json` for the calibration, honours `BENCH_SIM_SEED` (27) and",
+        "`BENCH_SIM_QUICK=1` (1,000 and 3,000 accounts instead of 10,000 and 30,000), and writes",
+        "`bench/results/org-sim.json` and this page. By hand: `flowguard-sim bench --moto",
+        "bench/results/org.json --out FILE`, or one scenario, `flowguard-sim run < scenario.json`.", ""]
 print("\n".join(out))

@@ -394,6 +394,8 @@ class Org:
         # ListAccounts returns at most 20 accounts a page: 1000 accounts need 50 pages.
         pages_1000 = max(list_pages, math.ceil(1001 / 20))
         out = ["### Does a 1000-account sweep fit the Lambda's timeout? (issue 13)", "",
+               "An estimate on paper, kept for the record: *Organization scale, simulated* below runs "
+               "the engine itself at 10,000 and 30,000 accounts, with throttling and slow tails.", "",
                f"Measured at {a} accounts × {r} region{'s' if r > 1 else ''} (flowguard `apply --organization`, the engine the hub "
                f"Lambda runs, `sweep_organization`): per account×region "
                + ", ".join(f"`{op}` {c:.2f}" for op, c in per.items())
