@@ -42,7 +42,7 @@ fn a_list_of_accounts_turns_organization_mode_on_with_the_defaults() {
         AccountSource::Listed(set(&["111111111111", "222222222222"]))
     );
     assert_eq!(org.member_role, "flowguard-member");
-    assert_eq!(org.concurrency, 16);
+    assert_eq!(org.concurrency, 48);
     assert_eq!(org.external_id, None);
     assert!(org.exclude.is_empty());
 }
