@@ -147,9 +147,10 @@ class Org:
                "organization, 25% of the VPCs have an ACTIVE REJECT flow log and 5% an ALL one into "
                "`/vpc/flow-logs`, 5% an ACCEPT-only one, 65% none, as in the single-account benchmark.",
                "- **flowguard**: the release CLI, `flowguard audit --organization --exclude-account "
-               f"123456789012 --role flowguard-member --region … --concurrency {d['concurrency']} --format json` "
-               f"and the same with `apply --yes` ({d['concurrency']} account runs in flight; the hub's default is "
-               "larger, see *Organization scale, simulated*); the delivery role "
+               "123456789012 --role flowguard-member --region … --format json` and the same with `apply "
+               f"--yes`, {d['concurrency']} account runs in flight (the default when measured; `bench/org_bench.py` "
+               f"now passes `--concurrency {d['concurrency']}`, since the default became 48: see *Organization "
+               "scale, simulated*); the delivery role "
                "is the organization-mode default, `arn:{partition}:iam::{account_id}:role/flowguard-delivery`.",
                "- **c7n-org**: `c7n-org run -c accounts.yml -s OUT -u policy.yml --cache-period 0 -r …`, "
                "with the accounts file that `c7n-org aws-accounts --role flowguard-member -i 123456789012` "
