@@ -27,11 +27,13 @@ one `AssumeRole` into the first member is checked to act in that account, as the
 
 Each point A×R, each run:
 1. seed; the audits, in an order that alternates between runs: `flowguard audit
-   --organization --exclude-account 123456789012 --role flowguard-member --region … --format
-   json`, and `c7n-org run -c accounts.yml -s OUT -u policy.yml --cache-period 0 -r …` with the
-   single-account policy's filter alone, once with c7n-org's default parallelism (its
+   --organization --exclude-account 123456789012 --role flowguard-member --region …
+   --concurrency N --format json`, and `c7n-org run -c accounts.yml -s OUT -u policy.yml
+   --cache-period 0 -r …` with the single-account policy's filter alone, once with c7n-org's default parallelism (its
    ProcessPoolExecutor of `C7N_ORG_PARALLEL` workers, default 4 × CPUs) and once with
-   `C7N_ORG_PARALLEL` = flowguard's concurrency. Each audit must find every non-compliant VPC.
+   `C7N_ORG_PARALLEL` = flowguard's concurrency (`--concurrency`, 16 unless told: moto serves
+   one call at a time, and c7n-org's workers are processes). Each audit must find every
+   non-compliant VPC.
 2. the sweeps, each from the seeded state (before the second and third, the flow logs the
    previous sweep created are deleted and the rest compared with the seed's: much faster than
    seeding again, and the same state): `flowguard apply --organization … --yes`
@@ -430,7 +432,7 @@ class OrgBench:
         if tool == "flowguard":
             cmd = [self.args.flowguard, "audit" if mode == "audit" else "apply", "--organization",
                    "--exclude-account", MANAGEMENT, "--role", MEMBER_ROLE, *regions,
-                   "--format", "json"]
+                   "--concurrency", str(self.args.concurrency), "--format", "json"]
             if mode == "sweep":
                 cmd.insert(2, "--yes")
             return cmd, self.env()
@@ -581,7 +583,7 @@ def main():
     ap.add_argument("--c7n-large", action="store_true",
                     help="run c7n-org at the --flowguard-only points too")
     ap.add_argument("--concurrency", type=int, default=16,
-                    help="flowguard's (default) concurrency: c7n-org's matched C7N_ORG_PARALLEL")
+                    help="flowguard's --concurrency, and c7n-org's matched C7N_ORG_PARALLEL")
     args = ap.parse_args()
     loopback_only(args.moto)
     if args.seed_only:

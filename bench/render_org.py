@@ -148,7 +148,9 @@ class Org:
                "`/vpc/flow-logs`, 5% an ACCEPT-only one, 65% none, as in the single-account benchmark.",
                "- **flowguard**: the release CLI, `flowguard audit --organization --exclude-account "
                "123456789012 --role flowguard-member --region … --format json` and the same with `apply "
-               f"--yes`; default concurrency ({d['concurrency']} account runs in flight); the delivery role "
+               f"--yes`, {d['concurrency']} account runs in flight (the default when measured; `bench/org_bench.py` "
+               f"now passes `--concurrency {d['concurrency']}`, since the default became 48: see *Organization "
+               "scale, simulated*); the delivery role "
                "is the organization-mode default, `arn:{partition}:iam::{account_id}:role/flowguard-delivery`.",
                "- **c7n-org**: `c7n-org run -c accounts.yml -s OUT -u policy.yml --cache-period 0 -r …`, "
                "with the accounts file that `c7n-org aws-accounts --role flowguard-member -i 123456789012` "
@@ -394,6 +396,8 @@ class Org:
         # ListAccounts returns at most 20 accounts a page: 1000 accounts need 50 pages.
         pages_1000 = max(list_pages, math.ceil(1001 / 20))
         out = ["### Does a 1000-account sweep fit the Lambda's timeout? (issue 13)", "",
+               "An estimate on paper, kept for the record: *Organization scale, simulated* below runs "
+               "the engine itself at 10,000 and 30,000 accounts, with throttling and slow tails.", "",
                f"Measured at {a} accounts × {r} region{'s' if r > 1 else ''} (flowguard `apply --organization`, the engine the hub "
                f"Lambda runs, `sweep_organization`): per account×region "
                + ", ".join(f"`{op}` {c:.2f}" for op, c in per.items())

@@ -119,7 +119,7 @@ describe('the hub function', () => {
       FLOWGUARD_ORGANIZATIONAL_UNITS: OU,
       FLOWGUARD_EXCLUDE_ACCOUNTS: HUB,
       FLOWGUARD_MEMBER_ROLE: 'flowguard-member',
-      FLOWGUARD_CONCURRENCY: '16',
+      FLOWGUARD_CONCURRENCY: '48',
       FLOWGUARD_DELIVERY_ROLE_ARN: 'arn:{partition}:iam::{account_id}:role/flowguard-delivery',
       FLOWGUARD_LOG_GROUP: '/vpc/flow-logs',
       FLOWGUARD_RETENTION_DAYS: '365',

@@ -41,9 +41,7 @@ pub fn deadline(deadline_ms: u64, now_ms: u128) -> Option<Deadline> {
     let left = u128::from(deadline_ms).saturating_sub(now_ms);
     let left = Duration::from_millis(u64::try_from(left).unwrap_or(u64::MAX));
     let margin = DEADLINE_MARGIN.min(left / 2);
-    Some(Deadline {
-        stop_at: std::time::Instant::now() + (left - margin),
-    })
+    Some(Deadline::at(std::time::Instant::now() + (left - margin)))
 }
 
 #[cfg(test)]

@@ -55,15 +55,26 @@ pub struct Run<'a> {
 /// The moment after which a run starts no new step: what is left is reported as retryable,
 /// for the next run. Each step is whole (a group gets its retention in the same step), so
 /// stopping between two steps leaves nothing half done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Deadline {
     pub stop_at: Instant,
+    /// The clock it is read by: the system's for every shell ([`Deadline::at`]); the scale
+    /// simulation (crates/sim) passes its paused tokio clock, which `Instant::now` does not see.
+    pub now: fn() -> Instant,
 }
 
 impl Deadline {
+    /// `stop_at` on the system's clock.
+    pub fn at(stop_at: Instant) -> Self {
+        Self {
+            stop_at,
+            now: Instant::now,
+        }
+    }
+
     /// Whether the time to start new steps is over.
     pub fn passed(&self) -> bool {
-        Instant::now() >= self.stop_at
+        (self.now)() >= self.stop_at
     }
 }
 

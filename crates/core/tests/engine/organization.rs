@@ -42,7 +42,7 @@ fn a_list_of_accounts_turns_organization_mode_on_with_the_defaults() {
         AccountSource::Listed(set(&["111111111111", "222222222222"]))
     );
     assert_eq!(org.member_role, "flowguard-member");
-    assert_eq!(org.concurrency, 16);
+    assert_eq!(org.concurrency, 48);
     assert_eq!(org.external_id, None);
     assert!(org.exclude.is_empty());
 }
@@ -456,9 +456,7 @@ pub(crate) mod sweep {
     fn accounts_not_started_before_the_deadline_are_not_checked_and_retryable() {
         let ports = accounts(&["111111111111", "222222222222"]);
         let trigger = Trigger::manual_sweep("late");
-        let late = Deadline {
-            stop_at: std::time::Instant::now(),
-        };
+        let late = Deadline::at(std::time::Instant::now());
         let report = run_sweep(
             &ports,
             &scope("111111111111,222222222222"),

@@ -59,7 +59,7 @@ fn enforce_at(fake: &FakeRegion, trigger: &Trigger, now: i64) -> Result<Report, 
 fn enforce_sweep_until(fake: &FakeRegion, policy: &Policy, stop_at: Instant) -> Report {
     let t = Trigger::manual_sweep("t");
     let cut = Run {
-        deadline: Some(Deadline { stop_at }),
+        deadline: Some(Deadline::at(stop_at)),
         ..run(policy, &t)
     };
     block_on(enforce(fake, fake, &cut)).unwrap()

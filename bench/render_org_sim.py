@@ -1,0 +1,345 @@
+"""The section "Organization scale, simulated" of docs/benchmarks.md, from
+bench/results/org-sim.json (written by `./scripts/bench org-sim`, crates/sim). Used by
+bench/render.py; `org` is bench/results/org.json when present (for the CPU estimate)."""
+
+HUB_MEMORY_MB = 512    # the hub stack's function memory (cdk/lib/hub-stack.ts)
+ONE_VCPU_MB = 1769     # Lambda: "At 1,769 MB, a function has the equivalent of one vCPU"
+
+
+def fmt_n(n):
+    return "–" if n is None else f"{n:,}"
+
+
+def fmt_s(x):
+    return "–" if x is None else (f"{x:.2f} s" if x < 10 else f"{x:.0f} s")
+
+
+def pct(x):
+    return f"{x * 100:+.1f}%"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def first(outcome):
+    return (outcome or {}).get("sweeps", [{}])[0]
+
+
+def checked_line(outcome, budget):
+    """'X of N checked, the last at T s (listing L s, then the sweep S s): margin M×'."""
+    s, n = first(outcome), outcome["scenario"]["accounts"]
+    last, listing = s["last_checked_s"], s["listing_s"]
+    margin = budget / last if last else 0
+    lost = []
+    if s["runs_not_checked"]:
+        lost.append(f"{fmt_n(s['runs_not_checked'])} not started before the deadline")
+    if s["runs_unreachable"]:
+        lost.append(f"{fmt_n(s['runs_unreachable'])} unreachable (a call that failed after its retries)")
+    text = (f"{fmt_n(s['accounts_checked'])} of {fmt_n(n)} checked, the last at {fmt_s(last)} "
+            f"({'listing the organization ' + fmt_s(listing) + ', then the sweep ' + fmt_s(last - listing) if listing else 'the sweep alone'}"
+            f"): a {margin:.1f}× margin on the budget")
+    return text + (f"; {', '.join(lost)}" if lost else "")
+
+
+def large_line(outcome):
+    sweeps = outcome["sweeps"]
+    per = ", ".join(f"{fmt_n(s['accounts_checked'])}" for s in sweeps)
+    n = outcome["scenario"]["accounts"]
+    listing = sweeps[0]["listing_s"]
+    return (f"checked per sweep {per}; every one of the {fmt_n(n)} in at least one: "
+            f"{fmt_n(outcome['accounts_checked_in_any'])}"
+            + (f" (each sweep lists the organization first: {fmt_s(listing)})" if listing else ""))
+
+
+def target_verdict(outcome, ok, budget):
+    """met; or missed, saying whether by time or by accounts that failed."""
+    if ok:
+        return "met"
+    s = first(outcome)
+    if (s["runs_not_checked"] == 0 and s["last_checked_s"] * 2 <= budget and s["runs_unreachable"]):
+        return (f"**missed** by {fmt_n(s['runs_unreachable'])} account(s) whose calls failed after "
+                "their retries; in time")
+    return "**missed**"
+
+
+def section(d, org=None):
+    budget = d["lambda"]["budget_s"]
+    half = budget / 2
+    default = d["default_concurrency"]
+    hub, kept = d["hub"], d.get("hub_kept")
+    hub_n = hub["scenario"]["accounts"]
+    large_n = d["large"]["warm"]["scenario"]["accounts"]
+    cal = {c["mode"]: c for c in d["calibration"]}
+    out = ["## Organization scale, simulated", "",
+           "The hub at 10,000 and 30,000 accounts, where moto cannot go (issue 27): the real "
+           "organization sweep — `flowguard_core::sweep::sweep`, the function the hub runs, with its "
+           "concurrency, its deadline and the fair order `AccountScope::sweep_order` at the schedule's "
+           "time — over the in-memory fake, where each port call costs the AWS calls the real adapter "
+           "makes for it, each call takes a latency drawn from a per-API distribution, answers "
+           "throttling at AWS's request rates and at a background share, and is retried as the SDK's "
+           "standard strategy retries it. It runs on tokio's paused clock: simulated time jumps from "
+           "one call's end to the next, so a 10,000-account sweep takes about a second of real time, "
+           "and the same seed gives the same figures. `crates/sim` (`flowguard-sim`), "
+           "`./scripts/bench org-sim`.", "",
+           f"Built from `{d.get('commit', '?')}`; seed {d['seed']}; {len(d['calibration']) + 2 + len(d['curve']) + len(d['large'])} scenarios, each in its "
+           f"own process, in {d.get('duration_s', '?')} s of real time on the machine above. Every hub scenario: "
+           f"one region, 5 VPCs an account seeded as the moto benchmark seeds them (70% to remediate), "
+           f"enforcing (the hub's default), {d['throttle_share'] * 100:g}% of calls answered with throttling "
+           f"on top of AWS's rates, the function's {d['lambda']['timeout_s']:.0f} s timeout less its "
+           f"{d['lambda']['deadline_margin_s']:.0f} s deadline margin: a budget of {budget:.0f} s from the "
+           f"invocation's start, the organization's listing included.", ""]
+
+    out += ["### Targets (issue 27)", "",
+            "| target | simulated | |", "|---|---|---|"]
+    for mode in ("audit", "sweep"):
+        c = cal.get(mode)
+        if not c:
+            continue
+        total = sum(v["simulated"] for v in c["calls"].values())
+        out.append(f"| calibration, {mode}: the calls by API that moto's benchmark counted at 100 accounts × 3 "
+                   f"regions | {total:,} calls, {'each operation as many as moto counted in every run' if c['calls_match'] else 'not as moto counted'} "
+                   f"| {verdict(c['calls_match'])} |")
+        out.append(f"| calibration, {mode}: wall time within {d['calibration_tolerance'] * 100:.0f}% of moto's, "
+                   f"with moto's per-call latency | {c['simulated_wall_s']:.2f} s against {c['measured_wall_s']:.2f} s "
+                   f"measured (median of {', '.join(f'{w:.2f}' for w in c['measured_walls_s'])} s): "
+                   f"{pct(c['error'])} | {verdict(c['within_tolerance'])} |")
+    out.append(f"| {fmt_n(hub_n)} accounts, default latency: every account checked within half the budget "
+               f"({half:.0f} s) | at the default concurrency, {default}: {checked_line(hub, budget)} "
+               f"| {target_verdict(hub, d['hub_within_half_budget'], budget)} |")
+    if kept:
+        out.append(f"| the same, the account list already in hand (no listing on the sweep's path) | "
+                   f"{checked_line(kept, budget)} | {target_verdict(kept, d['hub_kept_within_half_budget'], budget)} |")
+    every = d["large_every_account_checked"]
+    for key, what in (("cold", "today's hub, cold at every sweep (nothing remembered)"),
+                      ("warm", "today's hub, warm (the accounts left due are taken first)"),
+                      ("kept", "warm, with the account list in hand")):
+        o = d["large"].get(key)
+        if o:
+            out.append(f"| {fmt_n(large_n)} accounts: every account checked within 3 scheduled sweeps an hour "
+                       f"apart — {what} | {large_line(o)} | {verdict(every[key])} |")
+    rss = hub.get("peak_rss_kib", 0) / 1024
+    out += [f"| peak RSS at {fmt_n(hub_n)} accounts (issue 27, item 4: at most 96 MiB) | {rss:.0f} MiB: the "
+            f"simulation's whole process (the engine, its organization report, the fakes of the runs in flight) "
+            f"| {verdict(rss <= 96)} |", ""]
+
+    out += findings(d, org)
+    out += choice(d)
+    out += curve(d)
+    out += model(d)
+    out += calibration(d)
+    out += notes(d)
+    return out
+
+
+def findings(d, org):
+    hub, default = d["hub"], d["default_concurrency"]
+    s = first(hub)
+    pages = -(-(hub["scenario"]["accounts"] + 1) // d["page_size"]["aws"])
+    large = d["large"]["warm"]
+    ls = large["sweeps"][0]
+    lpages = -(-(large["scenario"]["accounts"] + 1) // d["page_size"]["aws"])
+    curve = {(c["concurrency"], c["latency_scale"]): c for c in d["curve"]}
+    both = d.get("hub_kept_within_half_budget") and d["large_every_account_checked"].get("kept")
+    kept_text = ("With the list in hand, the sweep alone meets both targets (above)." if both else
+                 "With the list in hand the sweep alone does better, but not every target is met (above).")
+    # Where accounts were lost to failed calls (not to the deadline): the STS edge.
+    collapse = [c for c in d["curve"] if c["runs_unreachable"] > 0.01 * c["accounts"]]
+    fast = curve.get((default, 0.5))
+    out = ["### What limits the hub", "",
+           f"- **Listing the organization, before every scheduled sweep.** The hub keeps its account list "
+           f"for 15 minutes (`SCOPE_REFRESH`), less than the hourly schedule, so every sweep first pages "
+           f"through Organizations' `ListAccounts`, 20 accounts a page, one page after the other, inside the "
+           f"invocation's budget: {pages} pages take {fmt_s(s['listing_s'])} at {fmt_n(hub['scenario']['accounts'])} "
+           f"accounts, and {lpages} pages {fmt_s(ls['listing_s'])} of the {d['lambda']['budget_s']:.0f} s at "
+           f"{fmt_n(large['scenario']['accounts'])}, which leaves the sweep almost nothing. No concurrency "
+           f"shortens it. {kept_text} Keeping the list across scheduled sweeps, or refreshing it beside "
+           f"the sweep rather than before it, is the change the simulation asks for (not made here); a "
+           f"cold start still has to list once."]
+    if collapse:
+        c = min(collapse, key=lambda c: c["concurrency"])
+        out.append(
+            f"- **STS above the default concurrency.** Every member session's `AssumeRole` comes from the "
+            f"hub's account, against one STS rate (AWS publishes none; the model takes a pessimistic "
+            f"100 per second), and its retries draw on one retry quota for the whole process (the SDK's "
+            f"`sts-<region>` partition, 500 tokens, 5 per throttled retry). When calls are fast "
+            f"(half the default latency) and many accounts run at once, `AssumeRole` outruns the rate, "
+            f"the quota drains, and every throttled `AssumeRole` then fails without a retry: at "
+            f"concurrency {c['concurrency']}, {fmt_n(c['accounts_checked'])} of {fmt_n(c['accounts'])} "
+            f"accounts checked, {fmt_n(c['runs_unreachable'])} unreachable "
+            f"({fmt_n(c['assume_role_throttled'])} `AssumeRole` calls throttled at latency ×{c['latency_scale']:g}).")
+        if fast and fast["runs_unreachable"] <= 0.01 * fast["accounts"]:
+            out[-1] += (f" The default, {default}, stays below that edge at half the latency "
+                        f"({fmt_n(fast['runs_unreachable'])} unreachable): a fixed concurrency is "
+                        f"enough, adaptive concurrency is not needed for it.")
+    calm = [c for c in d["curve"] if c["latency_scale"] == 1.0 and c["concurrency"] <= default]
+    tail, runs = sum(c["runs_unreachable"] for c in calm), len(calm)
+    out.append(
+        f"- **Slow tails.** Now and then an account is unreachable because its `AssumeRole` timed out "
+        f"twice (the model's p99.9 for it is about 6 s, beyond the 4 s attempt timeout, and the "
+        f"operation ends at 6 s): {fmt_n(s['runs_unreachable'])} in the default run above, {fmt_n(tail)} "
+        f"over the {runs} runs of the curve at latency ×1 up to the default concurrency. The sweep reports them `unreachable` and "
+        f"retryable, and the next sweep takes them first.")
+    if org and "1000x1" in org.get("points", {}):
+        fig = org["points"]["1000x1"][0]["sweep"]["flowguard"]
+        per = fig["cpu_s"] / 1000
+        n = hub["scenario"]["accounts"]
+        share = HUB_MEMORY_MB / ONE_VCPU_MB
+        out.append(
+            f"- **CPU is not simulated.** The CLI's sweep on moto used {per * 1000:.1f} ms of CPU per "
+            f"account×region at 1000 × 1 (bench/results/org.json, start-up and listing included): "
+            f"{fmt_n(n)} runs would need about {per * n:.0f} CPU-seconds, and the hub's {HUB_MEMORY_MB} MB "
+            f"function has {share:.2f} of a vCPU (Lambda gives one vCPU at {ONE_VCPU_MB:,} MB: "
+            f"https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html): some "
+            f"{per * n / share:.0f} s, of the same order as the simulated sweep. At that size the hub's "
+            f"memory setting (its CPU) needs measuring on AWS.")
+    out.append("")
+    return out
+
+
+def choice(d):
+    """Why the default concurrency is what it is, from the curve."""
+    default, half = d["default_concurrency"], d["lambda"]["budget_s"] / 2
+    by = {(c["concurrency"], c["latency_scale"]): c for c in d["curve"]}
+    here, fast, slow = by.get((default, 1.0)), by.get((default, 0.5)), by.get((default, 2.0))
+    if not (here and fast and slow):
+        return []
+    sweep = here["last_checked_s"] - here["listing_s"]
+    lower = [c for c in sorted({c for c, _ in by}) if c < default]
+    below = by.get((lower[-1], 1.0)) if lower else None
+    higher = [c for c in sorted({c for c, _ in by}) if c > default and (c, 0.5) in by]
+    edge = [f"{c}: {fmt_n(by[(c, 0.5)]['runs_unreachable'])}" for c in higher]
+    out = ["### The hub's concurrency", "",
+           f"The default is {default} (`crates/core/facts.json`, which the CDK app reads: "
+           f"`FLOWGUARD_CONCURRENCY`), chosen from the curve below. At the default latency its sweep "
+           f"alone takes {fmt_s(sweep)} for {fmt_n(here['accounts'])} accounts, "
+           f"a {half * 2 / sweep:.1f}× margin on the budget"
+           + (f" (at {lower[-1]}: {fmt_s(below['last_checked_s'] - below['listing_s'])}, "
+              f"{half * 2 / (below['last_checked_s'] - below['listing_s']):.1f}×)" if below else "")
+           + f"; at half the latency it stays below the STS edge ({fmt_n(fast['runs_unreachable'])} "
+           f"accounts unreachable; above it: " + ", ".join(edge) + "); at twice the latency one "
+           f"invocation checks {fmt_n(slow['accounts_checked'])} with today's listing, and the next "
+           "sweep takes the rest first. A fixed concurrency: below the STS edge the simulation shows "
+           "no need for an adaptive one (backing off on throttling); it would matter only above the "
+           "edge, where a lower setting does as well. `FLOWGUARD_CONCURRENCY` still takes 1 to 128.", ""]
+    return out
+
+
+def curve(d):
+    scales = sorted({c["latency_scale"] for c in d["curve"]})
+    concs = sorted({c["concurrency"] for c in d["curve"]})
+    by = {(c["concurrency"], c["latency_scale"]): c for c in d["curve"]}
+    n = d["curve"][0]["accounts"] if d["curve"] else 0
+    half = d["lambda"]["budget_s"] / 2
+    out = ["### Accounts checked in time, against concurrency and latency", "",
+           f"{fmt_n(n)} accounts, one scheduled sweep of today's hub (the organization listed first); "
+           f"latency: every API's distribution times the factor (×1: the model below). Each cell: "
+           f"accounts checked before the deadline, and when the last was; in brackets the sweep alone "
+           f"(after the listing). ✓: every account checked within half the budget ({half:.0f} s).", "",
+           "| concurrency | " + " | ".join(f"latency ×{s:g}" for s in scales) + " |",
+           "|---:|" + "---|" * len(scales)]
+    for c in concs:
+        cells = []
+        for s in scales:
+            x = by.get((c, s))
+            if not x:
+                cells.append("–")
+                continue
+            mark = " ✓" if x["all_within_half_budget"] else ""
+            sweep = x["last_checked_s"] - x["listing_s"]
+            cells.append(f"{fmt_n(x['accounts_checked'])} by {fmt_s(x['last_checked_s'])} "
+                         f"({fmt_s(sweep)}){mark}")
+        label = f"**{c}** (default)" if c == d["default_concurrency"] else str(c)
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out += ["", "At latency ×1, what the network saw:", "",
+            "| concurrency | calls | throttled | of them `AssumeRole` | retries | timed out | peak calls in flight | peak RSS |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in concs:
+        x = by.get((c, 1.0))
+        if x:
+            out.append(f"| {c} | {fmt_n(x['calls'])} | {fmt_n(x['throttled'])} | {fmt_n(x['assume_role_throttled'])} "
+                       f"| {fmt_n(x['retries'])} | {fmt_n(x['timed_out'])} | {fmt_n(x['peak_calls_in_flight'])} "
+                       f"| {x['peak_rss_kib'] / 1024:.0f} MiB |")
+    out.append("")
+    return out
+
+
+def model(d):
+    out = ["### The model, and where each number comes from", "",
+           "| operation | latency p50 / p99 (mean) | AWS's rate (burst, per second) | counted against | source of the rate |",
+           "|---|---|---|---|---|"]
+    for r in d["model"]:
+        lim = r["limit"]
+        out.append(f"| `{r['api']}` | {r['p50_ms']:.0f} / {r['p99_ms']:.0f} ms ({r['mean_ms']:.0f} ms) "
+                   f"| {lim['burst']:g}, {lim['per_second']:g} | {'the hub' if r['on_hub'] else 'each member account×region'} "
+                   f"| {lim['source']} |")
+    h, o, q = d["retry"]["hub"], d["retry"]["organizations"], d["retry"]["quota"]
+    out += ["",
+            "- **Latency** is an assumption: AWS publishes no latency for these control-plane calls. "
+            "Log-normal, p50 150 ms and p99 1.5 s for the calls in a member account (issue 27's "
+            "default); `AssumeRole` and Organizations slower, p50 300 ms and p99 3 s. The curve scales "
+            "all of them.",
+            f"- **Throttling**: AWS's rates above as token buckets (a throttled call takes no token), "
+            f"plus {d['throttle_share'] * 100:g}% of all attempts answered with throttling whatever the "
+            "rate (other callers in the same accounts). A throttled attempt takes its latency too.",
+            f"- **Retries**, as crates/aws configures the SDK's standard strategy: {h['attempts']} attempts, "
+            f"the n-th retry after a uniform draw in [0, min({h['initial_backoff']:g} s · 2ⁿ⁻¹, "
+            f"{h['max_backoff']:g} s)), {h['attempt_timeout']:g} s per attempt (longer is a timeout, retried), "
+            f"{h['operation_timeout']:g} s per operation; Organizations {o['attempts']} attempts, backoff from "
+            f"{o['initial_backoff']:g} s (the SDK's default) up to {o['max_backoff']:g} s, {o['operation_timeout']:g} s "
+            f"per operation. The client-side retry quota (aws-smithy-runtime 1.16.2): {q['capacity']} tokens "
+            f"per retry partition, {q['throttling_cost']} per retry of a throttled call, {q['timeout_cost']} "
+            f"of a timeout, {q['success_reward']} back for a first attempt that succeeds; each member "
+            f"account's EC2 and CloudWatch Logs clients have their own partition, STS and Organizations "
+            f"one each for the whole hub.",
+            "- **Calls per port method** (crates/sim/src/ports.rs): `vpcs` one `ec2:DescribeVpcs` (one "
+            "per 200 ids); `flow_logs` one `ec2:DescribeFlowLogs` (one per 200 VPC ids); `log_groups` "
+            "one `logs:DescribeLogGroups` per 50 distinct names, 4 at once; `create_flow_logs` one "
+            "`ec2:CreateFlowLogs`; `create_log_group`, `put_retention_policy`, `delete_flow_logs` one "
+            "each; a member account's first call waits for its session, one `sts:AssumeRole` shared by "
+            f"its regions. The organization: `organizations:ListAccounts`, {d['page_size']['aws']} accounts "
+            f"a page on AWS ({d['page_size']['moto']} on moto, which ignores `MaxResults`).",
+            ""]
+    return out
+
+
+def calibration(d):
+    out = ["### Calibration against moto", "",
+           "The moto benchmark's point 100 accounts × 3 regions (bench/results/org.json): the CLI's "
+           "`audit` and `apply --organization` as it ran them (concurrency "
+           f"{d['calibration'][0]['concurrency'] if d['calibration'] else '?'}, no deadline, the accounts in "
+           "order, `GetCallerIdentity` first), each call taking moto's measured mean time for its "
+           "operation (`upstream_ms` / calls through the counting proxy, over the three runs), no "
+           "throttling. moto serves one request at a time in effect, but its per-call times were "
+           "measured under that same concurrency, so they already hold its queueing: a one-worker "
+           "server model was not needed to come within the tolerance.", "",
+           "| operation | moto's time per call (audit; sweep) | calls, moto (audit; sweep) | calls, simulated |",
+           "|---|---:|---:|---:|"]
+    by = {c["mode"]: c for c in d["calibration"]}
+    ops = sorted({op for c in d["calibration"] for op in c["calls"]})
+    for op in ops:
+        ms = "; ".join(f"{by[m]['latency_ms'].get(op, 0):.1f} ms" for m in ("audit", "sweep") if m in by)
+        moto = "; ".join(f"{by[m]['calls'].get(op, {}).get('moto', [0])[0]}" for m in ("audit", "sweep") if m in by)
+        sim = "; ".join(f"{by[m]['calls'].get(op, {}).get('simulated', 0)}" for m in ("audit", "sweep") if m in by)
+        out.append(f"| `{op}` | {ms} | {moto} | {sim} |")
+    out.append("")
+    return out
+
+
+def notes(d):
+    return ["### Method notes (simulation)", "",
+            "- A current-thread tokio runtime started paused; the engine's `Deadline` reads the "
+            "simulation's clock (`Deadline::now`), every other clock is the runtime's. Each run's draws "
+            "come from its own generator, seeded from the scenario's seed, the sweep, the account and the "
+            "region, so they do not depend on how the runs interleave (`crates/sim/tests/sim.rs`: the same "
+            "seed gives the same figures).",
+            "- An account×region's fake is made from the seed when its run starts and dropped when it "
+            "ends, so the process's peak RSS (VmHWM, each scenario in its own process) is the engine's "
+            "and its report's, not a fake organization's. Every sweep starts from the seeded state: "
+            "the work of a first sweep in every account, the most.",
+            "- Not modelled: CPU (see above), more than one page per listing in an account (5 VPCs), "
+            "connection set-up, the Lambda's cold start, the identity cache's own 5 s load timeout, and "
+            "the organization's quota (AWS grants up to 10,000 accounts: 30,000 is beyond it).",
+            "- The moto benchmark counts a region's calls of the CLI; the hub makes the same per "
+            "account×region (the one sweep loop), without `GetCallerIdentity` (made at its cold start).",
+            ""]

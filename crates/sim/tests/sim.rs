@@ -1,0 +1,160 @@
+//! The simulation itself: deterministic from its seed, a small organization swept on the
+//! paused clock in well under a second of real time, the moto benchmark's calls made exactly,
+//! and the numbers it copies from the adapters, the Lambda and the CDK app still theirs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use flowguard_sim::{Scenario, run, suite};
+use serde_json::Value;
+
+/// The hub's schedule over 100 accounts, twice, an hour apart.
+fn small(seed: u64) -> Scenario {
+    let mut scenario = suite::hub("test", 100, 16, 1.0, seed);
+    scenario.sweeps = 2;
+    scenario
+}
+
+fn repo_file(path: &str) -> String {
+    let path = format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_same_seed_gives_the_same_figures() {
+    let first = run(&small(7)).unwrap();
+    let again = run(&small(7)).unwrap();
+    assert_eq!(first.sweeps, again.sweeps);
+    assert_eq!(first.accounts_checked_in_any, again.accounts_checked_in_any);
+    let other = run(&small(8)).unwrap();
+    assert_ne!(
+        first.sweeps, other.sweeps,
+        "another seed, other draws: other times"
+    );
+}
+
+#[test]
+fn a_hundred_accounts_are_swept_by_the_hub_in_simulated_time() {
+    let real = std::time::Instant::now();
+    let outcome = run(&small(27)).unwrap();
+    assert!(real.elapsed().as_secs() < 30, "{:?}", real.elapsed());
+    for sweep in &outcome.sweeps {
+        assert_eq!(sweep.accounts_checked + sweep.runs_unreachable, 100);
+        assert_eq!(sweep.runs_not_checked, 0);
+        // Every sweep starts from the seeded state: 70% of the VPCs to remediate.
+        assert_eq!(
+            sweep.vpcs.remediated + sweep.vpcs.compliant,
+            5 * sweep.accounts_checked
+        );
+        // The organization in 6 pages of 20, then minutes of calls, not hours.
+        assert_eq!(
+            sweep.net.by_api["organizations:ListAccounts"].calls
+                - sweep.net.by_api["organizations:ListAccounts"].retries,
+            6
+        );
+        assert!(
+            sweep.listing_s > 0.5 && sweep.last_checked_s < 300.0,
+            "{sweep:?}"
+        );
+        assert!(sweep.net.by_api["sts:AssumeRole"].calls >= 100);
+        assert!(sweep.net.peak_calls_in_flight <= 16 * 3);
+    }
+    assert_eq!(outcome.sweeps[1].at - outcome.sweeps[0].at, 3600);
+    assert!(outcome.peak_rss_kib > 0);
+}
+
+#[test]
+fn the_deadline_stops_starting_runs_on_the_simulated_clock() {
+    // One account at a time: the budget (868 s) holds some 600 of them.
+    let mut scenario = suite::hub("cut", 1000, 1, 1.0, 27);
+    scenario.list_kept = true;
+    let outcome = run(&scenario).unwrap();
+    let sweep = &outcome.sweeps[0];
+    assert!(sweep.runs_not_checked > 100, "{sweep:?}");
+    assert!(sweep.accounts_checked > 100, "{sweep:?}");
+    assert_eq!(
+        sweep.runs_checked + sweep.runs_not_checked + sweep.runs_unreachable,
+        1000
+    );
+    assert!(sweep.last_checked_s <= 868.0 + 32.0, "{sweep:?}");
+}
+
+#[test]
+fn the_calibration_runs_make_the_calls_that_moto_counted() {
+    let moto: Value = serde_json::from_str(&repo_file("bench/results/org.json")).unwrap();
+    for measured in suite::measured(&moto).unwrap() {
+        let outcome = run(&suite::calibration(&measured, 27)).unwrap();
+        let sweep = &outcome.sweeps[0];
+        if measured.mode == "audit" {
+            // What the benchmark checks of every audit: the seeded non-compliant VPCs found.
+            assert_eq!(sweep.vpcs.would_remediate, 1050);
+        }
+        let compared = suite::compare(&measured, &serde_json::to_value(&outcome).unwrap());
+        assert_eq!(compared["calls_match"], true, "{compared:#}");
+        assert_eq!(compared["within_tolerance"], true, "{compared:#}");
+    }
+}
+
+/// The simulation copies numbers it cannot import (it depends on flowguard-core only): each
+/// must still be what its source says.
+#[test]
+fn the_copied_numbers_are_still_their_sources() {
+    let sources: [(&str, &[&str]); 8] = [
+        (
+            "crates/aws/src/config.rs",
+            &[
+                "pub const MAX_ATTEMPTS: u32 = 3;",
+                "pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);",
+                "pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);",
+                ".with_initial_backoff(Duration::from_millis(100))",
+                ".with_max_backoff(Duration::from_secs(2))",
+                "pub const CLI_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);",
+            ],
+        ),
+        (
+            "crates/aws/src/organization/directory.rs",
+            &[
+                "pub const ORGANIZATIONS_ATTEMPTS: u32 = 6;",
+                "pub const ORGANIZATIONS_MAX_BACKOFF: Duration = Duration::from_secs(10);",
+                "pub const ORGANIZATIONS_TIMEOUT: Duration = Duration::from_secs(60);",
+                "pub const SCOPE_REFRESH: Duration = Duration::from_secs(15 * 60);",
+            ],
+        ),
+        (
+            "crates/aws/src/organization/mod.rs",
+            &["const PAGE_SIZE: i32 = 20;"],
+        ),
+        (
+            "crates/aws/src/inventory.rs",
+            &[
+                "pub const MAX_FILTER_VALUES: usize = 200;",
+                "pub const MAX_LOG_GROUP_IDENTIFIERS: usize = 50;",
+                "const CONCURRENT_LOG_GROUP_LOOKUPS: usize = 4;",
+            ],
+        ),
+        (
+            "crates/aws/src/integrations.rs",
+            &[
+                "pub const MAX_FILTER_VALUES: usize = 20;",
+                "const CONCURRENT_UPDATES: usize = 4;",
+            ],
+        ),
+        (
+            "crates/lambda/src/lib.rs",
+            &[
+                "pub const REPORT_TIME: Duration = Duration::from_secs(2);",
+                "MAX_CALLS_PER_UNIT as u64 * OPERATION_TIMEOUT.as_secs() + REPORT_TIME.as_secs(),",
+            ],
+        ),
+        ("cdk/lib/hub-stack.ts", &["timeout: Duration.minutes(15),"]),
+        ("cdk/lib/config.ts", &["sweepSchedule: 'rate(1 hour)',"]),
+    ];
+    for (path, lines) in sources {
+        let text = repo_file(path);
+        for line in lines {
+            assert!(
+                text.contains(line),
+                "{path} no longer says `{line}`: update crates/sim (model.rs, ports.rs, run.rs, suite.rs) to match"
+            );
+        }
+    }
+}
