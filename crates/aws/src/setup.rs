@@ -178,15 +178,31 @@ impl Controller {
         deadline: Option<Deadline>,
         on_run: impl FnMut(&AccountRun) + Send,
     ) -> Result<Handled, HandlerError> {
-        let (reach, warning) = self
-            .reach()
-            .await
-            .map_err(|error| HandlerError::Reconcile {
-                error: ReconcileError::Observe(error),
-            })?;
-        let mut handled =
-            handler::handle_trigger(&self.places, &self.setup, &reach, trigger, deadline, on_run)
-                .await?;
+        let unreadable = |error| HandlerError::Reconcile {
+            error: ReconcileError::Observe(error),
+        };
+        // A sweep starts on the last good list and refreshes it alongside, for the next sweep;
+        // an event waits for a fresh list (its account may be new).
+        let (reach, warning, refresh) = match &self.directory {
+            Some(directory) if trigger.is_schedule() => {
+                directory.reach_for_sweep().await.map_err(unreadable)?
+            }
+            _ => {
+                let (reach, warning) = self.reach().await.map_err(unreadable)?;
+                (reach, warning, false)
+            }
+        };
+        let handling =
+            handler::handle_trigger(&self.places, &self.setup, &reach, trigger, deadline, on_run);
+        let refreshing = async {
+            if let (true, Some(directory)) = (refresh, &self.directory)
+                && let Err(error) = directory.refresh().await
+            {
+                tracing::warn!(%error, "the organization's account list could not be refreshed");
+            }
+        };
+        let (handled, ()) = futures::join!(handling, refreshing);
+        let mut handled = handled?;
         if let Some(warning) = warning {
             handled.warn(warning);
         }

@@ -175,7 +175,7 @@ pub async fn handle_trigger<P: Places>(
             match trigger.target {
                 Target::Ignored => return ignored(&trigger, false),
                 // The schedule names no API call: it sweeps the organization.
-                Target::Sweep if trigger.event_name.is_none() => {
+                Target::Sweep if trigger.is_schedule() => {
                     let accounts = scope.sweep_order(due, trigger.time);
                     let plan = Sweep {
                         setup,

@@ -1,6 +1,9 @@
 //! [`Directory`]: the accounts in scope of an organization, read from Organizations once and
 //! again at most every [`SCOPE_REFRESH`] after, so that a long-lived hub covers a new account
-//! by the next sweep after its spoke exists. A failed refresh keeps the last good list for
+//! by the next sweep after its spoke exists. An event waits for a list younger than that; a
+//! sweep starts at once on the last good list and refreshes it beside the sweep, for the next
+//! one (listing takes a page per 20 accounts: minutes in a large organization, which would
+//! otherwise come out of every sweep's time). A failed refresh keeps the last good list for
 //! up to [`SCOPE_MAX_AGE`], said in the sweep's report; only with no list at all does an
 //! invocation fail. The directory also remembers, while the function stays warm, which
 //! accounts the last sweep did not check or found failing: the next sweep takes them first.
@@ -133,6 +136,52 @@ impl Directory {
         })
     }
 
+    /// Where a sweep acts now, without waiting for the list: the last good list while it is
+    /// younger than [`SCOPE_MAX_AGE`] (listing a large organization takes minutes of the
+    /// invocation: 20 accounts a page), and whether it is older than [`SCOPE_REFRESH`], so
+    /// that the caller refreshes it beside the sweep ([`Directory::refresh`]) for the next one.
+    /// Without such a list it reads one first, as [`Directory::reach`] does.
+    pub async fn reach_for_sweep(&self) -> Result<(Reach, Option<String>, bool), AwsError> {
+        let kept = {
+            let state = self.state.lock().await;
+            state
+                .scope
+                .as_ref()
+                .filter(|(read_at, _)| read_at.elapsed() < self.max_age)
+                .map(|(read_at, scope)| (scope.clone(), read_at.elapsed() >= self.refresh))
+        };
+        match kept {
+            Some((scope, stale)) => Ok((self.reach_of(scope).await, None, stale)),
+            None => self
+                .reach()
+                .await
+                .map(|(reach, warning)| (reach, warning, false)),
+        }
+    }
+
+    /// Reads the list again and keeps it when the read succeeds; a failed read leaves the
+    /// last good one (the next sweep's reach says how old it is, once past [`SCOPE_REFRESH`]).
+    pub async fn refresh(&self) -> Result<(), AwsError> {
+        let scope = self.list().await?;
+        self.state.lock().await.scope = Some((Instant::now(), scope));
+        Ok(())
+    }
+
+    /// How many accounts the kept list holds (tests).
+    #[cfg(test)]
+    async fn scope_now(&self) -> usize {
+        let state = self.state.lock().await;
+        state.scope.as_ref().map_or(0, |(_, scope)| scope.len())
+    }
+
+    async fn reach_of(&self, scope: AccountScope) -> Reach {
+        Reach::Organization {
+            scope,
+            concurrency: self.org.concurrency,
+            due: self.state.lock().await.due.clone(),
+        }
+    }
+
     /// Where the hub acts now: the accounts in scope, the configured concurrency, the accounts
     /// due first, and the warning of a list that could not be refreshed.
     pub async fn reach(&self) -> Result<(Reach, Option<String>), AwsError> {
@@ -213,6 +262,39 @@ mod tests {
         assert!(warning.contains("last good list"), "{warning}");
         directory.max_age = Duration::ZERO;
         assert!(directory.scope().await.is_err());
+        assert_eq!(listing.num_calls(), 3);
+    }
+
+    /// A sweep does not wait for the list: it takes the last good one and says it is stale;
+    /// the refresh beside it reads the list once, and a failed refresh keeps the old list.
+    #[tokio::test]
+    async fn a_sweep_starts_on_the_last_good_list_and_refreshes_it_beside() {
+        let listing = mock!(aws_sdk_organizations::Client::list_accounts)
+            .sequence()
+            .output(|| accounts(&["111111111111"]))
+            .output(|| accounts(&["111111111111", "222222222222"]))
+            .error(refused)
+            .build();
+        let client = mock_client!(aws_sdk_organizations, RuleMode::Sequential, [&listing]);
+        let mut directory = Directory::with_client(whole_organization(), client);
+        // No list yet: the first sweep reads one before it starts.
+        let (Reach::Organization { scope, .. }, None, false) =
+            directory.reach_for_sweep().await.unwrap()
+        else {
+            panic!("the first sweep did not read the list");
+        };
+        assert_eq!((scope.len(), listing.num_calls()), (1, 1));
+        directory.refresh = Duration::ZERO;
+        let (Reach::Organization { scope, .. }, None, true) =
+            directory.reach_for_sweep().await.unwrap()
+        else {
+            panic!("a stale list was not taken as it is");
+        };
+        assert_eq!((scope.len(), listing.num_calls()), (1, 1));
+        directory.refresh().await.unwrap();
+        assert_eq!(directory.scope_now().await, 2);
+        assert!(directory.refresh().await.is_err());
+        assert_eq!(directory.scope_now().await, 2, "the last good list stays");
         assert_eq!(listing.num_calls(), 3);
     }
 }

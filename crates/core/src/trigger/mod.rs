@@ -92,6 +92,12 @@ pub struct Trigger {
 }
 
 impl Trigger {
+    /// Whether this is a sweep that names no API call: the schedule (or a manual sweep), which
+    /// in organization mode sweeps every account in scope.
+    pub fn is_schedule(&self) -> bool {
+        self.target == Target::Sweep && self.event_name.is_none()
+    }
+
     /// A sweep not caused by an event (the CLI's `audit`, `plan`, `apply`).
     pub fn manual_sweep(reason: impl Into<String>) -> Self {
         Self {
