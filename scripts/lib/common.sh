@@ -28,6 +28,33 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# Headless Chromium from the Debian packages, for the browser test of the HTML report
+# (tests/e2e/html.rs), which finds it at CHROMIUM. Installed with apt-get when missing (as root,
+# or through sudo). Not pinned, as no apt package of the project is: Debian's archive serves
+# only the current build of `chromium`, which security updates replace every few weeks (this
+# machine's lists offered 148.0.7778.167-1~deb12u1 before an apt-get update and
+# 156.0.8078.129-1~deb12u1 after it), so a pinned version would soon not install. The version
+# in use is printed; the test needs nothing of a particular one.
+ensure_chromium() {
+  if [ -n "${CHROMIUM:-}" ] && [ -x "$CHROMIUM" ]; then
+    :
+  elif command -v chromium > /dev/null; then
+    CHROMIUM="$(command -v chromium)"
+  else
+    command -v apt-get > /dev/null ||
+      die "chromium is needed for the HTML report's browser test: install it, or set CHROMIUM to its path"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    say "installing chromium from the Debian packages (the HTML report's browser test)"
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends chromium > /dev/null
+    CHROMIUM="$(command -v chromium)" || die "apt-get installed no chromium"
+  fi
+  export CHROMIUM
+  say "chromium: $("$CHROMIUM" --version 2> /dev/null) ($CHROMIUM)"
+}
+
 # Dummy credentials and no instance metadata: the SDK can never find real credentials.
 use_dummy_aws() {
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing

@@ -48,6 +48,7 @@
 
 mod asff;
 mod csv;
+pub mod html;
 mod ocsf;
 mod time;
 mod verdict;
