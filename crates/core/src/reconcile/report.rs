@@ -94,6 +94,7 @@ async fn plan_report<I: Inventory>(
         .iter()
         .map(|v| VpcReport {
             vpc_id: v.vpc_id.clone(),
+            name: v.name.clone(),
             status: status_without_changes(v),
             reason: v.reason.clone(),
             checks: v.checks.clone(),
@@ -227,6 +228,7 @@ pub(super) fn vpc_reports(
             }
             VpcReport {
                 vpc_id: v.vpc_id.clone(),
+                name: v.name.clone(),
                 status,
                 reason,
                 checks: v.checks.clone(),
