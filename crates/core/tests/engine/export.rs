@@ -327,6 +327,7 @@ fn finding(status: VpcStatus, checks: Checks) -> Finding {
 fn passing_checks(retention: Option<Retention>) -> Checks {
     Checks {
         active_flow_log: true,
+        security_hub_ec2_6: true,
         captures_rejects: true,
         delivering: true,
         log_group: Some(LogGroupName::new(MANAGED)),
