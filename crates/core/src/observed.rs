@@ -15,7 +15,18 @@ pub struct Vpc {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The tag key whose value names a resource in the AWS console.
+pub const NAME_TAG: &str = "Name";
+
 impl Vpc {
+    /// Its `Name` tag, when it has one that is not blank.
+    pub fn name(&self) -> Option<&str> {
+        self.tags
+            .get(NAME_TAG)
+            .map(String::as_str)
+            .filter(|name| !name.trim().is_empty())
+    }
+
     /// Whether another account than `account` owns it (unknown owner or account: no).
     pub fn is_owned_by_another(&self, account: &str) -> bool {
         !account.is_empty()
@@ -218,5 +229,22 @@ mod tests {
         assert!(!vpc.is_owned_by_another("123456789012"));
         vpc.owner_id = None;
         assert!(!vpc.is_owned_by_another("123456789012"));
+    }
+
+    #[test]
+    fn a_vpc_is_named_by_its_name_tag() {
+        let mut vpc = Vpc {
+            id: VpcId::new("vpc-1"),
+            owner_id: None,
+            tags: BTreeMap::new(),
+        };
+        assert_eq!(vpc.name(), None);
+        vpc.tags
+            .insert("name".into(), "lower case is another key".into());
+        assert_eq!(vpc.name(), None);
+        vpc.tags.insert(NAME_TAG.into(), "  ".into());
+        assert_eq!(vpc.name(), None, "a blank name is no name");
+        vpc.tags.insert(NAME_TAG.into(), "prod, eu".into());
+        assert_eq!(vpc.name(), Some("prod, eu"));
     }
 }

@@ -116,6 +116,9 @@ impl From<&Trigger> for TriggerReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VpcReport {
     pub vpc_id: VpcId,
+    /// The VPC's `Name` tag; absent when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub status: VpcStatus,
     pub reason: String,
     pub checks: Checks,

@@ -7,6 +7,7 @@
 use crate::ids::LogGroupName;
 use crate::observed::{Destination, FlowLog, LogGroup, Observed, Retention, Vpc};
 use crate::policy::Policy;
+use crate::vocab::TrafficType;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -76,11 +77,16 @@ pub fn judge(
 }
 
 /// The facts an auditor reads per VPC: the CIS benchmark's own test (an ACTIVE flow log
-/// exists) and flowguard's stricter checks, each over all of the VPC's flow logs.
+/// exists), Security Hub EC2.6's, and flowguard's stricter checks, each over all of the VPC's
+/// flow logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Checks {
     /// CIS 3.x audit step: at least one flow log with `FlowLogStatus=ACTIVE`.
     pub active_flow_log: bool,
+    /// Security Hub EC2.6's test (AWS Config's `vpc-flow-logs-enabled`, whose `trafficType` EC2.6
+    /// fixes to REJECT): an ACTIVE flow log captures rejected traffic, REJECT or ALL, whatever
+    /// the policy's traffic type. Neither its delivery nor its destination counts.
+    pub security_hub_ec2_6: bool,
     /// An ACTIVE flow log captures the policy's traffic type.
     pub captures_rejects: bool,
     /// An ACTIVE flow log of the right traffic type is not failing delivery.
@@ -243,8 +249,13 @@ fn checks(
             .map(|g| RetentionCheck::Kept(g.retention)),
         None => s3_destination.as_ref().map(|_| RetentionCheck::Unverified),
     };
+    let security_hub_ec2_6 = active.iter().any(|fl| {
+        fl.traffic_type
+            .is_some_and(|t| t.satisfies(TrafficType::Reject))
+    });
     Checks {
         active_flow_log: !active.is_empty(),
+        security_hub_ec2_6,
         captures_rejects: !capturing.is_empty(),
         delivering,
         log_group,

@@ -175,6 +175,7 @@ mod tests {
     fn emf_record_has_the_metrics() {
         let vpc = |id: &str, status| VpcReport {
             vpc_id: VpcId::new(id),
+            name: None,
             status,
             reason: String::new(),
             checks: Checks::default(),

@@ -101,7 +101,8 @@ fn sort_batch_actions(report: &mut Value) {
 
 /// `flowguard audit --format asff`: what it prints, Security Hub's `BatchImportFindings`
 /// takes as it is (moto's Security Hub), and `GetFindings` reads it back, one finding per VPC
-/// with the compliance status of flowguard's verdict.
+/// with the compliance status of flowguard's control (flowguard.1), EC2.6's verdict in its
+/// status reasons, and the VPC's Name tag on its resource.
 #[tokio::test]
 #[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn the_asff_export_imports_into_security_hub_and_reads_back() {
@@ -110,19 +111,29 @@ async fn the_asff_export_imports_into_security_hub_and_reads_back() {
     let seed = Seed::new(&m.clients(REGION).await);
     let bare = seed.vpc().await;
     seed.log_group(MANAGED_GROUP, Some(365)).await;
-    let logged = seed.vpc().await;
+    let logged = seed
+        .named_vpc("prod, \"eu\"", "10.1.0.0/16", &[("team", "net")])
+        .await;
     seed.foreign_flow_log(
         &logged,
         aws_sdk_ec2::types::TrafficType::Reject,
         MANAGED_GROUP,
     )
     .await;
+    // Passes EC2.6, fails only flowguard's retention.
+    let (short, _) = seed
+        .vpc_logging_into(
+            "/short/flow-logs",
+            Some(30),
+            aws_sdk_ec2::types::TrafficType::Reject,
+        )
+        .await;
 
     let out = flowguard(&m, &["audit", "--format", "asff"]).run();
     out.expect(1);
     let findings = out.json();
     let findings = findings.as_array().unwrap();
-    assert_eq!(findings.len(), 3, "one per VPC (moto's default VPC too)");
+    assert_eq!(findings.len(), 4, "one per VPC (moto's default VPC too)");
 
     let hub = aws_sdk_securityhub::Client::new(&m.config(REGION).await);
     // The SDK's own JSON shape of a finding is not public: import through the wire format,
@@ -136,11 +147,11 @@ async fn the_asff_export_imports_into_security_hub_and_reads_back() {
         .unwrap();
     assert_eq!(
         (answer.success_count(), answer.failed_count()),
-        (Some(3), Some(0))
+        (Some(4), Some(0))
     );
 
     let back = hub.get_findings().send().await.unwrap();
-    let status = |vpc: &str| {
+    let finding = |vpc: &str| {
         back.findings()
             .iter()
             .find(|f| {
@@ -148,20 +159,53 @@ async fn the_asff_export_imports_into_security_hub_and_reads_back() {
                     .iter()
                     .any(|r| r.id().is_some_and(|id| id.ends_with(vpc)))
             })
-            .and_then(|f| f.compliance())
-            .and_then(|c| c.status())
-            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| panic!("no finding of {vpc}"))
     };
-    assert_eq!(status(&bare).as_deref(), Some("FAILED"));
-    assert_eq!(status(&logged).as_deref(), Some("PASSED"));
+    let status = |vpc: &str| {
+        let compliance = finding(vpc).compliance().unwrap();
+        let codes: Vec<&str> = (compliance.status_reasons().iter())
+            .filter_map(|r| r.reason_code())
+            .collect();
+        (
+            compliance.status().map(|s| s.as_str().to_owned()),
+            compliance.security_control_id().map(str::to_owned),
+            codes.join("; "),
+        )
+    };
+    let control = Some("flowguard.1".to_owned());
+    assert_eq!(
+        status(&bare),
+        (
+            Some("FAILED".into()),
+            control.clone(),
+            "NO_ACTIVE_FLOW_LOG; EC2_6_FAILED".into()
+        )
+    );
+    assert_eq!(
+        status(&logged),
+        (Some("PASSED".into()), control.clone(), String::new())
+    );
+    assert_eq!(
+        status(&short),
+        (
+            Some("FAILED".into()),
+            control,
+            "RETENTION_TOO_SHORT; EC2_6_PASSED".into()
+        ),
+        "passes EC2.6, fails only flowguard's stricter policy"
+    );
+    let tags = finding(&logged).resources()[0].tags().cloned();
+    assert_eq!(
+        tags,
+        Some([("Name".to_owned(), "prod, \"eu\"".to_owned())].into()),
+        "the VPC's Name tag, read from EC2"
+    );
 }
 
 /// One ASFF finding of the export, as the SDK type (the fields BatchImportFindings requires,
 /// and the compliance status the test reads back).
 fn asff_finding(f: &Value) -> aws_sdk_securityhub::types::AwsSecurityFinding {
-    use aws_sdk_securityhub::types::{
-        AwsSecurityFinding, Compliance, ComplianceStatus, Resource, Severity, SeverityLabel,
-    };
+    use aws_sdk_securityhub::types::{AwsSecurityFinding, Resource, Severity, SeverityLabel};
     let s = |key: &str| {
         f[key]
             .as_str()
@@ -198,15 +242,54 @@ fn asff_finding(f: &Value) -> aws_sdk_securityhub::types::AwsSecurityFinding {
             Resource::builder()
                 .r#type(resource["Type"].as_str().unwrap())
                 .id(resource["Id"].as_str().unwrap())
+                .set_tags(resource.get("Tags").map(|tags| {
+                    (tags.as_object().unwrap().iter())
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                        .collect()
+                }))
                 .build(),
         )
-        .compliance(
-            Compliance::builder()
-                .status(ComplianceStatus::from(
-                    f["Compliance"]["Status"].as_str().unwrap(),
-                ))
-                .build(),
-        )
+        .compliance(compliance(&f["Compliance"]))
+        .build()
+}
+
+/// ASFF's `Compliance` as the SDK type: status, control, its parameters, the status reasons.
+fn compliance(c: &Value) -> aws_sdk_securityhub::types::Compliance {
+    use aws_sdk_securityhub::types::{
+        Compliance, ComplianceStatus, SecurityControlParameter, StatusReason,
+    };
+    let text = |v: &Value| v.as_str().unwrap().to_owned();
+    let items = |key: &str| {
+        c.get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    Compliance::builder()
+        .status(ComplianceStatus::from(c["Status"].as_str().unwrap()))
+        .security_control_id(text(&c["SecurityControlId"]))
+        .set_security_control_parameters(Some(
+            (items("SecurityControlParameters").iter())
+                .map(|p| {
+                    SecurityControlParameter::builder()
+                        .name(text(&p["Name"]))
+                        .set_value(Some(
+                            p["Value"].as_array().unwrap().iter().map(text).collect(),
+                        ))
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_status_reasons(Some(
+            (items("StatusReasons").iter())
+                .map(|r| {
+                    StatusReason::builder()
+                        .reason_code(text(&r["ReasonCode"]))
+                        .description(text(&r["Description"]))
+                        .build()
+                })
+                .collect(),
+        ))
         .build()
 }
 
@@ -239,4 +322,8 @@ async fn the_csv_and_ocsf_exports_have_one_finding_per_vpc() {
         "{}",
         ocsf.stdout
     );
+    let event = (events.iter())
+        .find(|e| e["resources"][0]["uid"].as_str().unwrap().ends_with(&vpc))
+        .unwrap();
+    assert_eq!(event["status_code"], "FAIL", "as Prowler's OCSF says it");
 }

@@ -16,18 +16,25 @@
 //! - `Workflow` and `Note` are only read when the finding is created (`BatchImportFindings`
 //!   cannot update them later); Security Hub itself moves the workflow back to `NEW` when the
 //!   compliance status turns from `PASSED` to `FAILED`.
-//! - `Compliance.SecurityControlId` is `EC2.6`: the API reference lets finding providers put
-//!   their own content in `Compliance`. `AssociatedStandards` is left out: it names the standards
-//!   enabled in the account's Security Hub, which flowguard does not know.
+//! - `Compliance` is flowguard's control's (the API reference lets finding providers put their
+//!   own content there): `SecurityControlId` `flowguard.1`, its `SecurityControlParameters` (the
+//!   policy's `trafficType` and `retentionDays`), its `Status`, and its `StatusReasons`: each
+//!   point of the policy that fails, then EC2.6's verdict (`EC2_6_PASSED`: only the stricter
+//!   policy fails; `EC2_6_FAILED`). EC2.6's verdict is also `ProductFields`'
+//!   `flowguard/security_hub/EC2.6`, which `GetFindings` can filter on. `AssociatedStandards`
+//!   is left out: it names the standards enabled in the account's Security Hub, which
+//!   flowguard does not know.
+//! - The VPC's `Name` tag is its resource's `Tags` (and `ProductFields`' `flowguard/vpc_name`).
 //! - The top-level `Region` is left out: Security Hub fills it and `BatchImportFindings` cannot
 //!   set it. `Resources[].Partition` is set only for the values the API accepts (`aws`, `aws-cn`,
 //!   `aws-us-gov`).
 
 use super::time::Timestamp;
 use super::{
-    CONTROL_TITLE, ExportContext, ExportError, FINDING_TYPE, Finding, Findings,
-    SECURITY_HUB_CONTROL, remediation, retention, truncate,
+    ExportContext, ExportError, FINDING_TYPE, FLOWGUARD_CONTROL, Finding, Findings,
+    SECURITY_HUB_CONTROL, flowguard_title, remediation, retention, truncate,
 };
+use crate::observed::NAME_TAG;
 use crate::report::VpcStatus;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -41,6 +48,10 @@ const DESCRIPTION_MAX: usize = 1024;
 const NOTE_MAX: usize = 512;
 const RECOMMENDATION_MAX: usize = 512;
 const PRODUCT_FIELD_VALUE_MAX: usize = 2048;
+/// A status reason's description: the API gives no limit; this keeps a finding small.
+const STATUS_REASON_MAX: usize = 1024;
+/// AWS's limit on a tag value.
+const TAG_VALUE_MAX: usize = 256;
 
 /// The partitions that `Resource.Partition` accepts.
 const RESOURCE_PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
@@ -100,6 +111,8 @@ struct Resource {
     #[serde(skip_serializing_if = "Option::is_none")]
     partition: Option<&'static str>,
     region: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: BTreeMap<&'static str, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,6 +121,23 @@ struct Compliance {
     status: &'static str,
     related_requirements: Vec<String>,
     security_control_id: &'static str,
+    security_control_parameters: [Parameter; 2],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    status_reasons: Vec<StatusReason>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Parameter {
+    name: &'static str,
+    value: [String; 1],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct StatusReason {
+    reason_code: &'static str,
+    description: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -166,26 +196,45 @@ fn finding(finding: &Finding, ctx: &ExportContext, at: &str) -> AsffFinding {
         last_observed_at: at.to_owned(),
         severity: severity.clone(),
         title: truncate(
-            &format!("{SECURITY_HUB_CONTROL} {CONTROL_TITLE}"),
+            &format!("{FLOWGUARD_CONTROL} {}", flowguard_title(ctx)),
             TITLE_MAX,
         ),
-        description: truncate(&finding.description(), DESCRIPTION_MAX),
+        description: truncate(&finding.description(&verdict), DESCRIPTION_MAX),
         remediation: Remediation {
             recommendation: Recommendation {
                 text: truncate(&remediation(ctx), RECOMMENDATION_MAX),
             },
         },
-        product_fields: product_fields(finding),
+        product_fields: product_fields(finding, verdict.security_hub.as_str()),
         resources: vec![Resource {
             r#type: "AwsEc2Vpc",
             id: finding.vpc_arn(),
             partition: RESOURCE_PARTITIONS.into_iter().find(|p| *p == partition),
             region: region.clone(),
+            tags: (finding.name.iter())
+                .map(|name| (NAME_TAG, truncate(name, TAG_VALUE_MAX)))
+                .collect(),
         }],
         compliance: Compliance {
             status: verdict.compliance.as_str(),
             related_requirements: super::cis_requirements(),
-            security_control_id: SECURITY_HUB_CONTROL,
+            security_control_id: FLOWGUARD_CONTROL,
+            security_control_parameters: [
+                Parameter {
+                    name: "trafficType",
+                    value: [ctx.traffic_type.as_str().to_owned()],
+                },
+                Parameter {
+                    name: "retentionDays",
+                    value: [ctx.min_retention_days.to_string()],
+                },
+            ],
+            status_reasons: (finding.status_reasons(ctx).into_iter())
+                .map(|r| StatusReason {
+                    reason_code: r.code,
+                    description: truncate(&r.description, STATUS_REASON_MAX),
+                })
+                .collect(),
         },
         finding_provider_fields: FindingProviderFields {
             severity,
@@ -211,7 +260,7 @@ fn finding(finding: &Finding, ctx: &ExportContext, at: &str) -> AsffFinding {
 
 /// flowguard's own facts, under `flowguard/…` keys (Security Hub reserves `aws/…`). The API
 /// takes no empty value, so absent facts are left out.
-fn product_fields(finding: &Finding) -> BTreeMap<String, String> {
+fn product_fields(finding: &Finding, security_hub: &str) -> BTreeMap<String, String> {
     let checks = &finding.checks;
     let mut fields = BTreeMap::new();
     let mut put = |key: &str, value: String| {
@@ -225,7 +274,16 @@ fn product_fields(finding: &Finding) -> BTreeMap<String, String> {
     put("status", finding.status.as_str().to_owned());
     put("reason", finding.reason.clone());
     put("vpc_id", finding.vpc_id.to_string());
+    put("vpc_name", finding.name.clone().unwrap_or_default());
+    put(
+        &format!("security_hub/{SECURITY_HUB_CONTROL}"),
+        security_hub.to_owned(),
+    );
     put("checks/active_flow_log", checks.active_flow_log.to_string());
+    put(
+        "checks/security_hub_ec2_6",
+        checks.security_hub_ec2_6.to_string(),
+    );
     put(
         "checks/captures_rejects",
         checks.captures_rejects.to_string(),

@@ -3,11 +3,17 @@
 //! quoted, quotes doubled), so a reason holding any of them reads back whole.
 
 use super::time::Timestamp;
-use super::{ExportContext, ExportError, Finding, Findings, SECURITY_HUB_CONTROL, retention};
+use super::{
+    ExportContext, ExportError, FLOWGUARD_CONTROL, Finding, Findings, SECURITY_HUB_CONTROL,
+    retention,
+};
 
-/// The columns, in order. Booleans are `true`/`false`; `retention` is a number of days or
-/// `never_expire`; empty cells are values that do not apply (no log group, no owner).
-pub const CSV_COLUMNS: [&str; 18] = [
+/// The columns, in order; they only ever grow at the end. Booleans are `true`/`false`;
+/// `retention` is a number of days or `never_expire`; empty cells are values that do not apply
+/// (no log group, no owner, no `Name` tag). `compliance` and `severity` are flowguard's control's
+/// (`flowguard_control`), `security_hub_compliance` is EC2.6's (`security_hub_control`) by its
+/// own test, and `reason_codes` the codes of the finding's status reasons, `; `-separated.
+pub const CSV_COLUMNS: [&str; 22] = [
     "generated_at",
     "account",
     "region",
@@ -26,6 +32,10 @@ pub const CSV_COLUMNS: [&str; 18] = [
     "security_hub_control",
     "cis_requirements",
     "reason",
+    "security_hub_compliance",
+    "flowguard_control",
+    "reason_codes",
+    "vpc_name",
 ];
 
 pub(super) fn render(
@@ -76,5 +86,12 @@ fn row(
         SECURITY_HUB_CONTROL.to_owned(),
         requirements.to_owned(),
         finding.reason.clone(),
+        verdict.security_hub.as_str().to_owned(),
+        FLOWGUARD_CONTROL.to_owned(),
+        (finding.status_reasons(ctx).iter())
+            .map(|r| r.code)
+            .collect::<Vec<_>>()
+            .join("; "),
+        finding.name.clone().unwrap_or_default(),
     ]
 }

@@ -15,26 +15,36 @@
 //! - [`Format::Ocsf`] (module `ocsf`): a JSON array of OCSF Compliance Findings (class 2003) of
 //!   schema version [`OCSF_VERSION`].
 //!
-//! ## Controls
-//! Every finding maps to the CIS AWS Foundations Benchmark recommendation "Ensure VPC flow
-//! logging is enabled in all VPCs" — 3.7 in v3.0.0, v4.0.0 and v5.0.0, 4.7 in v6.0.0 and
-//! v7.0.0 ([`CIS_REQUIREMENTS`]) — and to AWS Security Hub control EC2.6
-//! ([`SECURITY_HUB_CONTROL`]), whose severity in Security Hub is Medium.
+//! ## Controls and verdicts
+//! Every finding is the verdict of flowguard's own control, [`FLOWGUARD_CONTROL`]
+//! (`flowguard.1`: an ACTIVE flow log that captures the policy's traffic type, is delivering,
+//! and delivers to a group that keeps data at least the policy's retention), which maps to the
+//! CIS AWS Foundations Benchmark recommendation "Ensure VPC flow logging is enabled in all
+//! VPCs" — 3.7 in v3.0.0, v4.0.0 and v5.0.0, 4.7 in v6.0.0 and v7.0.0 ([`CIS_REQUIREMENTS`]) —
+//! and its impact note (365 days). Beside it, each finding states AWS Security Hub control EC2.6's
+//! verdict ([`SECURITY_HUB_CONTROL`], severity Medium) by EC2.6's own, laxer test: an ACTIVE flow
+//! log capturing REJECT or ALL traffic ([`crate::rule::Checks::security_hub_ec2_6`]). A VPC
+//! that passes EC2.6 and fails only flowguard's policy (a group kept too briefly, a flow log
+//! failing delivery, a REJECT flow log under a policy of ALL) is exported as flowguard.1
+//! `FAILED` with EC2.6 `PASSED`, never as "EC2.6 FAILED", so an auditor can reconcile the
+//! export with Security Hub's own EC2.6 findings. ASFF puts EC2.6's verdict in
+//! `Compliance.StatusReasons` and `ProductFields`, OCSF in `compliance.checks`, CSV in
+//! `security_hub_compliance`.
 //!
 //! ## Compliance mapping
-//! | flowguard status | compliance | severity | ASFF workflow | ASFF record state |
-//! |---|---|---|---|---|
-//! | `compliant`, `remediated` | `PASSED` | `INFORMATIONAL` | `RESOLVED` | `ACTIVE` |
-//! | `would_remediate`, `failed` | `FAILED` | `MEDIUM` | `NEW` | `ACTIVE` |
-//! | `exempt` | `PASSED` or `FAILED`, by its checks | `INFORMATIONAL` or `MEDIUM` | `SUPPRESSED`, with a note: exempt by tag | `ACTIVE` |
-//! | `not_owned` | `NOT_AVAILABLE`: enforced in the owner's account | `INFORMATIONAL` | `NEW` | `ACTIVE` |
-//! | `gone` | `NOT_AVAILABLE` | `INFORMATIONAL` | `RESOLVED` | `ARCHIVED` |
+//! | flowguard status | flowguard.1 | EC2.6 | severity | ASFF workflow | ASFF record state |
+//! |---|---|---|---|---|---|
+//! | `compliant`, `remediated` | `PASSED` | `PASSED` | `INFORMATIONAL` | `RESOLVED` | `ACTIVE` |
+//! | `would_remediate`, `failed` | `FAILED` | by its checks | `MEDIUM` | `NEW` | `ACTIVE` |
+//! | `exempt` | by its checks | by its checks | `INFORMATIONAL` or `MEDIUM` | `SUPPRESSED`, with a note: exempt by tag | `ACTIVE` |
+//! | `not_owned` | `NOT_AVAILABLE`: enforced in the owner's account | `NOT_AVAILABLE` | `INFORMATIONAL` | `NEW` | `ACTIVE` |
+//! | `gone` | `NOT_AVAILABLE` | `NOT_AVAILABLE` | `INFORMATIONAL` | `RESOLVED` | `ARCHIVED` |
 //!
-//! A passing finding is `INFORMATIONAL`; a failing one has EC2.6's severity, `MEDIUM`; a
-//! finding that cannot be judged here is `INFORMATIONAL`, as nothing is to be done in this
-//! account. An exempt VPC passes when its checks pass the rule: an ACTIVE flow log that
-//! captures rejected traffic and is delivering, into a log group (if it delivers to CloudWatch
-//! Logs) that keeps data at least [`ExportContext::min_retention_days`].
+//! Severity follows flowguard.1: a passing finding is `INFORMATIONAL`; a failing one has EC2.6's
+//! severity, `MEDIUM`; a finding that cannot be judged here is `INFORMATIONAL`, as nothing is
+//! to be done in this account. An exempt VPC passes when its checks pass the policy
+//! ([`verdict::shortfalls`] finds none). A failing finding's reasons
+//! ([`Finding::status_reasons`]) name each point of the policy it fails, then EC2.6's verdict.
 //!
 //! A `gone` VPC is exported, not left out: it was deleted during the run, and an earlier export
 //! may have imported a `FAILED` finding for it. Exporting it `NOT_AVAILABLE` and `ARCHIVED` under
@@ -42,9 +52,10 @@
 //! leave the old finding active for a VPC that no longer exists.
 //!
 //! OCSF carries the same verdict: compliance `status_id` 1 (Pass), 3 (Fail) or 99 (Other, status
-//! `Not Available`); the finding's `status_id` follows the ASFF workflow (1 New, 3 Suppressed,
-//! 4 Resolved) and is 5 (Archived) for a `gone` VPC, whose activity is 3 (Close); every other
-//! finding's activity is 1 (Create).
+//! `Not Available`), and the event's `status_code` `PASS`, `FAIL` or `MANUAL` (Prowler's words);
+//! the finding's `status_id` follows the ASFF workflow (1 New, 3 Suppressed, 4 Resolved) and is 5
+//! (Archived) for a `gone` VPC, whose activity is 3 (Close); every other finding's activity is 1
+//! (Create).
 
 mod asff;
 mod csv;
@@ -59,19 +70,37 @@ use crate::organization::{AccountRun, partition_of};
 use crate::policy::Policy;
 use crate::report::{Report, VpcReport, VpcStatus};
 use crate::rule::{Checks, RetentionCheck};
+use crate::vocab::TrafficType;
 use std::fmt;
 use std::str::FromStr;
 
 pub use self::csv::CSV_COLUMNS;
 pub use self::ocsf::OCSF_VERSION;
-use self::verdict::passes;
-pub use self::verdict::{Compliance, RecordState, Severity, Verdict, Workflow};
+pub use self::verdict::{
+    Compliance, RecordState, Severity, Shortfall, StatusReason, Verdict, Workflow, shortfalls,
+};
 
 /// Security Hub's control for the rule: "VPC flow logging should be enabled in all VPCs".
 pub const SECURITY_HUB_CONTROL: &str = "EC2.6";
 
-/// The title of EC2.6, which is also the findings' title.
+/// The title of EC2.6.
 pub const CONTROL_TITLE: &str = "VPC flow logging should be enabled in all VPCs";
+
+/// flowguard's own control, whose verdict each finding is: its policy, stricter than EC2.6.
+pub const FLOWGUARD_CONTROL: &str = "flowguard.1";
+
+/// The title of [`FLOWGUARD_CONTROL`] under the policy's traffic type and retention, which is
+/// also the findings' title (after the control id).
+pub fn flowguard_title(ctx: &ExportContext) -> String {
+    let traffic = match ctx.traffic_type {
+        TrafficType::All => "all",
+        TrafficType::Reject | TrafficType::Accept => "rejected",
+    };
+    format!(
+        "VPC flow logs should capture {traffic} traffic, deliver it, and keep it at least {} days",
+        ctx.min_retention_days
+    )
+}
 
 /// The CIS AWS Foundations Benchmark's versions and the number of the recommendation "Ensure
 /// VPC flow logging is enabled in all VPCs" in each, as docs/design.md lists them.
@@ -90,12 +119,16 @@ pub const CIS_BENCHMARK: &str = "CIS AWS Foundations Benchmark";
 /// against an industry standard, the CIS benchmark.
 const FINDING_TYPE: &str = "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark";
 
-/// What to do about a failing finding, with the policy's minimum retention.
+/// What to do about a failing finding, with the policy's traffic type and minimum retention.
 fn remediation(ctx: &ExportContext) -> String {
+    let traffic = match ctx.traffic_type {
+        TrafficType::All => "all traffic (ALL)",
+        TrafficType::Reject | TrafficType::Accept => "rejected traffic (REJECT or ALL)",
+    };
     format!(
-        "Create a VPC flow log that captures rejected traffic (REJECT or ALL) into a CloudWatch \
-         Logs group that keeps data at least {} days, with a delivery role: `flowguard apply` \
-         does this, and flowguard's Lambda keeps it so.",
+        "Create a VPC flow log that captures {traffic} into a CloudWatch Logs group that keeps \
+         data at least {} days, with a delivery role: `flowguard apply` does this, and \
+         flowguard's Lambda keeps it so.",
         ctx.min_retention_days
     )
 }
@@ -187,6 +220,8 @@ pub struct ExportContext {
     pub product_version: String,
     /// The policy's minimum retention, to judge an exempt VPC's checks.
     pub min_retention_days: u32,
+    /// The policy's traffic type, which flowguard's control asks for.
+    pub traffic_type: TrafficType,
     /// The policy's exemption tag key, named in an exempt VPC's note.
     pub exempt_tag: String,
 }
@@ -199,6 +234,7 @@ impl ExportContext {
             generated_at: generated_at.into(),
             product_version: env!("CARGO_PKG_VERSION").to_owned(),
             min_retention_days: policy.retention_days,
+            traffic_type: policy.traffic_type,
             exempt_tag: policy.exempt_tag.clone(),
         }
     }
@@ -211,6 +247,8 @@ pub struct Finding {
     pub account: String,
     pub region: String,
     pub vpc_id: VpcId,
+    /// The VPC's `Name` tag, if any.
+    pub name: Option<String>,
     pub status: VpcStatus,
     pub reason: String,
     pub checks: Checks,
@@ -224,6 +262,7 @@ impl Finding {
             account: account.to_owned(),
             region: region.to_owned(),
             vpc_id: vpc.vpc_id.clone(),
+            name: vpc.name.clone(),
             status: vpc.status,
             reason: vpc.reason.clone(),
             checks: vpc.checks.clone(),
@@ -256,46 +295,20 @@ impl Finding {
         )
     }
 
-    /// How the finding reads to compliance tools (see the module's compliance mapping).
-    pub fn verdict(&self, ctx: &ExportContext) -> Verdict {
-        use Compliance::{Failed, NotAvailable, Passed};
-        let (compliance, workflow, record_state) = match self.status {
-            VpcStatus::Compliant | VpcStatus::Remediated => {
-                (Passed, Workflow::Resolved, RecordState::Active)
-            }
-            VpcStatus::WouldRemediate | VpcStatus::Failed => {
-                (Failed, Workflow::New, RecordState::Active)
-            }
-            VpcStatus::Exempt => {
-                let compliance = if passes(&self.checks, ctx.min_retention_days) {
-                    Passed
-                } else {
-                    Failed
-                };
-                (compliance, Workflow::Suppressed, RecordState::Active)
-            }
-            VpcStatus::NotOwned => (NotAvailable, Workflow::New, RecordState::Active),
-            VpcStatus::Gone => (NotAvailable, Workflow::Resolved, RecordState::Archived),
-        };
-        let severity = match compliance {
-            Failed => Severity::Medium,
-            Passed | NotAvailable => Severity::Informational,
-        };
-        Verdict {
-            compliance,
-            severity,
-            workflow,
-            record_state,
-        }
-    }
-
-    /// One line for people: what flowguard found, and where the rule is enforced when not here.
-    fn description(&self) -> String {
+    /// One line for people: what flowguard found, where the rule is enforced when not here,
+    /// and that EC2.6 passes when only flowguard's stricter policy fails.
+    fn description(&self, verdict: &Verdict) -> String {
         let mut text = format!("{}: {}", self.status.as_str(), self.reason);
         if let (VpcStatus::NotOwned, Some(owner)) = (self.status, &self.owner_id)
             && !self.reason.contains(owner.as_str())
         {
             text.push_str(&format!("; enforced in the owner's account {owner}"));
+        }
+        if verdict.stricter_only() {
+            text.push_str(
+                "; Security Hub EC2.6 passes (an ACTIVE flow log captures rejected traffic): \
+                 only flowguard's stricter policy fails",
+            );
         }
         text
     }

@@ -11,12 +11,22 @@
 //!
 //! Each event applies the `cloud` profile (`metadata.profiles`), which makes `cloud` required.
 //! flowguard's own facts (its status, the checks, the owner of a shared VPC) are in the VPC's
-//! `resources[].data`.
+//! `resources[].data`; its `name` is the VPC's `Name` tag, or its id when it has none.
+//!
+//! The verdicts: `compliance` is flowguard's control's (`control` `flowguard.1`, its
+//! `control_parameters`, `status_id`/`status`/`status_code`, and `status_details`: the reason,
+//! then each [`super::StatusReason`] as `CODE: description`, the attribute that replaces
+//! `status_detail`, deprecated since 1.4.0). `compliance.checks` lists the two checks made, each
+//! with its own status: Security Hub's `EC2.6` (by its own test) and `flowguard.1`. The event's
+//! `status_code` is flowguard.1's verdict in Prowler's words (`PASS`, `FAIL`, or `MANUAL` when it
+//! cannot be judged in this account), and its `status_detail` the finding's description, as
+//! Prowler's OCSF fills them, so that tools reading Prowler's output find the verdict.
 
 use super::time::Timestamp;
 use super::{
-    CONTROL_TITLE, Compliance as Status, ExportContext, ExportError, FINDING_TYPE, Finding,
-    Findings, RecordState, SECURITY_HUB_CONTROL, Severity, Workflow, remediation,
+    CONTROL_TITLE, Compliance as Status, ExportContext, ExportError, FINDING_TYPE,
+    FLOWGUARD_CONTROL, Finding, Findings, RecordState, SECURITY_HUB_CONTROL, Severity, Workflow,
+    flowguard_title, remediation,
 };
 use crate::rule::Checks;
 use serde::Serialize;
@@ -41,6 +51,8 @@ struct Event<'a> {
     severity: &'static str,
     status_id: u32,
     status: &'static str,
+    status_code: &'static str,
+    status_detail: String,
     time: i64,
     message: String,
     metadata: Metadata,
@@ -91,11 +103,32 @@ struct FindingInfo {
 #[derive(Debug, Serialize)]
 struct Compliance {
     control: &'static str,
+    control_parameters: [KeyValue; 2],
     standards: Vec<String>,
     requirements: Vec<String>,
     status_id: u32,
     status: &'static str,
-    status_detail: String,
+    status_code: &'static str,
+    status_details: Vec<String>,
+    checks: [Check; 2],
+}
+
+/// A `key_value_object`.
+#[derive(Debug, Serialize)]
+struct KeyValue {
+    name: &'static str,
+    value: String,
+}
+
+/// A `check` of the compliance object: one control's verdict.
+#[derive(Debug, Serialize)]
+struct Check {
+    uid: &'static str,
+    name: String,
+    severity_id: u32,
+    severity: &'static str,
+    status_id: u32,
+    status: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -149,15 +182,32 @@ fn event<'a>(finding: &'a Finding, ctx: &ExportContext, at: Timestamp) -> Event<
         Severity::Informational => (1, "Informational"),
         Severity::Medium => (3, "Medium"),
     };
-    let (compliance_status_id, compliance_status) = match verdict.compliance {
-        Status::Passed => (1, "Pass"),
-        Status::Failed => (3, "Fail"),
-        // OCSF's enums take 0 (Unknown) and 99 (Other) besides their own values; Other says
-        // that `status` holds the source's word, here ASFF's NOT_AVAILABLE.
-        Status::NotAvailable => (99, "Not Available"),
+    let (compliance_status_id, compliance_status) = status_of(verdict.compliance);
+    let status_code = match verdict.compliance {
+        Status::Passed => "PASS",
+        Status::Failed => "FAIL",
+        Status::NotAvailable => "MANUAL",
     };
     let partition = finding.partition();
-    let description = finding.description();
+    let description = finding.description(&verdict);
+    let title = flowguard_title(ctx);
+    let check = |uid, name, status| {
+        let (status_id, status) = status_of(status);
+        Check {
+            uid,
+            name,
+            severity_id: 3,
+            severity: "Medium",
+            status_id,
+            status,
+        }
+    };
+    let status_details = std::iter::once(finding.reason.clone())
+        .chain(
+            (finding.status_reasons(ctx).into_iter())
+                .map(|r| format!("{}: {}", r.code, r.description)),
+        )
+        .collect();
     Event {
         activity_id,
         activity_name,
@@ -171,6 +221,8 @@ fn event<'a>(finding: &'a Finding, ctx: &ExportContext, at: Timestamp) -> Event<
         severity,
         status_id,
         status,
+        status_code,
+        status_detail: description.clone(),
         time: at.unix_millis(),
         message: description.clone(),
         metadata: Metadata {
@@ -194,21 +246,40 @@ fn event<'a>(finding: &'a Finding, ctx: &ExportContext, at: Timestamp) -> Event<
         },
         finding_info: FindingInfo {
             uid: finding.id(),
-            title: format!("{SECURITY_HUB_CONTROL} {CONTROL_TITLE}"),
+            title: format!("{FLOWGUARD_CONTROL} {title}"),
             desc: description,
             types: [FINDING_TYPE],
         },
         compliance: Compliance {
-            control: SECURITY_HUB_CONTROL,
+            control: FLOWGUARD_CONTROL,
+            control_parameters: [
+                KeyValue {
+                    name: "trafficType",
+                    value: ctx.traffic_type.as_str().to_owned(),
+                },
+                KeyValue {
+                    name: "retentionDays",
+                    value: ctx.min_retention_days.to_string(),
+                },
+            ],
             standards: super::cis_standards(),
             requirements: super::cis_requirements(),
             status_id: compliance_status_id,
             status: compliance_status,
-            status_detail: finding.reason.clone(),
+            status_code,
+            status_details,
+            checks: [
+                check(
+                    SECURITY_HUB_CONTROL,
+                    CONTROL_TITLE.to_owned(),
+                    verdict.security_hub,
+                ),
+                check(FLOWGUARD_CONTROL, title, verdict.compliance),
+            ],
         },
         resources: vec![Resource {
             uid: finding.vpc_arn(),
-            name: finding.vpc_id.to_string(),
+            name: (finding.name.clone()).unwrap_or_else(|| finding.vpc_id.to_string()),
             r#type: "AwsEc2Vpc",
             region: finding.region.clone(),
             cloud_partition: partition,
@@ -221,5 +292,16 @@ fn event<'a>(finding: &'a Finding, ctx: &ExportContext, at: Timestamp) -> Event<
         remediation: Remediation {
             desc: remediation(ctx),
         },
+    }
+}
+
+/// A compliance status as OCSF's `status_id` and `status`. OCSF's enums take 0 (Unknown) and 99
+/// (Other) besides their own values; Other says that `status` holds the source's word, here
+/// ASFF's NOT_AVAILABLE.
+fn status_of(status: Status) -> (u32, &'static str) {
+    match status {
+        Status::Passed => (1, "Pass"),
+        Status::Failed => (3, "Fail"),
+        Status::NotAvailable => (99, "Not Available"),
     }
 }

@@ -93,6 +93,7 @@ pub fn report_of(place: &Place, mode: crate::Mode, statuses: &[crate::VpcStatus]
         .enumerate()
         .map(|(i, status)| VpcReport {
             vpc_id: crate::VpcId::new(format!("vpc-{i}")),
+            name: None,
             status: *status,
             reason: String::new(),
             checks: crate::rule::Checks::default(),

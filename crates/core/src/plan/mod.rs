@@ -53,6 +53,8 @@ pub enum Decision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedVpc {
     pub vpc_id: VpcId,
+    /// Its `Name` tag, if any.
+    pub name: Option<String>,
     pub decision: Decision,
     pub reason: String,
     pub checks: Checks,
@@ -207,6 +209,7 @@ pub fn plan(policy: &Policy, observed: &Observed) -> Plan {
     for vpc_id in &observed.missing_vpcs {
         vpcs.push(PlannedVpc {
             vpc_id: vpc_id.clone(),
+            name: None,
             decision: Decision::Gone,
             reason: "the VPC no longer exists".to_owned(),
             checks: Checks::default(),
@@ -231,6 +234,7 @@ fn plan_vpc(
     let evaluation = crate::rule::evaluate_with(policy, vpc, flow_logs.iter().copied(), observed);
     let planned = |decision, reason| PlannedVpc {
         vpc_id: vpc.id.clone(),
+        name: vpc.name().map(str::to_owned),
         decision,
         reason,
         checks: evaluation.checks.clone(),

@@ -95,6 +95,7 @@ async fn plan_report<I: Inventory>(
         .iter()
         .map(|v| VpcReport {
             vpc_id: v.vpc_id.clone(),
+            name: v.name.clone(),
             status: status_without_changes(v),
             reason: v.reason.clone(),
             checks: v.checks.clone(),
@@ -234,6 +235,7 @@ pub(super) fn vpc_reports(
             }
             VpcReport {
                 vpc_id: v.vpc_id.clone(),
+                name: v.name.clone(),
                 status,
                 reason,
                 checks,
@@ -268,6 +270,7 @@ fn checks_after(before: &Checks, done: &[&Action], observed: &Observed, policy: 
     {
         after.active_flow_log = true;
         after.captures_rejects = true;
+        after.security_hub_ec2_6 = true;
         after.delivering = true;
         if let Some(group) = &action.log_group {
             after.retention = kept(group).or(after.retention);

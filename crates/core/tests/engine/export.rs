@@ -31,6 +31,7 @@ fn ctx() -> ExportContext {
         generated_at: GENERATED_AT.to_owned(),
         product_version: "0.1.0".to_owned(),
         min_retention_days: 365,
+        traffic_type: TrafficType::Reject,
         exempt_tag: "flowguard:exempt".to_owned(),
     }
 }
@@ -92,12 +93,12 @@ fn failing_own(id: &str, vpc: &str) -> FlowLog {
 fn us_east_1() -> Report {
     let fake = FakeRegion::new(State {
         vpcs: vec![
-            vpc("vpc-0a1compliant", &[]),
+            vpc("vpc-0a1compliant", &[("Name", "prod")]),
             vpc("vpc-0b2missing", &[]),
             exempt("vpc-0c3exempt"),
             shared("vpc-0d4shared", OWNER),
             vpc("vpc-0e5deleted", &[]),
-            vpc("vpc-0f6failing", &[]),
+            vpc("vpc-0f6failing", &[("Name", "payments, \"eu\"")]),
         ],
         flow_logs: vec![
             ours(flow_log(
@@ -122,7 +123,7 @@ fn eu_west_1() -> Report {
         vpcs: vec![
             vpc("vpc-1a1missing", &[]),
             exempt("vpc-1b2exempt"),
-            vpc("vpc-1c3short", &[]),
+            vpc("vpc-1c3short", &[("Name", "analytics")]),
         ],
         flow_logs: vec![
             flow_log("fl-1b2", "vpc-1b2exempt", TrafficType::All, MANAGED),
@@ -313,6 +314,7 @@ fn finding(status: VpcStatus, checks: Checks) -> Finding {
         account: ACCOUNT.to_owned(),
         region: "us-east-1".to_owned(),
         vpc_id: VpcId::new("vpc-1"),
+        name: None,
         status,
         reason: "test".to_owned(),
         checks,
@@ -323,6 +325,7 @@ fn finding(status: VpcStatus, checks: Checks) -> Finding {
 fn passing_checks(retention: Option<Retention>) -> Checks {
     Checks {
         active_flow_log: true,
+        security_hub_ec2_6: true,
         captures_rejects: true,
         delivering: true,
         log_group: Some(LogGroupName::new(MANAGED)),
@@ -336,28 +339,42 @@ fn passing_checks(retention: Option<Retention>) -> Checks {
 fn each_status_maps_to_its_compliance_severity_workflow_and_record_state() {
     use Compliance::{Failed, NotAvailable, Passed};
     use Severity::{Informational, Medium};
+    let ec2_6 = |checks: Checks| Checks {
+        active_flow_log: true,
+        security_hub_ec2_6: true,
+        ..checks
+    };
+    // flowguard.1's compliance, then EC2.6's.
     #[rustfmt::skip]
     let cases = [
-        (VpcStatus::Compliant, Checks::default(), Passed, Informational, Workflow::Resolved, RecordState::Active),
-        (VpcStatus::Remediated, Checks::default(), Passed, Informational, Workflow::Resolved, RecordState::Active),
-        (VpcStatus::WouldRemediate, Checks::default(), Failed, Medium, Workflow::New, RecordState::Active),
-        (VpcStatus::Failed, Checks::default(), Failed, Medium, Workflow::New, RecordState::Active),
-        (VpcStatus::NotOwned, Checks::default(), NotAvailable, Informational, Workflow::New, RecordState::Active),
-        (VpcStatus::Gone, Checks::default(), NotAvailable, Informational, Workflow::Resolved, RecordState::Archived),
+        (VpcStatus::Compliant, Checks::default(), Passed, Passed, Informational, Workflow::Resolved, RecordState::Active),
+        (VpcStatus::Remediated, Checks::default(), Passed, Passed, Informational, Workflow::Resolved, RecordState::Active),
+        (VpcStatus::WouldRemediate, Checks::default(), Failed, Failed, Medium, Workflow::New, RecordState::Active),
+        (VpcStatus::WouldRemediate, ec2_6(Checks::default()), Failed, Passed, Medium, Workflow::New, RecordState::Active),
+        (VpcStatus::Failed, Checks::default(), Failed, Failed, Medium, Workflow::New, RecordState::Active),
+        (VpcStatus::Failed, ec2_6(Checks::default()), Failed, Passed, Medium, Workflow::New, RecordState::Active),
+        (VpcStatus::NotOwned, Checks::default(), NotAvailable, NotAvailable, Informational, Workflow::New, RecordState::Active),
+        (VpcStatus::Gone, Checks::default(), NotAvailable, NotAvailable, Informational, Workflow::Resolved, RecordState::Archived),
         // Exempt: by what its checks say, always suppressed.
-        (VpcStatus::Exempt, passing_checks(Some(Retention::Days(365))), Passed, Informational, Workflow::Suppressed, RecordState::Active),
-        (VpcStatus::Exempt, passing_checks(Some(Retention::NeverExpire)), Passed, Informational, Workflow::Suppressed, RecordState::Active),
-        (VpcStatus::Exempt, passing_checks(Some(Retention::Days(30))), Failed, Medium, Workflow::Suppressed, RecordState::Active),
-        (VpcStatus::Exempt, passing_checks(None), Failed, Medium, Workflow::Suppressed, RecordState::Active),
-        (VpcStatus::Exempt, Checks { exempt: true, ..Checks::default() }, Failed, Medium, Workflow::Suppressed, RecordState::Active),
-        (VpcStatus::Exempt, Checks { delivering: false, ..passing_checks(Some(Retention::Days(400))) }, Failed, Medium, Workflow::Suppressed, RecordState::Active),
+        (VpcStatus::Exempt, passing_checks(Some(Retention::Days(365))), Passed, Passed, Informational, Workflow::Suppressed, RecordState::Active),
+        (VpcStatus::Exempt, passing_checks(Some(Retention::NeverExpire)), Passed, Passed, Informational, Workflow::Suppressed, RecordState::Active),
+        (VpcStatus::Exempt, passing_checks(Some(Retention::Days(30))), Failed, Passed, Medium, Workflow::Suppressed, RecordState::Active),
+        (VpcStatus::Exempt, passing_checks(None), Failed, Passed, Medium, Workflow::Suppressed, RecordState::Active),
+        (VpcStatus::Exempt, Checks { exempt: true, ..Checks::default() }, Failed, Failed, Medium, Workflow::Suppressed, RecordState::Active),
+        (VpcStatus::Exempt, Checks { delivering: false, ..passing_checks(Some(Retention::Days(400))) }, Failed, Passed, Medium, Workflow::Suppressed, RecordState::Active),
         // An S3 destination has no log group to judge.
-        (VpcStatus::Exempt, Checks { log_group: None, ..passing_checks(None) }, Passed, Informational, Workflow::Suppressed, RecordState::Active),
+        (VpcStatus::Exempt, Checks { log_group: None, ..passing_checks(None) }, Passed, Passed, Informational, Workflow::Suppressed, RecordState::Active),
     ];
-    for (status, checks, compliance, severity, workflow, record_state) in cases {
+    for (status, checks, compliance, ec2_6, severity, workflow, record_state) in cases {
         let case = format!("{} {checks:?}", status.as_str());
         let verdict = finding(status, checks).verdict(&ctx());
         assert_eq!(verdict.compliance, compliance, "{case}");
+        assert_eq!(verdict.security_hub, ec2_6, "{case}");
+        assert_eq!(
+            verdict.stricter_only(),
+            compliance == Failed && ec2_6 == Passed,
+            "{case}"
+        );
         assert_eq!(verdict.severity, severity, "{case}");
         assert_eq!(verdict.workflow, workflow, "{case}");
         assert_eq!(verdict.record_state, record_state, "{case}");
@@ -613,9 +630,49 @@ fn check_asff_finding(f: &Value) {
     let compliance = &f["Compliance"];
     let status = str_of(compliance, "Status");
     assert!(["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"].contains(&status));
-    assert_eq!(str_of(compliance, "SecurityControlId"), "EC2.6");
+    assert_eq!(str_of(compliance, "SecurityControlId"), "flowguard.1");
     let requirements = compliance["RelatedRequirements"].as_array().unwrap();
     assert!((1..=32).contains(&requirements.len()));
+    let parameters = compliance["SecurityControlParameters"].as_array().unwrap();
+    for p in parameters {
+        non_empty(p, "Name");
+        assert!(p["Value"].as_array().unwrap().iter().all(|v| v.is_string()));
+    }
+    // Status reasons: none when passing; each with a code (the API requires it); a failing
+    // finding's last one is EC2.6's verdict, which ProductFields states too.
+    let reasons = compliance["StatusReasons"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for r in &reasons {
+        non_empty(r, "ReasonCode");
+        non_empty(r, "Description");
+    }
+    let ec2_6 = str_of(&f["ProductFields"], "flowguard/security_hub/EC2.6");
+    match status {
+        "PASSED" => {
+            assert!(reasons.is_empty(), "{f}");
+            assert_eq!(
+                ec2_6, "PASSED",
+                "flowguard.1 passing implies EC2.6 passing: {f}"
+            );
+        }
+        "FAILED" => {
+            let last = str_of(reasons.last().unwrap(), "ReasonCode");
+            assert_eq!(last, format!("EC2_6_{ec2_6}"), "{f}");
+        }
+        _ => {
+            assert_eq!(reasons.len(), 1, "{f}");
+            assert_eq!(ec2_6, "NOT_AVAILABLE");
+        }
+    }
+    // A VPC's Name tag is its resource's tag, within AWS's tag limits.
+    if let Some(tags) = f["Resources"][0].get("Tags") {
+        for (key, value) in tags.as_object().unwrap() {
+            assert!(key.chars().count() <= 128);
+            assert!(value.as_str().unwrap().chars().count() <= 256);
+        }
+    }
     let workflow = str_of(&f["Workflow"], "Status");
     assert!(["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"].contains(&workflow));
     assert!(["ACTIVE", "ARCHIVED"].contains(&str_of(f, "RecordState")));
@@ -870,6 +927,34 @@ fn check_ocsf_event(event: &Value) {
     assert!((1..=6).contains(&event["status_id"].as_u64().unwrap()));
     let compliance = event["compliance"]["status_id"].as_u64().unwrap();
     assert!([0, 1, 2, 3, 99].contains(&compliance));
+    // flowguard.1's verdict in Prowler's words, on the event and on the compliance object;
+    // the two checks, each with its status; no deprecated compliance.status_detail.
+    let code = match compliance {
+        1 => "PASS",
+        3 => "FAIL",
+        _ => "MANUAL",
+    };
+    assert_eq!(event["status_code"], code, "{event}");
+    assert_eq!(event["compliance"]["status_code"], code, "{event}");
+    assert!(has_kind(&event["status_detail"], Kind::String));
+    assert_eq!(event["compliance"]["control"], "flowguard.1");
+    let checks = event["compliance"]["checks"].as_array().unwrap();
+    let uids: Vec<&str> = checks.iter().map(|c| c["uid"].as_str().unwrap()).collect();
+    assert_eq!(uids, ["EC2.6", "flowguard.1"]);
+    assert_eq!(checks[1]["status_id"], event["compliance"]["status_id"]);
+    for check in checks {
+        assert!(has_kind(&check["name"], Kind::String));
+        assert!([1, 3, 99].contains(&check["status_id"].as_u64().unwrap()));
+    }
+    let details = event["compliance"]["status_details"].as_array().unwrap();
+    assert!(!details.is_empty() && details.iter().all(|d| has_kind(d, Kind::String)));
+    assert!(event["compliance"].get("status_detail").is_none());
+    for p in event["compliance"]["control_parameters"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(has_kind(&p["name"], Kind::String) && has_kind(&p["value"], Kind::String));
+    }
     assert_eq!(event["cloud"]["provider"], "AWS");
     assert_eq!(event["metadata"]["profiles"], serde_json::json!(["cloud"]));
     // Entities: at least one of name and uid.
@@ -900,7 +985,12 @@ fn ocsf_carries_the_mapping_of_each_status() {
     let by_vpc = |id: &str| {
         events
             .iter()
-            .find(|e| e["resources"][0]["name"] == id)
+            .find(|e| {
+                e["resources"][0]["uid"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/{id}"))
+            })
             .unwrap()
             .clone()
     };
@@ -923,7 +1013,13 @@ fn ocsf_carries_the_mapping_of_each_status() {
     let compliant = by_vpc("vpc-0a1compliant");
     assert_eq!(compliant["status_id"], 4, "resolved");
     assert_eq!(compliant["severity_id"], 1);
-    assert_eq!(compliant["compliance"]["control"], "EC2.6");
+    assert_eq!(compliant["compliance"]["control"], "flowguard.1");
+    assert_eq!(compliant["resources"][0]["name"], "prod", "its Name tag");
+    assert_eq!(
+        by_vpc("vpc-0b2missing")["resources"][0]["name"],
+        "vpc-0b2missing",
+        "no Name tag: its id"
+    );
     let shared = by_vpc("vpc-0d4shared");
     assert_eq!(shared["resources"][0]["data"]["owner_account"], OWNER);
     assert_eq!(

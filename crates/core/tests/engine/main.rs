@@ -6,6 +6,7 @@
 mod common;
 
 mod export;
+mod export_verdict;
 mod follow_up;
 mod handler;
 mod hostile;

@@ -161,6 +161,26 @@ proptest! {
     }
 
     #[test]
+    fn the_rule_is_stricter_than_ec2_6(state in region(), all in any::<bool>()) {
+        // Under either traffic type, a VPC that the rule calls compliant passes EC2.6's test
+        // and fails no point of the policy: an export never says "flowguard.1 PASSED" beside
+        // "EC2.6 FAILED".
+        let traffic_type = if all { TrafficType::All } else { TrafficType::Reject };
+        let policy = Policy { traffic_type, ..policy() };
+        let observed = observed_now(&state);
+        for vpc in &state.vpcs {
+            let evaluation = flowguard_core::rule::evaluate(&policy, vpc, &observed);
+            let checks = &evaluation.checks;
+            prop_assert!(!checks.captures_rejects || checks.security_hub_ec2_6, "{checks:?}");
+            if evaluation.compliant {
+                prop_assert!(checks.security_hub_ec2_6, "{}: {checks:?}", vpc.id);
+                let points = flowguard_core::export::shortfalls(checks, policy.retention_days);
+                prop_assert!(points.is_empty(), "{}: {points:?}", vpc.id);
+            }
+        }
+    }
+
+    #[test]
     fn a_plan_only_deletes_flowguards_own_flow_logs(state in region()) {
         for step in plan(&policy(), &observed_now(&state)).steps {
             if let Step::DeleteFlowLogs { flow_logs } = step {

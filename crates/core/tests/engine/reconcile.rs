@@ -952,3 +952,48 @@ fn a_remediated_vpc_reports_the_checks_its_actions_made_true() {
     let finding = findings.iter().next().unwrap();
     assert!(finding.checks.active_flow_log);
 }
+
+#[test]
+fn every_report_names_a_vpc_by_its_name_tag_and_omits_a_missing_or_blank_name() {
+    use flowguard_core::fake::{State, vpc};
+    let state = || State {
+        vpcs: vec![
+            vpc(
+                "vpc-named",
+                &[("Name", "prod, \"eu\"\nwest"), ("team", "net")],
+            ),
+            vpc("vpc-blank", &[("Name", " ")]),
+            vpc("vpc-unnamed", &[("team", "net")]),
+        ],
+        flow_logs: vec![],
+        log_groups: Default::default(),
+    };
+    let policy = policy();
+    let trigger = Trigger::manual_sweep("t");
+    let audited = FakeRegion::new(state());
+    let enforced = FakeRegion::new(state());
+    let reports = [
+        block_on(audit(&audited, &run(&policy, &trigger))).unwrap(),
+        block_on(dry_run(&audited, &run(&policy, &trigger))).unwrap(),
+        enforce_sweep(&enforced),
+    ];
+    for report in &reports {
+        assert_eq!(
+            status_of(report, "vpc-named") == VpcStatus::Remediated,
+            !report.dry_run
+        );
+        assert_eq!(
+            vpc_line(report, "vpc-named").name.as_deref(),
+            Some("prod, \"eu\"\nwest")
+        );
+        let json = serde_json::to_value(report).unwrap();
+        let vpcs = json["vpcs"].as_array().unwrap();
+        let line = |id: &str| vpcs.iter().find(|v| v["vpc_id"] == id).unwrap();
+        assert_eq!(line("vpc-named")["name"], "prod, \"eu\"\nwest");
+        assert!(
+            line("vpc-blank").get("name").is_none(),
+            "a blank name is none"
+        );
+        assert!(line("vpc-unnamed").get("name").is_none());
+    }
+}
