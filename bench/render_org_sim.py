@@ -27,48 +27,81 @@ def first(outcome):
 
 
 def checked_line(outcome, budget):
-    """'X of N checked, the last at T s (listing L s, then the sweep S s): margin M×'."""
+    """'X of N checked, the last at T s (how the listing went): margin M×'."""
     s, n = first(outcome), outcome["scenario"]["accounts"]
-    last, listing = s["last_checked_s"], s["listing_s"]
+    last, started = s["last_checked_s"], s["sweep_started_s"]
     margin = budget / last if last else 0
     lost = []
     if s["runs_not_checked"]:
         lost.append(f"{fmt_n(s['runs_not_checked'])} not started before the deadline")
     if s["runs_unreachable"]:
         lost.append(f"{fmt_n(s['runs_unreachable'])} unreachable (a call that failed after its retries)")
+    if s["listed_first"]:
+        how = f"listing the organization {fmt_s(started)}, then the sweep {fmt_s(last - started)}"
+    elif s["listed_beside"]:
+        how = f"the sweep at once; the listing beside it ended at {fmt_s(s['listing_s'])}, for the next sweep"
+    else:
+        how = "the sweep alone"
     text = (f"{fmt_n(s['accounts_checked'])} of {fmt_n(n)} checked, the last at {fmt_s(last)} "
-            f"({'listing the organization ' + fmt_s(listing) + ', then the sweep ' + fmt_s(last - listing) if listing else 'the sweep alone'}"
-            f"): a {margin:.1f}× margin on the budget")
+            f"({how}): a {margin:.1f}× margin on the budget")
     return text + (f"; {', '.join(lost)}" if lost else "")
 
 
-def large_line(outcome):
+def listing_of(sweep):
+    if sweep["listed_first"]:
+        return f"first, {fmt_s(sweep['listing_s'])}"
+    if sweep["listed_beside"]:
+        return f"beside, ending at {fmt_s(sweep['listing_s'])}"
+    return "none"
+
+
+def large_line(outcome, timeout):
     sweeps = outcome["sweeps"]
     per = ", ".join(f"{fmt_n(s['accounts_checked'])}" for s in sweeps)
     n = outcome["scenario"]["accounts"]
-    listing = sweeps[0]["listing_s"]
+    ended = [str(i + 1) for i, s in enumerate(sweeps) if s["timed_out"]]
     return (f"checked per sweep {per}; every one of the {fmt_n(n)} in at least one: "
-            f"{fmt_n(outcome['accounts_checked_in_any'])}"
-            + (f" (each sweep lists the organization first: {fmt_s(listing)})" if listing else ""))
+            f"{fmt_n(outcome['accounts_checked_in_any'])} (the listing: "
+            + "; ".join(listing_of(s) for s in sweeps) + f", of the function's {timeout:.0f} s"
+            + (f"; sweep {', '.join(ended)} ran past it" if ended else "") + ")")
 
 
 def target_verdict(outcome, ok, budget):
-    """met; or missed, saying whether by time or by accounts that failed."""
+    """met; or missed, saying whether by time, by the deadline or by accounts that failed."""
     if ok:
         return "met"
-    s = first(outcome)
-    if (s["runs_not_checked"] == 0 and s["last_checked_s"] * 2 <= budget and s["runs_unreachable"]):
-        return (f"**missed** by {fmt_n(s['runs_unreachable'])} account(s) whose calls failed after "
-                "their retries; in time")
-    return "**missed**"
+    s, why = first(outcome), []
+    if s["last_checked_s"] * 2 > budget:
+        why.append(f"by time ({budget / s['last_checked_s']:.1f}× margin, not 2×)")
+    if s["runs_not_checked"]:
+        why.append(f"{fmt_n(s['runs_not_checked'])} not started before the deadline")
+    if s["runs_unreachable"]:
+        why.append(f"by {fmt_n(s['runs_unreachable'])} account(s) whose calls failed after their retries"
+                   + ("; in time" if not why else ""))
+    return "**missed** " + ", and ".join(why)
+
+
+def large_verdict(outcome, ok, budget):
+    """met; or missed, saying what took the sweeps' time."""
+    if ok:
+        return "met"
+    sweeps, why = outcome["sweeps"], []
+    left = [budget - s["sweep_started_s"] for s in sweeps if s["listed_first"]]
+    if left:
+        why.append(f"{len(left)} of {len(sweeps)} sweeps listed the organization first, which left them "
+                   f"{fmt_s(min(left))} to {fmt_s(max(left))} of the budget")
+    ended = sum(1 for s in sweeps if s["timed_out"])
+    if ended:
+        why.append(f"{ended} ran past the function's timeout")
+    return "**missed**" + (": " + "; ".join(why) if why else "")
 
 
 def section(d, org=None):
     budget = d["lambda"]["budget_s"]
     half = budget / 2
     default = d["default_concurrency"]
-    hub, kept = d["hub"], d.get("hub_kept")
-    hub_n = hub["scenario"]["accounts"]
+    hub = d["hub"]
+    hub_n = hub["warm"]["scenario"]["accounts"]
     large_n = d["large"]["warm"]["scenario"]["accounts"]
     cal = {c["mode"]: c for c in d["calibration"]}
     out = ["## Organization scale, simulated", "",
@@ -82,13 +115,17 @@ def section(d, org=None):
            "one call's end to the next, so a 10,000-account sweep takes about a second of real time, "
            "and the same seed gives the same figures. `crates/sim` (`flowguard-sim`), "
            "`./scripts/bench org-sim`.", "",
-           f"Built from `{d.get('commit', '?')}`; seed {d['seed']}; {len(d['calibration']) + 2 + len(d['curve']) + len(d['large'])} scenarios, each in its "
+           f"Built from `{d.get('commit', '?')}`; seed {d['seed']}; {len(d['calibration']) + len(hub) + len(d['curve']) + len(d['large'])} scenarios, each in its "
            f"own process, in {d.get('duration_s', '?')} s of real time on the machine above. Every hub scenario: "
            f"one region, 5 VPCs an account seeded as the moto benchmark seeds them (70% to remediate), "
            f"enforcing (the hub's default), {d['throttle_share'] * 100:g}% of calls answered with throttling "
            f"on top of AWS's rates, the function's {d['lambda']['timeout_s']:.0f} s timeout less its "
            f"{d['lambda']['deadline_margin_s']:.0f} s deadline margin: a budget of {budget:.0f} s from the "
-           f"invocation's start, the organization's listing included.", ""]
+           f"invocation's start. The account list as the hub keeps it: **warm**, a sweep starts at once on "
+           f"the list kept from the sweep an hour before (up to {d['lambda']['scope_max_age_s'] / 3600:.0f} h "
+           f"old) and lists the organization again beside itself, for the next sweep (the invocation "
+           f"ends when both have); **cold** (a new execution environment: no list, no accounts due), "
+           f"it lists first, inside the budget.", ""]
 
     out += ["### Targets (issue 27)", "",
             "| target | simulated | |", "|---|---|---|"]
@@ -104,21 +141,23 @@ def section(d, org=None):
                    f"with moto's per-call latency | {c['simulated_wall_s']:.2f} s against {c['measured_wall_s']:.2f} s "
                    f"measured (median of {', '.join(f'{w:.2f}' for w in c['measured_walls_s'])} s): "
                    f"{pct(c['error'])} | {verdict(c['within_tolerance'])} |")
-    out.append(f"| {fmt_n(hub_n)} accounts, default latency: every account checked within half the budget "
-               f"({half:.0f} s) | at the default concurrency, {default}: {checked_line(hub, budget)} "
-               f"| {target_verdict(hub, d['hub_within_half_budget'], budget)} |")
-    if kept:
-        out.append(f"| the same, the account list already in hand (no listing on the sweep's path) | "
-                   f"{checked_line(kept, budget)} | {target_verdict(kept, d['hub_kept_within_half_budget'], budget)} |")
+    for start, what in (("warm", f"{fmt_n(hub_n)} accounts, default latency: every account checked within "
+                                 f"half the budget ({half:.0f} s) — (a) warm, the list kept from the sweep "
+                                 f"an hour before"),
+                        ("cold", "the same — (b) a cold start, the organization listed first")):
+        o = hub[start]
+        out.append(f"| {what} | at the default concurrency, {default}: {checked_line(o, budget)} "
+                   f"| {target_verdict(o, d['hub_within_half_budget'][start], budget)} |")
     every = d["large_every_account_checked"]
-    for key, what in (("cold", "today's hub, cold at every sweep (nothing remembered)"),
-                      ("warm", "today's hub, warm (the accounts left due are taken first)"),
-                      ("kept", "warm, with the account list in hand")):
+    timeout = d["lambda"]["timeout_s"]
+    for key, what in (("warm", "warm at every sweep (the list kept; the accounts left due taken first)"),
+                      ("cold", "a cold start at every sweep (no list, nothing due)"),
+                      ("cold_first", "a cold start, then warm")):
         o = d["large"].get(key)
         if o:
             out.append(f"| {fmt_n(large_n)} accounts: every account checked within 3 scheduled sweeps an hour "
-                       f"apart — {what} | {large_line(o)} | {verdict(every[key])} |")
-    rss = hub.get("peak_rss_kib", 0) / 1024
+                       f"apart — {what} | {large_line(o, timeout)} | {large_verdict(o, every[key], budget)} |")
+    rss = max(o.get("peak_rss_kib", 0) for o in hub.values()) / 1024
     out += [f"| peak RSS at {fmt_n(hub_n)} accounts (issue 27, item 4: at most 96 MiB) | {rss:.0f} MiB: the "
             f"simulation's whole process (the engine, its organization report, the fakes of the runs in flight) "
             f"| {verdict(rss <= 96)} |", ""]
@@ -133,29 +172,51 @@ def section(d, org=None):
 
 
 def findings(d, org):
-    hub, default = d["hub"], d["default_concurrency"]
-    s = first(hub)
-    pages = -(-(hub["scenario"]["accounts"] + 1) // d["page_size"]["aws"])
+    hub, default, budget = d["hub"], d["default_concurrency"], d["lambda"]["budget_s"]
+    warm, cold = first(hub["warm"]), first(hub["cold"])
+    timeout = d["lambda"]["timeout_s"]
+    n = hub["warm"]["scenario"]["accounts"]
+    pages = -(-(n + 1) // d["page_size"]["aws"])
     large = d["large"]["warm"]
-    ls = large["sweeps"][0]
-    lpages = -(-(large["scenario"]["accounts"] + 1) // d["page_size"]["aws"])
-    curve = {(c["concurrency"], c["latency_scale"]): c for c in d["curve"]}
-    both = d.get("hub_kept_within_half_budget") and d["large_every_account_checked"].get("kept")
-    kept_text = ("With the list in hand, the sweep alone meets both targets (above)." if both else
-                 "With the list in hand the sweep alone does better, but not every target is met (above).")
-    # Where accounts were lost to failed calls (not to the deadline): the STS edge.
-    collapse = [c for c in d["curve"] if c["runs_unreachable"] > 0.01 * c["accounts"]]
-    fast = curve.get((default, 0.5))
+    big = large["scenario"]["accounts"]
+    lpages = -(-(big + 1) // d["page_size"]["aws"])
+    lcold = first(d["large"]["cold"])
+    beside = max(s["listing_s"] for s in large["sweeps"] if s["listed_beside"])
+    same = warm["net"]["calls"] == cold["net"]["calls"] and warm["runs_checked"] == cold["runs_checked"]
+    curve = {(c["concurrency"], c["latency_scale"]): c for c in d["curve"] if c["start"] == "warm"}
+    ended = any(s["timed_out"] for o in d["large"].values() for s in o["sweeps"])
     out = ["### What limits the hub", "",
-           f"- **Listing the organization, before every scheduled sweep.** The hub keeps its account list "
-           f"for 15 minutes (`SCOPE_REFRESH`), less than the hourly schedule, so every sweep first pages "
-           f"through Organizations' `ListAccounts`, 20 accounts a page, one page after the other, inside the "
-           f"invocation's budget: {pages} pages take {fmt_s(s['listing_s'])} at {fmt_n(hub['scenario']['accounts'])} "
-           f"accounts, and {lpages} pages {fmt_s(ls['listing_s'])} of the {d['lambda']['budget_s']:.0f} s at "
-           f"{fmt_n(large['scenario']['accounts'])}, which leaves the sweep almost nothing. No concurrency "
-           f"shortens it. {kept_text} Keeping the list across scheduled sweeps, or refreshing it beside "
-           f"the sweep rather than before it, is the change the simulation asks for (not made here); a "
-           f"cold start still has to list once."]
+           f"- **Listing the organization.** Organizations' `ListAccounts` gives 20 accounts a page, one "
+           f"page after the other: {pages} pages take {fmt_s(cold['listing_s'])} at {fmt_n(n)} accounts, "
+           f"{lpages} pages {fmt_s(lcold['listing_s'])} at {fmt_n(big)}; no concurrency shortens it. A warm "
+           f"hub no longer waits for it: its sweep starts at once and the listing runs beside it, for the "
+           f"next sweep. In the model the listing has its own rate and retry partition (Organizations') "
+           f"and shares only the clock with the sweep: "
+           + ("the warm sweep makes the same calls, at the same times, as the cold one after its listing"
+              if same else "the warm sweep's calls differ from the cold one's after its listing")
+           + f" (in the Lambda it shares the CPU too, a page every half second: not simulated). At "
+           f"{fmt_n(n)} accounts the warm sweep's last check is at {fmt_s(warm['last_checked_s'])} and the "
+           f"listing beside it ends at {fmt_s(warm['listing_s'])}; a cold start lists first and ends at "
+           f"{fmt_s(cold['last_checked_s'])}, a {budget / cold['last_checked_s']:.1f}× margin, not 2×. At "
+           f"{fmt_n(big)} a cold start's listing leaves its sweep {fmt_s(budget - lcold['listing_s'])}. The "
+           f"invocation awaits the listing beside a warm sweep, and at {fmt_n(big)} accounts it ends at up "
+           f"to {fmt_s(beside)} of the function's {timeout:.0f} s timeout: an Organizations "
+           f"{(timeout / beside - 1) * 100:.0f}% slower than the model would run the invocation past it "
+           + ("(it did here)" if ended else "(none did here)")
+           + ", and Lambda then resets the environment (\"If the Lambda function crashes or times out during "
+           "the Invoke phase, Lambda resets the execution environment\": "
+           "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): the list and "
+           "the accounts due are lost and the next sweep is cold, though the sweep's checks are done.",
+           "- **Whether the hub is warm.** The list and the accounts due live only in a warm execution "
+           "environment, and AWS does not say how long an idle one lives; outside measurements put it at "
+           "10 minutes (https://mikhail.io/2019/08/aws-lambda-cold-starts-after-10-minutes/) to 45–60 "
+           "(http://theburningmonk.com/2017/06/finding-coldstarts-how-long-does-aws-lambda-keep-your-idle-functions-around/), "
+           "and an hourly sweep leaves it idle for three quarters of an hour or more: a scheduled sweep is "
+           "often a cold start. The cold rows above are what the hub can count on; the warm ones are its "
+           "better case, not its usual one."]
+    # Where accounts were lost to failed calls (not to the deadline): the STS edge.
+    collapse = [c for c in curve.values() if c["runs_unreachable"] > 0.01 * c["accounts"]]
+    fast = curve.get((default, 0.5))
     if collapse:
         c = min(collapse, key=lambda c: c["concurrency"])
         out.append(
@@ -172,18 +233,17 @@ def findings(d, org):
             out[-1] += (f" The default, {default}, stays below that edge at half the latency "
                         f"({fmt_n(fast['runs_unreachable'])} unreachable): a fixed concurrency is "
                         f"enough, adaptive concurrency is not needed for it.")
-    calm = [c for c in d["curve"] if c["latency_scale"] == 1.0 and c["concurrency"] <= default]
+    calm = [c for c in curve.values() if c["latency_scale"] == 1.0 and c["concurrency"] <= default]
     tail, runs = sum(c["runs_unreachable"] for c in calm), len(calm)
     out.append(
         f"- **Slow tails.** Now and then an account is unreachable because its `AssumeRole` timed out "
         f"twice (the model's p99.9 for it is about 6 s, beyond the 4 s attempt timeout, and the "
-        f"operation ends at 6 s): {fmt_n(s['runs_unreachable'])} in the default run above, {fmt_n(tail)} "
+        f"operation ends at 6 s): {fmt_n(warm['runs_unreachable'])} in the default run above, {fmt_n(tail)} "
         f"over the {runs} runs of the curve at latency ×1 up to the default concurrency. The sweep reports them `unreachable` and "
         f"retryable, and the next sweep takes them first.")
     if org and "1000x1" in org.get("points", {}):
         fig = org["points"]["1000x1"][0]["sweep"]["flowguard"]
         per = fig["cpu_s"] / 1000
-        n = hub["scenario"]["accounts"]
         share = HUB_MEMORY_MB / ONE_VCPU_MB
         out.append(
             f"- **CPU is not simulated.** The CLI's sweep on moto used {per * 1000:.1f} ms of CPU per "
@@ -198,28 +258,30 @@ def findings(d, org):
 
 
 def choice(d):
-    """Why the default concurrency is what it is, from the curve."""
-    default, half = d["default_concurrency"], d["lambda"]["budget_s"] / 2
-    by = {(c["concurrency"], c["latency_scale"]): c for c in d["curve"]}
-    here, fast, slow = by.get((default, 1.0)), by.get((default, 0.5)), by.get((default, 2.0))
-    if not (here and fast and slow):
+    """Why the default concurrency is what it is, from the curve (warm: the sweep alone)."""
+    default, budget = d["default_concurrency"], d["lambda"]["budget_s"]
+    by = {(c["start"], c["concurrency"], c["latency_scale"]): c for c in d["curve"]}
+    here, fast, slow = (by.get(("warm", default, s)) for s in (1.0, 0.5, 2.0))
+    slow_cold = by.get(("cold", default, 2.0))
+    if not (here and fast and slow and slow_cold):
         return []
-    sweep = here["last_checked_s"] - here["listing_s"]
-    lower = [c for c in sorted({c for c, _ in by}) if c < default]
-    below = by.get((lower[-1], 1.0)) if lower else None
-    higher = [c for c in sorted({c for c, _ in by}) if c > default and (c, 0.5) in by]
-    edge = [f"{c}: {fmt_n(by[(c, 0.5)]['runs_unreachable'])}" for c in higher]
+    concs = sorted({c for _, c, _ in by})
+    lower = [c for c in concs if c < default]
+    below = by.get(("warm", lower[-1], 1.0)) if lower else None
+    edge = [f"{c}: {fmt_n(by[('warm', c, 0.5)]['runs_unreachable'])}" for c in concs
+            if c > default and ("warm", c, 0.5) in by]
     out = ["### The hub's concurrency", "",
            f"The default is {default} (`crates/core/facts.json`, which the CDK app reads: "
-           f"`FLOWGUARD_CONCURRENCY`), chosen from the curve below. At the default latency its sweep "
-           f"alone takes {fmt_s(sweep)} for {fmt_n(here['accounts'])} accounts, "
-           f"a {half * 2 / sweep:.1f}× margin on the budget"
-           + (f" (at {lower[-1]}: {fmt_s(below['last_checked_s'] - below['listing_s'])}, "
-              f"{half * 2 / (below['last_checked_s'] - below['listing_s']):.1f}×)" if below else "")
+           f"`FLOWGUARD_CONCURRENCY`), chosen from the curve below. At the default latency a warm "
+           f"sweep takes {fmt_s(here['last_checked_s'])} for {fmt_n(here['accounts'])} accounts, "
+           f"a {budget / here['last_checked_s']:.1f}× margin on the budget"
+           + (f" (at {lower[-1]}: {fmt_s(below['last_checked_s'])}, "
+              f"{budget / below['last_checked_s']:.1f}×)" if below else "")
            + f"; at half the latency it stays below the STS edge ({fmt_n(fast['runs_unreachable'])} "
-           f"accounts unreachable; above it: " + ", ".join(edge) + "); at twice the latency one "
-           f"invocation checks {fmt_n(slow['accounts_checked'])} with today's listing, and the next "
-           "sweep takes the rest first. A fixed concurrency: below the STS edge the simulation shows "
+           f"accounts unreachable; above it: " + ", ".join(edge) + "); at twice the latency a warm "
+           f"invocation checks {fmt_n(slow['accounts_checked'])} by {fmt_s(slow['last_checked_s'])}, a "
+           f"cold one {fmt_n(slow_cold['accounts_checked'])} after its listing, and the next sweep takes "
+           "the rest first. A fixed concurrency: below the STS edge the simulation shows "
            "no need for an adaptive one (backing off on throttling); it would matter only above the "
            "edge, where a lower setting does as well. `FLOWGUARD_CONCURRENCY` still takes 1 to 128.", ""]
     return out
@@ -228,37 +290,35 @@ def choice(d):
 def curve(d):
     scales = sorted({c["latency_scale"] for c in d["curve"]})
     concs = sorted({c["concurrency"] for c in d["curve"]})
-    by = {(c["concurrency"], c["latency_scale"]): c for c in d["curve"]}
+    by = {(c["start"], c["concurrency"], c["latency_scale"]): c for c in d["curve"]}
     n = d["curve"][0]["accounts"] if d["curve"] else 0
     half = d["lambda"]["budget_s"] / 2
     out = ["### Accounts checked in time, against concurrency and latency", "",
-           f"{fmt_n(n)} accounts, one scheduled sweep of today's hub (the organization listed first); "
+           f"{fmt_n(n)} accounts, one scheduled sweep, warm / cold (the organization listed first); "
            f"latency: every API's distribution times the factor (×1: the model below). Each cell: "
-           f"accounts checked before the deadline, and when the last was; in brackets the sweep alone "
-           f"(after the listing). ✓: every account checked within half the budget ({half:.0f} s).", "",
-           "| concurrency | " + " | ".join(f"latency ×{s:g}" for s in scales) + " |",
+           f"accounts checked before the deadline, and when the last was, from the invocation's start. "
+           f"✓: every account checked within half the budget ({half:.0f} s).", "",
+           "| concurrency | " + " | ".join(f"latency ×{s:g}, warm / cold" for s in scales) + " |",
            "|---:|" + "---|" * len(scales)]
+
+    def cell(x):
+        if not x:
+            return "–"
+        mark = " ✓" if x["all_within_half_budget"] else ""
+        return f"{fmt_n(x['accounts_checked'])} by {fmt_s(x['last_checked_s'])}{mark}"
+
     for c in concs:
-        cells = []
-        for s in scales:
-            x = by.get((c, s))
-            if not x:
-                cells.append("–")
-                continue
-            mark = " ✓" if x["all_within_half_budget"] else ""
-            sweep = x["last_checked_s"] - x["listing_s"]
-            cells.append(f"{fmt_n(x['accounts_checked'])} by {fmt_s(x['last_checked_s'])} "
-                         f"({fmt_s(sweep)}){mark}")
+        cells = [f"{cell(by.get(('warm', c, s)))} / {cell(by.get(('cold', c, s)))}" for s in scales]
         label = f"**{c}** (default)" if c == d["default_concurrency"] else str(c)
         out.append(f"| {label} | " + " | ".join(cells) + " |")
-    out += ["", "At latency ×1, what the network saw:", "",
+    out += ["", "At latency ×1, warm, what the network saw (the listing beside the sweep included):", "",
             "| concurrency | calls | throttled | of them `AssumeRole` | retries | timed out | peak calls in flight | peak RSS |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in concs:
-        x = by.get((c, 1.0))
+        x = by.get(("warm", c, 1.0))
         if x:
             out.append(f"| {c} | {fmt_n(x['calls'])} | {fmt_n(x['throttled'])} | {fmt_n(x['assume_role_throttled'])} "
-                       f"| {fmt_n(x['retries'])} | {fmt_n(x['timed_out'])} | {fmt_n(x['peak_calls_in_flight'])} "
+                       f"| {fmt_n(x['retries'])} | {fmt_n(x['timed_out_calls'])} | {fmt_n(x['peak_calls_in_flight'])} "
                        f"| {x['peak_rss_kib'] / 1024:.0f} MiB |")
     out.append("")
     return out
@@ -337,9 +397,12 @@ def notes(d):
             "ends, so the process's peak RSS (VmHWM, each scenario in its own process) is the engine's "
             "and its report's, not a fake organization's. Every sweep starts from the seeded state: "
             "the work of a first sweep in every account, the most.",
-            "- Not modelled: CPU (see above), more than one page per listing in an account (5 VPCs), "
-            "connection set-up, the Lambda's cold start, the identity cache's own 5 s load timeout, and "
-            "the organization's quota (AWS grants up to 10,000 accounts: 30,000 is beyond it).",
+            "- Sweeps are an hour apart on the simulated clock (AWS's rate buckets refill between "
+            "them). A cold start is a new process: no list, no accounts due, full retry quotas; its "
+            "Init itself is not modelled, nor are CPU (see above), more than one page per listing in an "
+            "account (5 VPCs), connection set-up, the identity cache's own 5 s load timeout, Lambda's "
+            "retries of a failed invocation, and the organization's quota (AWS grants up to 10,000 "
+            "accounts: 30,000 is beyond it).",
             "- The moto benchmark counts a region's calls of the CLI; the hub makes the same per "
             "account×region (the one sweep loop), without `GetCallerIdentity` (made at its cold start).",
             ""]

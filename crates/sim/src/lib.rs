@@ -10,11 +10,14 @@
 //! 10,000-account sweep takes seconds of real time, the same figures from the same seed.
 //!
 //! - [`run::run`]: one scenario (the hub's scheduled sweeps, or the CLI's run that the moto
-//!   benchmark measured), its figures and the process's peak RSS.
+//!   benchmark measured), its figures and the process's peak RSS; each invocation (`invocation`)
+//!   keeps the account list as the hub does: a warm sweep starts at once on the kept list and
+//!   lists the organization beside itself, a cold start lists first.
 //! - [`suite`]: the benchmark (`./scripts/bench org-sim`): the calibration against moto, the
 //!   hub at 10,000 and 30,000 accounts, and the curve of accounts checked in time against
 //!   concurrency and latency; bench/results/org-sim.json.
 
+mod invocation;
 pub mod model;
 pub mod net;
 pub mod ports;

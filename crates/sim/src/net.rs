@@ -332,6 +332,12 @@ impl Net {
         lock(&self.counts).by_api.entry(api).or_default().failed += 1;
     }
 
+    /// A cold start: a new process, whose SDK clients start with full retry quotas. AWS's rate
+    /// buckets are AWS's and stay (an hour between sweeps refills them anyway).
+    pub fn restart(&self) {
+        lock(&self.hub).quotas.clear();
+    }
+
     /// The figures since the last call, and the counters set back to zero (the rate buckets
     /// and retry quotas stay: they are the process's and AWS's, not a sweep's).
     pub fn take_figures(&self) -> NetFigures {

@@ -1,23 +1,32 @@
-//! One scenario, run on tokio's paused clock: the hub's scheduled sweeps (Organizations
-//! listed, then [`flowguard_core::sweep::sweep`] in the order of
-//! [`AccountScope::sweep_order`], with the hub's concurrency and deadline), or the CLI's run
-//! that the moto benchmark measured (`flowguard audit|apply --organization`).
+//! One scenario, run on tokio's paused clock: the hub's scheduled sweeps, an hour apart
+//! ([`flowguard_core::sweep::sweep`] in the order of [`AccountScope::sweep_order`], with the
+//! hub's concurrency and deadline), or the CLI's run that the moto benchmark measured
+//! (`flowguard audit|apply --organization`).
+//!
+//! The hub's account list, as crates/aws keeps it (`Directory::reach_for_sweep`, `refresh`,
+//! `Controller::handle_trigger`): a scheduled sweep starts at once on the last good list while
+//! it is younger than [`SCOPE_MAX_AGE`], and when that list is older than [`SCOPE_REFRESH`]
+//! lists the organization again beside the sweep (both awaited together: the invocation ends
+//! when both have), for the next sweep; with no list (a cold start) it lists first. The list
+//! and the accounts left due live in the warm function only: a cold start has neither, and an
+//! invocation that runs past the function's timeout is killed and its environment reset (AWS:
+//! "If the Lambda function crashes or times out during the Invoke phase, Lambda resets the
+//! execution environment", docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
 
+use crate::invocation::{Invocation, Kept};
 use crate::model::{Api, CLI_RETRY, HUB_RETRY, Latency, ORGANIZATIONS_RETRY};
-use crate::net::{Link, Net, NetFigures, Profile, secs, seed_of};
-use crate::ports::SimPlaces;
+use crate::net::{Net, NetFigures, Profile, secs, seed_of};
 use crate::world::Organization;
-use flowguard_core::organization::{AccountRun, AccountScope, AccountStatus, OrgConfig};
+use flowguard_core::organization::OrgConfig;
 use flowguard_core::plan::MAX_CALLS_PER_UNIT;
-use flowguard_core::reconcile::{DEADLINE_NEAR, Deadline};
 use flowguard_core::report::VpcCounts;
-use flowguard_core::sweep::{Setup, Sweep, sweep};
-use flowguard_core::{Mode, Policy, Trigger};
+use flowguard_core::sweep::Setup;
+use flowguard_core::{Mode, Policy};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
+use tokio::time::{Instant, sleep_until};
 
 /// The hub function's timeout: Lambda's maximum, as the hub stack sets it
 /// (cdk/lib/hub-stack.ts, `Duration.minutes(15)`).
@@ -33,6 +42,12 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(
 /// follow the hourly schedule (cdk/lib/config.ts, `rate(1 hour)`).
 pub const FIRST_SWEEP_AT: i64 = 1_767_225_600;
 pub const SCHEDULE: i64 = 3600;
+/// crates/aws/src/organization/directory.rs: how long the account list is trusted (older, a
+/// sweep refreshes it beside itself), and how long the last good list stands in.
+pub const SCOPE_REFRESH: Duration = Duration::from_secs(15 * 60);
+pub const SCOPE_MAX_AGE: Duration = Duration::from_secs(6 * 60 * 60);
+/// The CLI's run has no timeout: a day stands for none.
+pub(crate) const CLI_UNBOUNDED: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Which shell runs the sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,12 +79,13 @@ pub struct Scenario {
     pub concurrency: usize,
     /// Consecutive scheduled sweeps, one hour apart (the hub).
     pub sweeps: usize,
-    /// Whether the hub stays warm between sweeps, remembering the accounts due.
+    /// Whether the hub's execution environment stays warm between sweeps, keeping its account
+    /// list and the accounts due; `false`: every sweep is a cold start (a new process: no list,
+    /// nothing due, fresh retry quotas), which lists the organization first.
     pub warm: bool,
-    /// Whether the sweep starts with the organization's account list already in hand (kept
-    /// from an earlier invocation): no `ListAccounts` on the sweep's path. Today's hub keeps
-    /// its list for `SCOPE_REFRESH` (15 minutes), shorter than the hourly schedule, so every
-    /// scheduled sweep lists the organization first (`false`).
+    /// Whether the first sweep finds a list kept from the scheduled sweep an hour before (a
+    /// warm hub's steady state): it starts at once and refreshes the list beside itself.
+    /// `false`: the first sweep is a cold start. Only the hub keeps a list.
     #[serde(default)]
     pub list_kept: bool,
     /// Fixed latency by operation (`service:Operation` → ms), e.g. moto's; the others take
@@ -92,10 +108,24 @@ pub struct SweepFigures {
     pub at: i64,
     /// Accounts taken first because the last sweep left them due.
     pub due_first: usize,
-    /// Time to list the organization (and, for the CLI, to learn its identity).
+    /// The age of the account list the sweep found kept; `None`: none (a cold start, or one
+    /// older than [`SCOPE_MAX_AGE`]), so the organization was listed first.
+    pub list_age_s: Option<f64>,
+    /// Whether the organization was listed before the sweep started (no list kept; the CLI).
+    pub listed_first: bool,
+    /// Whether it was listed beside the sweep, for the next one (a kept list older than
+    /// [`SCOPE_REFRESH`]).
+    pub listed_beside: bool,
+    /// How long the listing took, before the sweep or beside it (and, for the CLI, learning
+    /// its identity); 0 when the organization was not listed.
     pub listing_s: f64,
     pub listing_failed: bool,
-    /// From the invocation's start to its last run's end (simulated).
+    /// When the sweep's first run could start: after the listing when it came first, else 0.
+    pub sweep_started_s: f64,
+    /// Whether the invocation ran past the function's timeout (a listing that did not end in
+    /// time): Lambda ends it and resets its environment, so nothing is kept for the next sweep.
+    pub timed_out: bool,
+    /// From the invocation's start to its end: its last run's, or the listing's beside it.
     pub wall_s: f64,
     /// When the last account×region that was checked finished.
     pub last_checked_s: f64,
@@ -125,7 +155,7 @@ pub struct Outcome {
 }
 
 /// The system clock of the simulation: tokio's (paused), as a std `Instant`.
-fn sim_now() -> std::time::Instant {
+pub(crate) fn sim_now() -> std::time::Instant {
     Instant::now().into_std()
 }
 
@@ -152,7 +182,7 @@ impl Scenario {
         }
     }
 
-    fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         match self.mode {
             RunMode::Audit => Mode::Audit,
             RunMode::Enforce => Mode::Enforce,
@@ -221,13 +251,22 @@ async fn simulate(scenario: &Scenario) -> Result<Vec<(SweepFigures, Vec<u8>)>, S
     let home = scenario.regions.first().cloned().unwrap_or_default();
     let (whole, setup) = organization_mode(&home)?;
     let scope = whole.scope(&org.ids());
-    let mut due = BTreeSet::new();
-    let mut out = Vec::new();
-    let sweeps = match scenario.shell {
-        Shell::Hub => scenario.sweeps.max(1),
-        Shell::Cli => 1,
+    let hub = scenario.shell == Shell::Hub;
+    // The list kept from the sweep an hour before the first one, when the hub is warm.
+    let origin = Instant::now();
+    let mut kept = Kept {
+        list_read_at: (hub && scenario.list_kept).then_some(origin),
+        due: BTreeSet::new(),
     };
+    let mut out = Vec::new();
+    let sweeps = if hub { scenario.sweeps.max(1) } else { 1 };
     for n in 0..sweeps {
+        let hours = u32::try_from(n + 1).unwrap_or(u32::MAX);
+        sleep_until(origin + Duration::from_secs(SCHEDULE.unsigned_abs()) * hours).await;
+        if !scenario.warm {
+            kept = Kept::default();
+            net.restart();
+        }
         let at = FIRST_SWEEP_AT + SCHEDULE * i64::try_from(n).unwrap_or(0);
         let invocation = Invocation {
             scenario,
@@ -237,120 +276,14 @@ async fn simulate(scenario: &Scenario) -> Result<Vec<(SweepFigures, Vec<u8>)>, S
             setup: &setup,
             seed: seed_of(&[scenario.seed, n as u64]),
         };
-        let (figures, regions_checked, next_due) = invocation.run(&due, at).await;
-        out.push((figures, regions_checked));
-        if scenario.warm {
-            due = next_due;
+        let (figures, regions_checked) = invocation.run(&mut kept, at).await;
+        if figures.timed_out {
+            kept = Kept::default();
+            net.restart();
         }
+        out.push((figures, regions_checked));
     }
     Ok(out)
-}
-
-struct Invocation<'a> {
-    scenario: &'a Scenario,
-    org: &'a Arc<Organization>,
-    net: &'a Arc<Net>,
-    scope: &'a AccountScope,
-    setup: &'a Setup,
-    seed: u64,
-}
-
-impl Invocation<'_> {
-    /// One invocation: the hub's deadline from its start, the listing, the sweep.
-    async fn run(
-        &self,
-        due: &BTreeSet<String>,
-        at: i64,
-    ) -> (SweepFigures, Vec<u8>, BTreeSet<String>) {
-        let scenario = self.scenario;
-        let start = Instant::now();
-        let hub = scenario.shell == Shell::Hub;
-        let deadline = hub.then(|| Deadline {
-            stop_at: start.into_std() + (HUB_TIMEOUT - DEADLINE_MARGIN),
-            now: sim_now,
-        });
-        let mut figures = SweepFigures {
-            at: if hub { at } else { 0 },
-            due_first: due.len(),
-            ..SweepFigures::default()
-        };
-        let link = Link::new(seed_of(&[self.seed, 3]));
-        if !hub && self.net.call(Api::GetCallerIdentity, &link).await.is_err() {
-            figures.listing_failed = true;
-        }
-        // Organizations' ListAccounts, page after page (the management account is listed too).
-        let pages = if scenario.list_kept {
-            0
-        } else {
-            (self.org.accounts + 1).div_ceil(scenario.page_size.max(1))
-        };
-        for _ in 0..pages {
-            if self.net.call(Api::ListAccounts, &link).await.is_err() {
-                figures.listing_failed = true;
-                break;
-            }
-        }
-        figures.listing_s = secs(start.elapsed());
-        let mut regions_checked = vec![0u8; self.org.accounts];
-        let mut next_due = BTreeSet::new();
-        // A failed listing with no list kept from a warm sweep fails the invocation.
-        if figures.listing_failed && (!scenario.warm || at == FIRST_SWEEP_AT) {
-            figures.wall_s = secs(start.elapsed());
-            figures.net = self.net.take_figures();
-            return (figures, regions_checked, due.clone());
-        }
-        let accounts: Vec<String> = if hub {
-            self.scope.sweep_order(due, Some(at))
-        } else {
-            self.scope.accounts().map(str::to_owned).collect()
-        };
-        let places = SimPlaces::new(self.org.clone(), self.net.clone(), seed_of(&[self.seed, 4]));
-        let trigger = Trigger::manual_sweep(if hub { "schedule" } else { "flowguard" });
-        let plan = Sweep {
-            setup: self.setup,
-            scope: self.scope,
-            accounts: &accounts,
-            regions: &scenario.regions,
-            regions_of: None,
-            trigger: &trigger,
-            mode: scenario.mode(),
-            concurrency: scenario.concurrency,
-            deadline,
-        };
-        let on_run = |run: &AccountRun| {
-            let index = self.org.index_of(&run.account);
-            match (&run.status, &run.report) {
-                (AccountStatus::Ok, Some(report)) => {
-                    figures.runs_checked += 1;
-                    figures.last_checked_s = secs(start.elapsed());
-                    figures.vpcs.add(&report.summary.vpcs);
-                    if let Some(i) = index {
-                        regions_checked[i] = regions_checked[i].saturating_add(1);
-                    }
-                    if report.summary.vpcs.failed > 0 {
-                        next_due.insert(run.account.clone());
-                    }
-                }
-                _ => {
-                    if run.error_code.as_deref() == Some(DEADLINE_NEAR) {
-                        figures.runs_not_checked += 1;
-                    } else {
-                        figures.runs_unreachable += 1;
-                    }
-                    next_due.insert(run.account.clone());
-                }
-            }
-        };
-        drop(sweep(&places, &plan, on_run).await);
-        let regions = scenario.regions.len();
-        figures.accounts_checked = regions_checked
-            .iter()
-            .filter(|n| usize::from(**n) >= regions)
-            .count();
-        figures.wall_s = secs(start.elapsed());
-        figures.net = self.net.take_figures();
-        (figures, regions_checked, next_due)
-    }
 }
 
 /// The process's peak resident set (VmHWM, KiB), from /proc/self/status; 0 where there is none.

@@ -1,12 +1,16 @@
 //! The benchmark's scenarios and what it concludes from them: the calibration against the
 //! moto benchmark (bench/results/org.json, point 100 × 3), the hub at 10,000 accounts, the
 //! curve of accounts checked in time against concurrency and latency, and 30,000 accounts
-//! over three scheduled sweeps. Each scenario runs in its own process (see `main.rs`), so that
+//! over three scheduled sweeps; the hub warm (its account list kept from the sweep an hour
+//! before: the sweep starts at once and the list is refreshed beside it) and cold (a new
+//! execution environment, which lists the organization first). Each scenario runs in its own process (see `main.rs`), so that
 //! each reports its own peak RSS; this module builds them and reads their outcomes.
 
 use crate::model::{HUB_RETRY, ORGANIZATIONS_RETRY, catalogue, quota};
 use crate::net::secs;
-use crate::run::{DEADLINE_MARGIN, HUB_TIMEOUT, RunMode, SCHEDULE, Scenario, Shell};
+use crate::run::{
+    DEADLINE_MARGIN, HUB_TIMEOUT, RunMode, SCHEDULE, SCOPE_MAX_AGE, SCOPE_REFRESH, Scenario, Shell,
+};
 use flowguard_core::facts::facts;
 use flowguard_core::organization::ROTATION_SECONDS;
 use serde_json::{Value, json};
@@ -26,6 +30,9 @@ pub const THROTTLE_SHARE: f64 = 0.01;
 /// accounts, 11 for 1001).
 pub const AWS_PAGE_SIZE: usize = 20;
 pub const MOTO_PAGE_SIZE: usize = 100;
+/// How the hub's invocation starts: warm, on the account list kept from the sweep an hour
+/// before (`true`: [`Scenario::list_kept`]), or cold, listing the organization first.
+pub const STARTS: [(&str, bool); 2] = [("warm", true), ("cold", false)];
 
 /// The sizes of a run of the suite: the full benchmark, or a quick look.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +51,8 @@ pub const QUICK: Sizes = Sizes {
 };
 
 /// The hub's scheduled sweep in one region, 5 VPCs an account, the default latency scaled by
-/// `latency_scale`, AWS's rates and 1% background throttling, enforcing (the hub's default).
+/// `latency_scale`, AWS's rates and 1% background throttling, enforcing (the hub's default);
+/// warm between sweeps, the first a cold start (no list kept).
 pub fn hub(
     name: &str,
     accounts: usize,
@@ -180,22 +188,27 @@ pub fn scenarios(moto: &[Measured], sizes: Sizes, seed: u64) -> Vec<(String, Sce
         all.push((format!("calibration/{}", m.mode), calibration(m, seed)));
     }
     let default = default_concurrency();
-    all.push(("hub".to_owned(), hub("hub", sizes.hub, default, 1.0, seed)));
-    let mut kept = hub("hub/kept", sizes.hub, default, 1.0, seed);
-    kept.list_kept = true;
-    all.push(("hub/kept".to_owned(), kept));
-    for c in CONCURRENCIES {
-        for scale in LATENCY_SCALES {
-            let key = format!("curve/{c}/{scale}");
-            all.push((key.clone(), hub(&key, sizes.hub, c, scale, seed)));
+    for (start, kept) in STARTS {
+        let key = format!("hub/{start}");
+        let mut scenario = hub(&key, sizes.hub, default, 1.0, seed);
+        scenario.list_kept = kept;
+        all.push((key, scenario));
+        for c in CONCURRENCIES {
+            for scale in LATENCY_SCALES {
+                let key = format!("curve/{start}/{c}/{scale}");
+                let mut scenario = hub(&key, sizes.hub, c, scale, seed);
+                scenario.list_kept = kept;
+                all.push((key, scenario));
+            }
         }
     }
-    // Today's hub, cold at every sweep (nothing remembered) and warm (the accounts due
-    // remembered), both listing the organization first; and a hub with the list in hand.
+    // Three hourly sweeps: warm throughout (the list kept from the sweep before the first, the
+    // accounts left due taken first), cold at every sweep (a new environment each time: no
+    // list, nothing remembered), and a cold start followed by warm sweeps.
     for (key, warm, kept) in [
+        ("large/warm", true, true),
         ("large/cold", false, false),
-        ("large/warm", true, false),
-        ("large/kept", true, true),
+        ("large/cold-first", true, false),
     ] {
         let mut s = hub(key, sizes.large, default, 1.0, seed);
         s.sweeps = 3;
@@ -305,13 +318,15 @@ pub fn assemble(
                 .map(|o| compare(m, o))
         })
         .collect();
-    let curve: Vec<Value> = CONCURRENCIES
+    let curve: Vec<Value> = STARTS
         .iter()
-        .flat_map(|c| LATENCY_SCALES.iter().map(move |s| (*c, *s)))
-        .filter_map(|(c, s)| {
-            let o = outcomes.get(&format!("curve/{c}/{s}"))?;
+        .flat_map(|(start, _)| CONCURRENCIES.iter().map(move |c| (*start, *c)))
+        .flat_map(|(start, c)| LATENCY_SCALES.iter().map(move |s| (start, c, *s)))
+        .filter_map(|(start, c, s)| {
+            let o = outcomes.get(&format!("curve/{start}/{c}/{s}"))?;
             let sweep = &o["sweeps"][0];
             Some(json!({
+                "start": start,
                 "concurrency": c,
                 "latency_scale": s,
                 "accounts": o["scenario"]["accounts"],
@@ -319,12 +334,14 @@ pub fn assemble(
                 "runs_not_checked": sweep["runs_not_checked"],
                 "runs_unreachable": sweep["runs_unreachable"],
                 "listing_s": sweep["listing_s"],
+                "sweep_started_s": sweep["sweep_started_s"],
                 "last_checked_s": sweep["last_checked_s"],
                 "wall_s": sweep["wall_s"],
+                "timed_out": sweep["timed_out"],
                 "calls": sweep["net"]["calls"],
                 "throttled": sweep["net"]["throttled"],
                 "retries": sweep["net"]["retries"],
-                "timed_out": sweep["net"]["timed_out"],
+                "timed_out_calls": sweep["net"]["timed_out"],
                 "assume_role_throttled": sweep["net"]["by_api"]["sts:AssumeRole"]["throttled"],
                 "peak_calls_in_flight": sweep["net"]["peak_calls_in_flight"],
                 "peak_rss_kib": o["peak_rss_kib"],
@@ -332,18 +349,37 @@ pub fn assemble(
             }))
         })
         .collect();
-    // The smallest concurrency of the curve that checks every account in half the budget at
-    // the default latency and at twice it.
-    let holds = |c: usize, s: f64| {
+    // By start: the smallest concurrency of the curve that checks every account in half the
+    // budget at the default latency and at twice it.
+    let holds = |start: &str, c: usize, s: f64| {
         outcomes
-            .get(&format!("curve/{c}/{s}"))
+            .get(&format!("curve/{start}/{c}/{s}"))
             .is_some_and(|o| within(o, 2.0))
     };
-    let smallest = CONCURRENCIES.iter().copied().find(|c| holds(*c, 1.0));
-    let smallest_at_double = CONCURRENCIES.iter().copied().find(|c| holds(*c, 2.0));
-    let hub = outcomes.get("hub").cloned().unwrap_or(Value::Null);
-    let large = |key: &str| outcomes.get(key).cloned().unwrap_or(Value::Null);
+    let by_start = |f: &dyn Fn(&str) -> Value| -> Value {
+        STARTS
+            .iter()
+            .map(|(start, _)| ((*start).to_owned(), f(start)))
+            .collect::<serde_json::Map<String, Value>>()
+            .into()
+    };
+    let smallest =
+        |s: f64| by_start(&|start| json!(CONCURRENCIES.iter().find(|c| holds(start, **c, s))));
+    let get = |key: &str| outcomes.get(key).cloned().unwrap_or(Value::Null);
     let every = |o: &Value| o["accounts_checked_in_any"] == o["scenario"]["accounts"];
+    let large_keys = [
+        ("warm", "large/warm"),
+        ("cold", "large/cold"),
+        ("cold_first", "large/cold-first"),
+    ];
+    let large: serde_json::Map<String, Value> = large_keys
+        .iter()
+        .map(|(k, key)| ((*k).to_owned(), get(key)))
+        .collect();
+    let large_every: serde_json::Map<String, Value> = large_keys
+        .iter()
+        .map(|(k, key)| ((*k).to_owned(), json!(every(&get(key)))))
+        .collect();
     json!({
         "seed": seed,
         "sizes": {"hub": sizes.hub, "large": sizes.large},
@@ -355,19 +391,17 @@ pub fn assemble(
         "page_size": {"aws": AWS_PAGE_SIZE, "moto": MOTO_PAGE_SIZE},
         "lambda": {"timeout_s": secs(HUB_TIMEOUT), "deadline_margin_s": secs(DEADLINE_MARGIN),
                    "budget_s": secs(HUB_TIMEOUT - DEADLINE_MARGIN), "schedule_s": SCHEDULE,
-                   "rotation_s": ROTATION_SECONDS},
+                   "rotation_s": ROTATION_SECONDS, "scope_refresh_s": secs(SCOPE_REFRESH),
+                   "scope_max_age_s": secs(SCOPE_MAX_AGE)},
         "calibration": calibration,
         "calibration_tolerance": CALIBRATION_TOLERANCE,
         "default_concurrency": default_concurrency(),
-        "hub": hub,
-        "hub_within_half_budget": within(&hub, 2.0),
+        "hub": by_start(&|start| get(&format!("hub/{start}"))),
+        "hub_within_half_budget": by_start(&|start| json!(within(&get(&format!("hub/{start}")), 2.0))),
         "curve": curve,
-        "smallest_concurrency_within_half_budget": smallest,
-        "smallest_concurrency_within_half_budget_at_double_latency": smallest_at_double,
-        "hub_kept": outcomes.get("hub/kept").cloned().unwrap_or(Value::Null),
-        "hub_kept_within_half_budget": outcomes.get("hub/kept").is_some_and(|o| within(o, 2.0)),
-        "large": {"cold": large("large/cold"), "warm": large("large/warm"), "kept": large("large/kept")},
-        "large_every_account_checked": {"cold": every(&large("large/cold")), "warm": every(&large("large/warm")),
-                                        "kept": every(&large("large/kept"))},
+        "smallest_concurrency_within_half_budget": smallest(1.0),
+        "smallest_concurrency_within_half_budget_at_double_latency": smallest(2.0),
+        "large": large,
+        "large_every_account_checked": large_every,
     })
 }

@@ -45,7 +45,8 @@ fn a_hundred_accounts_are_swept_by_the_hub_in_simulated_time() {
             sweep.vpcs.remediated + sweep.vpcs.compliant,
             5 * sweep.accounts_checked
         );
-        // The organization in 6 pages of 20, then minutes of calls, not hours.
+        // The organization in 6 pages of 20 (before the first sweep, beside the second), and
+        // minutes of calls, not hours.
         assert_eq!(
             sweep.net.by_api["organizations:ListAccounts"].calls
                 - sweep.net.by_api["organizations:ListAccounts"].retries,
@@ -60,6 +61,58 @@ fn a_hundred_accounts_are_swept_by_the_hub_in_simulated_time() {
     }
     assert_eq!(outcome.sweeps[1].at - outcome.sweeps[0].at, 3600);
     assert!(outcome.peak_rss_kib > 0);
+}
+
+#[test]
+fn a_warm_hub_sweeps_at_once_on_its_kept_list_and_lists_beside() {
+    // The first sweep is a cold start: it lists the organization, then sweeps.
+    let outcome = run(&small(27)).unwrap();
+    let (cold, warm) = (&outcome.sweeps[0], &outcome.sweeps[1]);
+    assert!(cold.listed_first && !cold.listed_beside, "{cold:?}");
+    assert_eq!(cold.list_age_s, None);
+    assert!(cold.sweep_started_s > 0.5 && cold.sweep_started_s == cold.listing_s);
+    // The next, an hour later, starts at once on that list and lists again beside the sweep.
+    assert!(!warm.listed_first && warm.listed_beside, "{warm:?}");
+    let age = warm.list_age_s.unwrap();
+    assert!((age - (3600.0 - cold.listing_s)).abs() < 0.01, "{age}");
+    assert_eq!(warm.sweep_started_s, 0.0);
+    assert!(warm.listing_s > 0.5 && warm.wall_s >= warm.listing_s.max(warm.last_checked_s));
+    assert!(!cold.timed_out && !warm.timed_out);
+
+    // Cold at every sweep: each lists first, with nothing due.
+    let mut scenario = small(27);
+    scenario.warm = false;
+    for sweep in &run(&scenario).unwrap().sweeps {
+        assert!(
+            sweep.listed_first && sweep.sweep_started_s > 0.5,
+            "{sweep:?}"
+        );
+        assert_eq!(sweep.due_first, 0);
+    }
+}
+
+#[test]
+fn a_listing_beside_the_sweep_past_the_timeout_leaves_the_next_sweep_cold() {
+    // 2,000 pages of one account, some 0.5 s each: longer than the function's 900 s.
+    let mut scenario = suite::hub("slow listing", 2000, 128, 1.0, 27);
+    scenario.page_size = 1;
+    scenario.list_kept = true;
+    scenario.sweeps = 2;
+    let outcome = run(&scenario).unwrap();
+    let (ended, next) = (&outcome.sweeps[0], &outcome.sweeps[1]);
+    assert!(ended.listed_beside && ended.timed_out, "{ended:?}");
+    assert!(
+        ended.accounts_checked > 1900,
+        "the sweep itself ended in time: {ended:?}"
+    );
+    assert_eq!(ended.wall_s, 900.0);
+    // Its environment was reset: no list, nothing due; the next sweep lists first and runs
+    // out of time listing.
+    assert!(
+        next.listed_first && next.timed_out && next.due_first == 0,
+        "{next:?}"
+    );
+    assert_eq!(next.accounts_checked, 0);
 }
 
 #[test]
@@ -98,7 +151,7 @@ fn the_calibration_runs_make_the_calls_that_moto_counted() {
 /// must still be what its source says.
 #[test]
 fn the_copied_numbers_are_still_their_sources() {
-    let sources: [(&str, &[&str]); 8] = [
+    let sources: [(&str, &[&str]); 9] = [
         (
             "crates/aws/src/config.rs",
             &[
@@ -117,6 +170,14 @@ fn the_copied_numbers_are_still_their_sources() {
                 "pub const ORGANIZATIONS_MAX_BACKOFF: Duration = Duration::from_secs(10);",
                 "pub const ORGANIZATIONS_TIMEOUT: Duration = Duration::from_secs(60);",
                 "pub const SCOPE_REFRESH: Duration = Duration::from_secs(15 * 60);",
+                "pub const SCOPE_MAX_AGE: Duration = Duration::from_secs(6 * 60 * 60);",
+            ],
+        ),
+        (
+            "crates/aws/src/setup.rs",
+            &[
+                "directory.reach_for_sweep().await.map_err(unreadable)?",
+                "let (handled, ()) = futures::join!(handling, refreshing);",
             ],
         ),
         (

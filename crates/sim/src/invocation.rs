@@ -1,0 +1,183 @@
+//! One invocation of the hub (or the CLI's run): the account list as crates/aws keeps it
+//! (see [`crate::run`]), the sweep, and what the warm environment keeps for the next one.
+
+use crate::model::Api;
+use crate::net::{Link, Net, secs, seed_of};
+use crate::ports::SimPlaces;
+use crate::run::{
+    CLI_UNBOUNDED, DEADLINE_MARGIN, HUB_TIMEOUT, SCOPE_MAX_AGE, SCOPE_REFRESH, Scenario, Shell,
+    SweepFigures, sim_now,
+};
+use crate::world::Organization;
+use flowguard_core::Trigger;
+use flowguard_core::organization::{AccountRun, AccountScope, AccountStatus};
+use flowguard_core::reconcile::{DEADLINE_NEAR, Deadline};
+use flowguard_core::sweep::{Setup, Sweep, sweep};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio::time::{Instant, timeout_at};
+
+/// What the hub's warm execution environment keeps between invocations
+/// (crates/aws/src/organization/directory.rs, `State`).
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// When the last good account list was read.
+    pub list_read_at: Option<Instant>,
+    /// Accounts that the last sweep did not check or found failing.
+    pub due: BTreeSet<String>,
+}
+
+/// One invocation's inputs; [`Invocation::run`] runs it.
+pub struct Invocation<'a> {
+    pub scenario: &'a Scenario,
+    pub org: &'a Arc<Organization>,
+    pub net: &'a Arc<Net>,
+    pub scope: &'a AccountScope,
+    pub setup: &'a Setup,
+    pub seed: u64,
+}
+
+impl Invocation<'_> {
+    /// Organizations' `ListAccounts`, page after page (the management account is listed too),
+    /// as `organization_accounts` pages: one after the other, each its own operation.
+    async fn list(&self, link: &Link) -> Result<(), ()> {
+        let pages = (self.org.accounts + 1).div_ceil(self.scenario.page_size.max(1));
+        for _ in 0..pages {
+            self.net
+                .call(Api::ListAccounts, link)
+                .await
+                .map_err(|_| ())?;
+        }
+        Ok(())
+    }
+
+    /// One invocation: the hub's deadline from its start; the listing first when no list is
+    /// kept, else the sweep at once and the listing beside it when the list is stale; what the
+    /// warm environment keeps for the next sweep.
+    pub async fn run(&self, kept: &mut Kept, at: i64) -> (SweepFigures, Vec<u8>) {
+        let scenario = self.scenario;
+        let start = Instant::now();
+        let hub = scenario.shell == Shell::Hub;
+        // Lambda ends the invocation at its timeout, whatever is still running (the CLI has none).
+        let killed_at = start + if hub { HUB_TIMEOUT } else { CLI_UNBOUNDED };
+        let deadline = hub.then(|| Deadline {
+            stop_at: start.into_std() + (HUB_TIMEOUT - DEADLINE_MARGIN),
+            now: sim_now,
+        });
+        let age = kept
+            .list_read_at
+            .map(|read_at| start.saturating_duration_since(read_at))
+            .filter(|age| hub && *age < SCOPE_MAX_AGE);
+        let mut figures = SweepFigures {
+            at: if hub { at } else { 0 },
+            due_first: kept.due.len(),
+            list_age_s: age.map(secs),
+            listed_first: age.is_none(),
+            ..SweepFigures::default()
+        };
+        let mut regions_checked = vec![0u8; self.org.accounts];
+        let link = Link::new(seed_of(&[self.seed, 3]));
+        if !hub && self.net.call(Api::GetCallerIdentity, &link).await.is_err() {
+            figures.listing_failed = true;
+        }
+        if figures.listed_first {
+            match timeout_at(killed_at, self.list(&link)).await {
+                Ok(Ok(())) => kept.list_read_at = Some(Instant::now()),
+                Ok(Err(())) => figures.listing_failed = true,
+                Err(_) => figures.timed_out = true,
+            }
+            figures.listing_s = secs(start.elapsed());
+            // No list at all: the invocation fails (or was ended), and no run starts.
+            if figures.listing_failed || figures.timed_out {
+                figures.wall_s = secs(start.elapsed());
+                figures.net = self.net.take_figures();
+                return (figures, regions_checked);
+            }
+        }
+        figures.sweep_started_s = secs(start.elapsed());
+        let listing_beside = age.is_some_and(|age| age >= SCOPE_REFRESH);
+        figures.listed_beside = listing_beside;
+        let mut next_due = BTreeSet::new();
+        let accounts: Vec<String> = if hub {
+            self.scope.sweep_order(&kept.due, Some(at))
+        } else {
+            self.scope.accounts().map(str::to_owned).collect()
+        };
+        let places = SimPlaces::new(self.org.clone(), self.net.clone(), seed_of(&[self.seed, 4]));
+        let trigger = Trigger::manual_sweep(if hub { "schedule" } else { "flowguard" });
+        let plan = Sweep {
+            setup: self.setup,
+            scope: self.scope,
+            accounts: &accounts,
+            regions: &scenario.regions,
+            regions_of: None,
+            trigger: &trigger,
+            mode: scenario.mode(),
+            concurrency: scenario.concurrency,
+            deadline,
+        };
+        let on_run = |run: &AccountRun| {
+            let index = self.org.index_of(&run.account);
+            match (&run.status, &run.report) {
+                (AccountStatus::Ok, Some(report)) => {
+                    figures.runs_checked += 1;
+                    figures.last_checked_s = secs(start.elapsed());
+                    figures.vpcs.add(&report.summary.vpcs);
+                    if let Some(i) = index {
+                        regions_checked[i] = regions_checked[i].saturating_add(1);
+                    }
+                    if report.summary.vpcs.failed > 0 {
+                        next_due.insert(run.account.clone());
+                    }
+                }
+                _ => {
+                    if run.error_code.as_deref() == Some(DEADLINE_NEAR) {
+                        figures.runs_not_checked += 1;
+                    } else {
+                        figures.runs_unreachable += 1;
+                    }
+                    next_due.insert(run.account.clone());
+                }
+            }
+        };
+        // The listing beside the sweep has its own draws, rate and retry partition
+        // (Organizations'): it shares nothing with the sweep but the clock.
+        let beside = Link::new(seed_of(&[self.seed, 5]));
+        let refreshing = async {
+            if !listing_beside {
+                return None;
+            }
+            let listed = timeout_at(killed_at, self.list(&beside)).await;
+            Some((listed, start.elapsed()))
+        };
+        let (swept, refreshed) = tokio::join!(sweep(&places, &plan, on_run), refreshing);
+        drop(swept);
+        match refreshed {
+            Some((Ok(Ok(())), took)) => {
+                figures.listing_s = secs(took);
+                kept.list_read_at = Some(start + took);
+            }
+            // A failed refresh keeps the last good list (until it is SCOPE_MAX_AGE old).
+            Some((Ok(Err(())), took)) => {
+                figures.listing_s = secs(took);
+                figures.listing_failed = true;
+            }
+            Some((Err(_), took)) => {
+                figures.listing_s = secs(took);
+                figures.timed_out = true;
+            }
+            None => {}
+        }
+        let regions = scenario.regions.len();
+        figures.accounts_checked = regions_checked
+            .iter()
+            .filter(|n| usize::from(**n) >= regions)
+            .count();
+        figures.wall_s = secs(start.elapsed());
+        figures.timed_out |= hub && start.elapsed() > HUB_TIMEOUT;
+        figures.net = self.net.take_figures();
+        // The sweep's report tells the directory what is due (`remember`), after both ended.
+        kept.due = next_due;
+        (figures, regions_checked)
+    }
+}
