@@ -194,10 +194,28 @@ impl Controller {
         };
         let handling =
             handler::handle_trigger(&self.places, &self.setup, &reach, trigger, deadline, on_run);
+        // The refresh ends by the deadline too: a listing cut short keeps the last good list,
+        // and the invocation is not cut off by its timeout (which would lose the report).
         let refreshing = async {
-            if let (true, Some(directory)) = (refresh, &self.directory)
-                && let Err(error) = directory.refresh().await
-            {
+            let Some(directory) = self.directory.as_ref().filter(|_| refresh) else {
+                return;
+            };
+            let listing = directory.refresh();
+            let outcome = match deadline {
+                Some(d) => tokio::time::timeout_at(d.stop_at.into(), listing)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(AwsError {
+                            operation: "ListAccounts",
+                            code: None,
+                            message: "the invocation's deadline came before the list".to_owned(),
+                            status: None,
+                            fault: flowguard_core::Fault::Timeout,
+                        })
+                    }),
+                None => listing.await,
+            };
+            if let Err(error) = outcome {
                 tracing::warn!(%error, "the organization's account list could not be refreshed");
             }
         };
