@@ -245,6 +245,9 @@ pub struct Report {
     pub mode: Mode,
     pub region: String,
     pub account: String,
+    /// The account's name, as the organization lists it (organization runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     pub trigger: TriggerReport,
     pub vpcs: Vec<VpcReport>,
     pub actions: Vec<Action>,
@@ -357,6 +360,7 @@ impl ReportBuilder {
             mode: self.mode,
             region: self.place.region,
             account: self.place.account,
+            account_name: None,
             trigger: self.trigger,
             vpcs: self.vpcs,
             actions: self.actions,

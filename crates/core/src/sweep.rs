@@ -136,6 +136,7 @@ pub async fn sweep<P: Places>(
         })
         .buffer_unordered(concurrency.max(1))
         .map(|mut run| {
+            run.name_account(scope);
             run.note_shared_vpcs(scope);
             on_run(&run);
             if let Some(n) = left.get_mut(run.account.as_str()) {
@@ -284,6 +285,60 @@ mod tests {
             large <= small + 8,
             "{small} bytes per run with 1 VPC, {large} with 300"
         );
+    }
+
+    /// The organization's account names reach each run, its report and every export.
+    #[test]
+    fn each_run_and_its_exports_name_the_account_as_the_organization_does() {
+        let accounts = ids(2);
+        let fake = Arc::new(FakeRegion::new(State {
+            vpcs: vec![crate::fake::vpc("vpc-1", &[])],
+            ..State::default()
+        }));
+        let places = FakePlaces::everywhere(fake);
+        let named = [(accounts[0].clone(), "payments-prod".to_owned())];
+        let scope = scope_of(&accounts).with_names(named);
+        let setup = Setup {
+            policy: crate::Policy::default(),
+            region: "us-east-1".to_owned(),
+            warnings: Vec::new(),
+        };
+        let trigger = Trigger::manual_sweep("names");
+        let plan = Sweep {
+            setup: &setup,
+            scope: &scope,
+            accounts: &accounts,
+            regions: &["us-east-1".to_owned()],
+            regions_of: None,
+            trigger: &trigger,
+            mode: Mode::Audit,
+            concurrency: 2,
+            deadline: None,
+        };
+        let mut runs = Vec::new();
+        let report = futures::executor::block_on(sweep(&places, &plan, |run| {
+            runs.push(run.clone());
+        }));
+        let name_of = |account: &str| {
+            let run = runs.iter().find(|r| r.account == account).unwrap();
+            let from_report = run.report.as_ref().unwrap().account_name.clone();
+            assert_eq!(run.account_name, from_report);
+            run.account_name.clone()
+        };
+        assert_eq!(name_of(&accounts[0]).as_deref(), Some("payments-prod"));
+        assert_eq!(name_of(&accounts[1]), None);
+        let kept = report.accounts.iter().find(|r| r.account == accounts[0]);
+        assert_eq!(kept.unwrap().account_name.as_deref(), Some("payments-prod"));
+        let findings = crate::export::Findings::from_org(&runs);
+        let ctx = crate::export::ExportContext::new("2026-12-07T00:00:00Z", &setup.policy);
+        for format in [
+            crate::export::Format::Csv,
+            crate::export::Format::Asff,
+            crate::export::Format::Ocsf,
+        ] {
+            let text = crate::export::render(format, &findings, &ctx).unwrap();
+            assert_eq!(text.matches("payments-prod").count(), 1, "{format}: {text}");
+        }
     }
 
     #[test]

@@ -130,8 +130,9 @@ impl Directory {
             AccountSource::Organization { units } => {
                 let units: Vec<String> = units.iter().cloned().collect();
                 let accounts = organization_accounts(&self.client, &units).await?;
-                let ids: Vec<String> = accounts.into_iter().map(|a| a.id).collect();
-                self.org.scope(&ids)
+                let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+                let names = accounts.into_iter().map(|a| (a.id, a.name));
+                self.org.scope(&ids).with_names(names)
             }
         })
     }

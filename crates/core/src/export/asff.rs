@@ -66,6 +66,9 @@ struct AsffFinding {
     company_name: &'static str,
     generator_id: &'static str,
     aws_account_id: String,
+    /// The account's name, as the organization lists it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aws_account_name: Option<String>,
     types: Vec<&'static str>,
     created_at: String,
     updated_at: String,
@@ -190,6 +193,7 @@ fn finding(finding: &Finding, ctx: &ExportContext, at: &str) -> AsffFinding {
         company_name: "flowguard",
         generator_id: "flowguard/vpc-flow-logging",
         aws_account_id: account.clone(),
+        aws_account_name: finding.account_name.clone(),
         types: vec![FINDING_TYPE],
         created_at: at.to_owned(),
         updated_at: at.to_owned(),

@@ -10,10 +10,10 @@ use super::{
 
 /// The columns, in order; they only ever grow at the end. Booleans are `true`/`false`;
 /// `retention` is a number of days or `never_expire`; empty cells are values that do not apply
-/// (no log group, no owner, no `Name` tag). `compliance` and `severity` are flowguard's control's
+/// (no log group, no owner, no `Name` tag, no account name outside an organization). `compliance` and `severity` are flowguard's control's
 /// (`flowguard_control`), `security_hub_compliance` is EC2.6's (`security_hub_control`) by its
 /// own test, and `reason_codes` the codes of the finding's status reasons, `; `-separated.
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 23] = [
     "generated_at",
     "account",
     "region",
@@ -36,6 +36,7 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "flowguard_control",
     "reason_codes",
     "vpc_name",
+    "account_name",
 ];
 
 pub(super) fn render(
@@ -93,5 +94,6 @@ fn row(
             .collect::<Vec<_>>()
             .join("; "),
         finding.name.clone().unwrap_or_default(),
+        finding.account_name.clone().unwrap_or_default(),
     ]
 }

@@ -245,6 +245,8 @@ impl ExportContext {
 pub struct Finding {
     /// The account whose run judged the VPC (for a shared VPC, the participant's).
     pub account: String,
+    /// The account's name, as the organization lists it (organization runs only).
+    pub account_name: Option<String>,
     pub region: String,
     pub vpc_id: VpcId,
     /// The VPC's `Name` tag, if any.
@@ -257,10 +259,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(account: &str, region: &str, vpc: &VpcReport) -> Self {
+    fn new(report: &Report, vpc: &VpcReport) -> Self {
         Self {
-            account: account.to_owned(),
-            region: region.to_owned(),
+            account: report.account.clone(),
+            account_name: report.account_name.clone(),
+            region: report.region.clone(),
             vpc_id: vpc.vpc_id.clone(),
             name: vpc.name.clone(),
             status: vpc.status,
@@ -331,9 +334,8 @@ impl Findings {
     }
 
     fn of<'a>(reports: impl Iterator<Item = &'a Report>) -> Self {
-        let finding = |report: &'a Report| {
-            (report.vpcs.iter()).map(|vpc| Finding::new(&report.account, &report.region, vpc))
-        };
+        let finding =
+            |report: &'a Report| (report.vpcs.iter()).map(|vpc| Finding::new(report, vpc));
         Self(reports.flat_map(finding).collect())
     }
 

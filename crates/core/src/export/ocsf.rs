@@ -88,6 +88,8 @@ struct Cloud {
 #[derive(Debug, Serialize)]
 struct Account {
     uid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     r#type: &'static str,
     type_id: u32,
 }
@@ -240,6 +242,7 @@ fn event<'a>(finding: &'a Finding, ctx: &ExportContext, at: Timestamp) -> Event<
             cloud_partition: partition,
             account: Account {
                 uid: finding.account.clone(),
+                name: finding.account_name.clone(),
                 r#type: "AWS Account",
                 type_id: 10,
             },

@@ -18,7 +18,7 @@ use crate::policy::{ConfigError, parse_bool};
 use crate::vocab::Arn;
 pub use crate::vocab::partition_of;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Organization mode's configuration; `None` from [`OrgConfig::from_lookup`] means the
 /// single-account mode.
@@ -209,6 +209,7 @@ impl OrgConfig {
         AccountScope {
             accounts: accounts.difference(&self.exclude).cloned().collect(),
             excluded: self.exclude.clone(),
+            names: BTreeMap::new(),
         }
     }
 
@@ -317,6 +318,8 @@ pub const ROTATION_SECONDS: i64 = 2 * 60 * 60;
 pub struct AccountScope {
     accounts: BTreeSet<String>,
     excluded: BTreeSet<String>,
+    /// The accounts' names, as the organization lists them (none for a listed scope).
+    names: BTreeMap<String, String>,
 }
 
 impl AccountScope {
@@ -325,7 +328,23 @@ impl AccountScope {
         Self {
             accounts: BTreeSet::from([account.to_owned()]),
             excluded: BTreeSet::new(),
+            names: BTreeMap::new(),
         }
+    }
+
+    /// The scope with the accounts' names (`(id, name)`, as Organizations lists them); names
+    /// of accounts out of scope are not kept.
+    pub fn with_names(mut self, names: impl IntoIterator<Item = (String, String)>) -> Self {
+        let named = names
+            .into_iter()
+            .filter(|(id, name)| self.accounts.contains(id) && !name.trim().is_empty());
+        self.names.extend(named);
+        self
+    }
+
+    /// The name of `account`, when the organization gave one.
+    pub fn name(&self, account: &str) -> Option<&str> {
+        self.names.get(account).map(String::as_str)
     }
 
     /// Whether the hub acts in `account`; `Err` says why not, for the report and the

@@ -24,6 +24,9 @@ pub enum AccountStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountRun {
     pub account: String,
+    /// The account's name, as the organization lists it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     pub region: String,
     pub status: AccountStatus,
     /// Why there is no report, as data: the AWS error's code (`AccessDenied` for a member
@@ -45,6 +48,7 @@ impl AccountRun {
     pub fn ok(report: Report) -> Self {
         Self {
             account: report.account.clone(),
+            account_name: report.account_name.clone(),
             region: report.region.clone(),
             status: AccountStatus::Ok,
             error_code: None,
@@ -65,6 +69,7 @@ impl AccountRun {
     ) -> Self {
         Self {
             account: account.to_owned(),
+            account_name: None,
             region: region.to_owned(),
             status: AccountStatus::Unreachable,
             error_code: code,
@@ -76,6 +81,14 @@ impl AccountRun {
 }
 
 impl AccountRun {
+    /// Names the run's account as `scope` does (its report too, for the exports).
+    pub fn name_account(&mut self, scope: &AccountScope) {
+        self.account_name = scope.name(&self.account).map(str::to_owned);
+        if let Some(report) = &mut self.report {
+            report.account_name.clone_from(&self.account_name);
+        }
+    }
+
     /// Says, for each shared VPC (`not_owned` in a participant account), which account
     /// enforces the rule: its owner's, when the owner is in scope (its own run covers it).
     pub fn note_shared_vpcs(&mut self, scope: &AccountScope) {
@@ -103,6 +116,8 @@ impl AccountRun {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
     pub account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     pub region: String,
     pub status: AccountStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,6 +143,7 @@ impl From<AccountRun> for RunSummary {
             .map_or(Outcome::Failed { retryable: true }, Report::outcome);
         Self {
             account: run.account,
+            account_name: run.account_name,
             region: run.region,
             status: run.status,
             error_code: run.error_code,

@@ -312,6 +312,7 @@ fn snapshot_organization_ocsf() {
 fn finding(status: VpcStatus, checks: Checks) -> Finding {
     Finding {
         account: ACCOUNT.to_owned(),
+        account_name: None,
         region: "us-east-1".to_owned(),
         vpc_id: VpcId::new("vpc-1"),
         name: None,
