@@ -17,18 +17,9 @@ struct Members {
     vpc_b: String,
 }
 
-/// The clients of `account` through the member role, as the CLI gets them.
+/// The seeding clients of `account` through the member role, as the CLI gets them.
 async fn member_seed(m: &Moto, account: &str) -> Seed {
-    let access = flowguard_aws::organization::MemberAccess::new(
-        m.config(REGION).await,
-        ACCOUNT,
-        "flowguard-member",
-        None,
-        flowguard_aws::organization::session_name("cli-test"),
-    )
-    .unwrap();
-    let config = access.config(account, REGION).await.unwrap();
-    Seed::new(&flowguard_aws::Clients::new(&config))
+    Seed::new(&member_clients(m, account).await)
 }
 
 async fn members(m: &Moto) -> Members {
