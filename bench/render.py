@@ -201,7 +201,8 @@ if cmp_:
             "the most used open-source engine for this job: its `vpc` resource with the `flow-logs`",
             "filter and the `set-flow-log` action. Both tools ran against the same moto server, on the",
             f"same machine, in the same run ({runs} run{'s' if runs != 1 else ''}; every figure is the median of the runs, and",
-            "every ratio is flowguard/Custodian computed within each run, then the median of those).",
+            "every ratio is flowguard/Custodian computed within each run, then the median of those)."
+            + (f" flowguard built from `{cmp_['commit']}`." if cmp_.get("commit") else ""),
             "",
             "- **The account.** Before each tool's run moto is reset and seeded again: N VPCs, of which",
             "  25% have an ACTIVE REJECT flow log and 5% an ALL flow log into `/vpc/flow-logs` (kept",
