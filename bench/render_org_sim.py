@@ -200,13 +200,14 @@ def findings(d, org):
            f"{fmt_s(cold['last_checked_s'])}, a {budget / cold['last_checked_s']:.1f}× margin, not 2×. At "
            f"{fmt_n(big)} a cold start's listing leaves its sweep {fmt_s(budget - lcold['listing_s'])}. The "
            f"invocation awaits the listing beside a warm sweep, and at {fmt_n(big)} accounts it ends at up "
-           f"to {fmt_s(beside)} of the function's {timeout:.0f} s timeout: an Organizations "
-           f"{(timeout / beside - 1) * 100:.0f}% slower than the model would run the invocation past it "
-           + ("(it did here)" if ended else "(none did here)")
-           + ", and Lambda then resets the environment (\"If the Lambda function crashes or times out during "
-           "the Invoke phase, Lambda resets the execution environment\": "
-           "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): the list and "
-           "the accounts due are lost and the next sweep is cold, though the sweep's checks are done.",
+           f"to {fmt_s(beside)} of the function's {timeout:.0f} s timeout"
+           + (" (it ran past it here)" if ended else " (none ran past it here)")
+           + ". Were it to run past the timeout, Lambda would reset the environment (\"If the Lambda "
+           "function crashes or times out during the Invoke phase, Lambda resets the execution "
+           "environment\": https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), "
+           "losing the list and the accounts due; so the hub ends the listing beside a sweep at the "
+           "invocation's deadline (`Controller::handle_trigger`, after this simulation was built): a "
+           "listing cut short keeps the last good list, and the next sweep lists again beside itself.",
            "- **Whether the hub is warm.** The list and the accounts due live only in a warm execution "
            "environment, and AWS does not say how long an idle one lives; outside measurements put it at "
            "10 minutes (https://mikhail.io/2019/08/aws-lambda-cold-starts-after-10-minutes/) to 45–60 "
