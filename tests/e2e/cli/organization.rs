@@ -459,7 +459,7 @@ async fn a_kms_alias_names_each_members_own_key() {
     }
 
     // A key ARN with {account_id} names no key in a second account: refused before anything.
-    let m = moto().await;
+    flowguard_tests::reset(&m.url);
     let org = members(&m).await;
     let template = "arn:aws:kms:{region}:{account_id}:key/mrk-1234abcd";
     let refused = [
