@@ -21,6 +21,18 @@ pub struct Cli {
     pub command: Command,
     #[command(flatten)]
     pub config: ConfigFlags,
+    #[command(flatten)]
+    pub log: LogFlags,
+}
+
+/// What the commands say on stderr besides their errors: progress.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Progress (on stderr)")]
+pub struct LogFlags {
+    /// No progress: neither the progress bar (on a terminal) nor the line per finished
+    /// account×region run (organization mode, stderr not a terminal).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,11 +106,16 @@ pub struct SweepArgs {
     /// Sweep every region enabled for the account (EC2 DescribeRegions).
     #[arg(long, conflicts_with = "regions")]
     pub all_regions: bool,
-    /// `json` prints the report (one region) or an array of reports (several regions);
-    /// `csv`, `asff` (Security Hub's BatchImportFindings) and `ocsf` (Compliance Finding) print
-    /// one finding per VPC (docs/exports.md).
+    /// `table`: one line per VPC, to the terminal's width; `json`: one object whatever the
+    /// accounts and regions, each account×region run as it finishes (docs/cli.md); `csv`,
+    /// `asff` (Security Hub's BatchImportFindings) and `ocsf` (Compliance Finding): one finding
+    /// per VPC (docs/exports.md).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// The table with every column: the CIS checks (ACTIVE flow log, captures REJECT,
+    /// delivering, log group, retention, exempt) and, for plan and apply, the actions.
+    #[arg(long)]
+    pub wide: bool,
     #[command(flatten)]
     pub org: OrgFlags,
 }

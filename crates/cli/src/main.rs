@@ -8,10 +8,11 @@
 //! - [`handle_event`]: the Lambda handler's code path on one event, in one account or as an
 //!   organization's hub.
 //! - [`setup_role`]: the delivery role.
-//! - [`output`]: reports as JSON or tables; [`failure`]: errors as one or two lines that say
-//!   what to do.
+//! - [`output`]: each account×region run written out as it finishes, as JSON, an export or
+//!   a table; [`failure`]: errors as one or two lines that say what to do.
 //!
-//! Exit codes: 0 all good, 1 not compliant / remediation failed, 2 error.
+//! Exit codes: 0 all good, 1 not compliant / changes pending / remediation failed, 2 error, 3
+//! apply declined.
 
 mod args;
 mod failure;
@@ -28,11 +29,14 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let talk = sweep::Talk {
+        quiet: cli.log.quiet,
+    };
     let flags = &cli.config;
     let result = match &cli.command {
-        Command::Audit(args) => sweep::run(Kind::Audit, args, false, flags).await,
-        Command::Plan(args) => sweep::run(Kind::Plan, args, false, flags).await,
-        Command::Apply { sweep, yes } => sweep::run(Kind::Apply, sweep, *yes, flags).await,
+        Command::Audit(args) => sweep::run(Kind::Audit, args, false, flags, talk).await,
+        Command::Plan(args) => sweep::run(Kind::Plan, args, false, flags, talk).await,
+        Command::Apply { sweep, yes } => sweep::run(Kind::Apply, sweep, *yes, flags, talk).await,
         Command::HandleEvent { file, dry_run, org } => {
             handle_event::run(file, *dry_run, org, flags).await
         }

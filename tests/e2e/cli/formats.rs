@@ -1,5 +1,5 @@
-//! The output formats: the JSON report's shape (pinned by snapshots), and the ASFF, CSV and
-//! OCSF exports.
+//! The output formats: the JSON report's shape (pinned by snapshots: one shape for one
+//! account in one region as for an organization), and the ASFF, CSV and OCSF exports.
 
 use super::{MANAGED_GROUP, create_role, flowguard};
 use flowguard_tests::{REGION, Seed, moto};
@@ -73,16 +73,19 @@ async fn report_json_shape_is_pinned() {
     flowguard(&m, &["plan"]).role().run().expect(0);
 }
 
-/// The report in `text`, its VPCs sorted by id and its actions by kind then target: the VPCs
-/// of one CreateFlowLogs batch come in the order of their (random) ids.
+/// The sweep's JSON in `text` (one account, one region: one run), its report's VPCs sorted by
+/// id and its actions by kind then target: the VPCs of one CreateFlowLogs batch come in the
+/// order of their (random) ids.
 fn in_stable_order(text: &str) -> Value {
-    let mut report: Value = serde_json::from_str(text).unwrap();
+    let mut json: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(json["accounts"].as_array().unwrap().len(), 1, "{json}");
+    let report = &mut json["accounts"][0]["report"];
     report["vpcs"]
         .as_array_mut()
         .unwrap()
         .sort_by_key(|v| v["vpc_id"].as_str().unwrap().to_owned());
-    sort_batch_actions(&mut report);
-    report
+    sort_batch_actions(report);
+    json
 }
 
 /// Sorts the actions of each run of same-kind actions by target, keeping the order of kinds.
