@@ -25,14 +25,27 @@ pub struct Cli {
     pub log: LogFlags,
 }
 
-/// What the commands say on stderr besides their errors: progress.
+/// What the commands say on stderr besides their errors: progress and tracing.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Progress (on stderr)")]
+#[command(next_help_heading = "Progress and logs (on stderr)")]
 pub struct LogFlags {
     /// No progress: neither the progress bar (on a terminal) nor the line per finished
     /// account×region run (organization mode, stderr not a terminal).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Turn on tracing: -v info, -vv debug (each AWS call, retry and throttling), -vvv trace.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "log_level")]
+    pub verbose: u8,
+    /// Turn on tracing at LEVEL (error, warn, info, debug, trace) or with a filter such as
+    /// `aws_smithy_runtime=debug` [env FLOWGUARD_LOG_LEVEL, else RUST_LOG]. Off by default.
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        env = "FLOWGUARD_LOG_LEVEL",
+        hide_env = true
+    )]
+    pub log_level: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,8 @@
 //!   organization's hub.
 //! - [`setup_role`]: the delivery role.
 //! - [`output`]: each account×region run written out as it finishes, as JSON, an export or
-//!   a table; [`failure`]: errors as one or two lines that say what to do.
+//!   a table; [`failure`]: errors as one or two lines that say what to do; [`logging`]:
+//!   `-v`/`--log-level`, tracing to stderr.
 //!
 //! Exit codes: 0 all good, 1 not compliant / changes pending / remediation failed, 2 error, 3
 //! apply declined.
@@ -17,6 +18,7 @@
 mod args;
 mod failure;
 mod handle_event;
+mod logging;
 mod output;
 mod setup_role;
 mod sweep;
@@ -29,8 +31,16 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let tracing = match logging::init(&cli.log) {
+        Ok(on) => on,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            return ExitCode::from(2);
+        }
+    };
     let talk = sweep::Talk {
         quiet: cli.log.quiet,
+        tracing,
     };
     let flags = &cli.config;
     let result = match &cli.command {

@@ -1,6 +1,6 @@
 //! Progress on stderr while a sweep runs: on a terminal, a bar counting the account×region
-//! runs; in organization mode without one (CI, cron, `| tee`), one line per finished run;
-//! nothing with `--quiet`.
+//! runs; in organization mode without one (CI, cron, `| tee`), or with tracing on, one line per
+//! finished run; nothing with `--quiet`.
 
 use super::Kind;
 use super::summary::total as vpcs_in;
@@ -30,6 +30,8 @@ pub struct Progress {
 pub struct Settings {
     /// `--quiet`.
     pub quiet: bool,
+    /// Tracing writes to stderr (`-v`, `--log-level`): lines, not a bar.
+    pub tracing: bool,
     /// Organization mode: without a terminal, a line per run.
     pub organization: bool,
     pub terminal: bool,
@@ -46,7 +48,7 @@ impl Progress {
     ) -> Self {
         let show = if settings.quiet {
             Show::Nothing
-        } else if settings.terminal {
+        } else if settings.terminal && !settings.tracing {
             if total < 2 {
                 Show::Nothing
             } else {
@@ -186,8 +188,9 @@ mod tests {
 
     #[test]
     fn lines_only_in_organization_mode_without_a_terminal_and_never_when_quiet() {
-        let settings = |quiet, organization, terminal| Settings {
+        let settings = |quiet, tracing, organization, terminal| Settings {
             quiet,
+            tracing,
             organization,
             terminal,
         };
@@ -199,9 +202,10 @@ mod tests {
             }
             Show::Lines => "lines",
         };
-        assert_eq!(shows(settings(false, true, false)), "lines");
-        assert_eq!(shows(settings(false, false, false)), "nothing");
-        assert_eq!(shows(settings(true, true, false)), "nothing");
-        assert_eq!(shows(settings(true, true, true)), "nothing");
+        assert_eq!(shows(settings(false, false, true, false)), "lines");
+        assert_eq!(shows(settings(false, false, false, false)), "nothing");
+        assert_eq!(shows(settings(true, false, true, false)), "nothing");
+        assert_eq!(shows(settings(false, true, true, true)), "lines");
+        assert_eq!(shows(settings(true, false, true, true)), "nothing");
     }
 }

@@ -29,6 +29,8 @@ use std::process::ExitCode;
 pub struct Talk {
     /// `--quiet`: no progress.
     pub quiet: bool,
+    /// Tracing is on: progress as lines, not a bar.
+    pub tracing: bool,
 }
 
 /// Runs `audit`, `plan` or `apply` (`yes` only matters for `apply`).
@@ -193,6 +195,7 @@ impl Sweeper<'_> {
         };
         let settings = ProgressSettings {
             quiet: self.talk.quiet,
+            tracing: self.talk.tracing,
             organization: !self.single(),
             terminal: std::io::stderr().is_terminal(),
         };
