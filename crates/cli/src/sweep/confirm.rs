@@ -1,5 +1,6 @@
 //! `apply`'s safety: what it refuses before anything runs, and the confirmation on the
-//! terminal.
+//! terminal, which in organization mode says how many accounts are in scope and whether the
+//! caller's own account is one of them.
 
 use crate::failure::Failure;
 use flowguard_core::Policy;
@@ -27,6 +28,60 @@ pub fn refuse_unsafe_apply(policy: &Policy, yes: bool) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// An organization's scope as the plan and the question say it.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// Accounts in scope.
+    pub accounts: usize,
+    /// The caller's own account (`sts:GetCallerIdentity`): the management account when the
+    /// CLI runs there.
+    pub caller: &'a str,
+    pub caller_in_scope: bool,
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+impl Scope<'_> {
+    /// The plan's last line: "3 accounts in scope, including the caller's own account …".
+    pub fn line(&self) -> String {
+        let accounts = plural(self.accounts, "account");
+        if self.caller_in_scope {
+            format!(
+                "{accounts} in scope, including the caller's own account {} (the management \
+                 account, when run from it)",
+                self.caller
+            )
+        } else {
+            format!(
+                "{accounts} in scope, not including the caller's own account {}",
+                self.caller
+            )
+        }
+    }
+
+    /// "Apply 4 action(s) in 2 accounts (3 in scope, including the caller's own account …)?"
+    pub fn question(&self, plan: &OrgReport) -> String {
+        let (actions, accounts) = planned(plan);
+        let including = if self.caller_in_scope {
+            "including"
+        } else {
+            "not including"
+        };
+        format!(
+            "Apply {actions} action(s) in {} ({} in scope, {including} the caller's own account {})?",
+            plural(accounts, "account"),
+            self.accounts,
+            self.caller
+        )
+    }
 }
 
 /// The planned actions of a plan, and the accounts they are in.
@@ -64,6 +119,8 @@ mod tests {
     use flowguard_core::organization::AccountRun;
     use flowguard_core::{Mode, Place, VpcStatus};
 
+    const CALLER: &str = "123456789012";
+
     fn plan() -> OrgReport {
         let run = |account: &str, statuses: &[VpcStatus]| {
             let place = Place {
@@ -75,7 +132,7 @@ mod tests {
             AccountRun::ok(report)
         };
         let runs = vec![
-            run("123456789012", &[VpcStatus::WouldRemediate]),
+            run(CALLER, &[VpcStatus::WouldRemediate]),
             run("111111111111", &[VpcStatus::WouldRemediate]),
             run("222222222222", &[]),
         ];
@@ -83,7 +140,35 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_counts_its_actions_and_their_accounts() {
-        assert_eq!(planned(&plan()), (4, 2));
+    fn the_plan_and_the_question_say_the_scope_and_the_callers_account() {
+        let scope = Scope {
+            accounts: 3,
+            caller: CALLER,
+            caller_in_scope: true,
+        };
+        assert_eq!(
+            scope.line(),
+            "3 accounts in scope, including the caller's own account 123456789012 (the \
+             management account, when run from it)"
+        );
+        assert_eq!(
+            scope.question(&plan()),
+            "Apply 4 action(s) in 2 accounts (3 in scope, including the caller's own account \
+             123456789012)?"
+        );
+        let scope = Scope {
+            accounts: 1,
+            caller_in_scope: false,
+            ..scope
+        };
+        assert_eq!(
+            scope.line(),
+            "1 account in scope, not including the caller's own account 123456789012"
+        );
+        assert!(
+            scope
+                .question(&plan())
+                .contains("not including the caller's own account")
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::args::{ConfigFlags, Format, SweepArgs};
 use crate::failure::{self, Failure, describe};
 use crate::output::{self, Head, Kind, Progress, ProgressSettings, Sink, Stream};
 use aws_config::SdkConfig;
-use confirm::{DECLINED, refuse_unsafe_apply};
+use confirm::{DECLINED, Scope, refuse_unsafe_apply};
 use flowguard_aws::organization::session_name;
 use flowguard_aws::{Check, Controller, Mode};
 use flowguard_core::facts::facts;
@@ -228,8 +228,10 @@ impl Sweeper<'_> {
         failed.map_or(Ok(report), Err)
     }
 
-    /// Shows the plan on stderr and asks on the terminal. Nothing to do needs no question. In
-    /// a single account, a region that could not be planned stops here.
+    /// Shows the plan on stderr and asks on the terminal; in organization mode, with how many
+    /// accounts are in scope and whether the caller's own account is one of them. Nothing to
+    /// do needs no question. In a single account, a region that could not be planned stops
+    /// here.
     async fn confirmed(&self, wide: bool) -> Result<bool, Failure> {
         let policy = &self.controller.setup.policy;
         let head = self.head(Kind::Plan);
@@ -244,10 +246,22 @@ impl Sweeper<'_> {
         }
         sink.end(&plan)?;
         let (actions, _) = confirm::planned(&plan);
+        let question = if self.single() {
+            format!("Apply {actions} action(s)?")
+        } else {
+            let caller = self.controller.account.as_str();
+            let scope = Scope {
+                accounts: self.scope.len(),
+                caller,
+                caller_in_scope: self.scope.accounts().any(|a| a == caller),
+            };
+            eprintln!("{}", scope.line());
+            scope.question(&plan)
+        };
         if actions == 0 {
             return Ok(true);
         }
-        confirm::ask(&format!("Apply {actions} action(s)?"))
+        confirm::ask(&question)
     }
 
     /// One message per account×region that could not be checked, with what to do about it.
