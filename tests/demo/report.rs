@@ -111,9 +111,18 @@ impl ActionCounts {
 }
 
 impl Report {
-    /// Parses `json`, saved at `path`.
+    /// Parses `json`, saved at `path`: a report, or what `flowguard audit --format json`
+    /// prints for one account in one region (the organization report's shape, its one run's
+    /// report in `accounts[0].report`).
     pub fn parse(json: &[u8], path: String) -> serde_json::Result<Self> {
-        let mut report: Self = serde_json::from_slice(json)?;
+        let value: serde_json::Value = serde_json::from_slice(json)?;
+        let value = match value["accounts"].as_array() {
+            Some(runs) if runs.len() == 1 && runs[0]["report"].is_object() => {
+                runs[0]["report"].clone()
+            }
+            _ => value,
+        };
+        let mut report: Self = serde_json::from_value(value)?;
         report.path = path;
         Ok(report)
     }

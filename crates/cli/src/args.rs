@@ -21,6 +21,31 @@ pub struct Cli {
     pub command: Command,
     #[command(flatten)]
     pub config: ConfigFlags,
+    #[command(flatten)]
+    pub log: LogFlags,
+}
+
+/// What the commands say on stderr besides their errors: progress and tracing.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Progress and logs (on stderr)")]
+pub struct LogFlags {
+    /// No progress: neither the progress bar (on a terminal) nor the line per finished
+    /// account×region run (organization mode, stderr not a terminal).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Turn on tracing: -v info, -vv debug (each AWS call, retry and throttling), -vvv trace.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count, conflicts_with = "log_level")]
+    pub verbose: u8,
+    /// Turn on tracing at LEVEL (error, warn, info, debug, trace) or with a filter such as
+    /// `aws_smithy_runtime=debug` [env FLOWGUARD_LOG_LEVEL, else RUST_LOG]. Off by default.
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        env = "FLOWGUARD_LOG_LEVEL",
+        hide_env = true
+    )]
+    pub log_level: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,11 +119,21 @@ pub struct SweepArgs {
     /// Sweep every region enabled for the account (EC2 DescribeRegions).
     #[arg(long, conflicts_with = "regions")]
     pub all_regions: bool,
-    /// `json` prints the report (one region) or an array of reports (several regions);
-    /// `csv`, `asff` (Security Hub's BatchImportFindings) and `ocsf` (Compliance Finding) print
-    /// one finding per VPC (docs/exports.md).
+    /// `table`: one line per VPC, to the terminal's width; `json`: one object whatever the
+    /// accounts and regions, each account×region run as it finishes (docs/cli.md); `csv`,
+    /// `asff` (Security Hub's BatchImportFindings) and `ocsf` (Compliance Finding): one finding
+    /// per VPC (docs/exports.md).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// The table with every column: the CIS checks (ACTIVE flow log, captures REJECT,
+    /// delivering, log group, retention, exempt) and, for plan and apply, the actions.
+    #[arg(long)]
+    pub wide: bool,
+    /// Also write every format into DIR, as the sweep goes: report.json, findings.csv,
+    /// findings.asff.json, findings.ocsf.json and report.html (one self-contained page);
+    /// stdout keeps --format.
+    #[arg(long, value_name = "DIR")]
+    pub output_directory: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub org: OrgFlags,
 }

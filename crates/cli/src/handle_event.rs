@@ -107,8 +107,5 @@ pub async fn run(
 }
 
 fn print_report(report: &flowguard_core::Report) -> Result<(), Failure> {
-    output::emit(&format!(
-        "{}\n",
-        output::json(std::slice::from_ref(report))?
-    ))
+    output::emit(&format!("{}\n", output::report_json(report)?))
 }

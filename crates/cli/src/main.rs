@@ -8,14 +8,17 @@
 //! - [`handle_event`]: the Lambda handler's code path on one event, in one account or as an
 //!   organization's hub.
 //! - [`setup_role`]: the delivery role.
-//! - [`output`]: reports as JSON or tables; [`failure`]: errors as one or two lines that say
-//!   what to do.
+//! - [`output`]: each account×region run written out as it finishes, as JSON, an export or
+//!   a table; [`failure`]: errors as one or two lines that say what to do; [`logging`]:
+//!   `-v`/`--log-level`, tracing to stderr.
 //!
-//! Exit codes: 0 all good, 1 not compliant / remediation failed, 2 error.
+//! Exit codes: 0 all good, 1 not compliant / changes pending / remediation failed, 2 error, 3
+//! apply declined.
 
 mod args;
 mod failure;
 mod handle_event;
+mod logging;
 mod output;
 mod setup_role;
 mod sweep;
@@ -28,11 +31,22 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let tracing = match logging::init(&cli.log) {
+        Ok(on) => on,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            return ExitCode::from(2);
+        }
+    };
+    let talk = sweep::Talk {
+        quiet: cli.log.quiet,
+        tracing,
+    };
     let flags = &cli.config;
     let result = match &cli.command {
-        Command::Audit(args) => sweep::run(Kind::Audit, args, false, flags).await,
-        Command::Plan(args) => sweep::run(Kind::Plan, args, false, flags).await,
-        Command::Apply { sweep, yes } => sweep::run(Kind::Apply, sweep, *yes, flags).await,
+        Command::Audit(args) => sweep::run(Kind::Audit, args, false, flags, talk).await,
+        Command::Plan(args) => sweep::run(Kind::Plan, args, false, flags, talk).await,
+        Command::Apply { sweep, yes } => sweep::run(Kind::Apply, sweep, *yes, flags, talk).await,
         Command::HandleEvent { file, dry_run, org } => {
             handle_event::run(file, *dry_run, org, flags).await
         }

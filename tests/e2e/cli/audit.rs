@@ -1,7 +1,9 @@
 //! `flowguard audit`: the audit, apply, audit cycle, repeated regions and every enabled
 //! region, and a shared VPC.
 
-use super::{MANAGED_GROUP, create_role, flowguard, role_arn, state, statuses};
+use super::{
+    MANAGED_GROUP, create_role, flowguard, only_report, reports, role_arn, state, statuses,
+};
 use flowguard_tests::{REGION, Seed, moto};
 use serde_json::json;
 use std::time::Duration;
@@ -52,7 +54,7 @@ async fn audit_fails_then_apply_remediates_then_audit_passes() {
 
     let audit = flowguard(&m, &["audit", "--format", "json"]).run();
     audit.expect(0);
-    let report = audit.json();
+    let report = only_report(&audit.json());
     assert!(
         statuses(&report).iter().all(|(_, s)| s == "compliant"),
         "{report}"
@@ -65,13 +67,13 @@ async fn audit_fails_then_apply_remediates_then_audit_passes() {
         .role()
         .run();
     again.expect(0);
-    assert_eq!(again.json()["actions"], json!([]));
+    assert_eq!(only_report(&again.json())["actions"], json!([]));
     assert_eq!(state(&m, REGION).await, before);
 }
 
 #[tokio::test]
 #[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
-async fn repeated_regions_give_an_array_in_order() {
+async fn repeated_regions_are_runs_of_the_one_shape() {
     let m = moto().await;
     let east = Seed::new(&m.clients(REGION).await).vpc().await;
     let west = Seed::new(&m.clients("eu-west-1").await).vpc().await;
@@ -90,8 +92,9 @@ async fn repeated_regions_give_an_array_in_order() {
     )
     .run();
     out.expect(1);
-    let reports = out.json();
-    let reports = reports.as_array().unwrap();
+    let json = out.json();
+    assert_eq!(json["regions"], json!([REGION, "eu-west-1"]));
+    let reports = reports(&json);
     assert_eq!(reports.len(), 2);
     assert_eq!(
         (reports[0]["region"].as_str(), reports[1]["region"].as_str()),
@@ -99,8 +102,9 @@ async fn repeated_regions_give_an_array_in_order() {
     );
     assert!(statuses(&reports[0]).iter().any(|(id, _)| *id == east));
     assert!(statuses(&reports[1]).iter().any(|(id, _)| *id == west));
+    assert_eq!(json["summary"]["vpcs"]["would_remediate"], 4, "{json}");
 
-    // One region: one report, not an array; a repeated region counts once.
+    // One region: the same shape, with one run; a repeated region counts once.
     let out = flowguard(
         &m,
         &[
@@ -114,7 +118,9 @@ async fn repeated_regions_give_an_array_in_order() {
         ],
     )
     .run();
-    assert_eq!(out.expect(1).json()["region"], "eu-west-1");
+    let json = out.expect(1).json();
+    assert_eq!(json["regions"], json!(["eu-west-1"]));
+    assert_eq!(only_report(&json)["region"], "eu-west-1");
 
     // The table names both regions.
     let out = flowguard(&m, &["audit", "--region", REGION, "--region", "eu-west-1"]).run();
@@ -123,7 +129,10 @@ async fn repeated_regions_give_an_array_in_order() {
         "{}",
         out.stdout
     );
-    assert_eq!(out.stderr, "", "no progress bar without a terminal");
+    assert_eq!(
+        out.stderr, "",
+        "no progress without a terminal in one account"
+    );
 }
 
 #[tokio::test]
@@ -149,14 +158,23 @@ async fn all_regions_sweeps_every_enabled_region() {
     let started = std::time::Instant::now();
     let out = flowguard(&m, &["audit", "--all-regions", "--format", "json"]).run();
     out.expect(1);
-    let regions: Vec<String> = out
-        .json()
+    let json = out.json();
+    let mut regions: Vec<String> = json["accounts"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["region"].as_str().unwrap().to_owned())
+        .map(|run| run["region"].as_str().unwrap().to_owned())
         .collect();
+    regions.sort();
     assert_eq!(regions, expected);
+    let mut listed: Vec<String> = json["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, expected);
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "took {:?}",
@@ -193,7 +211,7 @@ async fn an_audit_with_a_shared_vpc_passes_once_the_owned_ones_comply() {
         .env("AWS_ENDPOINT_URL", &proxy.url)
         .run();
     out.expect(0);
-    let report = out.json();
+    let report = only_report(&out.json());
     let line = report["vpcs"]
         .as_array()
         .unwrap()

@@ -1,7 +1,7 @@
 //! Configuration and environment errors of every command: the variable, the value and what is
 //! allowed, in one or two clear lines, exit code 2.
 
-use super::{create_role, flowguard};
+use super::{create_role, flowguard, only_report};
 use flowguard_tests::{ACCOUNT, REGION, Seed, fixture, moto};
 
 #[tokio::test]
@@ -30,7 +30,7 @@ async fn bad_configuration_names_the_variable_the_value_and_what_is_allowed() {
     .run();
     out.expect(1);
     assert!(
-        out.json()["vpcs"][0]["reason"]
+        only_report(&out.json())["vpcs"][0]["reason"]
             .as_str()
             .unwrap()
             .contains("731"),

@@ -1,5 +1,5 @@
-//! The output formats: the JSON report's shape (pinned by snapshots), and the ASFF, CSV and
-//! OCSF exports.
+//! The output formats: the JSON report's shape (pinned by snapshots: one shape for one
+//! account in one region as for an organization), and the ASFF, CSV and OCSF exports.
 
 use super::{MANAGED_GROUP, create_role, flowguard};
 use flowguard_tests::{REGION, Seed, moto};
@@ -73,16 +73,19 @@ async fn report_json_shape_is_pinned() {
     flowguard(&m, &["plan"]).role().run().expect(0);
 }
 
-/// The report in `text`, its VPCs sorted by id and its actions by kind then target: the VPCs
-/// of one CreateFlowLogs batch come in the order of their (random) ids.
+/// The sweep's JSON in `text` (one account, one region: one run), its report's VPCs sorted by
+/// id and its actions by kind then target: the VPCs of one CreateFlowLogs batch come in the
+/// order of their (random) ids.
 fn in_stable_order(text: &str) -> Value {
-    let mut report: Value = serde_json::from_str(text).unwrap();
+    let mut json: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(json["accounts"].as_array().unwrap().len(), 1, "{json}");
+    let report = &mut json["accounts"][0]["report"];
     report["vpcs"]
         .as_array_mut()
         .unwrap()
         .sort_by_key(|v| v["vpc_id"].as_str().unwrap().to_owned());
-    sort_batch_actions(&mut report);
-    report
+    sort_batch_actions(report);
+    json
 }
 
 /// Sorts the actions of each run of same-kind actions by target, keeping the order of kinds.
@@ -326,4 +329,42 @@ async fn the_csv_and_ocsf_exports_have_one_finding_per_vpc() {
         .find(|e| e["resources"][0]["uid"].as_str().unwrap().ends_with(&vpc))
         .unwrap();
     assert_eq!(event["status_code"], "FAIL", "as Prowler's OCSF says it");
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn an_output_directory_gets_every_format_of_the_same_run() {
+    let m = moto().await;
+    let seed = Seed::new(&m.clients(REGION).await);
+    let vpc = seed.vpc().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    let audit = flowguard(
+        &m,
+        &["audit", "--format", "csv", "--output-directory", path],
+    )
+    .run();
+    audit.expect(1);
+    // stdout keeps --format; the directory has the same run in every format.
+    assert!(
+        audit.stdout.starts_with("generated_at,"),
+        "{}",
+        audit.stdout
+    );
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    assert_eq!(
+        read("findings.csv").lines().count(),
+        3,
+        "a header and two VPCs"
+    );
+    let report: Value = serde_json::from_str(&read("report.json")).unwrap();
+    assert_eq!(report["summary"]["vpcs"]["would_remediate"], 2, "{report}");
+    for name in ["findings.asff.json", "findings.ocsf.json"] {
+        let findings: Value = serde_json::from_str(&read(name)).unwrap();
+        assert_eq!(findings.as_array().unwrap().len(), 2, "{name}");
+    }
+    let html = read("report.html");
+    assert!(html.contains(&vpc), "the VPC that needs action is listed");
+    assert!(html.contains("id=\"total-would_remediate\""), "{html}");
 }

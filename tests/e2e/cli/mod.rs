@@ -23,6 +23,7 @@ mod handle_event;
 mod organization;
 mod plan;
 mod setup_role;
+mod table;
 
 const ROLE_NAME: &str = "flowguard-delivery";
 const MANAGED_GROUP: &str = "/vpc/flow-logs";
@@ -172,6 +173,28 @@ async fn state(m: &Moto, region: &str) -> (Vec<String>, BTreeMap<String, Option<
         })
         .collect();
     (flow_logs, groups)
+}
+
+/// The report of the one account×region run of a sweep's JSON (`accounts[0].report`): the
+/// shape is the same for one account in one region as for an organization.
+#[track_caller]
+fn only_report(json: &Value) -> Value {
+    let runs = json["accounts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no accounts in {json}"));
+    assert_eq!(runs.len(), 1, "one run expected: {json}");
+    assert_eq!(runs[0]["status"], "ok", "{json}");
+    runs[0]["report"].clone()
+}
+
+/// The reports of a sweep's JSON, sorted by account, then region in the order of its
+/// `regions` (runs come in the order they finished).
+fn reports(json: &Value) -> Vec<Value> {
+    let regions = json["regions"].as_array().unwrap();
+    let rank = |run: &Value| regions.iter().position(|r| *r == run["region"]);
+    let mut runs: Vec<&Value> = json["accounts"].as_array().unwrap().iter().collect();
+    runs.sort_by_key(|run| (run["account"].as_str().unwrap().to_owned(), rank(run)));
+    runs.iter().map(|run| run["report"].clone()).collect()
 }
 
 fn statuses(report: &Value) -> Vec<(String, String)> {

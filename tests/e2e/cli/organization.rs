@@ -9,9 +9,9 @@ use serde_json::Value;
 /// An organization in moto (the management account is moto's default one, the caller) with
 /// two member accounts, `a` in the OU `unit` and `b` at the root, each with a VPC of its own
 /// (and moto's default VPC) without a flow log.
-struct Members {
-    a: String,
-    b: String,
+pub(super) struct Members {
+    pub(super) a: String,
+    pub(super) b: String,
     unit: String,
     vpc_a: String,
     vpc_b: String,
@@ -22,7 +22,7 @@ async fn member_seed(m: &Moto, account: &str) -> Seed {
     Seed::new(&member_clients(m, account).await)
 }
 
-async fn members(m: &Moto) -> Members {
+pub(super) async fn members(m: &Moto) -> Members {
     use flowguard_tests::organizations::{create_account, create_organization, create_unit};
     let client = aws_sdk_organizations::Client::new(&m.config(REGION).await);
     let root = create_organization(&client).await;
@@ -124,8 +124,8 @@ async fn organization_audit_then_apply_covers_each_member_account() {
     // The table: an account column, one row per VPC, the summary over both accounts.
     let table = flowguard(&m, &[&["audit"][..], &listed[..]].concat()).run();
     table.expect(1);
-    let header = table.stdout.lines().nth(1).unwrap();
-    assert!(header.contains("account"), "{}", table.stdout);
+    let header = table.stdout.lines().next().unwrap();
+    assert!(header.starts_with("account"), "{}", table.stdout);
     for (account, vpc) in [(a, &org.vpc_a), (b, &org.vpc_b)] {
         let row = table
             .stdout
@@ -138,6 +138,24 @@ async fn organization_audit_then_apply_covers_each_member_account() {
             table.stdout
         );
     }
+
+    // Without a terminal, a line per finished account×region run on stderr; none with --quiet.
+    for account in [a, b] {
+        let line = format!("{account} {REGION}: 2 VPCs, 2 not compliant");
+        assert!(
+            table
+                .stderr
+                .lines()
+                .any(|l| l.starts_with("[") && l.ends_with(&line)),
+            "{line:?} in\n{}",
+            table.stderr
+        );
+    }
+    assert!(table.stderr.contains("[2/2] "), "{}", table.stderr);
+    let quiet = flowguard(&m, &[&["audit", "--quiet"][..], &listed[..]].concat()).run();
+    quiet.expect(1);
+    assert_eq!(quiet.stderr, "");
+    assert_eq!(quiet.stdout, table.stdout);
 
     // Nothing was changed in the hub: its own VPCs are not in scope.
     let hub = Seed::new(&m.clients(REGION).await);
@@ -253,9 +271,23 @@ async fn an_account_whose_role_is_refused_is_unreachable_and_the_others_are_done
         .env("AWS_ENDPOINT_URL", &proxy.url)
         .run();
     table.expect(2);
-    let line = format!("UNREACHABLE: account {} in {REGION}: ", org.b);
-    assert!(table.stdout.contains(&line), "{}", table.stdout);
+    let unreachable = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(org.b.as_str()) && l.contains("UNREACHABLE"))
+        .unwrap_or_else(|| panic!("no UNREACHABLE line for {}:\n{}", org.b, table.stdout));
+    assert!(
+        unreachable.contains(&format!("UNREACHABLE in {REGION} (AccessDenied): ")),
+        "{}",
+        table.stdout
+    );
     assert!(table.stdout.contains(&org.vpc_a), "{}", table.stdout);
+    let line = format!("{} {REGION}: unreachable: AccessDenied", org.b);
+    assert!(
+        table.stderr.lines().any(|l| l.ends_with(&line)),
+        "{line:?} in\n{}",
+        table.stderr
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! `flowguard plan`: the planned actions, with and without a delivery role, and nothing
 //! changed.
 
-use super::{create_role, flowguard, state};
+use super::{create_role, flowguard, only_report, state};
 use flowguard_tests::{REGION, Seed, moto};
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ async fn plan_lists_the_actions_and_changes_nothing() {
     let plan = flowguard(&m, &["plan"]).role().run();
     plan.expect(1);
     assert!(
-        plan.stdout.contains("would remediate") && plan.stdout.contains("create_flow_logs"),
+        plan.stdout.contains("would remediate") && plan.stdout.contains(&vpc),
         "{}",
         plan.stdout
     );
@@ -27,10 +27,25 @@ async fn plan_lists_the_actions_and_changes_nothing() {
         "{}",
         plan.stdout
     );
+    // The actions are in the wide table.
+    let wide = flowguard(&m, &["plan", "--wide"]).role().run();
+    wide.expect(1);
+    assert!(
+        wide.stdout.contains("create_flow_logs") && wide.stdout.contains("captures REJECT"),
+        "{}",
+        wide.stdout
+    );
+    flowguard(&m, &["plan", "--wide", "--format", "json"])
+        .role()
+        .run()
+        .expect(2)
+        .stderr_has("--format table");
 
     let plan = flowguard(&m, &["plan", "--format", "json"]).role().run();
     plan.expect(1);
-    let report = plan.json();
+    let json = plan.json();
+    assert_eq!(json["dry_run"], true);
+    let report = only_report(&json);
     assert_eq!(report["dry_run"], true);
     let creates: Vec<&Value> = report["actions"]
         .as_array()

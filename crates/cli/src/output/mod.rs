@@ -1,16 +1,30 @@
-//! Printing reports: JSON (one report, or an array for several regions), tables for people,
-//! or one finding per VPC in an auditor's format (CSV, ASFF, OCSF: `flowguard_core::export`).
+//! Printing a sweep as it goes. Each account×region run is handed to a [`Sink`] as it
+//! finishes and not kept: the JSON report and the exports write it out at once; the table keeps
+//! a few short strings per VPC and prints them sorted at the end. One shape for one account in
+//! one region as for an organization.
+//!
+//! - [`json`]: `--format json`, `{dry_run, mode, regions, accounts: [...], warnings, summary}`;
+//! - [`export`]: `--format csv|asff|ocsf`, one finding per VPC (`flowguard_core::export`);
+//! - [`table`]: the default, one line per VPC that fits the terminal; [`wide`]: `--wide`,
+//!   every column and the actions;
+//! - [`summary`]: the summary line, the per-account summary and the warnings;
+//! - [`progress`]: the progress bar, or a line per finished run.
 
-mod org;
+mod directory;
+mod export;
+mod json;
+mod progress;
+mod summary;
+mod table;
+mod wide;
 
-pub use org::{org_json, print_org, render_org};
+pub use directory::with_directory;
+pub use progress::{Progress, Settings as ProgressSettings};
 
+use crate::args::Format;
 use crate::failure::Failure;
-use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
-use flowguard_core::export::{self, ExportContext, Findings, Format as ExportFormat};
-use flowguard_core::report::VpcReport;
-use flowguard_core::{Permission, Policy, Report, VpcStatus};
-use std::borrow::Borrow;
+use flowguard_core::organization::{AccountRun, OrgReport};
+use flowguard_core::{Mode, Policy, Report, VpcStatus};
 use std::io::Write;
 
 /// Which command's reports these are; it decides the words of the table.
@@ -21,21 +35,9 @@ pub enum Kind {
     Apply,
 }
 
-/// One report as itself, several as an array.
-pub fn json(reports: &[Report]) -> Result<String, Failure> {
-    let text = match reports {
-        [one] => serde_json::to_string_pretty(one),
-        many => serde_json::to_string_pretty(many),
-    };
-    text.map_err(|e| Failure(format!("could not write the report as JSON: {e}")))
-}
-
-fn yes_no(value: bool) -> &'static str {
-    if value { "yes" } else { "no" }
-}
-
-fn status(vpc: &VpcReport, kind: Kind) -> &'static str {
-    match (vpc.status, kind) {
+/// A VPC's status as the tables say it.
+pub(crate) fn status(status: VpcStatus, kind: Kind) -> &'static str {
+    match (status, kind) {
         (VpcStatus::WouldRemediate, Kind::Audit) => "NOT COMPLIANT",
         (VpcStatus::WouldRemediate, _) => "would remediate",
         (VpcStatus::Failed, _) => "FAILED",
@@ -44,383 +46,248 @@ fn status(vpc: &VpcReport, kind: Kind) -> &'static str {
     }
 }
 
-pub(crate) fn table(header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_header(header.iter().copied());
-    // Wrap the last column (free text) to the terminal, unless it reports no useful width
-    // (a pipe, some ptys); ids and names are never broken.
-    if table.width().is_some_and(|width| width >= 80) {
-        table.set_content_arrangement(ContentArrangement::Dynamic);
-        let last = header.len().saturating_sub(1);
-        for column in table.column_iter_mut().take(last) {
-            column.set_constraint(ColumnConstraint::ContentWidth);
+/// The VPC's `Name` tag, for the tables.
+pub(crate) fn vpc_name(vpc: &flowguard_core::report::VpcReport) -> Option<&str> {
+    vpc.name.as_deref()
+}
+
+/// Where a sink writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    /// The width the table fits: the terminal's, else `COLUMNS`, else 80.
+    pub fn width(self) -> usize {
+        let mut probe = comfy_table::Table::new();
+        if self == Self::Stderr {
+            probe.use_stderr();
+        }
+        columns(
+            probe.width().map(usize::from),
+            std::env::var("COLUMNS").ok(),
+        )
+    }
+}
+
+/// The terminal's width, else `COLUMNS`, else 80.
+fn columns(terminal: Option<usize>, env: Option<String>) -> usize {
+    terminal
+        .filter(|w| *w > 0)
+        .or_else(|| env?.trim().parse().ok().filter(|w: &usize| *w > 0))
+        .unwrap_or(80)
+}
+
+/// A writer to stdout or stderr. A closed pipe (`flowguard audit | head`) ends the output
+/// quietly: it is not an error.
+#[derive(Debug)]
+pub struct Out {
+    target: Target,
+    closed: bool,
+}
+
+#[derive(Debug)]
+enum Target {
+    Stream(Stream),
+    /// A file of `--output-directory`, and its path for errors.
+    File(std::fs::File, std::path::PathBuf),
+    /// The unit tests' output.
+    #[cfg(test)]
+    Buffer(String),
+}
+
+impl Out {
+    pub fn new(stream: Stream) -> Self {
+        Self {
+            target: Target::Stream(stream),
+            closed: false,
         }
     }
-    table
-}
 
-/// The columns of the VPC table.
-pub(crate) const VPC_COLUMNS: [&str; 10] = [
-    "region",
-    "VPC",
-    "CIS: ACTIVE flow log",
-    "captures REJECT",
-    "delivering",
-    "log group",
-    "retention",
-    "exempt",
-    "status",
-    "reason",
-];
-
-/// The VPC table: the CIS audit's columns, one row per VPC of every region.
-pub fn vpc_table(reports: &[Report], kind: Kind) -> Table {
-    let mut t = table(&VPC_COLUMNS);
-    for report in reports {
-        for vpc in &report.vpcs {
-            t.add_row(vpc_row(report, vpc, kind));
-        }
-    }
-    t
-}
-
-/// One VPC's cells, in the order of [`VPC_COLUMNS`].
-pub(crate) fn vpc_row(report: &Report, vpc: &VpcReport, kind: Kind) -> Vec<String> {
-    let c = &vpc.checks;
-    vec![
-        report.region.clone(),
-        vpc.vpc_id.to_string(),
-        yes_no(c.active_flow_log).to_owned(),
-        yes_no(c.captures_rejects).to_owned(),
-        yes_no(c.delivering).to_owned(),
-        c.log_group
-            .as_ref()
-            .map_or("-".to_owned(), ToString::to_string),
-        c.retention.map_or("-".to_owned(), |r| r.to_string()),
-        yes_no(c.exempt).to_owned(),
-        status(vpc, kind).to_owned(),
-        vpc.reason.clone(),
-    ]
-}
-
-/// The columns of the action table.
-pub(crate) const ACTION_COLUMNS: [&str; 5] = ["region", "action", "target", "result", "detail"];
-
-/// The actions of every region, in order; `None` when there are none.
-pub fn action_table(reports: &[Report]) -> Option<Table> {
-    let mut t = table(&ACTION_COLUMNS);
-    let mut any = false;
-    for report in reports {
-        for row in action_rows(report) {
-            any = true;
-            t.add_row(row);
-        }
-    }
-    any.then_some(t)
-}
-
-/// One row per action of `report`, in the order of [`ACTION_COLUMNS`].
-pub(crate) fn action_rows(report: &Report) -> impl Iterator<Item = Vec<String>> + '_ {
-    report.actions.iter().map(|a| {
-        let mut detail = a.detail.clone().unwrap_or_default();
-        if let Some(permission) = a.permission {
-            let permission = match permission {
-                Permission::Allowed => "allowed",
-                Permission::Denied => "denied",
-                Permission::Unchecked => "unchecked",
-            };
-            detail = format!("{detail} (permission: {permission})")
-                .trim()
-                .to_owned();
-        }
-        if let Some(message) = &a.error_message {
-            let code = a.error_code.as_deref().unwrap_or("error");
-            detail = format!("{detail} {code}: {message}").trim().to_owned();
-        }
-        vec![
-            report.region.clone(),
-            a.action.as_str().to_owned(),
-            a.target.clone(),
-            a.result.as_str().to_owned(),
-            detail,
-        ]
-    })
-}
-
-/// "5 VPCs in 2 regions: 3 compliant, 1 exempt, 1 NOT COMPLIANT; actions: 2 planned".
-pub fn summary(reports: &[Report], kind: Kind) -> String {
-    let regions = match reports.len() {
-        1 => "1 region".to_owned(),
-        n => format!("{n} regions"),
-    };
-    summary_in(reports, kind, &regions)
-}
-
-/// The summary line of `reports`, which were swept in `place` ("2 regions").
-pub(crate) fn summary_in<R: Borrow<Report>>(reports: &[R], kind: Kind, place: &str) -> String {
-    let mut vpcs = [0usize; 7];
-    let mut actions = [0usize; 4];
-    for r in reports {
-        let r = r.borrow();
-        let (v, a) = (&r.summary.vpcs, &r.summary.actions);
-        let counts = [
-            v.compliant,
-            v.remediated,
-            v.would_remediate,
-            v.exempt,
-            v.not_owned,
-            v.gone,
-            v.failed,
-        ];
-        vpcs.iter_mut().zip(counts).for_each(|(sum, n)| *sum += n);
-        let counts = [a.planned, a.applied, a.already_done, a.failed];
-        actions
-            .iter_mut()
-            .zip(counts)
-            .for_each(|(sum, n)| *sum += n);
-    }
-    let would = if kind == Kind::Audit {
-        "NOT COMPLIANT"
-    } else {
-        "would remediate"
-    };
-    let names = [
-        "compliant",
-        "remediated",
-        would,
-        "exempt",
-        "not owned",
-        "gone",
-        "FAILED",
-    ];
-    let listed = |counts: &[usize], names: &[&str]| -> Vec<String> {
-        counts
-            .iter()
-            .zip(names)
-            .filter(|(n, _)| **n > 0)
-            .map(|(n, name)| format!("{n} {name}"))
-            .collect()
-    };
-    let total: usize = vpcs.iter().sum();
-    let mut line = format!("{total} VPC(s) in {place}");
-    let states = listed(&vpcs, &names);
-    if !states.is_empty() {
-        line = format!("{line}: {}", states.join(", "));
-    }
-    let done = listed(&actions, &["planned", "applied", "already done", "FAILED"]);
-    if kind != Kind::Audit {
-        let done = if done.is_empty() {
-            "none".to_owned()
-        } else {
-            done.join(", ")
-        };
-        line = format!("{line}; actions: {done}");
-    }
-    line
-}
-
-/// The warnings of all reports, each once; with the regions that gave it when not all did.
-pub fn warnings<R: Borrow<Report>>(reports: &[R]) -> Vec<String> {
-    let mut found: Vec<(&str, Vec<&str>)> = Vec::new();
-    for r in reports {
-        let r = r.borrow();
-        for w in &r.warnings {
-            match found.iter_mut().find(|(text, _)| text == w) {
-                Some((_, regions)) => regions.push(&r.region),
-                None => found.push((w, vec![&r.region])),
-            }
-        }
-    }
-    found
-        .into_iter()
-        .map(|(text, regions)| {
-            if regions.len() == reports.len() {
-                format!("warning: {text}")
-            } else {
-                format!("warning ({}): {text}", regions.join(", "))
-            }
+    /// A new file at `path` (replaced if it exists).
+    pub fn file(path: std::path::PathBuf) -> Result<Self, Failure> {
+        let file = std::fs::File::create(&path)
+            .map_err(|e| Failure(format!("could not create {}: {e}", path.display())))?;
+        Ok(Self {
+            target: Target::File(file, path),
+            closed: false,
         })
-        .collect()
-}
+    }
 
-/// Writes `text` to stdout. A closed pipe (`flowguard audit | head`) is not an error.
-pub fn emit(text: &str) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure(format!("could not write to stdout: {e}")))
+    /// An output kept in memory, for the tests.
+    #[cfg(test)]
+    pub(crate) fn buffer() -> Self {
+        Self {
+            target: Target::Buffer(String::new()),
+            closed: false,
         }
-        _ => Ok(()),
+    }
+
+    /// What was written to [`Out::buffer`].
+    #[cfg(test)]
+    pub(crate) fn written(&self) -> &str {
+        match &self.target {
+            Target::Buffer(text) => text,
+            Target::Stream(_) | Target::File(..) => "",
+        }
+    }
+
+    pub fn write(&mut self, text: &str) -> Result<(), Failure> {
+        if self.closed {
+            return Ok(());
+        }
+        let stream = match &mut self.target {
+            Target::Stream(stream) => *stream,
+            Target::File(file, path) => {
+                return file
+                    .write_all(text.as_bytes())
+                    .map_err(|e| Failure(format!("could not write {}: {e}", path.display())));
+            }
+            #[cfg(test)]
+            Target::Buffer(buffer) => {
+                buffer.push_str(text);
+                return Ok(());
+            }
+        };
+        let written = match stream {
+            Stream::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            }
+            Stream::Stderr => {
+                let mut out = std::io::stderr().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            }
+        };
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => {
+                let name = match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                };
+                Err(Failure(format!("could not write to {name}: {e}")))
+            }
+            Ok(()) => Ok(()),
+        }
     }
 }
 
-/// Prints the reports to stdout in `format`; `policy` is the one they were made under (the
-/// exports judge exempt VPCs by its retention and name its exemption tag).
-pub fn print(
-    reports: &[Report],
-    kind: Kind,
-    format: crate::args::Format,
-    policy: &Policy,
-) -> Result<(), Failure> {
-    match format.export() {
-        Some(export) => emit(&findings(&Findings::from_reports(reports), export, policy)?),
-        None if format == crate::args::Format::Json => emit(&format!("{}\n", json(reports)?)),
-        None => emit(&render_tables(reports, kind)),
+/// Writes `text` to stdout. A closed pipe is not an error.
+pub fn emit(text: &str) -> Result<(), Failure> {
+    Out::new(Stream::Stdout).write(text)
+}
+
+/// What every sink knows before the first run.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub kind: Kind,
+    pub mode: Mode,
+    /// The regions swept, in the order given (the runs' regions are among them).
+    pub regions: Vec<String>,
+    /// How many accounts are in scope: with more than one, the tables have an account column.
+    pub accounts: usize,
+    /// Organization mode (`--account`, `--organization`): the tables end with a per-account
+    /// summary, and the summary line counts account×region runs.
+    pub organization: bool,
+}
+
+impl Head {
+    /// Where `region` comes in the order given (unknown regions last).
+    pub(crate) fn rank(&self, region: &str) -> usize {
+        self.regions
+            .iter()
+            .position(|r| r == region)
+            .unwrap_or(self.regions.len())
     }
 }
 
-/// The findings in an export format, stamped with the time now (docs/exports.md).
-pub fn findings(
-    findings: &Findings,
-    format: ExportFormat,
+/// Where each account×region run goes as it finishes.
+pub trait Sink {
+    /// Before the first run (the JSON report's head, the CSV header).
+    fn start(&mut self) -> Result<(), Failure>;
+    /// One finished run, with its report; the sink keeps no report.
+    fn run(&mut self, run: &AccountRun) -> Result<(), Failure>;
+    /// After the last run, with what the sweep kept of each (its summary).
+    fn end(&mut self, report: &OrgReport) -> Result<(), Failure>;
+}
+
+/// The sink of `format` (`wide`: the table with every column) on `stream`; `policy` is the one
+/// the runs are made under (the exports judge exempt VPCs by its retention and name its tag).
+pub fn sink(
+    format: Format,
+    wide: bool,
+    head: Head,
     policy: &Policy,
-) -> Result<String, Failure> {
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| Failure(format!("could not read the clock: {e}")))?;
-    let ctx = ExportContext::new(now, policy);
-    export::render(format, findings, &ctx).map_err(|e| {
-        Failure(format!(
-            "could not write the {} export: {e}",
-            format.as_str()
-        ))
+    stream: Stream,
+) -> Result<Box<dyn Sink>, Failure> {
+    let out = Out::new(stream);
+    Ok(match format.export() {
+        Some(export) => Box::new(export::ExportSink::new(out, export, policy)?),
+        None if format == Format::Json => Box::new(json::JsonSink::new(out, head)),
+        None if wide => Box::new(wide::WideSink::new(out, head, stream.width())),
+        None => Box::new(table::TableSink::new(out, head, stream.width())),
     })
 }
 
-/// The tables, warnings and summary line, as text.
-pub fn render_tables(reports: &[Report], kind: Kind) -> String {
-    let mut text = String::new();
-    if reports.iter().any(|r| !r.vpcs.is_empty()) {
-        text.push_str(&format!("{}\n", vpc_table(reports, kind)));
-    }
-    if kind != Kind::Audit
-        && let Some(actions) = action_table(reports)
-    {
-        text.push_str(&format!("{actions}\n"));
-    }
-    for line in warnings(reports) {
-        text.push_str(&format!("{line}\n"));
-    }
-    text.push_str(&format!("{}\n", summary(reports, kind)));
-    text
+/// One report as pretty JSON (`handle-event`).
+pub fn report_json(report: &Report) -> Result<String, Failure> {
+    serde_json::to_string_pretty(report).map_err(json_failure)
+}
+
+/// The organization report as JSON, with each run's full report (`handle-event`'s sweep).
+pub fn org_json(report: &OrgReport, runs: &[AccountRun]) -> Result<String, Failure> {
+    let mut value = serde_json::to_value(report).map_err(json_failure)?;
+    value["accounts"] = serde_json::to_value(runs).map_err(json_failure)?;
+    serde_json::to_string_pretty(&value).map_err(json_failure)
+}
+
+fn json_failure(e: serde_json::Error) -> Failure {
+    Failure(format!("could not write the report as JSON: {e}"))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use flowguard_core::fake;
-    use flowguard_core::organization::{AccountRun, OrgReport};
 
-    fn report(region: &str, statuses: &[VpcStatus], warnings: &[&str]) -> Report {
+    /// A report of `account` in `region` with one VPC per status, `vpc-0`, `vpc-1`, ….
+    pub(crate) fn report(account: &str, region: &str, statuses: &[VpcStatus]) -> Report {
         let place = flowguard_core::Place {
             region: region.to_owned(),
-            account: "123456789012".to_owned(),
+            account: account.to_owned(),
         };
-        let mut report = fake::report_of(&place, flowguard_core::Mode::DryRun, statuses);
-        report.warnings = warnings.iter().map(|w| (*w).to_owned()).collect();
-        report
+        fake::report_of(&place, Mode::Audit, statuses)
     }
 
-    #[test]
-    fn summaries_count_across_regions() {
-        let reports = [
-            report(
-                "us-east-1",
-                &[VpcStatus::Compliant, VpcStatus::WouldRemediate],
-                &[],
-            ),
-            report("eu-west-1", &[VpcStatus::Exempt, VpcStatus::NotOwned], &[]),
-        ];
-        assert_eq!(
-            summary(&reports, Kind::Audit),
-            "4 VPC(s) in 2 regions: 1 compliant, 1 NOT COMPLIANT, 1 exempt, 1 not owned"
-        );
-        assert_eq!(
-            summary(&reports, Kind::Plan),
-            "4 VPC(s) in 2 regions: 1 compliant, 1 would remediate, 1 exempt, 1 not owned; actions: none"
-        );
-    }
-
-    #[test]
-    fn json_is_one_report_or_an_array() {
-        let one = [report("us-east-1", &[], &[])];
-        assert!(json(&one).unwrap().starts_with('{'));
-        let two = [report("us-east-1", &[], &[]), report("eu-west-1", &[], &[])];
-        assert!(json(&two).unwrap().starts_with('['));
-    }
-
-    #[test]
-    fn warnings_are_said_once() {
-        let reports = [
-            report("us-east-1", &[], &["no role"]),
-            report("eu-west-1", &[], &["no role", "odd"]),
-        ];
-        assert_eq!(
-            warnings(&reports),
-            vec!["warning: no role", "warning (eu-west-1): odd"]
-        );
-    }
-
-    #[test]
-    fn audit_table_has_the_cis_columns() {
-        let text = render_tables(
-            &[report("us-east-1", &[VpcStatus::WouldRemediate], &[])],
-            Kind::Audit,
-        );
-        for column in VPC_COLUMNS {
-            assert!(text.contains(column), "{column} missing:\n{text}");
+    pub(crate) fn head(kind: Kind, regions: &[&str], accounts: usize) -> Head {
+        Head {
+            kind,
+            mode: Mode::Audit,
+            regions: regions.iter().map(|r| (*r).to_owned()).collect(),
+            accounts,
+            organization: accounts > 1,
         }
-        assert!(text.contains("NOT COMPLIANT"));
     }
 
     #[test]
-    fn organization_table_has_an_account_column_and_the_unreachable_runs() {
-        let mut one = report("us-east-1", &[VpcStatus::WouldRemediate], &[]);
-        one.account = "111111111111".to_owned();
-        let runs = vec![
-            AccountRun::ok(one),
-            AccountRun::unreachable(
-                "222222222222",
-                "us-east-1",
-                Some("AccessDenied".to_owned()),
-                "AssumeRole failed: AccessDenied",
-                None,
-            ),
-        ];
-        let org = OrgReport::new(
-            flowguard_core::Mode::Audit,
-            &["us-east-1".to_owned()],
-            runs.clone(),
-        );
-        let text = render_org(&org, &runs, Kind::Audit);
-        let header = text.lines().nth(1).unwrap();
-        assert!(header.contains("account"), "{text}");
-        assert!(header.find("account") < header.find("region"), "{text}");
-        let row = text.lines().find(|l| l.contains("vpc-0")).unwrap();
-        assert!(
-            row.contains("111111111111") && row.contains("NOT COMPLIANT"),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "UNREACHABLE: account 222222222222 in us-east-1: AssumeRole failed: AccessDenied"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.ends_with(
-                "1 VPC(s) in 2 account×region run(s) (1 region(s)): 1 NOT COMPLIANT; 1 UNREACHABLE\n"
-            ),
-            "{text}"
-        );
-        let json: serde_json::Value =
-            serde_json::from_str(&org_json(&org, &runs).unwrap()).unwrap();
-        assert_eq!(json["summary"]["accounts"]["unreachable"], 1);
-        assert_eq!(json["accounts"][1]["status"], "unreachable");
+    fn the_width_is_the_terminals_else_columns_else_80() {
+        assert_eq!(columns(Some(132), Some("80".to_owned())), 132);
+        assert_eq!(columns(None, Some(" 120 ".to_owned())), 120);
+        assert_eq!(columns(None, Some("wide".to_owned())), 80);
+        assert_eq!(columns(Some(0), Some("0".to_owned())), 80);
+        assert_eq!(columns(None, None), 80);
+    }
+
+    #[test]
+    fn regions_rank_in_the_order_given() {
+        let head = head(Kind::Audit, &["us-east-1", "eu-west-1"], 1);
+        assert!(head.rank("us-east-1") < head.rank("eu-west-1"));
+        assert_eq!(head.rank("ap-south-1"), 2);
     }
 }
