@@ -34,9 +34,9 @@ fn the_same_seed_gives_the_same_figures() {
 
 #[test]
 fn a_hundred_accounts_are_swept_by_the_hub_in_simulated_time() {
-    let real = std::time::Instant::now();
+    // On the paused clock it takes about a second of real time (docs/benchmarks.md), which is
+    // measured by the benchmark, not asserted here.
     let outcome = run(&small(27)).unwrap();
-    assert!(real.elapsed().as_secs() < 30, "{:?}", real.elapsed());
     for sweep in &outcome.sweeps {
         assert_eq!(sweep.accounts_checked + sweep.runs_unreachable, 100);
         assert_eq!(sweep.runs_not_checked, 0);
