@@ -491,9 +491,9 @@ class Org:
                 "comparison above);",
                 "- no organization report: per account×region output directories and log lines.", "",
                 "flowguard:",
-                "- `apply` in organization mode does not check each member's delivery role (`iam:GetRole` "
-                "would have to run in every member): a missing or wrong role shows up as a failed "
-                "`CreateFlowLogs` in that account;",
+                "- `apply` checks each member's delivery role with `iam:GetRole` before the account's "
+                "first flow log (one call per account that needs one, counted above): a missing role "
+                "fails that account's VPCs clearly instead of making flow logs that never deliver;",
                 "- a member session is reused for 12 minutes (`SESSION_REUSE`): a run that reaches an "
                 "account again after that assumes the role again (more than one `AssumeRole` per account; "
                 "not seen in these runs, all far shorter);",

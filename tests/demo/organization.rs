@@ -18,7 +18,9 @@ use crate::{Demo, Stop, check, ensure, exit_code, relative};
 use flowguard_aws::Clients;
 use flowguard_aws::organization::{MemberAccess, session_name};
 use flowguard_tests::organizations::{create_account, create_organization, create_unit};
-use flowguard_tests::{ACCOUNT, REGION, Seed, config_for, create_vpc_event, fixture};
+use flowguard_tests::{
+    ACCOUNT, REGION, Seed, config_for, create_vpc_event, delivery_role_with, fixture,
+};
 use std::path::Path;
 use std::time::Instant;
 
@@ -207,6 +209,8 @@ async fn organization(demo: &Demo) -> Result<(String, Vec<Member>), Stop> {
             .config(&account, REGION)
             .await
             .map_err(|e| Stop::Error(e.to_string()))?;
+        // What each spoke's stack creates: the role that delivers its flow logs.
+        delivery_role_with(&member_config, "flowguard-delivery").await;
         let seed = Seed::new(&Clients::new(&member_config));
         let vpc = seed.named_vpc(name, cidr, &[]).await;
         let default_vpc = seed.default_vpc().await;
@@ -220,8 +224,8 @@ async fn organization(demo: &Demo) -> Result<(String, Vec<Member>), Stop> {
     }
     tell(&format!(
         "The hub is the organization's management account {ACCOUNT}. Under the OU {unit}, \
-         three member accounts each have moto's default VPC and a VPC of their own with no \
-         flow log:"
+         three member accounts each have the spoke's delivery role, moto's default VPC and a \
+         VPC of their own with no flow log:"
     ));
     for m in &members {
         evidence(&format!(

@@ -422,7 +422,9 @@ async fn a_sweep_over_300_vpcs_makes_one_create_call_per_300_vpcs() {
     );
     let calls = counter.calls();
     eprintln!("300-VPC sweep: {} calls: {calls:?}", calls.len());
-    // 301 VPCs: two CreateFlowLogs of at most 300 ids each (the AWS limit); the rest constant.
+    // 301 VPCs: two CreateFlowLogs of at most 300 ids each (the AWS limit), the 300 new ids
+    // read back by one DescribeFlowLogs (EC2's answer does not say which VPC each is for; the
+    // one of a single-VPC create does); the rest constant.
     assert_eq!(
         sorted(calls),
         [
@@ -430,13 +432,29 @@ async fn a_sweep_over_300_vpcs_makes_one_create_call_per_300_vpcs() {
             "CreateFlowLogs",
             "CreateLogGroup",
             "DescribeFlowLogs",
+            "DescribeFlowLogs",
             "DescribeLogGroups",
             "DescribeVpcs",
             "PutRetentionPolicy"
         ]
     );
-    assert_eq!(seed.all_flow_logs().await.len(), 301);
+    let flow_logs = seed.all_flow_logs().await;
+    assert_eq!(flow_logs.len(), 301);
     assert_eq!(proxy.refused(), [], "nothing over AWS's limits");
+    // Every remediated VPC names the flow log that now covers it, in one call or the other.
+    for vpc in &report.vpcs {
+        let named = report
+            .actions
+            .iter()
+            .filter(|a| a.target == vpc.vpc_id.as_str())
+            .find_map(|a| a.flow_log_id.as_ref());
+        let made = flow_logs
+            .iter()
+            .find(|f| f.resource_id() == Some(vpc.vpc_id.as_str()))
+            .and_then(|f| f.flow_log_id());
+        assert_eq!(named.map(|id| id.as_str()), made, "{}", vpc.vpc_id);
+        assert!(made.is_some(), "{}", vpc.vpc_id);
+    }
 
     counter.clear();
     let again = r.sweep(&policy(), Mode::Enforce, "test").await.unwrap();

@@ -177,6 +177,12 @@ async fn organization(m: &Moto, names: &[&str]) -> Organization {
         members.push(create_account(&organizations, &root, name, Some(&unit)).await);
     }
     let outside_unit = create_account(&organizations, &root, "sandbox", None).await;
+    let accounts: Vec<&str> = members
+        .iter()
+        .chain([&outside_unit])
+        .map(String::as_str)
+        .collect();
+    flowguard_tests::member_delivery_roles(m, &accounts).await;
     let access = MemberAccess::new(
         m.config(REGION).await,
         flowguard_tests::ACCOUNT,

@@ -53,6 +53,8 @@ async fn organization(m: &Moto) -> Org {
         .send()
         .await
         .unwrap();
+    let open = [&in_a, &in_a1[0], &in_a1[1], &in_b, &at_root].map(String::as_str);
+    flowguard_tests::member_delivery_roles(m, &open).await;
     Org {
         client,
         root,

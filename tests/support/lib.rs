@@ -484,7 +484,13 @@ pub fn workspace_binary(name: &str) -> std::path::PathBuf {
 
 /// Creates a delivery role in moto's IAM that trusts the flow-logs service; returns its ARN.
 pub async fn delivery_role(m: &Moto, name: &str) -> String {
-    let iam = aws_sdk_iam::Client::new(&m.config(REGION).await);
+    delivery_role_with(&m.config(REGION).await, name).await
+}
+
+/// Creates the delivery role `name`, trusting the flow-logs service, in the account whose
+/// credentials `config` holds; returns its ARN.
+pub async fn delivery_role_with(config: &SdkConfig, name: &str) -> String {
+    let iam = aws_sdk_iam::Client::new(config);
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let out = iam
         .create_role()
@@ -494,6 +500,24 @@ pub async fn delivery_role(m: &Moto, name: &str) -> String {
         .await
         .unwrap();
     out.role().unwrap().arn().to_owned()
+}
+
+/// The delivery role of organization mode's default name (`flowguard-delivery`) in each of
+/// `accounts`, created through the member role `flowguard-member`, as each spoke's stack
+/// creates it: `apply` checks it in each member before creating flow logs there.
+pub async fn member_delivery_roles(m: &Moto, accounts: &[&str]) {
+    let access = flowguard_aws::organization::MemberAccess::new(
+        m.config(REGION).await,
+        ACCOUNT,
+        "flowguard-member",
+        None,
+        "flowguard-test-seed",
+    )
+    .unwrap();
+    for account in accounts {
+        let config = access.config(account, REGION).await.unwrap();
+        delivery_role_with(&config, "flowguard-delivery").await;
+    }
 }
 
 /// A fixture event from `tests/fixtures/events`, parsed.

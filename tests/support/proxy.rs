@@ -7,7 +7,8 @@
 //!   concurrently.
 //! - **AWS rules** ([`AwsRules`]): what AWS documents and moto does not do. Requests over
 //!   AWS's limits are refused as AWS refuses them (more than 300 resource ids in one
-//!   `CreateFlowLogs`, more than 1000 ids in one `DeleteFlowLogs`, more than 200 values in one
+//!   `CreateFlowLogs`, more than 1000 ids in one `DeleteFlowLogs` or `DescribeFlowLogs`, more
+//!   than 200 values in one
 //!   EC2 filter, more than 50 `logGroupIdentifiers`); `DescribeLogGroups` must name its groups
 //!   (a listing by prefix is refused: in a real region it pages through tens of thousands of
 //!   groups) and answers with only those groups; chosen VPCs are shown as owned by another
@@ -158,6 +159,7 @@ static CREATE_FLOW_LOGS: Mutex<()> = Mutex::new(());
 /// AWS's limits, as the EC2 and CloudWatch Logs API models state them.
 pub const MAX_CREATE_FLOW_LOG_IDS: usize = 300;
 pub const MAX_DELETE_FLOW_LOG_IDS: usize = 1000;
+pub const MAX_DESCRIBE_FLOW_LOG_IDS: usize = 1000;
 pub const MAX_FILTER_VALUES: usize = 200;
 pub const MAX_LOG_GROUP_IDENTIFIERS: usize = 50;
 
@@ -512,6 +514,15 @@ impl AwsRules {
                 }
             }
             "DescribeVpcs" | "DescribeFlowLogs" => {
+                let ids = count("FlowLogId.");
+                if ids > MAX_DESCRIBE_FLOW_LOG_IDS {
+                    return Some((
+                        "InvalidParameterValue".into(),
+                        format!(
+                            "The maximum number of flow log ids is {MAX_DESCRIBE_FLOW_LOG_IDS} ({ids} given)"
+                        ),
+                    ));
+                }
                 let mut per_filter: HashMap<&str, usize> = HashMap::new();
                 for (k, _) in &form {
                     // Filter.N.Value.M

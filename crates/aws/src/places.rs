@@ -4,6 +4,7 @@
 //! ([`MemberAccess`]).
 
 use crate::organization::MemberAccess;
+use crate::remediator::RoleCheck;
 use crate::{AwsInventory, AwsRemediator, Clients};
 use aws_config::{Region, SdkConfig};
 use flowguard_core::{AwsError, Fault, Place, Places, Trigger};
@@ -16,6 +17,8 @@ use std::sync::Mutex;
 pub struct AwsPlaces {
     own: Own,
     members: Option<MemberAccess>,
+    /// Each member account's delivery-role check, until the sweep is done with the account.
+    role_checks: Mutex<HashMap<String, RoleCheck>>,
 }
 
 /// The caller's own account: its configuration, or fixed clients.
@@ -38,6 +41,7 @@ impl AwsPlaces {
                 clients: Mutex::new(HashMap::new()),
             },
             members: None,
+            role_checks: Mutex::default(),
         }
     }
 
@@ -55,7 +59,15 @@ impl AwsPlaces {
         Self {
             own: Own::Fixed(clients),
             members: None,
+            role_checks: Mutex::default(),
         }
+    }
+
+    /// Whether `account` is reached through its member role (not the caller's own).
+    fn is_member(&self, account: &str) -> bool {
+        self.members
+            .as_ref()
+            .is_some_and(|members| account != members.hub_account())
     }
 
     /// The clients of `place`: the caller's own account's, or a member account's through its
@@ -87,10 +99,7 @@ impl AwsPlaces {
             Own::Fixed(clients) => return clients.clone(),
             Own::Config { config, clients } => (config, clients),
         };
-        let mut cache = cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
+        lock(cache)
             .entry(region.to_owned())
             .or_insert_with(|| Clients::new(&in_region(config, region)))
             .clone()
@@ -119,15 +128,27 @@ impl Places for AwsPlaces {
         trigger: &Trigger,
     ) -> Result<(AwsInventory, AwsRemediator), AwsError> {
         let clients = self.clients_of(place, trigger).await?;
-        Ok((
-            AwsInventory::new(clients.clone()),
-            AwsRemediator::new(clients),
-        ))
+        let remediator = if self.is_member(&place.account) {
+            let check = lock(&self.role_checks)
+                .entry(place.account.clone())
+                .or_default()
+                .clone();
+            AwsRemediator::checking_the_role(clients.clone(), check)
+        } else {
+            AwsRemediator::new(clients.clone())
+        };
+        Ok((AwsInventory::new(clients), remediator))
     }
 
     fn done_with(&self, account: &str) {
         if let Some(members) = &self.members {
             members.forget(account);
         }
+        lock(&self.role_checks).remove(account);
     }
+}
+
+/// The lock of `m`, whatever a panicking holder left (the maps hold no invariant).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -5,6 +5,7 @@
 use crate::config::Clients;
 use crate::convert;
 use crate::error::aws_error;
+use crate::iam::{self, RoleProblem};
 use crate::integrations;
 use aws_sdk_ec2::operation::create_flow_logs::builders::CreateFlowLogsFluentBuilder;
 use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType};
@@ -15,6 +16,9 @@ use flowguard_core::{
     AwsError, Created, FindingUpdate, FlowLogId, FlowLogRequest, LogGroupName, Place, Reevaluation,
     Remediator, VpcId,
 };
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// The resource type flowguard always asks for.
 const RESOURCE_TYPE: FlowLogsResourceType = FlowLogsResourceType::Vpc;
@@ -23,11 +27,32 @@ const RESOURCE_TYPE: FlowLogsResourceType = FlowLogsResourceType::Vpc;
 #[derive(Debug, Clone)]
 pub struct AwsRemediator {
     clients: Clients,
+    /// A member account's delivery-role check, shared by its regions (see
+    /// [`AwsRemediator::checking_the_role`]); `None` where the shell checked it at start-up.
+    role_check: Option<RoleCheck>,
 }
 
+/// The answer of one account's delivery-role check, asked once and shared.
+pub type RoleCheck = Arc<OnceCell<Result<(), AwsError>>>;
+
 impl AwsRemediator {
+    /// The remediator of the caller's own account, whose delivery role the shell checked at
+    /// start-up ([`crate::setup::init`]).
     pub fn new(clients: Clients) -> Self {
-        Self { clients }
+        Self {
+            clients,
+            role_check: None,
+        }
+    }
+
+    /// The remediator of a member account, which checks the account's delivery role with
+    /// `iam:GetRole` before its first flow log, once for all its regions (`check` is the
+    /// account's).
+    pub fn checking_the_role(clients: Clients, check: RoleCheck) -> Self {
+        Self {
+            clients,
+            role_check: Some(check),
+        }
     }
 
     /// The ARN of the key `alias` names in this account and region (`kms:DescribeKey`):
@@ -53,6 +78,47 @@ impl AwsRemediator {
                     format!("{alias} names no key with an ARN"),
                 )
             })
+    }
+}
+
+impl AwsRemediator {
+    /// Which flow log `CreateFlowLogs` made for which VPC. EC2's answer lists the new ids
+    /// without their VPCs (its documentation promises no order): one VPC, one id; several,
+    /// one `DescribeFlowLogs` of those ids (at most 300, under its 1000) reads each one's
+    /// resource. The flow logs exist whatever this read says, so a failed read leaves the ids
+    /// unknown (the next inventory names them) instead of failing the remediation.
+    async fn flow_log_ids_by_vpc(
+        &self,
+        request: &FlowLogRequest,
+        created: &[String],
+    ) -> HashMap<String, String> {
+        match (request.vpcs.as_slice(), created) {
+            (_, []) => HashMap::new(),
+            ([vpc], [id]) => HashMap::from([(vpc.as_str().to_owned(), id.clone())]),
+            (_, ids) => {
+                let described = self
+                    .clients
+                    .ec2
+                    .describe_flow_logs()
+                    .set_flow_log_ids(Some(ids.to_vec()))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await;
+                match described {
+                    Ok(flow_logs) => flow_logs
+                        .into_iter()
+                        .filter_map(|f| Some((f.resource_id?, f.flow_log_id?)))
+                        .collect(),
+                    Err(e) => {
+                        let error = aws_error("DescribeFlowLogs", e);
+                        tracing::warn!(%error, "the new flow logs' ids could not be read back");
+                        HashMap::new()
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -180,9 +246,9 @@ impl Remediator for AwsRemediator {
                 return Err(error);
             }
         };
-        let single = (request.vpcs.len() == 1)
-            .then(|| output.flow_log_ids().first().map(FlowLogId::new))
-            .flatten();
+        let ids = self
+            .flow_log_ids_by_vpc(request, output.flow_log_ids())
+            .await;
         let unsuccessful = by_resource(output.unsuccessful());
         Ok(request
             .vpcs
@@ -192,11 +258,39 @@ impl Remediator for AwsRemediator {
                 let outcome = match failure.map(|u| unsuccessful_error("CreateFlowLogs", u)) {
                     Some(e) if e.has_code("FlowLogAlreadyExists") => Created::AlreadyExists(e),
                     Some(e) => Created::Failed(e),
-                    None => Created::Created(single.clone()),
+                    None => Created::Created(ids.get(vpc.as_str()).map(FlowLogId::new)),
                 };
                 (vpc.clone(), outcome)
             })
             .collect())
+    }
+
+    async fn verify_delivery_role(&self, arn: &str) -> Result<(), AwsError> {
+        let Some(check) = &self.role_check else {
+            return Ok(());
+        };
+        let checked = check.get_or_init(|| async {
+            match iam::verify_delivery_role(self.clients.iam(), arn).await {
+                Ok(()) => Ok(()),
+                Err(problem @ RoleProblem::NotFound(_)) => Err(AwsError::service(
+                    "GetRole",
+                    "NoSuchEntity",
+                    format!("{problem}: no flow log is created in this account until it exists"),
+                )),
+                Err(problem @ RoleProblem::NotTrusted(_)) => Err(AwsError::service(
+                    "GetRole",
+                    "DeliveryRoleNotTrusted",
+                    format!("{problem}: no flow log is created in this account until it does"),
+                )),
+                // The check could not be made (the member role may lack iam:GetRole): the
+                // flow logs are created, and their delivery status tells.
+                Err(RoleProblem::Call(error)) => {
+                    tracing::warn!(%error, "the delivery role could not be checked");
+                    Ok(())
+                }
+            }
+        });
+        checked.await.clone()
     }
 
     async fn delete_flow_logs(

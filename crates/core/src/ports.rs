@@ -61,7 +61,8 @@ pub enum Permission {
 /// The outcome of `CreateFlowLogs` for one VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
-    /// Created; the id when EC2's answer ties it to this VPC (one VPC per request).
+    /// Created, with the new flow log's id when the adapter could read it (one VPC: EC2's
+    /// answer; several: read back by id, as that answer does not say which VPC each is for).
     Created(Option<FlowLogId>),
     /// `FlowLogAlreadyExists`, at top level or as an `Unsuccessful` entry.
     AlreadyExists(AwsError),
@@ -130,6 +131,17 @@ pub trait Remediator: Sync {
         &self,
         request: &FlowLogRequest,
     ) -> impl Future<Output = Result<Vec<(VpcId, Created)>, AwsError>> + Send;
+    /// Whether the delivery role `arn` exists in this place's account and trusts the flow-logs
+    /// service, asked before the run's first flow log into CloudWatch Logs: EC2 accepts a flow
+    /// log with a missing role and the flow log then fails to deliver. At most one IAM call
+    /// per account (IAM is global: the answer serves the account's regions). `Ok` by default:
+    /// for a shell that checked its own account's role at start-up.
+    fn verify_delivery_role(
+        &self,
+        _arn: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        std::future::ready(Ok(()))
+    }
     /// Deletes flow logs; one outcome per id (`None` = deleted).
     fn delete_flow_logs(
         &self,
@@ -221,6 +233,9 @@ impl<T: Remediator + Send> Remediator for std::sync::Arc<T> {
         ids: &[FlowLogId],
     ) -> impl Future<Output = Result<Vec<(FlowLogId, Option<AwsError>)>, AwsError>> + Send {
         (**self).delete_flow_logs(ids)
+    }
+    fn verify_delivery_role(&self, arn: &str) -> impl Future<Output = Result<(), AwsError>> + Send {
+        (**self).verify_delivery_role(arn)
     }
     fn update_control_findings(
         &self,

@@ -24,6 +24,7 @@ pub enum Api {
     BatchUpdateFindings,
     DescribeConfigRules,
     StartConfigRulesEvaluation,
+    GetRole,
 }
 
 /// The service of an operation: its throttling error and whose retry quota it draws on.
@@ -35,10 +36,11 @@ pub enum Service {
     Logs,
     SecurityHub,
     Config,
+    Iam,
 }
 
 impl Api {
-    pub const ALL: [Api; 14] = [
+    pub const ALL: [Api; 15] = [
         Api::AssumeRole,
         Api::GetCallerIdentity,
         Api::ListAccounts,
@@ -53,6 +55,7 @@ impl Api {
         Api::BatchUpdateFindings,
         Api::DescribeConfigRules,
         Api::StartConfigRulesEvaluation,
+        Api::GetRole,
     ];
 
     /// The operation's name in an [`flowguard_core::AwsError`], as the adapters write it.
@@ -72,6 +75,7 @@ impl Api {
             Api::BatchUpdateFindings => "BatchUpdateFindings",
             Api::DescribeConfigRules => "DescribeConfigRules",
             Api::StartConfigRulesEvaluation => "StartConfigRulesEvaluation",
+            Api::GetRole => "GetRole",
         }
     }
 
@@ -84,6 +88,7 @@ impl Api {
             Api::DescribeLogGroups | Api::CreateLogGroup | Api::PutRetentionPolicy => Service::Logs,
             Api::GetFindings | Api::BatchUpdateFindings => Service::SecurityHub,
             Api::DescribeConfigRules | Api::StartConfigRulesEvaluation => Service::Config,
+            Api::GetRole => Service::Iam,
         }
     }
 
@@ -96,6 +101,7 @@ impl Api {
             Service::Logs => "logs",
             Service::SecurityHub => "securityhub",
             Service::Config => "config",
+            Service::Iam => "iam",
         };
         format!("{service}:{}", self.operation())
     }
@@ -108,7 +114,7 @@ impl Api {
     pub fn throttle_code(self) -> &'static str {
         match self.service() {
             Service::Ec2 => "RequestLimitExceeded",
-            Service::Sts => "Throttling",
+            Service::Sts | Service::Iam => "Throttling",
             Service::Organizations => "TooManyRequestsException",
             Service::Logs | Service::SecurityHub | Service::Config => "ThrottlingException",
         }
@@ -248,6 +254,11 @@ pub fn documented_limit(api: Api) -> Limit {
             10.0,
             "Security Hub's BatchUpdateFindings, 10 per second (crates/aws/src/integrations.rs; unused here); burst not looked up: 1 s worth",
         ),
+        Api::GetRole => limit(
+            5.0,
+            5.0,
+            "not published (the IAM and STS quotas page lists no request rate): pessimistic, 5 per second per member account, burst 5; made once per account, before its first flow log",
+        ),
         Api::DescribeConfigRules | Api::StartConfigRulesEvaluation => limit(
             1.0,
             1.0,
@@ -338,6 +349,7 @@ pub fn catalogue() -> Vec<CatalogueRow> {
         Api::CreateFlowLogs,
         Api::CreateLogGroup,
         Api::PutRetentionPolicy,
+        Api::GetRole,
     ];
     let ms = |d: Duration| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
     used.into_iter()

@@ -10,7 +10,8 @@
 //! | `check_create_flow_logs` | `ec2:CreateFlowLogs` with `DryRun` |
 //! | `create_log_group` | `logs:CreateLogGroup` (tags and key in the request) |
 //! | `put_retention_policy` | `logs:PutRetentionPolicy` |
-//! | `create_flow_logs` | `ec2:CreateFlowLogs` |
+//! | `create_flow_logs` | `ec2:CreateFlowLogs`; for several VPCs, then `ec2:DescribeFlowLogs` of the new ids |
+//! | `verify_delivery_role` | `iam:GetRole`, once per account (before its first flow log) |
 //! | `delete_flow_logs` | `ec2:DeleteFlowLogs` |
 //! | `update_control_findings` | `securityhub:GetFindings` per 20 VPCs, then `BatchUpdateFindings` per VPC, 4 at once |
 //! | `reevaluate_config_rules` | `config:DescribeConfigRules`, `config:StartConfigRulesEvaluation` |
@@ -48,6 +49,8 @@ const CONCURRENT_UPDATES: usize = 4;
 #[derive(Debug)]
 pub struct Session {
     assumed: OnceCell<()>,
+    /// The account's delivery-role check (`iam:GetRole`), made once for its regions.
+    role_checked: OnceCell<()>,
     link: Link,
 }
 
@@ -93,6 +96,7 @@ impl SimPlaces {
             .or_insert_with(|| {
                 Arc::new(Session {
                     assumed: OnceCell::new(),
+                    role_checked: OnceCell::new(),
                     link: Link::new(seed),
                 })
             })
@@ -210,7 +214,27 @@ impl Remediator for SimRegion {
         request: &FlowLogRequest,
     ) -> Result<Vec<(VpcId, Created)>, AwsError> {
         self.send(Api::CreateFlowLogs, 1, 1).await?;
-        self.fake.create_flow_logs(request).await
+        let outcomes = self.fake.create_flow_logs(request).await?;
+        let created = outcomes
+            .iter()
+            .any(|(_, c)| matches!(c, Created::Created(_)));
+        if request.vpcs.len() > 1 && created {
+            // The ids read back: a failed read leaves them unknown, the remediation stands.
+            let _ = self.send(Api::DescribeFlowLogs, 1, 1).await;
+        }
+        Ok(outcomes)
+    }
+
+    async fn verify_delivery_role(&self, _arn: &str) -> Result<(), AwsError> {
+        // The simulated accounts have their role; a failed check lets the flow logs be
+        // created, as the adapter does.
+        let check = || async {
+            if self.session.ready(&self.net).await.is_ok() {
+                let _ = self.net.call(Api::GetRole, &self.session.link).await;
+            }
+        };
+        self.session.role_checked.get_or_init(check).await;
+        Ok(())
     }
 
     async fn delete_flow_logs(

@@ -7,8 +7,8 @@ use flowguard_tests::{ACCOUNT, Moto, REGION, Seed, moto};
 use serde_json::Value;
 
 /// An organization in moto (the management account is moto's default one, the caller) with
-/// two member accounts, `a` in the OU `unit` and `b` at the root, each with a VPC of its own
-/// (and moto's default VPC) without a flow log.
+/// two member accounts, `a` in the OU `unit` and `b` at the root, each with its delivery role
+/// and a VPC of its own (and moto's default VPC) without a flow log.
 pub(super) struct Members {
     pub(super) a: String,
     pub(super) b: String,
@@ -31,6 +31,7 @@ pub(super) async fn members(m: &Moto) -> Members {
         create_account(&client, &root, "member-a", Some(&unit)).await,
         create_account(&client, &root, "member-b", None).await,
     ];
+    flowguard_tests::member_delivery_roles(m, &[&ids[0], &ids[1]]).await;
     let vpc_a = member_seed(m, &ids[0]).await.vpc().await;
     let vpc_b = member_seed(m, &ids[1]).await.vpc().await;
     Members {
@@ -429,6 +430,86 @@ async fn all_regions_are_each_members_own_enabled_regions() {
     expected.sort();
     assert_eq!(runs, expected, "{report}");
     assert_eq!(report["summary"]["accounts"]["unreachable"], 0, "{report}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn an_account_without_its_delivery_role_fails_clearly_and_gets_no_flow_log() {
+    let m = moto().await;
+    let org = members(&m).await;
+    // b's spoke never made its delivery role: EC2 would take flow logs naming it, and they
+    // would never deliver.
+    member_clients(&m, &org.b)
+        .await
+        .iam()
+        .delete_role()
+        .role_name("flowguard-delivery")
+        .send()
+        .await
+        .unwrap();
+    let proxy = FaultProxy::start(&m.url);
+    let args = [
+        "apply",
+        "--yes",
+        "--format",
+        "json",
+        "--account",
+        &org.a,
+        "--account",
+        &org.b,
+        "--region",
+        REGION,
+        "--region",
+        "eu-west-1",
+    ];
+    let apply = flowguard(&m, &args)
+        .env("AWS_ENDPOINT_URL", &proxy.url)
+        .run();
+    apply.expect(1);
+    let report = apply.json();
+    let role_b = format!("arn:aws:iam::{}:role/flowguard-delivery", org.b);
+    for (account, _, status) in org_statuses(&report) {
+        if account == org.a {
+            assert_eq!(status, "remediated", "{report}");
+        } else {
+            assert_eq!(status, "failed", "{report}");
+        }
+    }
+    // Each of b's VPCs says why, naming the role; not retryable: it waits for the role.
+    let runs_of_b = report["accounts"].as_array().unwrap().iter();
+    let runs_of_b: Vec<&Value> = runs_of_b
+        .filter(|r| r["account"] == org.b.as_str())
+        .collect();
+    assert_eq!(runs_of_b.len(), 2, "{report}");
+    for run in runs_of_b {
+        for action in run["report"]["actions"].as_array().unwrap() {
+            if action["action"] == "create_flow_logs" {
+                assert_eq!(action["error_code"], "NoSuchEntity", "{action}");
+                assert_eq!(action["retryable"], false, "{action}");
+                let message = action["error_message"].as_str().unwrap();
+                assert!(message.contains(&role_b), "{message}");
+            }
+        }
+    }
+    assert!(
+        member_seed(&m, &org.b)
+            .await
+            .all_flow_logs()
+            .await
+            .is_empty(),
+        "no flow log that would never deliver"
+    );
+    assert_eq!(
+        member_seed(&m, &org.a)
+            .await
+            .flow_logs_of(&org.vpc_a)
+            .await
+            .len(),
+        1
+    );
+    // Once per account, whatever the number of regions.
+    let get_roles = proxy.log().iter().filter(|(op, _)| op == "GetRole").count();
+    assert_eq!(get_roles, 2, "{:?}", proxy.log());
 }
 
 /// The clients of `account` through the member role, as the CLI gets them.

@@ -171,9 +171,9 @@ async fn top_level_flow_log_already_exists_means_every_vpc() {
     );
 }
 
-#[tokio::test]
-async fn unsuccessful_entries_are_per_vpc() {
-    let rule = mock!(aws_sdk_ec2::Client::create_flow_logs)
+/// A CreateFlowLogs of vpc-1, vpc-2 and vpc-3 that makes two flow logs and refuses vpc-2.
+fn create_two_of_three() -> Rule {
+    mock!(aws_sdk_ec2::Client::create_flow_logs)
         .match_requests(|r| {
             r.client_token() == Some("flowguard-0123")
                 && r.tag_specifications()[0].tags()[0].key() == Some("managed-by")
@@ -182,19 +182,72 @@ async fn unsuccessful_entries_are_per_vpc() {
         .then_output(move || {
             CreateFlowLogsOutput::builder()
                 .flow_log_ids("fl-1")
+                .flow_log_ids("fl-3")
                 .unsuccessful(unsuccessful("vpc-2", "FlowLogAlreadyExists", "no"))
-                .unsuccessful(unsuccessful("vpc-3", "InvalidParameter", "no"))
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn unsuccessful_entries_are_per_vpc_and_the_new_ids_are_read_back() {
+    let create = create_two_of_three();
+    // EC2 promises no order of the new ids: read back, each names its VPC.
+    let read_back = mock!(aws_sdk_ec2::Client::describe_flow_logs)
+        .match_requests(|r| r.flow_log_ids() == ["fl-1", "fl-3"] && r.filter().is_empty())
+        .then_output(|| {
+            DescribeFlowLogsOutput::builder()
+                .flow_logs(
+                    FlowLog::builder()
+                        .flow_log_id("fl-1")
+                        .resource_id("vpc-3")
+                        .build(),
+                )
+                .flow_logs(
+                    FlowLog::builder()
+                        .flow_log_id("fl-3")
+                        .resource_id("vpc-1")
+                        .build(),
+                )
                 .build()
         });
-    let outcomes = create_flow_logs(&rule, &["vpc-1", "vpc-2", "vpc-3"])
+    let remediator = AwsRemediator::new(clients(&[&create, &read_back], &[]));
+    let outcomes = remediator
+        .create_flow_logs(&request(&["vpc-1", "vpc-2", "vpc-3"]))
         .await
         .unwrap();
-    assert!(
-        matches!(outcomes[0].1, Created::Created(None)),
-        "batch ids are not attributed"
-    );
+    assert!(matches!(&outcomes[0].1, Created::Created(Some(id)) if id.as_str() == "fl-3"));
     assert!(matches!(outcomes[1].1, Created::AlreadyExists(_)));
-    assert!(matches!(&outcomes[2].1, Created::Failed(e) if e.has_code("InvalidParameter")));
+    assert!(matches!(&outcomes[2].1, Created::Created(Some(id)) if id.as_str() == "fl-1"));
+    assert_eq!((create.num_calls(), read_back.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_failed_read_back_leaves_the_ids_unknown_and_the_flow_logs_created() {
+    let create = create_two_of_three();
+    let read_back = mock!(aws_sdk_ec2::Client::describe_flow_logs)
+        .then_error(|| DescribeFlowLogsError::generic(error("UnauthorizedOperation")));
+    let remediator = AwsRemediator::new(clients(&[&create, &read_back], &[]));
+    let outcomes = remediator
+        .create_flow_logs(&request(&["vpc-1", "vpc-2", "vpc-3"]))
+        .await
+        .unwrap();
+    assert!(matches!(outcomes[0].1, Created::Created(None)));
+    assert!(matches!(outcomes[2].1, Created::Created(None)));
+    assert_eq!(read_back.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_vpc_among_several_is_its_own_failure() {
+    let rule = mock!(aws_sdk_ec2::Client::create_flow_logs).then_output(move || {
+        CreateFlowLogsOutput::builder()
+            .unsuccessful(unsuccessful("vpc-1", "InvalidParameter", "no"))
+            .unsuccessful(unsuccessful("vpc-2", "InvalidParameter", "no"))
+            .build()
+    });
+    // Nothing created, nothing to read back.
+    let outcomes = create_flow_logs(&rule, &["vpc-1", "vpc-2"]).await.unwrap();
+    assert!(matches!(&outcomes[0].1, Created::Failed(e) if e.has_code("InvalidParameter")));
+    assert!(matches!(&outcomes[1].1, Created::Failed(e) if e.has_code("InvalidParameter")));
     assert_eq!(rule.num_calls(), 1);
 }
 

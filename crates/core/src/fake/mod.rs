@@ -10,6 +10,7 @@
 //! [`event`], [`variables`], [`s3_policy`], [`vpc_line`] and [`set`].
 
 mod builders;
+mod knobs;
 mod places;
 
 pub use builders::{
@@ -77,66 +78,6 @@ impl FakeRegion {
     fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
         // A panic in another test thread must not hide this test's result.
         m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The Security Hub updates asked for so far.
-    pub fn finding_updates(&self) -> Vec<FindingUpdate> {
-        Self::lock(&self.finding_updates).clone()
-    }
-
-    /// A copy of the current state.
-    pub fn state(&self) -> State {
-        Self::lock(&self.state).clone()
-    }
-
-    /// Every call so far, in order.
-    pub fn calls(&self) -> Vec<&'static str> {
-        Self::lock(&self.calls).clone()
-    }
-
-    /// Makes `operation` fail with `error` from now on.
-    pub fn fail(&self, operation: &'static str, error: AwsError) {
-        Self::lock(&self.failures).insert(operation, error);
-    }
-
-    /// Refuses a whole `CreateFlowLogs` batch on the first duplicate (moto's behaviour).
-    pub fn whole_batch_duplicates(&self) {
-        *Self::lock(&self.whole_batch_duplicates) = true;
-    }
-
-    /// Makes the region belong to `account`: `CreateFlowLogs` naming a VPC that another
-    /// account owns is then refused as a whole with `UnauthorizedOperation`, as EC2 does.
-    pub fn account(&self, account: &str) {
-        *Self::lock(&self.account) = Some(account.to_owned());
-    }
-
-    /// Makes `CreateFlowLogs` refuse any request naming `vpc` with a top-level
-    /// `InvalidVpcID.NotFound`, while `DescribeVpcs` still shows it.
-    pub fn unknown_to_create(&self, vpc: &str) {
-        Self::lock(&self.unknown_to_create).push(VpcId::new(vpc));
-    }
-
-    /// Deletes `vpc` right after the next `DescribeVpcs` has shown it: someone deletes it
-    /// between flowguard's read and its write.
-    pub fn vanish_after_read(&self, vpc: &str) {
-        Self::lock(&self.vanishing).push(VpcId::new(vpc));
-    }
-
-    /// Makes every `operation` take `duration`.
-    pub fn slow(&self, operation: &'static str, duration: std::time::Duration) {
-        Self::lock(&self.slow).insert(operation, duration);
-    }
-
-    /// Deletes a VPC (and its flow logs), as someone else would mid-run.
-    pub fn delete_vpc(&self, vpc: &str) {
-        let mut state = Self::lock(&self.state);
-        state.vpcs.retain(|v| v.id.as_str() != vpc);
-        state.flow_logs.retain(|fl| fl.resource_id != vpc);
-    }
-
-    /// Makes the next `n` `DescribeFlowLogs` calls see no flow logs.
-    pub fn stale_flow_log_reads(&self, n: u32) {
-        *Self::lock(&self.stale_flow_log_reads) = n;
     }
 
     fn call(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, AwsError> {
@@ -388,6 +329,19 @@ impl Remediator for FakeRegion {
             outcomes.push((vpc.clone(), Created::Created(Some(id))));
         }
         Ok(outcomes)
+    }
+
+    /// Fails only as [`FakeRegion::fail`] says for `"GetRole"` (then counted as a call): the
+    /// fake's accounts have their delivery role, and the call lists of the tests stay those of
+    /// the single-account shells, which check it at start-up.
+    async fn verify_delivery_role(&self, _arn: &str) -> Result<(), AwsError> {
+        match Self::lock(&self.failures).get("GetRole").cloned() {
+            Some(error) => {
+                Self::lock(&self.calls).push("GetRole");
+                Err(error)
+            }
+            None => Ok(()),
+        }
     }
 
     async fn delete_flow_logs(

@@ -278,6 +278,16 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
         }
         let ids: Vec<VpcId> = ready.iter().map(|(vpc, _)| vpc.clone()).collect();
         let request = flow_log_request(self.run, self.role, destination, &ids);
+        // EC2 would accept a missing delivery role, and the flow logs would never deliver:
+        // the account's missing role is each VPC's failure instead.
+        if let Some(role) = &request.delivery_role_arn
+            && let Err(e) = self.rem.verify_delivery_role(role).await
+        {
+            for (vpc, action) in ready {
+                self.push(action, vec![vpc], Outcome::Failed(e.clone()));
+            }
+            return;
+        }
         let outcomes = self.rem.create_flow_logs(&request).await;
         let per_vpc: HashMap<VpcId, Created> = match outcomes {
             // Refused as a whole because one VPC is not found (deleted mid-run): that says

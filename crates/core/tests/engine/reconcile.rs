@@ -231,6 +231,32 @@ fn enforce_without_a_role_is_refused_before_any_call() {
 }
 
 #[test]
+fn a_missing_delivery_role_fails_the_vpcs_and_creates_no_flow_log() {
+    // EC2 would take the flow logs and they would never deliver: the role is asked first.
+    let fake = FakeRegion::new(state(&["vpc-1", "vpc-2"], vec![], &[]));
+    let missing = "the delivery role arn:aws:iam::123456789012:role/flow-logs does not exist";
+    fail(&fake, "GetRole", "NoSuchEntity", missing);
+
+    let report = enforce_sweep(&fake);
+
+    for vpc in ["vpc-1", "vpc-2"] {
+        assert_eq!(status_of(&report, vpc), VpcStatus::Failed, "{report}");
+        assert!(vpc_line(&report, vpc).reason.contains(missing), "{report}");
+    }
+    assert_eq!(
+        writes(&fake),
+        ["CreateLogGroup", "PutRetentionPolicy", "GetRole"],
+        "the group made ready, then no flow log"
+    );
+    assert_eq!(fake.state().flow_logs.len(), 0);
+    assert_eq!(
+        report.outcome(),
+        flowguard_core::report::Outcome::Failed { retryable: false },
+        "NoSuchEntity waits for the role to be made"
+    );
+}
+
+#[test]
 fn audit_never_checks_permissions() {
     let fake = FakeRegion::new(state(&["vpc-1"], vec![], &[]));
     let report = block_on(audit(&fake, &run(&policy(), &Trigger::manual_sweep("t")))).unwrap();
