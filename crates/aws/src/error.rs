@@ -8,7 +8,6 @@
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use flowguard_core::{AwsError, Fault};
 
@@ -41,7 +40,7 @@ fn assume_role_refusal(err: &(dyn std::error::Error + 'static)) -> Option<AwsErr
 fn convert<E, R>(operation: &'static str, err: &SdkError<E, R>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HasStatus,
+    R: std::fmt::Debug + HasStatus + 'static,
 {
     let (fault, status) = match err {
         SdkError::TimeoutError(_) => (Fault::Timeout, None),
@@ -59,7 +58,7 @@ where
             Some(code.to_owned()),
             err.message().unwrap_or_default().to_owned(),
         ),
-        None => (None, DisplayErrorContext(err).to_string()),
+        None => (None, causes(err)),
     };
     let mut error = match code {
         Some(code) => AwsError::service(operation, &code, message),
@@ -74,6 +73,24 @@ where
     error.fault = fault;
     error.status = status;
     error
+}
+
+/// What went wrong, without a code: each cause's own text, outermost first, joined with
+/// ": " ("dispatch failure: io error: Connection refused (os error 111)"). Not the SDK's
+/// `DisplayErrorContext`, which appends the whole error's `Debug` form (a thousand
+/// characters of request and connector state) after the same text.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        // A wrapper often repeats its source's text: keep each text once.
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// The HTTP status of a raw response (implemented for the SDK's response type).

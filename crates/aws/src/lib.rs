@@ -25,6 +25,7 @@
 //! [`flowguard_core::AwsError`] at one place ([`error::aws_error`]; the `convert` module does
 //! the same for the SDK's data), with EC2 error codes kept as data.
 
+pub mod actions;
 pub mod config;
 mod convert;
 pub mod error;

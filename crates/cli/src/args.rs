@@ -2,6 +2,8 @@
 //! flags that every subcommand shares (each overrides the `FLOWGUARD_*` variable of the same
 //! name).
 
+use crate::failure::Failure;
+use crate::settings;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use flowguard_core::organization::OrgConfig;
 use flowguard_core::{ConfigError, Policy};
@@ -144,7 +146,12 @@ pub struct SweepArgs {
 #[command(next_help_heading = "Organization mode (each flag overrides its FLOWGUARD_* variable)")]
 pub struct OrgFlags {
     /// An account to sweep through the member role; repeat for several [FLOWGUARD_ACCOUNTS].
-    #[arg(long = "account", value_name = "ID")]
+    #[arg(
+        long = "account",
+        value_name = "ID",
+        env = "FLOWGUARD_ACCOUNTS",
+        hide_env = true
+    )]
     pub accounts: Vec<String>,
     /// Every ACTIVE account of the organization (Organizations ListAccounts)
     /// [FLOWGUARD_ORGANIZATION].
@@ -152,20 +159,40 @@ pub struct OrgFlags {
     pub organization: bool,
     /// With --organization: only the accounts under this OU or root id, at any depth; repeat
     /// for several [FLOWGUARD_ORGANIZATIONAL_UNITS].
-    #[arg(long = "ou", value_name = "OU")]
+    #[arg(
+        long = "ou",
+        value_name = "OU",
+        env = "FLOWGUARD_ORGANIZATIONAL_UNITS",
+        hide_env = true
+    )]
     pub units: Vec<String>,
     /// An account never touched; repeat for several [FLOWGUARD_EXCLUDE_ACCOUNTS].
-    #[arg(long = "exclude-account", value_name = "ID")]
+    #[arg(
+        long = "exclude-account",
+        value_name = "ID",
+        env = "FLOWGUARD_EXCLUDE_ACCOUNTS",
+        hide_env = true
+    )]
     pub exclude: Vec<String>,
     /// The role assumed in each account: a name, or an ARN with {account_id} and {partition}
     /// [FLOWGUARD_MEMBER_ROLE].
-    #[arg(long, value_name = "NAME|ARN")]
+    #[arg(
+        long,
+        value_name = "NAME|ARN",
+        env = "FLOWGUARD_MEMBER_ROLE",
+        hide_env = true
+    )]
     pub role: Option<String>,
     /// sts:ExternalId sent when assuming the member role [FLOWGUARD_EXTERNAL_ID].
-    #[arg(long, value_name = "ID")]
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "FLOWGUARD_EXTERNAL_ID",
+        hide_env = true
+    )]
     pub external_id: Option<String>,
     /// Account×region runs in flight at once [FLOWGUARD_CONCURRENCY].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "FLOWGUARD_CONCURRENCY", hide_env = true)]
     pub concurrency: Option<String>,
 }
 
@@ -187,8 +214,9 @@ impl OrgFlags {
 
     /// Organization mode's configuration, `None` in single-account mode: each flag first,
     /// then its environment variable, checked exactly as the Lambda checks them.
-    pub fn config(&self) -> Result<Option<OrgConfig>, ConfigError> {
+    pub fn config(&self) -> Result<Option<OrgConfig>, Failure> {
         self.config_from(|name| std::env::var(name).ok())
+            .map_err(|e| settings::named(e.clone(), self.flag(e.variable)))
     }
 
     fn config_from(
@@ -226,41 +254,113 @@ impl Format {
 #[command(next_help_heading = "Configuration (each flag overrides its FLOWGUARD_* variable)")]
 pub struct ConfigFlags {
     /// Role that vpc-flow-logs.amazonaws.com assumes [FLOWGUARD_DELIVERY_ROLE_ARN].
-    #[arg(long, global = true, value_name = "ARN")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ARN",
+        env = "FLOWGUARD_DELIVERY_ROLE_ARN",
+        hide_env = true
+    )]
     pub delivery_role_arn: Option<String>,
     /// Log group; may hold {vpc_id}, {region}, {account_id} [FLOWGUARD_LOG_GROUP].
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "FLOWGUARD_LOG_GROUP",
+        hide_env = true
+    )]
     pub log_group: Option<String>,
     /// Minimum retention in days, at least 365 [FLOWGUARD_RETENTION_DAYS].
-    #[arg(long, global = true, value_name = "DAYS")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DAYS",
+        env = "FLOWGUARD_RETENTION_DAYS",
+        hide_env = true
+    )]
     pub retention_days: Option<String>,
     /// REJECT or ALL [FLOWGUARD_TRAFFIC_TYPE].
-    #[arg(long, global = true, value_name = "TYPE")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "TYPE",
+        env = "FLOWGUARD_TRAFFIC_TYPE",
+        hide_env = true
+    )]
     pub traffic_type: Option<String>,
     /// VPC tag key that exempts a VPC (value `true`) [FLOWGUARD_EXEMPT_TAG].
-    #[arg(long, global = true, value_name = "KEY")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "KEY",
+        env = "FLOWGUARD_EXEMPT_TAG",
+        hide_env = true
+    )]
     pub exempt_tag: Option<String>,
     /// KMS key for log groups that flowguard creates [FLOWGUARD_KMS_KEY_ARN].
-    #[arg(long, global = true, value_name = "ARN")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ARN",
+        env = "FLOWGUARD_KMS_KEY_ARN",
+        hide_env = true
+    )]
     pub kms_key_arn: Option<String>,
     /// 60 or 600 seconds [FLOWGUARD_MAX_AGGREGATION_INTERVAL].
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "FLOWGUARD_MAX_AGGREGATION_INTERVAL",
+        hide_env = true
+    )]
     pub max_aggregation_interval: Option<String>,
     /// cloud-watch-logs, or an S3 bucket: arn:aws:s3:::BUCKET/PREFIX or s3://BUCKET/PREFIX
     /// [FLOWGUARD_DESTINATION].
-    #[arg(long, global = true, value_name = "DESTINATION")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DESTINATION",
+        env = "FLOWGUARD_DESTINATION",
+        hide_env = true
+    )]
     pub destination: Option<String>,
     /// Custom record format, e.g. "${version} ${vpc-id} ${action}" [FLOWGUARD_LOG_FORMAT].
-    #[arg(long, global = true, value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        env = "FLOWGUARD_LOG_FORMAT",
+        hide_env = true
+    )]
     pub log_format: Option<String>,
     /// S3 only: plain-text or parquet [FLOWGUARD_S3_FILE_FORMAT].
-    #[arg(long, global = true, value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        env = "FLOWGUARD_S3_FILE_FORMAT",
+        hide_env = true
+    )]
     pub s3_file_format: Option<String>,
     /// S3 only: Hive-compatible prefixes, true or false [FLOWGUARD_S3_HIVE_PARTITIONS].
-    #[arg(long, global = true, value_name = "BOOL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "BOOL",
+        env = "FLOWGUARD_S3_HIVE_PARTITIONS",
+        hide_env = true
+    )]
     pub s3_hive_partitions: Option<String>,
     /// S3 only: partition by hour, true or false [FLOWGUARD_S3_PER_HOUR_PARTITION].
-    #[arg(long, global = true, value_name = "BOOL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "BOOL",
+        env = "FLOWGUARD_S3_PER_HOUR_PARTITION",
+        hide_env = true
+    )]
     pub s3_per_hour_partition: Option<String>,
 }
 
@@ -284,12 +384,19 @@ impl ConfigFlags {
     }
 
     /// The policy: each flag first, then its environment variable, then the default.
-    pub fn policy(&self) -> Result<Policy, ConfigError> {
+    pub fn policy(&self) -> Result<Policy, Failure> {
         Policy::from_lookup(|name| {
             self.flag(name)
                 .cloned()
                 .or_else(|| std::env::var(name).ok())
         })
+        .map_err(|e| self.named(e))
+    }
+
+    /// `error`, naming the flag or the variable, as the user gave the setting.
+    pub fn named(&self, error: ConfigError) -> Failure {
+        let given = self.flag(error.variable).cloned();
+        settings::named(error, given)
     }
 }
 

@@ -1,9 +1,12 @@
 //! [`Failure`]: why a command could not do its job (exit 2), in one or two plain lines that
 //! say what to do. AWS errors are read by their code and fault, never by parsing text,
-//! except for the SDK's "no credentials" error, which has neither.
+//! except for the SDK's "no credentials" error, which has neither. The adapter has already
+//! reduced each to its code and message (crates/aws/src/error.rs); the IAM action to grant
+//! comes from the SDK's operation metadata ([`iam_action`]).
 
 use aws_config::SdkConfig;
 use flowguard_aws::InitError;
+use flowguard_aws::actions::iam_action;
 use flowguard_aws::iam::RoleProblem;
 use flowguard_core::{AwsError, ConfigError, Fault, ReconcileError};
 use std::fmt;
@@ -43,39 +46,40 @@ const CREDENTIALS_REFUSED: [&str; 9] = [
     "InvalidSignatureException",
 ];
 
-/// The IAM service prefix of an operation, for "access denied: ec2:DescribeFlowLogs".
-fn service(operation: &str) -> &'static str {
-    match operation {
-        "DescribeLogGroups" | "CreateLogGroup" | "PutRetentionPolicy" | "TagResource" => "logs",
-        "GetRole" | "CreateRole" | "UpdateAssumeRolePolicy" | "PutRolePolicy" => "iam",
-        "GetCallerIdentity" | "AssumeRole" => "sts",
-        "DescribeKey" => "kms",
-        "ListAccounts" | "ListAccountsForParent" | "ListOrganizationalUnitsForParent" => {
-            "organizations"
-        }
-        _ => "ec2",
-    }
-}
-
-/// The SDK's error text up to the `Debug` dump it appends (`DisplayErrorContext`).
-fn without_debug(message: &str) -> &str {
-    [
-        "DispatchFailure(",
-        "TimeoutError(",
-        "ResponseError(",
-        "ConstructionFailure(",
-    ]
-    .iter()
-    .filter_map(|variant| message.find(&format!(" ({variant}")))
-    .min()
-    .map_or(message, |end| &message[..end])
-}
-
 /// One or two lines about an AWS error, saying what to do about it.
 pub fn describe(error: &AwsError, config: &SdkConfig) -> String {
+    describe_in(error, config, None)
+}
+
+/// [`describe`], for an error of a run in `region`. Credentials refused there although they
+/// were accepted in the configured region (where the command read its account) most likely
+/// mean a region that the account has not enabled, not bad credentials: EC2 answers
+/// `AuthFailure` there.
+pub fn describe_in(error: &AwsError, config: &SdkConfig, region: Option<&str>) -> String {
+    let code = error.code.as_deref().unwrap_or_default();
+    let home = config.region().map(|r| r.as_ref());
+    if let Some(region) = region
+        && CREDENTIALS_REFUSED.contains(&code)
+        && home.is_some_and(|home| home != region)
+    {
+        return format!(
+            "AWS refused the credentials in {region} ({code} on {}), which it accepted in {}: \
+             {region} is probably a Region that this account has not enabled\n\
+             enable it (`aws account enable-region --region-name {region}`) or leave it out \
+             (`--all-regions` sweeps only the enabled Regions)",
+            error.operation,
+            home.unwrap_or_default()
+        );
+    }
+    describe_home(error, config)
+}
+
+fn describe_home(error: &AwsError, config: &SdkConfig) -> String {
     let operation = error.operation;
     let code = error.code.as_deref().unwrap_or_default();
-    let action = format!("{}:{operation}", service(operation));
+    // The SDK's own name of the IAM action; an operation it does not know is named alone.
+    let action = iam_action(operation).unwrap_or(operation);
+    let service = action.split_once(':').map_or("AWS", |(prefix, _)| prefix);
     // The SDK reports missing credentials as a dispatch failure without a code.
     if error.code.is_none() && error.message.to_lowercase().contains("no credentials") {
         return "no AWS credentials found\n\
@@ -87,8 +91,7 @@ pub fn describe(error: &AwsError, config: &SdkConfig) -> String {
             let endpoint = match config.endpoint_url() {
                 Some(url) => url.to_owned(),
                 None => format!(
-                    "the {} endpoint of {}",
-                    service(operation),
+                    "the {service} endpoint of {}",
                     config
                         .region()
                         .map_or("the configured region", |r| r.as_ref())
@@ -102,7 +105,7 @@ pub fn describe(error: &AwsError, config: &SdkConfig) -> String {
             format!(
                 "cannot reach AWS at {endpoint}: {operation} {how} ({})\n\
                  check the network, the region, or AWS_ENDPOINT_URL if you use an emulator",
-                without_debug(&error.message)
+                error.message
             )
         }
         _ if ACCESS_DENIED.contains(&code) => format!(
@@ -114,7 +117,7 @@ pub fn describe(error: &AwsError, config: &SdkConfig) -> String {
              refresh them (e.g. `aws sso login`) or check AWS_PROFILE / AWS_ACCESS_KEY_ID",
             error.message
         ),
-        _ => without_debug(&error.to_string()).to_owned(),
+        _ => error.to_string(),
     }
 }
 
@@ -126,10 +129,10 @@ pub fn no_region() -> Failure {
     )
 }
 
-/// A reconcile that produced no report.
-pub fn reconcile(error: &ReconcileError, config: &SdkConfig) -> String {
+/// A reconcile in `region` that produced no report.
+pub fn reconcile(error: &ReconcileError, config: &SdkConfig, region: &str) -> String {
     match error {
-        ReconcileError::Observe(aws) => describe(aws, config),
+        ReconcileError::Observe(aws) => describe_in(aws, config, Some(region)),
         other => other.to_string(),
     }
 }
@@ -194,13 +197,16 @@ mod tests {
             describe(&error, &config(None))
                 .starts_with("access denied: logs:PutRetentionPolicy (AccessDeniedException)")
         );
-        let error = AwsError::service("GetRole", "AccessDenied", "no");
-        assert!(describe(&error, &config(None)).starts_with("access denied: iam:GetRole"));
+        let error = AwsError::service("GetRolePolicy", "AccessDenied", "no");
+        assert!(describe(&error, &config(None)).starts_with("access denied: iam:GetRolePolicy "));
+        // An operation that flowguard does not call: named alone, never with a guessed service.
+        let error = AwsError::service("TagResource", "AccessDenied", "no");
+        assert!(describe(&error, &config(None)).starts_with("access denied: TagResource (Acc"));
     }
 
     #[test]
     fn unreachable_endpoints_are_named() {
-        let message = "dispatch failure: io error: Connection refused (os error 111) (DispatchFailure(DispatchFailure { .. }))";
+        let message = "dispatch failure: io error: Connection refused (os error 111)";
         let text = describe(
             &fault("GetCallerIdentity", Fault::Connection, message),
             &config(Some("http://127.0.0.1:1")),
@@ -248,20 +254,37 @@ mod tests {
     }
 
     #[test]
-    fn other_errors_keep_code_and_message_without_the_debug_dump() {
+    fn credentials_refused_in_another_region_point_at_the_region() {
+        let error = AwsError::service(
+            "DescribeVpcs",
+            "AuthFailure",
+            "AWS was not able to validate the provided access credentials",
+        );
+        let text = describe_in(&error, &config(None), Some("af-south-1"));
+        assert!(
+            text.starts_with(
+                "AWS refused the credentials in af-south-1 (AuthFailure on DescribeVpcs), which it accepted in eu-west-1: af-south-1 is probably a Region that this account has not enabled\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("enable-region --region-name af-south-1"),
+            "{text}"
+        );
+        // In the configured region itself, the credentials are the problem.
+        let text = describe_in(&error, &config(None), Some("eu-west-1"));
+        assert!(
+            text.starts_with("AWS refused the credentials (AuthFailure"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn other_errors_keep_code_and_message() {
         let error = AwsError::service("CreateFlowLogs", "InvalidParameter", "bad");
         assert_eq!(
             describe(&error, &config(None)),
             "CreateFlowLogs failed: InvalidParameter: bad"
-        );
-        let error = fault(
-            "DescribeVpcs",
-            Fault::Other,
-            "response error: bad body (ResponseError(ResponseError { .. }))",
-        );
-        assert_eq!(
-            describe(&error, &config(None)),
-            "DescribeVpcs failed: response error: bad body"
         );
     }
 }

@@ -20,6 +20,7 @@ mod failure;
 mod handle_event;
 mod logging;
 mod output;
+mod settings;
 mod setup_role;
 mod sweep;
 

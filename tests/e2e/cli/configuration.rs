@@ -46,6 +46,7 @@ async fn bad_configuration_names_the_variable_the_value_and_what_is_allowed() {
         .run()
         .expect(0);
 
+    // An error names what the user gave: the flag typed, or the variable set.
     for (flag, value, variable) in [
         ("--traffic-type", "ACCEPT", "FLOWGUARD_TRAFFIC_TYPE"),
         (
@@ -60,11 +61,17 @@ async fn bad_configuration_names_the_variable_the_value_and_what_is_allowed() {
             "FLOWGUARD_DELIVERY_ROLE_ARN",
         ),
     ] {
-        flowguard(&m, &["plan", flag, value])
+        let typed = flowguard(&m, &["plan", flag, value]).run();
+        typed
+            .expect(2)
+            .stderr_has(&format!("{flag} \"{value}\""))
+            .stderr_has(value);
+        assert!(!typed.stderr.contains(variable), "{}", typed.stderr);
+        flowguard(&m, &["plan"])
+            .env(variable, value)
             .run()
             .expect(2)
-            .stderr_has(variable)
-            .stderr_has(value);
+            .stderr_has(&format!("{variable}=\"{value}\""));
     }
     let out = flowguard(&m, &["handle-event"])
         .env("FLOWGUARD_DRY_RUN", "maybe")

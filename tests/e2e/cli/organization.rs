@@ -339,15 +339,16 @@ async fn organization_scope_follows_the_organizational_unit_and_the_exclusions()
 #[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
 async fn bad_organization_flags_name_the_variable_and_exit_2() {
     let m = moto().await;
-    for (args, variable) in [
-        (vec!["audit", "--account", "123"], "FLOWGUARD_ACCOUNTS"),
+    // Each error names the flag typed (and the variable, when it is the variable that is set).
+    for (args, flag) in [
+        (vec!["audit", "--account", "123"], "--account \"123\""),
         (
             vec!["plan", "--organization", "--account", "111111111111"],
-            "FLOWGUARD_ACCOUNTS",
+            "--account",
         ),
         (
             vec!["audit", "--organization", "--ou", "ou-bad"],
-            "FLOWGUARD_ORGANIZATIONAL_UNITS",
+            "--ou \"ou-bad\"",
         ),
         (
             vec![
@@ -358,18 +359,25 @@ async fn bad_organization_flags_name_the_variable_and_exit_2() {
                 "--concurrency",
                 "0",
             ],
-            "FLOWGUARD_CONCURRENCY",
+            "--concurrency \"0\"",
         ),
+        // Single-account mode has no member role: it says how to turn organization mode on,
+        // or how to act in this account through another role.
         (
             vec!["audit", "--role", "flowguard-member"],
-            "FLOWGUARD_MEMBER_ROLE",
+            "--role \"flowguard-member\": only in organization mode: add --account ID",
         ),
     ] {
         let out = flowguard(&m, &args).run();
-        out.expect(2).stderr_has(variable);
+        out.expect(2).stderr_has(flag);
         assert_eq!(out.stdout, "", "{args:?}");
         assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {}", out.stderr);
     }
+    flowguard(&m, &["audit"])
+        .env("FLOWGUARD_MEMBER_ROLE", "flowguard-member")
+        .run()
+        .expect(2)
+        .stderr_has("FLOWGUARD_MEMBER_ROLE=\"flowguard-member\": only in organization mode");
     // One account's delivery role for every account: refused before any AWS call.
     let out = flowguard(&m, &["apply", "--yes", "--account", "111111111111"])
         .env(
@@ -586,7 +594,7 @@ async fn a_kms_alias_names_each_members_own_key() {
     flowguard(&m, &refused)
         .run()
         .expect(2)
-        .stderr_has("FLOWGUARD_KMS_KEY_ARN")
+        .stderr_has("--kms-key-arn")
         .stderr_has("alias/flowguard-logs");
     let seed = member_seed(&m, &org.a).await;
     assert!(seed.all_flow_logs().await.is_empty());

@@ -561,3 +561,30 @@ async fn an_s3_flow_log_failing_delivery_does_not_count_and_only_ours_is_replace
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_its_causes_in_one_line_without_the_sdks_debug_dump() {
+    // Nothing listens on port 1: the SDK's dispatch failure, retried, then reported.
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url("http://127.0.0.1:1")
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .load()
+        .await;
+    let inventory = AwsInventory::new(flowguard_aws::Clients::new(&config));
+    let error = inventory.vpcs(VpcQuery::All).await.unwrap_err();
+    assert_eq!(error.code, None);
+    assert!(
+        error.message.starts_with("dispatch failure"),
+        "{}",
+        error.message
+    );
+    assert!(
+        !error.message.contains("DispatchFailure") && !error.message.contains('{'),
+        "{}",
+        error.message
+    );
+    assert!(error.message.len() < 200, "{}", error.message);
+}

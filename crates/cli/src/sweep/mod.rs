@@ -48,7 +48,7 @@ pub async fn run(
     }
     let org = args.org.config()?;
     let policy = match &org {
-        Some(org) => org.complete(flags.policy()?)?,
+        Some(org) => org.complete(flags.policy()?).map_err(|e| flags.named(e))?,
         None => flags.policy()?,
     };
     if kind == Kind::Apply {
@@ -275,7 +275,7 @@ impl Sweeper<'_> {
             .filter(|run| run.summary.is_none())
             .map(|run| {
                 let why = match &run.cause {
-                    Some(cause) => failure::reconcile(cause, self.config),
+                    Some(cause) => failure::reconcile(cause, self.config, &run.region),
                     None => run.error.clone().unwrap_or_default(),
                 };
                 format!("{}: {why}", run.region)
