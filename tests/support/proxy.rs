@@ -8,8 +8,9 @@
 //! - **AWS rules** ([`AwsRules`]): what AWS documents and moto does not do. Requests over
 //!   AWS's limits are refused as AWS refuses them (more than 300 resource ids in one
 //!   `CreateFlowLogs`, more than 1000 ids in one `DeleteFlowLogs` or `DescribeFlowLogs`, more
-//!   than 200 values in one
-//!   EC2 filter, more than 50 `logGroupIdentifiers`); `DescribeLogGroups` must name its groups
+//!   than 200 values in one EC2 filter, more than 50 `logGroupIdentifiers`); requests signed
+//!   for a region the account has not enabled are refused with `AuthFailure` (EC2) or
+//!   `UnrecognizedClientException` (JSON services); `DescribeLogGroups` must name its groups
 //!   (a listing by prefix is refused: in a real region it pages through tens of thousands of
 //!   groups) and answers with only those groups; chosen VPCs are shown as owned by another
 //!   account (shared through AWS RAM), and a `CreateFlowLogs` naming one is refused as a whole
@@ -133,6 +134,11 @@ pub struct AwsRules {
     /// The enabled regions of accounts that lack some: `DescribeRegions` signed by one of them
     /// answers only these (a region it has not opted in to is not listed), as AWS does.
     pub regions_of: HashMap<String, Vec<String>>,
+    /// Regions the account has not enabled (opt-in regions never opted in to): every request
+    /// signed for one is refused as AWS refuses it there, `AuthFailure` (HTTP 401) from EC2,
+    /// `UnrecognizedClientException` from the JSON services: the credentials are not known in
+    /// that region.
+    pub disabled_regions: HashSet<String>,
 }
 
 /// A VPC that its owner shares into a participant account (see [`AwsRules::shared_into`]).
@@ -260,6 +266,12 @@ impl Request {
     fn access_key(&self) -> Option<&str> {
         let credential = self.header("authorization")?.split("Credential=").nth(1)?;
         credential.split('/').next()
+    }
+
+    /// The region the request was signed for (SigV4 `Credential=KEY/DATE/REGION/...`).
+    fn signing_region(&self) -> Option<&str> {
+        let credential = self.header("authorization")?.split("Credential=").nth(1)?;
+        credential.split('/').nth(2)
     }
 
     fn is_json(&self) -> bool {
@@ -416,6 +428,22 @@ impl AwsRules {
     /// The (code, message) with which AWS would refuse this request, if it would.
     fn refusal(&self, request: &Request) -> Option<(String, String)> {
         let operation = request.operation();
+        if request
+            .signing_region()
+            .is_some_and(|region| self.disabled_regions.contains(region))
+        {
+            return Some(if request.is_json() {
+                (
+                    "UnrecognizedClientException".into(),
+                    "The security token included in the request is invalid.".into(),
+                )
+            } else {
+                (
+                    "AuthFailure".into(),
+                    "AWS was not able to validate the provided access credentials".into(),
+                )
+            });
+        }
         if request.is_json() {
             if operation != "DescribeLogGroups" {
                 return None;
@@ -772,8 +800,13 @@ fn refusal_response(request: &Request, code: &str, message: &str) -> Vec<u8> {
             ),
         )
     };
+    let status = if code == "AuthFailure" {
+        "401 Unauthorized"
+    } else {
+        "400 Bad Request"
+    };
     format!(
-        "HTTP/1.1 400 Bad Request\r\nContent-Type: {content_type}\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()

@@ -2,6 +2,7 @@
 //! allowed, in one or two clear lines, exit code 2.
 
 use super::{create_role, flowguard, only_report};
+use flowguard_tests::proxy::{AwsRules, FaultProxy};
 use flowguard_tests::{ACCOUNT, REGION, Seed, fixture, moto};
 
 #[tokio::test]
@@ -105,6 +106,28 @@ async fn environment_problems_are_one_or_two_clear_lines() {
         .run();
     out.expect(2).stderr_has("no AWS credentials");
     assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
+
+    // A region the account has not enabled: AWS refuses the credentials there (AuthFailure),
+    // though it took them in the configured region. The other region is still audited.
+    let proxy = FaultProxy::with_aws_rules(
+        &m.url,
+        AwsRules {
+            disabled_regions: ["ap-southeast-2".to_owned()].into(),
+            ..AwsRules::default()
+        },
+    );
+    let out = flowguard(
+        &m,
+        &["audit", "--region", REGION, "--region", "ap-southeast-2"],
+    )
+    .env("AWS_ENDPOINT_URL", &proxy.url)
+    .run();
+    out.expect(2).stderr_has(
+        "ap-southeast-2: AWS refused the credentials in ap-southeast-2 (AuthFailure on DescribeVpcs), \
+         which it accepted in us-east-1: ap-southeast-2 is probably a Region that this account \
+         has not enabled",
+    );
+    assert!(out.stdout.contains(REGION), "{}", out.stdout);
 
     flowguard(&m, &["audit", "--region", "Not A Region"])
         .run()
