@@ -5,6 +5,11 @@
  *
  *   cdk deploy -c dryRun=true -c regions=us-east-1,eu-west-1
  *
+ * The delivery role `flowguard-delivery` is one per account (IAM role names are global): the stack
+ * of the first region of the context creates it, for the flow logs of every region of the context,
+ * and the stacks of the other regions use it by name and depend on that stack, so that
+ * `cdk deploy --all` creates it first. (With an S3 destination there is no delivery role.)
+ *
  * With `-c logArchive=true` (and an S3 destination), also `FlowGuardLogArchive`, the bucket that the
  * flow logs deliver into, in the same account; every FlowGuard stack depends on it, so that
  * `cdk deploy --all` creates the bucket and its policy before any flow log points at it.
@@ -44,15 +49,20 @@ export function buildFlowGuardApp(
     defaultRegion: regions[0],
     account: environment.account,
   });
-  const stacks = regions.map(
-    (region) =>
+  const stacks: FlowGuardStack[] = [];
+  for (const region of regions) {
+    const first = stacks.length === 0 ? undefined : stacks[0];
+    stacks.push(
       new FlowGuardStack(app, `FlowGuard-${region}`, {
         env: { account: environment.account, region },
         description: 'flowguard: keeps VPC flow logging on (CIS AWS Foundations, Security Hub EC2.6)',
         ...settings,
         lambdaZip: typeof lambdaZip === 'string' && lambdaZip !== '' ? lambdaZip : undefined,
+        // One delivery role for the account: the first region's stack creates it for all regions.
+        deliveryRoleSource: first === undefined ? { regions } : { createdBy: first },
       }),
-  );
+    );
+  }
   if (archive !== undefined) {
     const archiveStack = createLogArchiveStack(app, archive);
     stacks.forEach((stack) => stack.addStackDependency(archiveStack, 'the flow logs deliver into its bucket'));

@@ -16,6 +16,14 @@ export const FACTS = facts;
 /** The tag that marks what flowguard created (flow logs, log groups): the facts' managed_tag. */
 export const MANAGED_BY_TAG = { key: facts.managed_tag.key, value: facts.managed_tag.value };
 
+/**
+ * The delivery role's one name, in every mode (`flowguard setup-role`'s default too): the last part
+ * of the facts' default delivery role ARN, `arn:{partition}:iam::{account_id}:role/flowguard-delivery`.
+ * IAM role names are global in an account, so each account has one role of this name, for every
+ * region that flowguard covers there.
+ */
+export const DELIVERY_ROLE_NAME = facts.organization.delivery_role_arn.default.split(':role/')[1];
+
 /** A prefix that AWS reserves for itself, in exact case or in any case. */
 export interface ReservedPrefix {
   readonly text: string;

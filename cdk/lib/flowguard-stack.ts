@@ -12,6 +12,11 @@
  * `configReevaluate` on, an enforcing role also gets exactly the facts' permissions of that
  * integration (see integration-grants.ts), and the Lambda its variable.
  *
+ * The delivery role is `flowguard-delivery` (./delivery-role.ts), one per account: IAM role names are
+ * global, so in a deployment of several regions the stack of one region creates it, trusting the flow
+ * logs of every region and writing into the managed group(s) of every region, and the stacks of the
+ * other regions use it by name and depend on that stack (`deliveryRoleSource`, set by ./app.ts).
+ *
  * With an S3 destination (`destination`, usually the log-archive bucket of ./log-archive-stack.ts)
  * there is no delivery role and no managed log group: EC2 takes no role for S3, and the bucket's
  * lifecycle keeps the objects. The function then gets the log-delivery permissions that AWS
@@ -28,7 +33,7 @@ import { Construct } from 'constructs';
 import { createAlarmTopic, createAlarms } from './alarms';
 import { FlowGuardConfig, FlowGuardSettings, isKmsAlias, kmsKeyFor, policyEnvironment, resolveConfig } from './config';
 import { createDeliveryRole } from './delivery-role';
-import { MANAGED_BY_TAG, RolePlace } from './facts';
+import { DELIVERY_ROLE_NAME, MANAGED_BY_TAG, RolePlace } from './facts';
 import { createFlowGuardFunction } from './flowguard-function';
 import { RoleGrants } from './grants';
 import { LogGroupName, logGroupName } from './log-group-name';
@@ -39,6 +44,17 @@ export { MANAGED_BY_TAG } from './facts';
 export { METRIC_NAMESPACE, REMEDIATION_FAILURES_METRIC } from './alarms';
 export { LAMBDA_BINARY, LAMBDA_PACKAGE, WORKSPACE_MANIFEST } from './flowguard-function';
 
+/**
+ * Where a stack's delivery role `flowguard-delivery` comes from. IAM role names are global in an
+ * account, so of the stacks of one account, one creates the role for every region of the
+ * deployment, and the others use it by name.
+ */
+export type DeliveryRoleSource =
+  /** This stack creates the role, for the flow logs of these regions (its own among them). */
+  | { readonly regions: readonly string[] }
+  /** The stack of the same account that creates the role (for this stack's region among others). */
+  | { readonly createdBy: FlowGuardStack };
+
 export interface FlowGuardStackProps extends StackProps, FlowGuardSettings {
   /**
    * A prebuilt Lambda package (a zip with `bootstrap`, from `cargo lambda build --release --arm64
@@ -48,6 +64,15 @@ export interface FlowGuardStackProps extends StackProps, FlowGuardSettings {
    * @default - build flowguard-lambda from the workspace root with cargo-lambda-cdk's RustFunction
    */
   readonly lambdaZip?: string;
+
+  /**
+   * Where the delivery role `flowguard-delivery` comes from (with CloudWatch Logs: an S3 destination
+   * has no delivery role). With `createdBy`, this stack uses that stack's role by name and depends
+   * on that stack, so that CloudFormation creates the role before this stack's function passes it.
+   *
+   * @default - this stack creates the role, for its own region only
+   */
+  readonly deliveryRoleSource?: DeliveryRoleSource;
 }
 
 /** flowguard in one account and one region: the function acts with its own role. */
@@ -56,8 +81,13 @@ export class FlowGuardStack extends Stack {
   public readonly logGroupName: LogGroupName;
   /** The KMS key of this stack's region: its ARN (placeholders rendered) or alias name, if any. */
   public readonly kmsKeyArn?: string;
-  /** The delivery role; undefined with an S3 destination (EC2 takes no role for S3). */
-  public readonly deliveryRole?: iam.Role;
+  /**
+   * The delivery role `flowguard-delivery`, created by this stack or by the stack it depends on
+   * (`deliveryRoleSource`); undefined with an S3 destination (EC2 takes no role for S3).
+   */
+  public readonly deliveryRole?: iam.IRole;
+  /** The regions whose flow logs the delivery role serves, when this stack creates it. */
+  public readonly deliveryRoleRegions?: readonly string[];
   public readonly functionRole: iam.Role;
   public readonly function: lambda.Function;
   public readonly onFailureQueue: sqs.Queue;
@@ -77,7 +107,13 @@ export class FlowGuardStack extends Stack {
     const cloudWatchLogs = config.s3Destination === undefined;
     if (cloudWatchLogs) {
       this.createManagedLogGroup();
-      this.deliveryRole = createDeliveryRole(this, { place: this.rolePlace(), logGroup: this.logGroupName });
+      const source = props.deliveryRoleSource ?? { regions: [this.region] };
+      if ('createdBy' in source) {
+        this.deliveryRole = this.useDeliveryRoleOf(source.createdBy);
+      } else {
+        this.deliveryRoleRegions = [...source.regions];
+        this.deliveryRole = this.createDeliveryRole(this.deliveryRoleRegions);
+      }
     }
     this.functionRole = this.createFunctionRole();
     const created = createFlowGuardFunction(this, {
@@ -134,6 +170,52 @@ export class FlowGuardStack extends Stack {
       encryptionKey: this.kmsKeyArn ? kms.Key.fromKeyArn(this, 'FlowLogKey', this.kmsKeyArn) : undefined,
     });
     Tags.of(group).add(MANAGED_BY_TAG.key, MANAGED_BY_TAG.value);
+  }
+
+  /**
+   * The delivery role, for the flow logs of `regions` of this account: trusted by VPC Flow Logs of
+   * each region, writing into the managed group(s) of each (the name rendered for that region).
+   */
+  private createDeliveryRole(regions: readonly string[]): iam.Role {
+    if (!regions.includes(this.region)) {
+      throw new Error(`the delivery role of ${this.stackName} must serve its own region, ${this.region}, not only ${regions.join(', ')}`);
+    }
+    if (new Set(regions).size !== regions.length) {
+      throw new Error(`the delivery role of ${this.stackName} lists a region twice: ${regions.join(', ')}`);
+    }
+    return createDeliveryRole(this, {
+      regions: regions.map((region) => ({
+        place: { ...this.rolePlace(), region },
+        logGroup: logGroupName(this.config.logGroupName, region, this.account),
+      })),
+    });
+  }
+
+  /**
+   * The delivery role that `owner`, a stack of the same account, creates: by name (IAM role names
+   * are global in an account), immutable here, and `owner` deployed first.
+   */
+  private useDeliveryRoleOf(owner: FlowGuardStack): iam.IRole {
+    if (owner.deliveryRoleRegions === undefined) {
+      throw new Error(`${owner.stackName} creates no delivery role for ${this.stackName} to use`);
+    }
+    if (!owner.deliveryRoleRegions.includes(this.region)) {
+      throw new Error(
+        `the delivery role of ${owner.stackName} serves ${owner.deliveryRoleRegions.join(', ')}, not ${this.region}, ` +
+          `the region of ${this.stackName}`,
+      );
+    }
+    if (owner.config.logGroupName !== this.config.logGroupName) {
+      throw new Error(
+        `the delivery role of ${owner.stackName} writes into ${owner.config.logGroupName}, ${this.stackName}'s flow logs ` +
+          `into ${this.config.logGroupName}`,
+      );
+    }
+    if (owner.account !== this.account) {
+      throw new Error(`${owner.stackName} is in account ${owner.account}, ${this.stackName} in ${this.account}: each account needs its own delivery role`);
+    }
+    this.addStackDependency(owner, `it creates the delivery role ${DELIVERY_ROLE_NAME}, which this stack's flow logs use`);
+    return iam.Role.fromRoleName(this, 'DeliveryRole', DELIVERY_ROLE_NAME, { mutable: false });
   }
 
   /** This stack's account, region and partition, as the facts' role templates name them. */

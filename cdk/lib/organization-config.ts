@@ -334,5 +334,5 @@ export function hubRoleName(region: string): string {
   return `flowguard-hub-${region}`;
 }
 
-/** The delivery role the spokes create: the last part of the Lambda's default ARN (facts). */
-export const DELIVERY_ROLE_NAME = ORG.delivery_role_arn.default.split(':role/')[1];
+/** The delivery role the spokes create: the one name of every mode (./facts.ts). */
+export { DELIVERY_ROLE_NAME } from './facts';

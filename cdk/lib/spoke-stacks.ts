@@ -4,8 +4,8 @@
  * service-managed StackSets to deploy in any account, new ones included.
  *
  * - `SpokeAccountStack`, once per account (IAM is global, so in the home region only): the member
- *   role that the hub assumes, and the delivery role that VPC Flow Logs assumes (none with an S3
- *   destination: EC2 takes no role for S3).
+ *   role that the hub assumes, and the delivery role `flowguard-delivery` that VPC Flow Logs assumes
+ *   (none with an S3 destination: EC2 takes no role for S3).
  * - `SpokeRegionStack`, in every region: rules on the default bus that forward exactly the trigger
  *   events to the hub's bus of the same region, through a role of their own (EventBridge requires
  *   a role for a target bus in another account whose policy admits an organization).
@@ -22,7 +22,7 @@ import { kmsAliasesIn } from './config';
 import { createDeliveryRole } from './delivery-role';
 import { RoleGrants } from './grants';
 import { logGroupName } from './log-group-name';
-import { DELIVERY_ROLE_NAME, HUB_BUS_NAME, OrganizationConfig, hubRoleName, sortedRegions } from './organization-config';
+import { HUB_BUS_NAME, OrganizationConfig, hubRoleName, sortedRegions } from './organization-config';
 import { remediationGrants } from './remediation-grants';
 import { createTriggerRules, triggerPatterns } from './triggers';
 
@@ -43,7 +43,7 @@ export class SpokeAccountStack extends Stack {
     const place = { partition: this.partition, region: '*', account: this.account };
     const logGroup = logGroupName(org.settings.logGroupName, '*', this.account);
     if (org.settings.s3Destination === undefined) {
-      this.deliveryRole = createDeliveryRole(this, { place, logGroup, roleName: DELIVERY_ROLE_NAME });
+      this.deliveryRole = createDeliveryRole(this, { regions: [{ place, logGroup }] });
     }
     this.memberRole = this.createMemberRole(org);
     new RoleGrants(this.memberRole)

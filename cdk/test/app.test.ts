@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { buildFlowGuardApp } from '../lib/app';
-import { ACCOUNT, tempDir, testApp } from './util';
+import { FlowGuardStack } from '../lib/flowguard-stack';
+import { ACCOUNT, actionsOf, allowing, logicalId, resourcesOf, roleStatements, tempDir, testApp } from './util';
 
 describe('the app', () => {
   test('one stack per region of -c regions, settings from the context', () => {
@@ -19,15 +20,18 @@ describe('the app', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: { FLOWGUARD_DRY_RUN: 'true', FLOWGUARD_RETENTION_DAYS: '400' } },
       });
-      // Each region's delivery role trusts flow logs of that region only.
-      template.hasResourceProperties('AWS::IAM::Role', {
-        AssumeRolePolicyDocument: {
-          Statement: [{
-            Condition: { ArnLike: { 'aws:SourceArn': `arn:aws:ec2:${stack.region}:${ACCOUNT}:vpc-flow-log/*` } },
-          }],
-        },
-      });
     }
+    // One delivery role for the account, in the first region's stack, trusting both regions.
+    Template.fromStack(stacks[0]).hasResourceProperties('AWS::IAM::Role', {
+      RoleName: 'flowguard-delivery',
+      AssumeRolePolicyDocument: {
+        Statement: [{
+          Condition: {
+            ArnLike: { 'aws:SourceArn': ['us-east-1', 'eu-west-1'].map((r) => `arn:aws:ec2:${r}:${ACCOUNT}:vpc-flow-log/*`) },
+          },
+        }],
+      },
+    });
   });
 
   test('the default region when the context names none', () => {
@@ -157,5 +161,183 @@ describe('the app', () => {
       });
       expect(stack.deliveryRole).toBeUndefined();
     }
+  });
+});
+
+/** The roles named `flowguard-delivery` in a stack's template, by logical id. */
+function deliveryRoles(stack: FlowGuardStack): Record<string, { [key: string]: any }> {
+  return Template.fromStack(stack).findResources('AWS::IAM::Role', { Properties: { RoleName: 'flowguard-delivery' } });
+}
+
+/**
+ * A role ARN of a template as the deployment resolves it (partition aws, account ACCOUNT unless
+ * the stack names one): `Fn::GetAtt` of a role of the template (no path: `:role/NAME`), or an
+ * `Fn::Join` of the partition and account.
+ */
+function resolvedArn(template: Template, value: unknown): string {
+  const v = value as any;
+  if (typeof v === 'string') {
+    return v;
+  }
+  if (v['Fn::GetAtt'] !== undefined) {
+    const [id, attribute] = v['Fn::GetAtt'];
+    const resource = template.toJSON().Resources[id];
+    expect([resource.Type, attribute]).toEqual(['AWS::IAM::Role', 'Arn']);
+    return `arn:aws:iam::${ACCOUNT}:role/${resource.Properties.RoleName}`;
+  }
+  if (v['Fn::Join'] !== undefined) {
+    const [separator, parts] = v['Fn::Join'];
+    const refs: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::AccountId': ACCOUNT };
+    return parts.map((p: any) => (typeof p === 'string' ? p : refs[p.Ref] ?? JSON.stringify(p))).join(separator);
+  }
+  throw new Error(`not a role ARN: ${JSON.stringify(value)}`);
+}
+
+describe('the delivery role of a deployment in several regions: one per account, flowguard-delivery', () => {
+  const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/flowguard-delivery`;
+  const regions = ['eu-west-1', 'us-east-1', 'ap-south-1'];
+  const app = testApp({ regions: regions.join(','), logGroupName: '/vpc/{region}/flow-logs' });
+  const stacks = buildFlowGuardApp(app, { account: ACCOUNT });
+  const [first, ...others] = stacks;
+
+  test('the first region\'s stack creates it, the other stacks create none', () => {
+    expect(stacks.map((s) => [s.region, Object.keys(deliveryRoles(s)).length])).toEqual([
+      ['eu-west-1', 1],
+      ['us-east-1', 0],
+      ['ap-south-1', 0],
+    ]);
+    expect(first.deliveryRoleRegions).toEqual(regions);
+    for (const stack of others) {
+      expect(stack.deliveryRoleRegions).toBeUndefined();
+      // No role of the delivery's trust either, whatever its name.
+      const roles = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Role'));
+      expect(JSON.stringify(roles)).not.toContain('vpc-flow-logs.amazonaws.com');
+    }
+  });
+
+  test('the other stacks depend on the first, which depends on none of them', () => {
+    const assembly = app.synth();
+    const dependencies = (name: string) => assembly.getStackByName(name).dependencies.map((d) => d.id);
+    for (const stack of others) {
+      expect(stack.dependencies).toEqual([first]);
+      expect(dependencies(stack.stackName)).toContain(first.artifactId);
+    }
+    expect(first.dependencies).toEqual([]);
+    const regionStacks = others.map((s) => s.artifactId);
+    expect(dependencies(first.stackName).filter((id) => regionStacks.includes(id))).toEqual([]);
+  });
+
+  test('trusts VPC Flow Logs of this account in every region of the deployment, and no other', () => {
+    const [role] = Object.values(deliveryRoles(first));
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': ACCOUNT },
+          ArnLike: { 'aws:SourceArn': regions.map((r) => `arn:aws:ec2:${r}:${ACCOUNT}:vpc-flow-log/*`) },
+        },
+      },
+    ]);
+  });
+
+  test('writes into the managed group of every region, and cannot create a log group', () => {
+    const template = Template.fromStack(first);
+    const [roleId] = Object.keys(deliveryRoles(first));
+    const statements = roleStatements(template, roleId);
+    expect(statements).toHaveLength(1);
+    expect([...actionsOf(statements[0])].sort()).toEqual(['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents']);
+    // (CDK sorts a statement's resources when it minimizes the policy.)
+    expect([...resourcesOf(statements[0])].sort()).toEqual(
+      regions
+        .flatMap((r) => {
+          const group = `arn:aws:logs:${r}:${ACCOUNT}:log-group:/vpc/${r}/flow-logs`;
+          return [group, `${group}:*`];
+        })
+        .sort(),
+    );
+    expect(allowing(statements, 'logs:CreateLogGroup')).toEqual([]);
+  });
+
+  test('every function gets its ARN, and may pass and read that role only', () => {
+    for (const stack of stacks) {
+      const template = Template.fromStack(stack);
+      const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+      const variable = fn.Properties.Environment.Variables.FLOWGUARD_DELIVERY_ROLE_ARN;
+      expect(resolvedArn(template, variable)).toBe(ROLE_ARN);
+      expect(resolvedArn(template, template.toJSON().Outputs.DeliveryRoleArn.Value)).toBe(ROLE_ARN);
+      const statements = roleStatements(template, logicalId(stack, stack.functionRole));
+      for (const action of ['iam:PassRole', 'iam:GetRole']) {
+        const granted = allowing(statements, action);
+        expect(granted).toHaveLength(1);
+        expect(actionsOf(granted[0])).toEqual([action]);
+        expect(resourcesOf(granted[0])).toEqual([variable]);
+      }
+      expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('iam:')).sort()).toEqual(['iam:GetRole', 'iam:PassRole']);
+    }
+    // In the first stack, the role's own ARN (CloudFormation creates the role before the function).
+    const firstFn = Object.values(Template.fromStack(first).findResources('AWS::Lambda::Function'))[0];
+    expect(firstFn.Properties.Environment.Variables.FLOWGUARD_DELIVERY_ROLE_ARN).toEqual({
+      'Fn::GetAtt': [Object.keys(deliveryRoles(first))[0], 'Arn'],
+    });
+  });
+
+  test('without credentials: the deploying account in the trust and in the ARN', () => {
+    const agnostic = buildFlowGuardApp(testApp({ regions: 'us-east-1,eu-west-1' }), {});
+    const [role] = Object.values(deliveryRoles(agnostic[0]));
+    const flowLogs = (r: string) => ({ 'Fn::Join': ['', [`arn:aws:ec2:${r}:`, { Ref: 'AWS::AccountId' }, ':vpc-flow-log/*']] });
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': [flowLogs('us-east-1'), flowLogs('eu-west-1')] },
+    });
+    expect(deliveryRoles(agnostic[1])).toEqual({});
+    const fn = Object.values(Template.fromStack(agnostic[1]).findResources('AWS::Lambda::Function'))[0];
+    expect(fn.Properties.Environment.Variables.FLOWGUARD_DELIVERY_ROLE_ARN).toEqual({
+      'Fn::Join': ['', ['arn:aws:iam::', { Ref: 'AWS::AccountId' }, ':role/flowguard-delivery']],
+    });
+    expect(agnostic[1].dependencies).toEqual([agnostic[0]]);
+  });
+
+  test('one region: its stack creates the role for that region alone', () => {
+    const [only] = buildFlowGuardApp(testApp({ regions: 'us-east-1' }), { account: ACCOUNT });
+    const [role] = Object.values(deliveryRoles(only));
+    expect(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.ArnLike).toEqual({
+      'aws:SourceArn': `arn:aws:ec2:us-east-1:${ACCOUNT}:vpc-flow-log/*`,
+    });
+    expect(only.dependencies).toEqual([]);
+  });
+
+  test('with an S3 destination: no delivery role, and no dependency between the region stacks', () => {
+    const s3 = buildFlowGuardApp(testApp({ regions: 'us-east-1,eu-west-1', destination: 's3://flow-logs-archive/vpc' }), {
+      account: ACCOUNT,
+    });
+    for (const stack of s3) {
+      expect(stack.deliveryRole).toBeUndefined();
+      expect(stack.dependencies).toEqual([]);
+      expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('flowguard-delivery');
+    }
+  });
+
+  test('a stack refuses a role that does not serve its region or its log group, or of another account', () => {
+    const scratch = testApp();
+    const owner = new FlowGuardStack(scratch, 'Owner', { env: { account: ACCOUNT, region: 'us-east-1' }, deliveryRoleSource: { regions: ['us-east-1'] } });
+    expect(() => new FlowGuardStack(scratch, 'Elsewhere', { env: { account: ACCOUNT, region: 'eu-west-1' }, deliveryRoleSource: { createdBy: owner } })).toThrow(
+      /the delivery role of Owner serves us-east-1, not eu-west-1/,
+    );
+    const wide = new FlowGuardStack(scratch, 'Wide', { env: { account: ACCOUNT, region: 'us-east-1' }, deliveryRoleSource: { regions: ['us-east-1', 'eu-west-1'] } });
+    expect(() => new FlowGuardStack(scratch, 'OtherAccount', { env: { account: '999999999999', region: 'eu-west-1' }, deliveryRoleSource: { createdBy: wide } })).toThrow(
+      /each account needs its own delivery role/,
+    );
+    expect(() => new FlowGuardStack(scratch, 'NotMine', { env: { account: ACCOUNT, region: 'eu-west-1' }, deliveryRoleSource: { regions: ['us-east-1'] } })).toThrow(
+      /must serve its own region, eu-west-1/,
+    );
+    expect(() => new FlowGuardStack(scratch, 'OtherGroup', { env: { account: ACCOUNT, region: 'eu-west-1' }, logGroupName: '/flow', deliveryRoleSource: { createdBy: wide } })).toThrow(
+      /the delivery role of Wide writes into \/vpc\/flow-logs, OtherGroup's flow logs into \/flow/,
+    );
+    const s3 = new FlowGuardStack(scratch, 'S3', { env: { account: ACCOUNT, region: 'us-east-1' }, destination: 's3://flow-logs-archive/vpc' });
+    expect(() => new FlowGuardStack(scratch, 'NoRole', { env: { account: ACCOUNT, region: 'us-east-1' }, deliveryRoleSource: { createdBy: s3 } })).toThrow(
+      /S3 creates no delivery role/,
+    );
   });
 });

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Bundling } from 'cargo-lambda-cdk/lib/bundling';
+import { DELIVERY_ROLE_NAME, FACTS } from '../lib/facts';
 import { FlowGuardStack, LAMBDA_BINARY, LAMBDA_PACKAGE, WORKSPACE_MANIFEST } from '../lib/flowguard-stack';
 import {
   ACCOUNT,
@@ -312,6 +313,13 @@ describe('the managed log group', () => {
 describe('the delivery role', () => {
   const { stack, template } = synth();
   const deliveryRoleId = logicalId(stack, stack.deliveryRole!);
+
+  test('is named flowguard-delivery, the name of the facts\' default ARN (setup-role and the spokes use it too)', () => {
+    template.hasResourceProperties('AWS::IAM::Role', { RoleName: 'flowguard-delivery' });
+    expect(template.toJSON().Resources[deliveryRoleId].Properties.RoleName).toBe(DELIVERY_ROLE_NAME);
+    expect(FACTS.organization.delivery_role_arn.default).toBe(`arn:{partition}:iam::{account_id}:role/${DELIVERY_ROLE_NAME}`);
+    expect(stack.deliveryRoleRegions).toEqual([REGION]);
+  });
 
   test('trusts only VPC Flow Logs of this account and region (confused deputy)', () => {
     template.hasResourceProperties('AWS::IAM::Role', {

@@ -36,6 +36,15 @@ describe('cdk-nag AwsSolutions', () => {
     expect(unacknowledged(app)).toEqual([]);
   });
 
+  test.each([
+    ['enforcing', { regions: 'us-east-1,eu-west-1,ap-south-1' }],
+    ['per-VPC groups named by region', { regions: 'us-east-1,eu-west-1', logGroupName: '/vpc/{region}/{vpc_id}' }],
+  ])('an app of several regions (one delivery role, the others by name), %s: zero unacknowledged errors or warnings', (_name, context) => {
+    const app = testApp(context);
+    buildFlowGuardApp(app, { account: ACCOUNT });
+    expect(unacknowledged(app)).toEqual([]);
+  });
+
   test('is live: a new wildcard grant without a reason is reported', () => {
     const { app, stack } = synth();
     stack.functionRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:Describe*'], resources: ['*'] }));
