@@ -43,6 +43,12 @@ pub(super) async fn members(m: &Moto) -> Members {
     }
 }
 
+/// `apply --yes --format json` over both member accounts, then `extra`.
+fn apply_to_both<'a>(org: &'a Members, extra: &[&'a str]) -> Vec<&'a str> {
+    let both = ["--account", org.a.as_str(), "--account", org.b.as_str()];
+    [&["apply", "--yes", "--format", "json"][..], &both, extra].concat()
+}
+
 /// The (account, VPC, status) of every VPC of an organization report.
 fn org_statuses(report: &Value) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
@@ -220,17 +226,7 @@ async fn an_account_whose_role_is_refused_is_unreachable_and_the_others_are_done
             ..AwsRules::default()
         },
     );
-    let args = [
-        "apply",
-        "--yes",
-        "--format",
-        "json",
-        "--account",
-        &org.a,
-        "--account",
-        &org.b,
-    ];
-    let apply = flowguard(&m, &args)
+    let apply = flowguard(&m, &apply_to_both(&org, &[]))
         .env("AWS_ENDPOINT_URL", &proxy.url)
         .run();
     apply.expect(2).stderr_has("could not be checked");
@@ -456,20 +452,7 @@ async fn an_account_without_its_delivery_role_fails_clearly_and_gets_no_flow_log
         .await
         .unwrap();
     let proxy = FaultProxy::start(&m.url);
-    let args = [
-        "apply",
-        "--yes",
-        "--format",
-        "json",
-        "--account",
-        &org.a,
-        "--account",
-        &org.b,
-        "--region",
-        REGION,
-        "--region",
-        "eu-west-1",
-    ];
+    let args = apply_to_both(&org, &["--region", REGION, "--region", "eu-west-1"]);
     let apply = flowguard(&m, &args)
         .env("AWS_ENDPOINT_URL", &proxy.url)
         .run();
