@@ -356,10 +356,12 @@ def model(d):
             "- **Calls per port method** (crates/sim/src/ports.rs): `vpcs` one `ec2:DescribeVpcs` (one "
             "per 200 ids); `flow_logs` one `ec2:DescribeFlowLogs` (one per 200 VPC ids); `log_groups` "
             "one `logs:DescribeLogGroups` per 50 distinct names, 4 at once; `create_flow_logs` one "
-            "`ec2:CreateFlowLogs`; `create_log_group`, `put_retention_policy`, `delete_flow_logs` one "
-            "each; a member account's first call waits for its session, one `sts:AssumeRole` shared by "
+            "`ec2:CreateFlowLogs`, and for several VPCs one `ec2:DescribeFlowLogs` of the new ids (which "
+            "flow log is each VPC's); `create_log_group`, `put_retention_policy`, `delete_flow_logs` one "
+            "each; `verify_delivery_role` one `iam:GetRole` per account, before its first flow log; a "
+            "member account's first call waits for its session, one `sts:AssumeRole` shared by "
             f"its regions. The organization: `organizations:ListAccounts`, {d['page_size']['aws']} accounts "
-            f"a page on AWS ({d['page_size']['moto']} on moto, which ignores `MaxResults`).",
+            f"a page on AWS ({d['page_size']['moto']} on moto, which honours `MaxResults` as AWS does).",
             ""]
     return out
 

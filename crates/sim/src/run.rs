@@ -95,8 +95,8 @@ pub struct Scenario {
     /// Whether AWS's documented request rates throttle.
     pub limits: bool,
     pub throttle_share: f64,
-    /// Accounts per `ListAccounts` page: 20 on AWS (`PAGE_SIZE`), 100 on moto (which does
-    /// not honour `MaxResults`).
+    /// Accounts per `ListAccounts` page: the `MaxResults` flowguard sends, 20 (`PAGE_SIZE`),
+    /// which AWS and moto both honour.
     pub page_size: usize,
     pub seed: u64,
 }
