@@ -17,7 +17,8 @@ use std::sync::Mutex;
 pub struct AwsPlaces {
     own: Own,
     members: Option<MemberAccess>,
-    /// Each member account's delivery-role check, until the sweep is done with the account.
+    /// In organization mode, each account's delivery-role check, until the sweep is done with
+    /// the account.
     role_checks: Mutex<HashMap<String, RoleCheck>>,
 }
 
@@ -61,13 +62,6 @@ impl AwsPlaces {
             members: None,
             role_checks: Mutex::default(),
         }
-    }
-
-    /// Whether `account` is reached through its member role (not the caller's own).
-    fn is_member(&self, account: &str) -> bool {
-        self.members
-            .as_ref()
-            .is_some_and(|members| account != members.hub_account())
     }
 
     /// The clients of `place`: the caller's own account's, or a member account's through its
@@ -128,7 +122,9 @@ impl Places for AwsPlaces {
         trigger: &Trigger,
     ) -> Result<(AwsInventory, AwsRemediator), AwsError> {
         let clients = self.clients_of(place, trigger).await?;
-        let remediator = if self.is_member(&place.account) {
+        // In organization mode nothing checked a delivery role at start-up (each account has
+        // its own, the hub's included): each account's is checked before its first flow log.
+        let remediator = if self.members.is_some() {
             let check = lock(&self.role_checks)
                 .entry(place.account.clone())
                 .or_default()

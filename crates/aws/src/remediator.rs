@@ -79,9 +79,7 @@ impl AwsRemediator {
                 )
             })
     }
-}
 
-impl AwsRemediator {
     /// Which flow log `CreateFlowLogs` made for which VPC. EC2's answer lists the new ids
     /// without their VPCs (its documentation promises no order): one VPC, one id; several,
     /// one `DescribeFlowLogs` of those ids (at most 300, under its 1000) reads each one's
