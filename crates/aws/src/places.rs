@@ -3,13 +3,14 @@
 //! region), and in organization mode a member-role session in any other account
 //! ([`MemberAccess`]).
 
-use crate::organization::MemberAccess;
+use crate::organization::{MemberAccess, SESSION_REUSE};
 use crate::remediator::RoleCheck;
 use crate::{AwsInventory, AwsRemediator, Clients};
 use aws_config::{Region, SdkConfig};
 use flowguard_core::{AwsError, Fault, Place, Places, Trigger};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Instant;
 
 /// The SDK ports of places: one set of clients per region of the caller's own account, built on
 /// first use and kept; a member account's clients from its session, per run.
@@ -17,9 +18,11 @@ use std::sync::Mutex;
 pub struct AwsPlaces {
     own: Own,
     members: Option<MemberAccess>,
-    /// In organization mode, each account's delivery-role check, until the sweep is done with
-    /// the account.
-    role_checks: Mutex<HashMap<String, RoleCheck>>,
+    /// In organization mode, each account's delivery-role check and when it was begun: kept
+    /// until the sweep is done with the account, and reused by events for as long as a member
+    /// session ([`SESSION_REUSE`]), so that a role made after a failed check is seen again
+    /// within minutes in a warm hub that handles only events there.
+    role_checks: Mutex<HashMap<String, (Instant, RoleCheck)>>,
 }
 
 /// The caller's own account: its configuration, or fixed clients.
@@ -125,10 +128,19 @@ impl Places for AwsPlaces {
         // In organization mode nothing checked a delivery role at start-up (each account has
         // its own, the hub's included): each account's is checked before its first flow log.
         let remediator = if self.members.is_some() {
-            let check = lock(&self.role_checks)
-                .entry(place.account.clone())
-                .or_default()
-                .clone();
+            let mut checks = lock(&self.role_checks);
+            let kept = checks
+                .get(&place.account)
+                .filter(|(began, _)| began.elapsed() < SESSION_REUSE);
+            let check = match kept {
+                Some((_, check)) => check.clone(),
+                None => {
+                    let check = RoleCheck::default();
+                    checks.insert(place.account.clone(), (Instant::now(), check.clone()));
+                    check
+                }
+            };
+            drop(checks);
             AwsRemediator::checking_the_role(clients.clone(), check)
         } else {
             AwsRemediator::new(clients.clone())

@@ -22,7 +22,7 @@ mod access;
 mod directory;
 
 pub use access::{
-    MemberAccess, MemberAccessError, SESSION_LENGTH, check_member_role, session_name,
+    MemberAccess, MemberAccessError, SESSION_LENGTH, SESSION_REUSE, check_member_role, session_name,
 };
 pub use directory::{Directory, SCOPE_REFRESH};
 pub use flowguard_core::organization::{member_role_arn, partition_of};
