@@ -33,7 +33,6 @@ async fn sweep_in(mode: Mode, places: &FakePlaces, html: &mut HtmlReport) -> Org
         .unwrap()
         .unwrap()
         .scope(&[]);
-    let accounts: Vec<String> = scope.accounts().map(str::to_owned).collect();
     let regions = ["us-east-1".to_owned(), "eu-west-1".to_owned()];
     let setup = Setup {
         policy: policy(),
@@ -44,7 +43,8 @@ async fn sweep_in(mode: Mode, places: &FakePlaces, html: &mut HtmlReport) -> Org
     let plan = Sweep {
         setup: &setup,
         scope: &scope,
-        accounts: &accounts,
+        due: &Default::default(),
+        at: None,
         regions: &regions,
         regions_of: None,
         trigger: &trigger,
@@ -52,7 +52,7 @@ async fn sweep_in(mode: Mode, places: &FakePlaces, html: &mut HtmlReport) -> Org
         concurrency: 3,
         deadline: None,
     };
-    sweep(places, &plan, |run| {
+    sweep(places, &plan, None, |run| {
         let mut run = run.clone();
         if let Some(report) = run.report.as_mut().filter(|r| r.account == TO_FIX) {
             report.vpcs[0].reason = HOSTILE.to_owned();

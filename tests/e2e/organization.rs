@@ -109,12 +109,12 @@ async fn sweep_scope(
         region: REGION.to_owned(),
         warnings: Vec::new(),
     };
-    let accounts: Vec<String> = scope.accounts().map(str::to_owned).collect();
     let trigger = flowguard_core::trigger::Trigger::manual_sweep("organization test");
     let plan = flowguard_core::sweep::Sweep {
         setup: &setup,
         scope,
-        accounts: &accounts,
+        due: &Default::default(),
+        at: None,
         regions,
         regions_of: None,
         trigger: &trigger,
@@ -123,7 +123,8 @@ async fn sweep_scope(
         deadline: None,
     };
     let mut runs = Vec::new();
-    let report = flowguard_core::sweep::sweep(places, &plan, |run| runs.push(run.clone())).await;
+    let report =
+        flowguard_core::sweep::sweep(places, &plan, None, |run| runs.push(run.clone())).await;
     (report, runs)
 }
 

@@ -3,14 +3,17 @@
 //! through and, in organization mode, the [`Directory`] of the accounts in scope. The Lambda,
 //! `handle-event` and the CLI's `audit`, `plan` and `apply` all start so.
 
-use crate::organization::{Directory, MemberAccess, MemberAccessError};
+use crate::organization::{AccountList, Directory, MemberAccess, MemberAccessError};
 use crate::{AwsPlaces, Clients, caller_account, iam};
 use aws_config::SdkConfig;
 use flowguard_core::handler::{self, Handled, HandlerError, Reach, Setup};
 use flowguard_core::organization::{AccountRun, OrgConfig};
 use flowguard_core::reconcile::{Deadline, ReconcileError};
+use flowguard_core::sweep::Listing;
 use flowguard_core::trigger::{Trigger, parse_event};
 use flowguard_core::{AwsError, ConfigError, Place, Policy};
+use futures::future::{self, Either};
+use futures::stream::{self, StreamExt};
 
 /// Why the function (or `handle-event`) cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -181,38 +184,48 @@ impl Controller {
         let unreadable = |error| HandlerError::Reconcile {
             error: ReconcileError::Observe(error),
         };
-        // A sweep starts on the last good list and refreshes it alongside, for the next sweep;
-        // an event waits for a fresh list (its account may be new).
-        let (reach, warning, refresh) = match &self.directory {
+        // A sweep starts on the last good list and refreshes it alongside, for the next sweep,
+        // or, with no list yet, lists the organization as it goes; an event waits for a fresh
+        // list (its account may be new).
+        let (reach, warning, list) = match &self.directory {
             Some(directory) if trigger.is_schedule() => {
                 directory.reach_for_sweep().await.map_err(unreadable)?
             }
             _ => {
                 let (reach, warning) = self.reach().await.map_err(unreadable)?;
-                (reach, warning, false)
+                (reach, warning, AccountList::Kept)
             }
         };
-        let handling =
-            handler::handle_trigger(&self.places, &self.setup, &reach, trigger, deadline, on_run);
+        let listing = match (&self.directory, list) {
+            (Some(directory), AccountList::AsItSweeps) => {
+                Some(until_deadline(directory.listing(), deadline))
+            }
+            _ => None,
+        };
+        let handling = handler::handle_trigger(
+            &self.places,
+            &self.setup,
+            &reach,
+            trigger,
+            deadline,
+            listing,
+            on_run,
+        );
         // The refresh ends by the deadline too: a listing cut short keeps the last good list,
         // and the invocation is not cut off by its timeout (which would lose the report).
         let refreshing = async {
-            let Some(directory) = self.directory.as_ref().filter(|_| refresh) else {
+            let Some(directory) = self
+                .directory
+                .as_ref()
+                .filter(|_| list == AccountList::Beside)
+            else {
                 return;
             };
             let listing = directory.refresh();
             let outcome = match deadline {
                 Some(d) => tokio::time::timeout_at(d.stop_at.into(), listing)
                     .await
-                    .unwrap_or_else(|_| {
-                        Err(AwsError {
-                            operation: "ListAccounts",
-                            code: None,
-                            message: "the invocation's deadline came before the list".to_owned(),
-                            status: None,
-                            fault: flowguard_core::Fault::Timeout,
-                        })
-                    }),
+                    .unwrap_or_else(|_| Err(deadline_came())),
                 None => listing.await,
             };
             if let Err(error) = outcome {
@@ -221,6 +234,14 @@ impl Controller {
         };
         let (handled, ()) = futures::join!(handling, refreshing);
         let mut handled = handled?;
+        // A cold sweep that could list no account at all fails, to be retried, as a sweep
+        // without a list always has.
+        if let Handled::Sweep(report) = &mut handled
+            && report.accounts.is_empty()
+            && let Some(error) = report.listing_error.take()
+        {
+            return Err(unreadable(error));
+        }
         if let Some(warning) = warning {
             handled.warn(warning);
         }
@@ -229,4 +250,38 @@ impl Controller {
         }
         Ok(handled)
     }
+}
+
+/// The error of a listing that the invocation's deadline cut short.
+fn deadline_came() -> AwsError {
+    AwsError {
+        operation: "ListAccounts",
+        code: None,
+        message: "the invocation's deadline came before the list".to_owned(),
+        status: None,
+        fault: flowguard_core::Fault::Timeout,
+    }
+}
+
+/// `listing` until the deadline: then one [`deadline_came`] error ends it, so that a sweep
+/// waiting for a page does not run into the function's timeout (the sweep says the list was
+/// not read to the end).
+fn until_deadline<'a>(listing: Listing<'a>, deadline: Option<Deadline>) -> Listing<'a> {
+    let Some(deadline) = deadline else {
+        return listing;
+    };
+    let stop = Box::pin(tokio::time::sleep_until(deadline.stop_at.into()));
+    let pages = stream::unfold(Some((listing, stop)), |walk| async move {
+        let (mut listing, mut stop) = walk?;
+        let page = match future::select(listing.next(), &mut stop).await {
+            Either::Left((page, _)) => Some(page),
+            Either::Right(((), _)) => None,
+        };
+        match page {
+            Some(Some(page)) => Some((page, Some((listing, stop)))),
+            Some(None) => None,
+            None => Some((Err(deadline_came()), None)),
+        }
+    });
+    pages.boxed()
 }

@@ -18,7 +18,7 @@ pub use crate::reconcile::unix_now;
 use crate::reconcile::{Deadline, ReconcileError};
 use crate::report::{Outcome, Report, TriggerReport};
 pub use crate::sweep::Setup;
-use crate::sweep::{Sweep, run_in_place, sweep};
+use crate::sweep::{Listing, Sweep, run_in_place, sweep};
 use crate::trigger::{InvalidEvent, Target, Trigger, parse_event};
 use crate::vocab::Mode;
 use std::collections::BTreeSet;
@@ -31,7 +31,8 @@ pub enum Reach {
     Account(String),
     /// An organization: the accounts in scope now, how many account×region runs its sweep
     /// keeps in flight, and the accounts its last sweep did not check or found failing (taken
-    /// first: [`AccountScope::sweep_order`]).
+    /// first: [`AccountScope::sweep_order`]). A sweep may start before the organization is
+    /// listed: then `scope` holds none yet, and the listing is handed to the handler.
     Organization {
         scope: AccountScope,
         concurrency: usize,
@@ -125,20 +126,23 @@ pub async fn handle<P: Places>(
     on_run: impl FnMut(&AccountRun) + Send,
 ) -> Result<Handled, HandlerError> {
     let trigger = parse_event(event)?;
-    handle_trigger(places, setup, reach, trigger, deadline, on_run).await
+    handle_trigger(places, setup, reach, trigger, deadline, None, on_run).await
 }
 
 /// Handles one parsed event: the one path shared by the Lambda and `flowguard handle-event`
 /// (which parses first, to refuse invalid input before any AWS call). `deadline` is when to
 /// stop starting new steps (the Lambda's invocation deadline less a margin). A sweep hands
 /// each account×region run to `on_run` as it finishes, with its full report (the hub's log line
-/// per account); the [`Handled::Sweep`] report keeps only their summaries.
+/// per account); the [`Handled::Sweep`] report keeps only their summaries. An organization's
+/// sweep that starts before its list is read (a cold hub) is given the `listing`, and sweeps
+/// the accounts as it brings them ([`sweep`]).
 pub async fn handle_trigger<P: Places>(
     places: &P,
     setup: &Setup,
     reach: &Reach,
     trigger: Trigger,
     deadline: Option<Deadline>,
+    listing: Option<Listing<'_>>,
     on_run: impl FnMut(&AccountRun) + Send,
 ) -> Result<Handled, HandlerError> {
     let mode = Mode::of_policy(setup.policy.dry_run);
@@ -176,11 +180,11 @@ pub async fn handle_trigger<P: Places>(
                 Target::Ignored => return ignored(&trigger, false),
                 // The schedule names no API call: it sweeps the organization.
                 Target::Sweep if trigger.is_schedule() => {
-                    let accounts = scope.sweep_order(due, trigger.time);
                     let plan = Sweep {
                         setup,
                         scope,
-                        accounts: &accounts,
+                        due,
+                        at: trigger.time,
                         regions: std::slice::from_ref(&region),
                         regions_of: None,
                         trigger: &trigger,
@@ -188,7 +192,8 @@ pub async fn handle_trigger<P: Places>(
                         concurrency: *concurrency,
                         deadline,
                     };
-                    return Ok(Handled::Sweep(sweep(places, &plan, on_run).await));
+                    let report = sweep(places, &plan, listing, on_run).await;
+                    return Ok(Handled::Sweep(report));
                 }
                 _ => {}
             }

@@ -9,12 +9,13 @@ use crate::run::{
     SweepFigures, sim_now,
 };
 use crate::world::Organization;
-use flowguard_core::Trigger;
 use flowguard_core::organization::{AccountRun, AccountScope, AccountStatus};
 use flowguard_core::reconcile::{DEADLINE_NEAR, Deadline};
-use flowguard_core::sweep::{Setup, Sweep, sweep};
+use flowguard_core::sweep::{Listing, Setup, Sweep, sweep};
+use flowguard_core::{AwsError, Fault, Trigger};
+use futures::stream::{self, StreamExt};
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::time::{Instant, timeout_at};
 
 /// What the hub's warm execution environment keeps between invocations
@@ -37,12 +38,19 @@ pub struct Invocation<'a> {
     pub seed: u64,
 }
 
+/// How a listing read while the sweep goes ended.
+#[derive(Debug, Default)]
+struct Listed {
+    done_at: Option<Instant>,
+    failed: bool,
+    cut: bool,
+}
+
 impl Invocation<'_> {
     /// Organizations' `ListAccounts`, page after page (the management account is listed too),
     /// as `organization_accounts` pages: one after the other, each its own operation.
     async fn list(&self, link: &Link) -> Result<(), ()> {
-        let pages = (self.org.accounts + 1).div_ceil(self.scenario.page_size.max(1));
-        for _ in 0..pages {
+        for _ in 0..self.pages() {
             self.net
                 .call(Api::ListAccounts, link)
                 .await
@@ -51,17 +59,78 @@ impl Invocation<'_> {
         Ok(())
     }
 
-    /// One invocation: the hub's deadline from its start; the listing first when no list is
-    /// kept, else the sweep at once and the listing beside it when the list is stale; what the
-    /// warm environment keeps for the next sweep.
+    fn pages(&self) -> usize {
+        (self.org.accounts + 1).div_ceil(self.scenario.page_size.max(1))
+    }
+
+    /// The same pages as a sweep reads them while it goes (`Directory::listing` under
+    /// `until_deadline`, crates/aws): each page's members in id order (the last page holds the
+    /// management account too, out of scope); a failed call ends it with an error, and so
+    /// does the deadline.
+    fn listing<'s>(
+        &'s self,
+        link: &'s Link,
+        stop_at: Instant,
+        listed: &'s Mutex<Listed>,
+    ) -> Listing<'s> {
+        let size = self.scenario.page_size.max(1);
+        let accounts = self.org.accounts;
+        let error = |message: &str| AwsError {
+            operation: "ListAccounts",
+            code: None,
+            message: message.to_owned(),
+            status: None,
+            fault: Fault::Timeout,
+        };
+        let pages = stream::unfold(0, move |page| async move {
+            if page >= self.pages() {
+                listed.lock().ok()?.done_at = Some(Instant::now());
+                return None;
+            }
+            if page == usize::MAX {
+                return None;
+            }
+            let call = self.net.call(Api::ListAccounts, link);
+            let answer = match timeout_at(stop_at, call).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(_)) => Err((error("throttled or timed out after its retries"), false)),
+                Err(_) => Err((
+                    error("the invocation's deadline came before the list"),
+                    true,
+                )),
+            };
+            match answer {
+                Ok(()) => {
+                    let members = (page * size..((page + 1) * size).min(accounts))
+                        .map(|i| (Organization::account_id(i), String::new()))
+                        .collect();
+                    Some((Ok(members), page + 1))
+                }
+                Err((error, cut)) => {
+                    if let Ok(mut listed) = listed.lock() {
+                        listed.failed = !cut;
+                        listed.cut = cut;
+                    }
+                    Some((Err(error), usize::MAX))
+                }
+            }
+        });
+        pages.boxed()
+    }
+
+    /// One invocation: the hub's deadline from its start; on a cold start the sweep at once,
+    /// taking the accounts as the listing brings them; with a kept list the sweep at once and
+    /// the listing beside it when the list is stale; the CLI lists first; what the warm
+    /// environment keeps for the next sweep.
     pub async fn run(&self, kept: &mut Kept, at: i64) -> (SweepFigures, Vec<u8>) {
         let scenario = self.scenario;
         let start = Instant::now();
         let hub = scenario.shell == Shell::Hub;
         // Lambda ends the invocation at its timeout, whatever is still running (the CLI has none).
         let killed_at = start + if hub { HUB_TIMEOUT } else { CLI_UNBOUNDED };
+        let stop_at = start + (HUB_TIMEOUT - DEADLINE_MARGIN);
         let deadline = hub.then(|| Deadline {
-            stop_at: start.into_std() + (HUB_TIMEOUT - DEADLINE_MARGIN),
+            stop_at: stop_at.into_std(),
             now: sim_now,
         });
         let age = kept
@@ -72,7 +141,8 @@ impl Invocation<'_> {
             at: if hub { at } else { 0 },
             due_first: kept.due.len(),
             list_age_s: age.map(secs),
-            listed_first: age.is_none(),
+            listed_first: !hub,
+            listed_while_sweeping: hub && age.is_none(),
             ..SweepFigures::default()
         };
         let mut regions_checked = vec![0u8; self.org.accounts];
@@ -98,17 +168,22 @@ impl Invocation<'_> {
         let listing_beside = age.is_some_and(|age| age >= SCOPE_REFRESH);
         figures.listed_beside = listing_beside;
         let mut next_due = BTreeSet::new();
-        let accounts: Vec<String> = if hub {
-            self.scope.sweep_order(&kept.due, Some(at))
-        } else {
-            self.scope.accounts().map(str::to_owned).collect()
-        };
+        let none_listed = AccountScope::default();
+        let listed = Mutex::new(Listed::default());
+        let listing = figures
+            .listed_while_sweeping
+            .then(|| self.listing(&link, stop_at, &listed));
         let places = SimPlaces::new(self.org.clone(), self.net.clone(), seed_of(&[self.seed, 4]));
         let trigger = Trigger::manual_sweep(if hub { "schedule" } else { "flowguard" });
         let plan = Sweep {
             setup: self.setup,
-            scope: self.scope,
-            accounts: &accounts,
+            scope: if listing.is_some() {
+                &none_listed
+            } else {
+                self.scope
+            },
+            due: &kept.due,
+            at: hub.then_some(at),
             regions: &scenario.regions,
             regions_of: None,
             trigger: &trigger,
@@ -150,7 +225,7 @@ impl Invocation<'_> {
             let listed = timeout_at(killed_at, self.list(&beside)).await;
             Some((listed, start.elapsed()))
         };
-        let (swept, refreshed) = tokio::join!(sweep(&places, &plan, on_run), refreshing);
+        let (swept, refreshed) = tokio::join!(sweep(&places, &plan, listing, on_run), refreshing);
         drop(swept);
         match refreshed {
             Some((Ok(Ok(())), took)) => {
@@ -167,6 +242,13 @@ impl Invocation<'_> {
                 figures.timed_out = true;
             }
             None => {}
+        }
+        if figures.listed_while_sweeping {
+            let listed = listed.into_inner().unwrap_or_default();
+            figures.listing_failed = listed.failed;
+            figures.listing_cut = listed.cut;
+            figures.listing_s = secs(listed.done_at.unwrap_or_else(Instant::now) - start);
+            kept.list_read_at = listed.done_at;
         }
         let regions = scenario.regions.len();
         figures.accounts_checked = regions_checked

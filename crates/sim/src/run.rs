@@ -109,18 +109,24 @@ pub struct SweepFigures {
     /// Accounts taken first because the last sweep left them due.
     pub due_first: usize,
     /// The age of the account list the sweep found kept; `None`: none (a cold start, or one
-    /// older than [`SCOPE_MAX_AGE`]), so the organization was listed first.
+    /// older than [`SCOPE_MAX_AGE`]), so the organization was listed as the sweep went.
     pub list_age_s: Option<f64>,
-    /// Whether the organization was listed before the sweep started (no list kept; the CLI).
+    /// Whether the organization was listed before the sweep started (the CLI).
     pub listed_first: bool,
+    /// Whether the sweep started on no list and took the accounts as the listing brought
+    /// them (a cold hub).
+    pub listed_while_sweeping: bool,
     /// Whether it was listed beside the sweep, for the next one (a kept list older than
     /// [`SCOPE_REFRESH`]).
     pub listed_beside: bool,
-    /// How long the listing took, before the sweep or beside it (and, for the CLI, learning
-    /// its identity); 0 when the organization was not listed.
+    /// How long the listing took, before the sweep, while it went, or beside it (and, for the
+    /// CLI, learning its identity); 0 when the organization was not listed.
     pub listing_s: f64,
     pub listing_failed: bool,
-    /// When the sweep's first run could start: after the listing when it came first, else 0.
+    /// Whether the deadline came before a listing read while the sweep went had ended.
+    pub listing_cut: bool,
+    /// When the sweep's first run could start: after the listing when it came first (the
+    /// CLI), else 0.
     pub sweep_started_s: f64,
     /// Whether the invocation ran past the function's timeout (a listing that did not end in
     /// time): Lambda ends it and resets its environment, so nothing is kept for the next sweep.

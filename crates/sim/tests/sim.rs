@@ -45,7 +45,7 @@ fn a_hundred_accounts_are_swept_by_the_hub_in_simulated_time() {
             sweep.vpcs.remediated + sweep.vpcs.compliant,
             5 * sweep.accounts_checked
         );
-        // The organization in 6 pages of 20 (before the first sweep, beside the second), and
+        // The organization in 6 pages of 20 (as the first sweep goes, beside the second), and
         // minutes of calls, not hours.
         assert_eq!(
             sweep.net.by_api["organizations:ListAccounts"].calls
@@ -64,30 +64,51 @@ fn a_hundred_accounts_are_swept_by_the_hub_in_simulated_time() {
 }
 
 #[test]
-fn a_warm_hub_sweeps_at_once_on_its_kept_list_and_lists_beside() {
-    // The first sweep is a cold start: it lists the organization, then sweeps.
+fn a_cold_hub_sweeps_as_it_lists_and_a_warm_one_on_its_kept_list() {
+    // The first sweep is a cold start: it starts at once and takes the accounts as the
+    // listing brings them; runs end before the listing does.
     let outcome = run(&small(27)).unwrap();
     let (cold, warm) = (&outcome.sweeps[0], &outcome.sweeps[1]);
-    assert!(cold.listed_first && !cold.listed_beside, "{cold:?}");
+    assert!(cold.listed_while_sweeping && !cold.listed_beside && !cold.listed_first);
     assert_eq!(cold.list_age_s, None);
-    assert!(cold.sweep_started_s > 0.5 && cold.sweep_started_s == cold.listing_s);
+    assert_eq!(cold.sweep_started_s, 0.0);
+    assert!(cold.listing_s > 0.5 && !cold.listing_failed && !cold.listing_cut);
     // The next, an hour later, starts at once on that list and lists again beside the sweep.
-    assert!(!warm.listed_first && warm.listed_beside, "{warm:?}");
+    assert!(
+        !warm.listed_while_sweeping && warm.listed_beside,
+        "{warm:?}"
+    );
     let age = warm.list_age_s.unwrap();
     assert!((age - (3600.0 - cold.listing_s)).abs() < 0.01, "{age}");
     assert_eq!(warm.sweep_started_s, 0.0);
     assert!(warm.listing_s > 0.5 && warm.wall_s >= warm.listing_s.max(warm.last_checked_s));
     assert!(!cold.timed_out && !warm.timed_out);
 
-    // Cold at every sweep: each lists first, with nothing due.
+    // Cold at every sweep: each lists as it goes, with nothing due.
     let mut scenario = small(27);
     scenario.warm = false;
     for sweep in &run(&scenario).unwrap().sweeps {
+        assert!(sweep.listed_while_sweeping, "{sweep:?}");
+        assert_eq!(sweep.due_first, 0);
+    }
+}
+
+/// A listing longer than the budget: the sweep takes what comes until the deadline, the
+/// listing ends there (no timeout), and the next sweep lists again.
+#[test]
+fn a_cold_listing_longer_than_the_budget_ends_at_the_deadline() {
+    // 2,000 pages of one account, some 0.5 s each: longer than the function's 900 s.
+    let mut scenario = suite::hub("slow cold listing", 2000, 128, 1.0, 27);
+    scenario.page_size = 1;
+    scenario.sweeps = 2;
+    let outcome = run(&scenario).unwrap();
+    for sweep in &outcome.sweeps {
         assert!(
-            sweep.listed_first && sweep.sweep_started_s > 0.5,
+            sweep.listed_while_sweeping && sweep.listing_cut,
             "{sweep:?}"
         );
-        assert_eq!(sweep.due_first, 0);
+        assert!(!sweep.timed_out && sweep.wall_s < 900.0, "{sweep:?}");
+        assert!(sweep.accounts_checked > 1000, "{sweep:?}");
     }
 }
 
@@ -106,13 +127,13 @@ fn a_listing_beside_the_sweep_past_the_timeout_leaves_the_next_sweep_cold() {
         "the sweep itself ended in time: {ended:?}"
     );
     assert_eq!(ended.wall_s, 900.0);
-    // Its environment was reset: no list, nothing due; the next sweep lists first and runs
-    // out of time listing.
+    // Its environment was reset: no list, nothing due; the next sweep lists as it goes, and
+    // the deadline ends its listing.
     assert!(
-        next.listed_first && next.timed_out && next.due_first == 0,
+        next.listed_while_sweeping && next.listing_cut && next.due_first == 0,
         "{next:?}"
     );
-    assert_eq!(next.accounts_checked, 0);
+    assert!(!next.timed_out && next.accounts_checked > 1000, "{next:?}");
 }
 
 #[test]
@@ -177,6 +198,7 @@ fn the_copied_numbers_are_still_their_sources() {
             "crates/aws/src/setup.rs",
             &[
                 "directory.reach_for_sweep().await.map_err(unreadable)?",
+                "Some(until_deadline(directory.listing(), deadline))",
                 "let (handled, ()) = futures::join!(handling, refreshing);",
             ],
         ),

@@ -8,12 +8,14 @@
 //! invocation fail. The directory also remembers, while the function stays warm, which
 //! accounts the last sweep did not check or found failing: the next sweep takes them first.
 
-use super::organization_accounts;
+use super::{OrgAccount, account_pages, organization_accounts};
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use flowguard_core::AwsError;
 use flowguard_core::handler::Reach;
 use flowguard_core::organization::{AccountScope, AccountSource, OrgConfig, OrgReport};
+use flowguard_core::sweep::Listing;
+use futures::stream::{self, StreamExt};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -36,12 +38,25 @@ pub const ORGANIZATIONS_MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Time for one whole Organizations operation, retries included.
 pub const ORGANIZATIONS_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How a sweep gets its accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountList {
+    /// The list kept from an earlier read, young enough.
+    Kept,
+    /// The list kept, older than [`SCOPE_REFRESH`]: read again beside the sweep, for the next.
+    Beside,
+    /// No list yet (a cold start): the sweep takes the accounts as the listing brings them.
+    AsItSweeps,
+}
+
 /// Organization mode's scope: the configured list, or the organization's ACTIVE accounts
 /// (under the configured units), less the excluded ones.
 #[derive(Debug)]
 pub struct Directory {
     org: OrgConfig,
     client: aws_sdk_organizations::Client,
+    /// The organizational units listed (none: every account), `None` for a listed scope.
+    units: Option<Vec<String>>,
     /// [`SCOPE_REFRESH`] and [`SCOPE_MAX_AGE`], apart from tests.
     refresh: Duration,
     max_age: Duration,
@@ -77,9 +92,14 @@ impl Directory {
 
     /// The directory of `org` over a given Organizations client (tests bring a mocked one).
     pub fn with_client(org: OrgConfig, client: aws_sdk_organizations::Client) -> Self {
+        let units = match &org.source {
+            AccountSource::Listed(_) => None,
+            AccountSource::Organization { units } => Some(units.iter().cloned().collect()),
+        };
         Self {
             org,
             client,
+            units,
             refresh: SCOPE_REFRESH,
             max_age: SCOPE_MAX_AGE,
             state: Mutex::new(State::default()),
@@ -127,22 +147,56 @@ impl Directory {
     async fn list(&self) -> Result<AccountScope, AwsError> {
         Ok(match &self.org.source {
             AccountSource::Listed(_) => self.org.scope(&[]),
-            AccountSource::Organization { units } => {
-                let units: Vec<String> = units.iter().cloned().collect();
-                let accounts = organization_accounts(&self.client, &units).await?;
-                let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
-                let names = accounts.into_iter().map(|a| (a.id, a.name));
-                self.org.scope(&ids).with_names(names)
+            AccountSource::Organization { .. } => {
+                let units = self.units.as_deref().unwrap_or_default();
+                self.scope_of(organization_accounts(&self.client, units).await?)
             }
         })
     }
 
-    /// Where a sweep acts now, without waiting for the list: the last good list while it is
-    /// younger than [`SCOPE_MAX_AGE`] (listing a large organization takes minutes of the
-    /// invocation: 20 accounts a page), and whether it is older than [`SCOPE_REFRESH`], so
-    /// that the caller refreshes it beside the sweep ([`Directory::refresh`]) for the next one.
-    /// Without such a list it reads one first, as [`Directory::reach`] does.
-    pub async fn reach_for_sweep(&self) -> Result<(Reach, Option<String>, bool), AwsError> {
+    /// The scope of the organization's `accounts`, with their names.
+    fn scope_of(&self, accounts: Vec<OrgAccount>) -> AccountScope {
+        let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+        let names = accounts.into_iter().map(|a| (a.id, a.name));
+        self.org.scope(&ids).with_names(names)
+    }
+
+    /// The organization's accounts a page at a time, for a sweep that starts before the list
+    /// is read ([`AccountList::AsItSweeps`]); the whole list is kept once its last page is in.
+    /// A listed scope needs no listing: it is whole at once (an empty stream).
+    pub fn listing(&self) -> Listing<'_> {
+        let Some(units) = &self.units else {
+            return stream::empty().boxed();
+        };
+        let pages = account_pages(&self.client, units);
+        let walk = stream::unfold(Some((pages, Vec::new())), move |walk| async move {
+            let (mut pages, mut all) = walk?;
+            match pages.next().await {
+                Some(Ok(page)) => {
+                    all.extend(page.iter().cloned());
+                    let page = page.into_iter().map(|a| (a.id, a.name)).collect();
+                    Some((Ok(page), Some((pages, all))))
+                }
+                Some(Err(error)) => Some((Err(error), None)),
+                None => {
+                    all.sort();
+                    all.dedup_by(|a: &mut OrgAccount, b| a.id == b.id);
+                    let scope = self.scope_of(all);
+                    self.state.lock().await.scope = Some((Instant::now(), scope));
+                    None
+                }
+            }
+        });
+        walk.boxed()
+    }
+
+    /// Where a sweep acts now, without waiting for the list, and how it gets its accounts
+    /// ([`AccountList`]): the last good list while it is younger than [`SCOPE_MAX_AGE`]
+    /// (listing a large organization takes minutes of the invocation: 20 accounts a page),
+    /// refreshed beside the sweep once older than [`SCOPE_REFRESH`] ([`Directory::refresh`]),
+    /// for the next one. Without such a list, the sweep starts on none and takes the
+    /// accounts as [`Directory::listing`] brings them (a listed scope is whole at once).
+    pub async fn reach_for_sweep(&self) -> Result<(Reach, Option<String>, AccountList), AwsError> {
         let kept = {
             let state = self.state.lock().await;
             state
@@ -151,12 +205,23 @@ impl Directory {
                 .filter(|(read_at, _)| read_at.elapsed() < self.max_age)
                 .map(|(read_at, scope)| (scope.clone(), read_at.elapsed() >= self.refresh))
         };
-        match kept {
-            Some((scope, stale)) => Ok((self.reach_of(scope).await, None, stale)),
-            None => self
+        match (kept, &self.units) {
+            (Some((scope, stale)), _) => {
+                let list = if stale {
+                    AccountList::Beside
+                } else {
+                    AccountList::Kept
+                };
+                Ok((self.reach_of(scope).await, None, list))
+            }
+            (None, Some(_)) => {
+                let none_yet = self.org.scope(&[]);
+                Ok((self.reach_of(none_yet).await, None, AccountList::AsItSweeps))
+            }
+            (None, None) => self
                 .reach()
                 .await
-                .map(|(reach, warning)| (reach, warning, false)),
+                .map(|(reach, warning)| (reach, warning, AccountList::Kept)),
         }
     }
 
@@ -278,15 +343,19 @@ mod tests {
             .build();
         let client = mock_client!(aws_sdk_organizations, RuleMode::Sequential, [&listing]);
         let mut directory = Directory::with_client(whole_organization(), client);
-        // No list yet: the first sweep reads one before it starts.
-        let (Reach::Organization { scope, .. }, None, false) =
+        // No list yet: the first sweep starts on none and lists as it goes; the list is kept
+        // once its last page is in.
+        let (Reach::Organization { scope, .. }, None, AccountList::AsItSweeps) =
             directory.reach_for_sweep().await.unwrap()
         else {
-            panic!("the first sweep did not read the list");
+            panic!("the first sweep did not start on no list");
         };
-        assert_eq!((scope.len(), listing.num_calls()), (1, 1));
+        assert_eq!((scope.len(), listing.num_calls()), (0, 0));
+        let pages: Vec<_> = directory.listing().collect().await;
+        assert_eq!(pages.len(), 1);
+        assert_eq!((directory.scope_now().await, listing.num_calls()), (1, 1));
         directory.refresh = Duration::ZERO;
-        let (Reach::Organization { scope, .. }, None, true) =
+        let (Reach::Organization { scope, .. }, None, AccountList::Beside) =
             directory.reach_for_sweep().await.unwrap()
         else {
             panic!("a stale list was not taken as it is");

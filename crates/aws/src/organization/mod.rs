@@ -24,7 +24,7 @@ mod directory;
 pub use access::{
     MemberAccess, MemberAccessError, SESSION_LENGTH, SESSION_REUSE, check_member_role, session_name,
 };
-pub use directory::{Directory, SCOPE_REFRESH};
+pub use directory::{AccountList, Directory, SCOPE_REFRESH};
 pub use flowguard_core::organization::{member_role_arn, partition_of};
 
 use crate::error::HasStatus;
@@ -32,7 +32,7 @@ use crate::error::aws_error;
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use flowguard_core::AwsError;
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use std::collections::HashSet;
 
 /// Parents (OUs, the root) listed at once when walking the organization; each costs two
@@ -54,32 +54,58 @@ pub struct OrgAccount {
     pub name: String,
 }
 
-/// The ACTIVE accounts of the organization, sorted by id, each once. With `units` empty or
-/// naming the root, every account (`ListAccounts`); otherwise the accounts under those OUs, at
-/// any depth. Needs the management account or a delegated administrator.
+/// The ACTIVE accounts of the organization, sorted by id, each once: every page of
+/// [`account_pages`], or its first error.
 pub async fn organization_accounts(
     client: &aws_sdk_organizations::Client,
     units: &[String],
 ) -> Result<Vec<OrgAccount>, AwsError> {
-    // A root holds every account: one ListAccounts walk is fewer calls than walking its OUs.
-    let accounts = if units.is_empty() || units.iter().any(|u| u.starts_with("r-")) {
-        every_account(client).await?
-    } else {
-        accounts_under(client, units).await?
-    };
-    let mut active: Vec<OrgAccount> = accounts
-        .iter()
-        .filter(|a| is_active(a))
-        .filter_map(|a| {
-            Some(OrgAccount {
-                id: a.id()?.to_owned(),
-                name: a.name().unwrap_or_default().to_owned(),
-            })
-        })
-        .collect();
+    let pages: Vec<Vec<OrgAccount>> = account_pages(client, units).try_collect().await?;
+    let mut active: Vec<OrgAccount> = pages.into_iter().flatten().collect();
     active.sort();
     active.dedup_by(|a, b| a.id == b.id);
     Ok(active)
+}
+
+/// The ACTIVE accounts of the organization, a page at a time as Organizations answers, for a
+/// sweep that starts on the first page. With `units` empty or naming the root, the pages of
+/// `ListAccounts` (20 accounts each, one after the other); otherwise the accounts under those
+/// OUs at any depth, in one page once the walk is done. An error ends the stream. An account
+/// may come twice (under an OU and its parent, both named): the reader keeps it once. Needs
+/// the management account or a delegated administrator.
+pub fn account_pages<'a>(
+    client: &'a aws_sdk_organizations::Client,
+    units: &'a [String],
+) -> BoxStream<'a, Result<Vec<OrgAccount>, AwsError>> {
+    let active = |accounts: Vec<Account>| -> Vec<OrgAccount> {
+        let listed = accounts.into_iter().filter(is_active);
+        let known = listed.filter_map(|a| {
+            Some(OrgAccount {
+                name: a.name().unwrap_or_default().to_owned(),
+                id: a.id?,
+            })
+        });
+        known.collect()
+    };
+    // A root holds every account: one ListAccounts walk is fewer calls than walking its OUs.
+    if units.is_empty() || units.iter().any(|u| u.starts_with("r-")) {
+        let pages = client
+            .list_accounts()
+            .max_results(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        let pages = stream::unfold(pages, |mut pages| async move {
+            pages.next().await.map(|page| (page, pages))
+        });
+        pages
+            .map(move |page| match page {
+                Ok(page) => Ok(active(page.accounts.unwrap_or_default())),
+                Err(error) => Err(aws_error("ListAccounts", error)),
+            })
+            .boxed()
+    } else {
+        stream::once(async move { accounts_under(client, units).await.map(active) }).boxed()
+    }
 }
 
 /// Whether the account is ACTIVE. The pinned SDK (aws-sdk-organizations 1.137) has both
@@ -93,14 +119,6 @@ fn is_active(account: &Account) -> bool {
         (None, Some(status)) => *status == AccountStatus::Active,
         (None, None) => false,
     }
-}
-
-async fn every_account(client: &aws_sdk_organizations::Client) -> Result<Vec<Account>, AwsError> {
-    let listing = client.list_accounts().max_results(PAGE_SIZE);
-    let pages = listing.into_paginator().send().try_collect().await;
-    every_item("ListAccounts", pages, |page| {
-        page.accounts.unwrap_or_default()
-    })
 }
 
 /// The items of every page of a listing of `operation`, or its error: never a partial list.

@@ -20,7 +20,7 @@ use flowguard_core::organization::{AccountScope, OrgReport, RunSummary};
 use flowguard_core::reconcile::unix_now;
 use flowguard_core::sweep::{Sweep, sweep};
 use flowguard_core::{Outcome, Place, Trigger};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -204,11 +204,11 @@ impl Sweeper<'_> {
         };
         let mut progress = Progress::new(settings, kind, total, reason, units);
         let trigger = Trigger::manual_sweep(reason);
-        let accounts: Vec<String> = self.scope.accounts().map(str::to_owned).collect();
         let plan = Sweep {
             setup: &self.controller.setup,
             scope: self.scope,
-            accounts: &accounts,
+            due: &BTreeSet::new(),
+            at: None,
             regions: self.regions,
             regions_of: Some(self.regions_of),
             trigger: &trigger,
@@ -218,7 +218,7 @@ impl Sweeper<'_> {
         };
         sink.start()?;
         let mut failed = None;
-        let report = sweep(&self.controller.places, &plan, |run| {
+        let report = sweep(&self.controller.places, &plan, None, |run| {
             progress.run(run);
             if failed.is_none()
                 && let Err(e) = sink.run(run)

@@ -313,6 +313,36 @@ pub fn member_role_arn(template: &str, account_id: &str, partition: &str) -> Str
 /// accounts: two hourly sweeps.
 pub const ROTATION_SECONDS: i64 = 2 * 60 * 60;
 
+/// Where an account stands in a sweep's fair order ([`AccountScope::sweep_order`]): the
+/// accounts `due` first, then the others by their distance from the clock hand at `at` (Unix
+/// seconds) on a circle of account hashes; by id when there is no hand. Smaller goes first.
+/// The key needs no other account: a sweep can order accounts as the organization's listing
+/// brings them ([`crate::sweep::sweep`]).
+pub fn order_key(account: &str, due: &BTreeSet<String>, at: Option<i64>) -> (bool, u64) {
+    let distance = at.map_or(0, |at| circle_point(account).wrapping_sub(hand(at)));
+    (!due.contains(account), distance)
+}
+
+/// The clock hand at `at`: once around the circle (all of `u64`) every [`ROTATION_SECONDS`].
+fn hand(at: i64) -> u64 {
+    let phase = u128::try_from(at.rem_euclid(ROTATION_SECONDS)).unwrap_or(0);
+    let rotation = u128::try_from(ROTATION_SECONDS).unwrap_or(1);
+    u64::try_from((phase << 64) / rotation).unwrap_or(0)
+}
+
+/// An account's point on the circle: its id times 2^64/φ (Fibonacci hashing), which spreads
+/// any run of ids evenly around the circle; an id that is not a number is hashed first
+/// (FNV-1a).
+fn circle_point(account: &str) -> u64 {
+    const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+    let n = account.parse::<u64>().unwrap_or_else(|_| {
+        account.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+        })
+    });
+    n.wrapping_mul(GOLDEN)
+}
+
 /// The accounts a hub acts in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountScope {
@@ -374,31 +404,38 @@ impl AccountScope {
 
     /// The order in which a scheduled sweep takes the accounts, so that none is starved when
     /// the deadline cuts a sweep short: first those in `due` (not checked, or failed, last
-    /// time: what the hub remembers while it stays warm), then the rest from a starting point
-    /// that moves with the schedule's time `at` (Unix seconds) like a clock hand, once around
-    /// the accounts every [`ROTATION_SECONDS`]. With the hourly schedule the hand moves half
-    /// way between two sweeps: whenever a sweep reaches half of the accounts, two consecutive
-    /// sweeps check every one, across cold starts too, with nothing stored anywhere.
+    /// time: what the hub remembers while it stays warm), then the rest from a point that
+    /// moves with the schedule's time `at` (Unix seconds) like a clock hand, once around a
+    /// circle on which every account has its own point ([`order_key`]) every
+    /// [`ROTATION_SECONDS`]. With the hourly schedule the hand moves half way round between
+    /// two sweeps: whenever a sweep gets through the accounts of half the circle (half of
+    /// them, give or take a few), two consecutive sweeps check every one, across cold starts
+    /// too, with nothing stored anywhere. Without `at`, the accounts go by id.
     pub fn sweep_order(&self, due: &BTreeSet<String>, at: Option<i64>) -> Vec<String> {
-        let first: Vec<String> = due
-            .iter()
-            .filter(|a| self.accounts.contains(*a))
-            .cloned()
-            .collect();
-        let rest: Vec<&String> = self.accounts.iter().filter(|a| !due.contains(*a)).collect();
-        let start = match (at, rest.len()) {
-            (Some(at), n) if n > 0 => {
-                let phase = at.rem_euclid(ROTATION_SECONDS);
-                usize::try_from(phase).unwrap_or(0) * n
-                    / usize::try_from(ROTATION_SECONDS).unwrap_or(1)
+        let mut order: Vec<&String> = self.accounts.iter().collect();
+        order.sort_by_cached_key(|account| (order_key(account, due, at), *account));
+        order.into_iter().cloned().collect()
+    }
+
+    /// Adds the accounts of a page of the organization's listing (`(id, name)`) that are in
+    /// scope (not excluded, not already in) with their names, and returns them.
+    pub fn admit_listed(&mut self, page: Vec<(String, String)>) -> Vec<String> {
+        let mut admitted = Vec::new();
+        for (id, name) in page {
+            if self.excluded.contains(&id) || !self.accounts.insert(id.clone()) {
+                continue;
             }
-            _ => 0,
-        };
-        let rotated = rest[start..]
-            .iter()
-            .chain(&rest[..start])
-            .map(|a| (*a).clone());
-        first.into_iter().chain(rotated).collect()
+            if !name.trim().is_empty() {
+                self.names.insert(id.clone(), name);
+            }
+            admitted.push(id);
+        }
+        admitted
+    }
+
+    /// Whether `account` is excluded (`FLOWGUARD_EXCLUDE_ACCOUNTS`).
+    pub fn excludes(&self, account: &str) -> bool {
+        self.excluded.contains(account)
     }
 
     /// The accounts in scope, in order.

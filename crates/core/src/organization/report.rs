@@ -91,7 +91,9 @@ impl AccountRun {
 
     /// Says, for each shared VPC (`not_owned` in a participant account), which account
     /// enforces the rule: its owner's, when the owner is in scope (its own run covers it).
-    pub fn note_shared_vpcs(&mut self, scope: &AccountScope) {
+    /// While the organization is still being listed (`listed_all` false), an owner not listed
+    /// yet is said to be unknown, not out of scope.
+    pub fn note_shared_vpcs(&mut self, scope: &AccountScope, listed_all: bool) {
         let vpcs = self
             .report
             .iter_mut()
@@ -100,10 +102,15 @@ impl AccountRun {
             let Some(owner) = vpc.owner_id.clone() else {
                 continue;
             };
-            let who = if scope.admits(Some(&owner)).is_ok() {
-                format!("enforced in its owner's account {owner}, which is in scope")
-            } else {
-                format!("its owner {owner} is not in flowguard's scope: not enforced by this hub")
+            let who = match scope.admits(Some(&owner)) {
+                Ok(()) => format!("enforced in its owner's account {owner}, which is in scope"),
+                Err(_) if !listed_all && !scope.excludes(&owner) => format!(
+                    "its owner {owner} was not listed yet when this run ended (the \
+                     organization was still being listed): enforced there if it is in scope"
+                ),
+                Err(_) => format!(
+                    "its owner {owner} is not in flowguard's scope: not enforced by this hub"
+                ),
             };
             vpc.reason = format!("{}; {who}", vpc.reason);
         }
@@ -192,6 +199,10 @@ pub struct OrgReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub summary: OrgSummary,
+    /// Why the organization's listing stopped before its end, for a sweep that listed as it
+    /// went ([`crate::sweep::sweep`]); the warnings say it too.
+    #[serde(skip)]
+    pub listing_error: Option<crate::error::AwsError>,
 }
 
 impl OrgReport {
@@ -228,6 +239,7 @@ impl OrgReport {
             accounts,
             warnings: Vec::new(),
             summary,
+            listing_error: None,
         }
     }
 

@@ -190,7 +190,7 @@ fn org() -> Vec<AccountRun> {
     let lookup = |name: &str| (name == "FLOWGUARD_ACCOUNTS").then(|| format!("{a},{b}"));
     let scope = OrgConfig::from_lookup(lookup).unwrap().unwrap().scope(&[]);
     for run in &mut runs {
-        run.note_shared_vpcs(&scope);
+        run.note_shared_vpcs(&scope, true);
     }
     runs
 }

@@ -355,11 +355,11 @@ pub(crate) mod sweep {
             region: "us-east-1".to_owned(),
             warnings: Vec::new(),
         };
-        let accounts: Vec<String> = scope.accounts().map(str::to_owned).collect();
         let plan = Sweep {
             setup: &setup,
             scope,
-            accounts: &accounts,
+            due: &Default::default(),
+            at: None,
             regions,
             regions_of: None,
             trigger,
@@ -367,7 +367,7 @@ pub(crate) mod sweep {
             concurrency,
             deadline,
         };
-        block_on(sweep(ports, &plan, |_| {}))
+        block_on(sweep(ports, &plan, None, |_| {}))
     }
 
     pub fn accounts(ids: &[&str]) -> Accounts {
@@ -613,13 +613,20 @@ fn a_shared_vpc_says_which_account_enforces_it() {
         .unwrap()
         .unwrap()
         .scope(&[]);
-    run.note_shared_vpcs(&scope);
+    let mut listing = run.clone();
+    run.note_shared_vpcs(&scope, true);
     let vpcs = &run.report.as_ref().unwrap().vpcs;
     assert_says(
         &vpcs[0].reason,
         &["enforced in its owner's account 111111111111"],
     );
     assert_says(&vpcs[1].reason, &["not enforced by this hub"]);
+    // While the organization is still being listed, an owner not listed yet is not said to
+    // be out of scope.
+    listing.note_shared_vpcs(&scope, false);
+    let vpcs = &listing.report.as_ref().unwrap().vpcs;
+    assert_says(&vpcs[0].reason, &["which is in scope"]);
+    assert_says(&vpcs[1].reason, &["999999999999 was not listed yet"]);
 }
 
 mod concurrency {
