@@ -20,7 +20,7 @@ use crate::vocab::{Mode, partition_of};
 use futures::future::{self, Either};
 use futures::stream::{BoxStream, FuturesUnordered, StreamExt};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 
 /// What a shell prepares once, at start-up, for every run: the policy, the region of the
 /// configuration (used when an event names none), and what every report says (e.g. a dry run
@@ -89,8 +89,11 @@ pub type Listing<'a> = BoxStream<'a, Result<Vec<(String, String)>, AwsError>>;
 /// An account's regions are taken one after the other: they share its member session, which
 /// the places may drop once the account's last run is done ([`Places::done_with`]).
 /// An account×region that cannot be reached (the member role missing, access denied) or whose
-/// state cannot be read is `unreachable` with the error; the others go on. No run starts after
-/// the deadline: those left are `unreachable`, "not checked", and retryable.
+/// state cannot be read is `unreachable` with the error; the others go on. A run that fails for
+/// a reason that may pass (throttled or timed out beyond the SDK's retries: the slow tail of
+/// `AssumeRole`) is taken once more before any account not started yet, and reported only
+/// then. No run starts after the deadline: those left are `unreachable`, "not checked", and
+/// retryable (a run to take again keeps its own error).
 ///
 /// With a `listing`, the scope grows as its pages arrive and the sweep does not wait for the
 /// last one: whenever a run may start, it takes the first waiting account in the fair order,
@@ -131,13 +134,25 @@ pub async fn sweep<P: Places>(
     let mut listed_all = listing.is_none();
     let mut listing_error = None;
     let mut cut_short = false;
-    // The regions of the account taken last, not started yet; runs left per account.
+    // The regions of the account taken last, not started yet; runs left per account; the
+    // runs to take once more (a retryable failure, kept to report should the deadline come).
     let mut next: VecDeque<(String, String)> = VecDeque::new();
+    let mut again: VecDeque<AccountRun> = VecDeque::new();
+    let mut retried: HashSet<(String, String)> = HashSet::new();
     let mut left: HashMap<String, usize> = HashMap::new();
     let mut running = FuturesUnordered::new();
     let mut kept = Vec::new();
     loop {
         while running.len() < concurrency.max(1) {
+            if let Some(failed) = again.pop_front() {
+                let past = deadline.is_some_and(|d| d.passed());
+                running.push(Either::Left(if past {
+                    Either::Left(future::ready(failed))
+                } else {
+                    Either::Right(run_one(places, plan, failed.account, failed.region))
+                }));
+                continue;
+            }
             if next.is_empty() {
                 let Some(Reverse((_, account))) = waiting.pop() else {
                     break;
@@ -148,7 +163,7 @@ pub async fn sweep<P: Places>(
                 continue;
             }
             if let Some((account, region)) = next.pop_front() {
-                running.push(run_one(places, plan, account, region));
+                running.push(Either::Right(run_one(places, plan, account, region)));
             }
         }
         let arrived = match (&mut listing, running.is_empty()) {
@@ -179,6 +194,12 @@ pub async fn sweep<P: Places>(
                 listed_all = true;
             }
             Arrived::Run(None) => {}
+            Arrived::Run(Some(run))
+                if run.cause.as_ref().is_some_and(ReconcileError::is_retryable)
+                    && retried.insert((run.account.clone(), run.region.clone())) =>
+            {
+                again.push_back(run);
+            }
             Arrived::Run(Some(mut run)) => {
                 run.name_account(&scope);
                 run.note_shared_vpcs(&scope, listed_all);

@@ -1,5 +1,6 @@
-//! The fair order over a real sweep: a deadline that fits half the accounts, and an
-//! account that is never reachable.
+//! The one sweep loop over fakes: the fair order (a deadline that fits half the accounts, an
+//! account never reachable), the listing read as the sweep goes, the second try of a run that
+//! timed out, and what a sweep keeps of finished accounts.
 #![allow(clippy::unwrap_used)]
 
 use super::*;
@@ -393,4 +394,98 @@ fn past_the_deadline_the_listing_stops() {
     assert_eq!(listed, 1);
     assert!(runs.is_empty(), "{runs:?}");
     assert!(report.warnings[0].contains("before the organization's listing ended"));
+}
+
+/// Places whose `ports` fail: timing out the first `timeouts` times for an account, or
+/// refusing access always; counts every attempt.
+struct Flaky {
+    inner: FakePlaces,
+    timeouts: BTreeMap<String, usize>,
+    refused: String,
+    attempts: std::sync::Mutex<BTreeMap<String, usize>>,
+}
+
+impl Places for Flaky {
+    type Inventory = <FakePlaces as Places>::Inventory;
+    type Remediator = <FakePlaces as Places>::Remediator;
+
+    async fn ports(
+        &self,
+        place: &Place,
+        trigger: &Trigger,
+    ) -> Result<(Self::Inventory, Self::Remediator), crate::AwsError> {
+        let attempt = {
+            let mut attempts = self.attempts.lock().unwrap();
+            let n = attempts.entry(place.account.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        if place.account == self.refused {
+            return Err(crate::AwsError::service("AssumeRole", "AccessDenied", "no"));
+        }
+        if attempt <= self.timeouts.get(&place.account).copied().unwrap_or(0) {
+            return Err(crate::AwsError {
+                operation: "AssumeRole",
+                code: None,
+                message: "timed out".to_owned(),
+                status: None,
+                fault: crate::Fault::Timeout,
+            });
+        }
+        self.inner.ports(place, trigger).await
+    }
+}
+
+/// The slow tail of `AssumeRole` does not cost an account its check: a run that timed out is
+/// taken once more and reported once; one that times out again is reported with its error;
+/// a refusal is reported at once, never retried.
+#[test]
+fn a_run_that_timed_out_is_taken_once_more_and_reported_once() {
+    let all = ids(4);
+    let (once, twice, refused) = (&all[0], &all[1], &all[2]);
+    let places = Flaky {
+        inner: FakePlaces::everywhere(Arc::new(FakeRegion::new(State::default()))),
+        timeouts: BTreeMap::from([(once.clone(), 1), (twice.clone(), 2)]),
+        refused: refused.clone(),
+        attempts: std::sync::Mutex::default(),
+    };
+    let setup = Setup {
+        policy: crate::Policy::default(),
+        region: "us-east-1".to_owned(),
+        warnings: Vec::new(),
+    };
+    let trigger = Trigger::manual_sweep("tail");
+    let scope = scope_of(&all);
+    let plan = Sweep {
+        setup: &setup,
+        scope: &scope,
+        due: &BTreeSet::new(),
+        at: None,
+        regions: &["us-east-1".to_owned()],
+        regions_of: None,
+        trigger: &trigger,
+        mode: Mode::Audit,
+        concurrency: 2,
+        deadline: None,
+    };
+    let mut reported = Vec::new();
+    let report = futures::executor::block_on(sweep(&places, &plan, None, |run| {
+        reported.push((run.account.clone(), run.status));
+    }));
+    assert_eq!(
+        reported.len(),
+        4,
+        "each account reported once: {reported:?}"
+    );
+    let status = |account: &String| {
+        let run = report.accounts.iter().find(|r| r.account == *account);
+        (run.unwrap().status, run.unwrap().error_code.clone())
+    };
+    assert_eq!(status(once), (AccountStatus::Ok, None));
+    assert_eq!(status(&all[3]), (AccountStatus::Ok, None));
+    assert_eq!(status(twice).0, AccountStatus::Unreachable);
+    assert_eq!(status(refused).1.as_deref(), Some("AccessDenied"));
+    let attempts = places.attempts.lock().unwrap().clone();
+    let tried = |account: &String| attempts[account];
+    assert_eq!((tried(once), tried(twice), tried(refused)), (2, 2, 1));
 }
