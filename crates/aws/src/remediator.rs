@@ -13,15 +13,18 @@ use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use flowguard_core::observed::Destination;
 use flowguard_core::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE, is_kms_alias};
 use flowguard_core::{
-    AwsError, Created, FindingUpdate, FlowLogId, FlowLogRequest, LogGroupName, Place, Reevaluation,
-    Remediator, VpcId,
+    AwsError, Created, Creation, FindingUpdate, FlowLogId, FlowLogRequest, LogGroupName, Place,
+    Reevaluation, Remediator, VpcId,
 };
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// The resource type flowguard always asks for.
 const RESOURCE_TYPE: FlowLogsResourceType = FlowLogsResourceType::Vpc;
+
+/// Flow log ids per `DescribeFlowLogs`: "Constraint: Maximum of 1000 flow log IDs." (the pinned
+/// aws-sdk-ec2's `DescribeFlowLogsInput::flow_log_ids`; the test proxy refuses more).
+pub const MAX_FLOW_LOG_IDS: usize = 1000;
 
 /// The write side, for one region.
 #[derive(Debug, Clone)]
@@ -78,45 +81,6 @@ impl AwsRemediator {
                     format!("{alias} names no key with an ARN"),
                 )
             })
-    }
-
-    /// Which flow log `CreateFlowLogs` made for which VPC. EC2's answer lists the new ids
-    /// without their VPCs (its documentation promises no order): one VPC, one id; several,
-    /// one `DescribeFlowLogs` of those ids (at most 300, under its 1000) reads each one's
-    /// resource. The flow logs exist whatever this read says, so a failed read leaves the ids
-    /// unknown (the next inventory names them) instead of failing the remediation.
-    async fn flow_log_ids_by_vpc(
-        &self,
-        request: &FlowLogRequest,
-        created: &[String],
-    ) -> HashMap<String, String> {
-        match (request.vpcs.as_slice(), created) {
-            (_, []) => HashMap::new(),
-            ([vpc], [id]) => HashMap::from([(vpc.as_str().to_owned(), id.clone())]),
-            (_, ids) => {
-                let described = self
-                    .clients
-                    .ec2
-                    .describe_flow_logs()
-                    .set_flow_log_ids(Some(ids.to_vec()))
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await;
-                match described {
-                    Ok(flow_logs) => flow_logs
-                        .into_iter()
-                        .filter_map(|f| Some((f.resource_id?, f.flow_log_id?)))
-                        .collect(),
-                    Err(e) => {
-                        let error = aws_error("DescribeFlowLogs", e);
-                        tracing::warn!(%error, "the new flow logs' ids could not be read back");
-                        HashMap::new()
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -221,10 +185,7 @@ impl Remediator for AwsRemediator {
         Ok(())
     }
 
-    async fn create_flow_logs(
-        &self,
-        request: &FlowLogRequest,
-    ) -> Result<Vec<(VpcId, Created)>, AwsError> {
+    async fn create_flow_logs(&self, request: &FlowLogRequest) -> Result<Creation, AwsError> {
         let output = match create_flow_logs_request(&self.clients.ec2, request)
             .send()
             .await
@@ -235,20 +196,29 @@ impl Remediator for AwsRemediator {
                 // Some endpoints answer a duplicate with a top-level error instead of an
                 // `Unsuccessful` entry: the same meaning for every VPC of the request.
                 if error.has_code("FlowLogAlreadyExists") {
-                    return Ok(request
+                    let per_vpc = request
                         .vpcs
                         .iter()
                         .map(|v| (v.clone(), Created::AlreadyExists(error.clone())))
-                        .collect());
+                        .collect();
+                    return Ok(Creation {
+                        per_vpc,
+                        untied: Vec::new(),
+                    });
                 }
                 return Err(error);
             }
         };
-        let ids = self
-            .flow_log_ids_by_vpc(request, output.flow_log_ids())
-            .await;
+        // EC2's answer lists the new ids without their VPCs (its documentation promises no
+        // order): for one VPC the id is its own; for several the ids are read back by the
+        // engine, once for the round ([`Remediator::vpcs_of`]).
+        let ids: Vec<FlowLogId> = output.flow_log_ids().iter().map(FlowLogId::new).collect();
+        let (tied, untied) = match (request.vpcs.as_slice(), ids.as_slice()) {
+            ([_], [id]) => (Some(id.clone()), Vec::new()),
+            _ => (None, ids),
+        };
         let unsuccessful = by_resource(output.unsuccessful());
-        Ok(request
+        let per_vpc = request
             .vpcs
             .iter()
             .map(|vpc| {
@@ -256,11 +226,42 @@ impl Remediator for AwsRemediator {
                 let outcome = match failure.map(|u| unsuccessful_error("CreateFlowLogs", u)) {
                     Some(e) if e.has_code("FlowLogAlreadyExists") => Created::AlreadyExists(e),
                     Some(e) => Created::Failed(e),
-                    None => Created::Created(ids.get(vpc.as_str()).map(FlowLogId::new)),
+                    None => Created::Created(tied.clone()),
                 };
                 (vpc.clone(), outcome)
             })
-            .collect())
+            .collect();
+        Ok(Creation { per_vpc, untied })
+    }
+
+    /// `DescribeFlowLogs` of the ids, at most [`MAX_FLOW_LOG_IDS`] a call; a failed read is
+    /// logged and leaves its ids unknown.
+    async fn vpcs_of(&self, ids: &[FlowLogId]) -> Vec<(FlowLogId, VpcId)> {
+        let mut tied = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_FLOW_LOG_IDS) {
+            let described = self
+                .clients
+                .ec2
+                .describe_flow_logs()
+                .set_flow_log_ids(Some(
+                    chunk.iter().map(|id| id.as_str().to_owned()).collect(),
+                ))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await;
+            match described {
+                Ok(flow_logs) => tied.extend(flow_logs.into_iter().filter_map(|f| {
+                    Some((FlowLogId::new(f.flow_log_id?), VpcId::new(f.resource_id?)))
+                })),
+                Err(e) => {
+                    let error = aws_error("DescribeFlowLogs", e);
+                    tracing::warn!(%error, "the new flow logs' ids could not be read back");
+                }
+            }
+        }
+        tied
     }
 
     async fn verify_delivery_role(&self, arn: &str) -> Result<(), AwsError> {

@@ -66,7 +66,7 @@ pub use observed::{Destination, FlowLog, LogGroup, Observed, Retention, Vpc};
 pub use plan::{Decision, Plan, Step, plan};
 pub use policy::{ConfigError, LogGroupTemplate, Policy, TrafficType};
 pub use ports::{
-    Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Places,
+    Created, Creation, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Places,
     Reevaluation, Remediator, VpcQuery,
 };
 pub use reconcile::{Mode, ReconcileError, Run, Scope, reconcile};

@@ -58,11 +58,21 @@ pub enum Permission {
     Unchecked,
 }
 
+/// What `CreateFlowLogs` answered: one outcome per requested VPC, and the ids of the new flow
+/// logs that the answer does not tie to a VPC. For one VPC EC2's answer is its id; for several
+/// it lists the ids alone, in no promised order, and [`Remediator::vpcs_of`] reads them back,
+/// once per round for all of the round's creates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Creation {
+    pub per_vpc: Vec<(VpcId, Created)>,
+    pub untied: Vec<FlowLogId>,
+}
+
 /// The outcome of `CreateFlowLogs` for one VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
-    /// Created, with the new flow log's id when the adapter could read it (one VPC: EC2's
-    /// answer; several: read back by id, as that answer does not say which VPC each is for).
+    /// Created, with the new flow log's id when the answer tied it to the VPC (one VPC; for
+    /// several the id is among [`Creation::untied`]).
     Created(Option<FlowLogId>),
     /// `FlowLogAlreadyExists`, at top level or as an `Unsuccessful` entry.
     AlreadyExists(AwsError),
@@ -130,7 +140,11 @@ pub trait Remediator: Sync {
     fn create_flow_logs(
         &self,
         request: &FlowLogRequest,
-    ) -> impl Future<Output = Result<Vec<(VpcId, Created)>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Creation, AwsError>> + Send;
+    /// The VPC of each of `ids`, flow logs just created that `CreateFlowLogs` did not tie to a
+    /// VPC ([`Creation::untied`]): what could be read. The flow logs exist whatever this read
+    /// says, so a failed read leaves their ids unknown (the next inventory names them).
+    fn vpcs_of(&self, ids: &[FlowLogId]) -> impl Future<Output = Vec<(FlowLogId, VpcId)>> + Send;
     /// Whether the delivery role `arn` exists in this place's account and trusts the flow-logs
     /// service, asked before the run's first flow log into CloudWatch Logs: EC2 accepts a flow
     /// log with a missing role and the flow log then fails to deliver. At most one IAM call
@@ -225,8 +239,11 @@ impl<T: Remediator + Send> Remediator for std::sync::Arc<T> {
     fn create_flow_logs(
         &self,
         request: &FlowLogRequest,
-    ) -> impl Future<Output = Result<Vec<(VpcId, Created)>, AwsError>> + Send {
+    ) -> impl Future<Output = Result<Creation, AwsError>> + Send {
         (**self).create_flow_logs(request)
+    }
+    fn vpcs_of(&self, ids: &[FlowLogId]) -> impl Future<Output = Vec<(FlowLogId, VpcId)>> + Send {
+        (**self).vpcs_of(ids)
     }
     fn delete_flow_logs(
         &self,

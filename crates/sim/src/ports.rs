@@ -26,7 +26,7 @@ use crate::world::Organization;
 use flowguard_core::fake::FakeRegion;
 use flowguard_core::observed::{FlowLog, LogGroup, Vpc};
 use flowguard_core::ports::{
-    Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Places,
+    Creation, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Places,
     Reevaluation, Remediator, VpcQuery,
 };
 use flowguard_core::{AwsError, FlowLogId, LogGroupName, Place, Trigger, VpcId};
@@ -39,6 +39,8 @@ use tokio::sync::OnceCell;
 const MAX_FILTER_VALUES: usize = 200;
 /// crates/aws/src/inventory.rs: log group names per `DescribeLogGroups`.
 const MAX_LOG_GROUP_IDENTIFIERS: usize = 50;
+/// crates/aws/src/remediator.rs: flow log ids per `DescribeFlowLogs`.
+const MAX_FLOW_LOG_IDS: usize = 1000;
 /// crates/aws/src/inventory.rs: `DescribeLogGroups` calls in flight at once.
 const CONCURRENT_LOG_GROUP_LOOKUPS: usize = 4;
 /// crates/aws/src/integrations.rs: VPCs per `GetFindings` filter, updates at once.
@@ -209,20 +211,19 @@ impl Remediator for SimRegion {
         self.fake.put_retention_policy(name, days).await
     }
 
-    async fn create_flow_logs(
-        &self,
-        request: &FlowLogRequest,
-    ) -> Result<Vec<(VpcId, Created)>, AwsError> {
+    async fn create_flow_logs(&self, request: &FlowLogRequest) -> Result<Creation, AwsError> {
         self.send(Api::CreateFlowLogs, 1, 1).await?;
-        let outcomes = self.fake.create_flow_logs(request).await?;
-        let created = outcomes
-            .iter()
-            .any(|(_, c)| matches!(c, Created::Created(_)));
-        if request.vpcs.len() > 1 && created {
-            // The ids read back: a failed read leaves them unknown, the remediation stands.
-            let _ = self.send(Api::DescribeFlowLogs, 1, 1).await;
+        self.fake.create_flow_logs(request).await
+    }
+
+    /// One `DescribeFlowLogs` per 1000 ids (`MAX_FLOW_LOG_IDS`); a failed read leaves them
+    /// unknown, the remediation stands.
+    async fn vpcs_of(&self, ids: &[FlowLogId]) -> Vec<(FlowLogId, VpcId)> {
+        let calls = ids.len().div_ceil(MAX_FLOW_LOG_IDS);
+        if self.send(Api::DescribeFlowLogs, calls, 1).await.is_err() {
+            return Vec::new();
         }
-        Ok(outcomes)
+        self.fake.vpcs_of(ids).await
     }
 
     async fn verify_delivery_role(&self, _arn: &str) -> Result<(), AwsError> {

@@ -1,13 +1,15 @@
 //! One scenario, run on tokio's paused clock: the hub's scheduled sweeps, an hour apart
-//! ([`flowguard_core::sweep::sweep`] in the order of [`AccountScope::sweep_order`], with the
-//! hub's concurrency and deadline), or the CLI's run that the moto benchmark measured
+//! ([`flowguard_core::sweep::sweep`] in the fair order of
+//! [`flowguard_core::organization::order_key`], with the hub's
+//! concurrency and deadline), or the CLI's run that the moto benchmark measured
 //! (`flowguard audit|apply --organization`).
 //!
 //! The hub's account list, as crates/aws keeps it (`Directory::reach_for_sweep`, `refresh`,
 //! `Controller::handle_trigger`): a scheduled sweep starts at once on the last good list while
 //! it is younger than [`SCOPE_MAX_AGE`], and when that list is older than [`SCOPE_REFRESH`]
 //! lists the organization again beside the sweep (both awaited together: the invocation ends
-//! when both have), for the next sweep; with no list (a cold start) it lists first. The list
+//! when both have), for the next sweep; with no list (a cold start) it starts on none and
+//! takes the accounts as the listing's pages bring them (`Directory::listing`). The list
 //! and the accounts left due live in the warm function only: a cold start has neither, and an
 //! invocation that runs past the function's timeout is killed and its environment reset (AWS:
 //! "If the Lambda function crashes or times out during the Invoke phase, Lambda resets the

@@ -14,8 +14,8 @@ use aws_smithy_types::error::ErrorMetadata;
 use flowguard_aws::{AwsInventory, AwsRemediator};
 use flowguard_core::fake;
 use flowguard_core::{
-    AwsError, Created, Disposition, FlowLogQuery, FlowLogRequest, Inventory, LogGroupName,
-    Permission, Remediator, TrafficType, VpcId, VpcQuery, classify,
+    AwsError, Created, Disposition, FlowLogId, FlowLogQuery, FlowLogRequest, Inventory,
+    LogGroupName, Permission, Remediator, TrafficType, VpcId, VpcQuery, classify,
 };
 
 fn request(vpcs: &[&str]) -> FlowLogRequest {
@@ -57,10 +57,12 @@ fn unsuccessful(vpc: &str, code: &str, message: &str) -> UnsuccessfulItem {
         .build()
 }
 
-/// Asks the remediator to create flow logs for `vpcs`, EC2 answering by `rule`.
+/// Asks the remediator to create flow logs for `vpcs`, EC2 answering by `rule`: the outcome
+/// per VPC.
 async fn create_flow_logs(rule: &Rule, vpcs: &[&str]) -> Result<Vec<(VpcId, Created)>, AwsError> {
     let remediator = AwsRemediator::new(clients(&[rule], &[]));
-    remediator.create_flow_logs(&request(vpcs)).await
+    let creation = remediator.create_flow_logs(&request(vpcs)).await?;
+    Ok(creation.per_vpc)
 }
 
 #[tokio::test]
@@ -188,10 +190,11 @@ fn create_two_of_three() -> Rule {
         })
 }
 
+/// EC2 promises no order of the new ids: they are untied from the VPCs of the request, and
+/// read back at once, at most 1000 ids a call, each naming its VPC.
 #[tokio::test]
 async fn unsuccessful_entries_are_per_vpc_and_the_new_ids_are_read_back() {
     let create = create_two_of_three();
-    // EC2 promises no order of the new ids: read back, each names its VPC.
     let read_back = mock!(aws_sdk_ec2::Client::describe_flow_logs)
         .match_requests(|r| r.flow_log_ids() == ["fl-1", "fl-3"] && r.filter().is_empty())
         .then_output(|| {
@@ -211,29 +214,42 @@ async fn unsuccessful_entries_are_per_vpc_and_the_new_ids_are_read_back() {
                 .build()
         });
     let remediator = AwsRemediator::new(clients(&[&create, &read_back], &[]));
-    let outcomes = remediator
+    let creation = remediator
         .create_flow_logs(&request(&["vpc-1", "vpc-2", "vpc-3"]))
         .await
         .unwrap();
-    assert!(matches!(&outcomes[0].1, Created::Created(Some(id)) if id.as_str() == "fl-3"));
+    let outcomes = &creation.per_vpc;
+    assert!(matches!(outcomes[0].1, Created::Created(None)));
     assert!(matches!(outcomes[1].1, Created::AlreadyExists(_)));
-    assert!(matches!(&outcomes[2].1, Created::Created(Some(id)) if id.as_str() == "fl-1"));
-    assert_eq!((create.num_calls(), read_back.num_calls()), (1, 1));
+    assert!(matches!(outcomes[2].1, Created::Created(None)));
+    assert_eq!(
+        creation.untied,
+        [FlowLogId::new("fl-1"), FlowLogId::new("fl-3")]
+    );
+    assert_eq!((create.num_calls(), read_back.num_calls()), (1, 0));
+    let tied = remediator.vpcs_of(&creation.untied).await;
+    assert_eq!(
+        tied,
+        [
+            (FlowLogId::new("fl-1"), VpcId::new("vpc-3")),
+            (FlowLogId::new("fl-3"), VpcId::new("vpc-1"))
+        ]
+    );
+    assert_eq!(read_back.num_calls(), 1);
 }
 
 #[tokio::test]
-async fn a_failed_read_back_leaves_the_ids_unknown_and_the_flow_logs_created() {
-    let create = create_two_of_three();
+async fn a_read_back_of_more_than_1000_ids_is_split_and_a_failed_one_reads_none() {
+    let ids: Vec<FlowLogId> = numbered(2500, |i| FlowLogId::new(format!("fl-{i}")));
     let read_back = mock!(aws_sdk_ec2::Client::describe_flow_logs)
-        .then_error(|| DescribeFlowLogsError::generic(error("UnauthorizedOperation")));
-    let remediator = AwsRemediator::new(clients(&[&create, &read_back], &[]));
-    let outcomes = remediator
-        .create_flow_logs(&request(&["vpc-1", "vpc-2", "vpc-3"]))
-        .await
-        .unwrap();
-    assert!(matches!(outcomes[0].1, Created::Created(None)));
-    assert!(matches!(outcomes[2].1, Created::Created(None)));
-    assert_eq!(read_back.num_calls(), 1);
+        .match_requests(|r| r.flow_log_ids().len() <= 1000)
+        .sequence()
+        .error(|| DescribeFlowLogsError::generic(error("UnauthorizedOperation")))
+        .times(3)
+        .build();
+    let remediator = AwsRemediator::new(clients(&[&read_back], &[]));
+    assert!(remediator.vpcs_of(&ids).await.is_empty());
+    assert_eq!(read_back.num_calls(), 3);
 }
 
 #[tokio::test]

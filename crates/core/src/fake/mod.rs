@@ -25,8 +25,8 @@ use crate::observed::{Destination, FlowLog, LogGroup, Retention, Vpc};
 use crate::plan::{MAX_FLOW_LOGS_PER_DELETE, MAX_VPCS_PER_CREATE};
 use crate::policy::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 use crate::ports::{
-    Created, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission, Reevaluation,
-    Remediator, VpcQuery,
+    Created, Creation, FindingUpdate, FlowLogQuery, FlowLogRequest, Inventory, Permission,
+    Reevaluation, Remediator, VpcQuery,
 };
 
 use std::collections::BTreeMap;
@@ -253,15 +253,14 @@ impl Remediator for FakeRegion {
         }
     }
 
-    async fn create_flow_logs(
-        &self,
-        request: &FlowLogRequest,
-    ) -> Result<Vec<(VpcId, Created)>, AwsError> {
+    /// As EC2 answers: for several VPCs the new ids are untied from their VPCs, and listed
+    /// last first (EC2 promises no order).
+    async fn create_flow_logs(&self, request: &FlowLogRequest) -> Result<Creation, AwsError> {
         let mut state = self.call("CreateFlowLogs")?;
         if let Some(error) = self.refusal(&state, request) {
             return Err(error);
         }
-        let mut outcomes = Vec::new();
+        let mut outcomes: Vec<(VpcId, Created)> = Vec::new();
         for vpc in &request.vpcs {
             if !state.vpcs.iter().any(|v| &v.id == vpc) {
                 outcomes.push((
@@ -285,11 +284,15 @@ impl Remediator for FakeRegion {
                     "FlowLogAlreadyExists",
                     "Error. There is an existing Flow Log with the same configuration and log destination.",
                 );
-                return Ok(request
+                let per_vpc = request
                     .vpcs
                     .iter()
                     .map(|v| (v.clone(), Created::AlreadyExists(e.clone())))
-                    .collect());
+                    .collect();
+                return Ok(Creation {
+                    per_vpc,
+                    untied: Vec::new(),
+                });
             }
             if duplicate {
                 let e = AwsError::service(
@@ -328,7 +331,34 @@ impl Remediator for FakeRegion {
             });
             outcomes.push((vpc.clone(), Created::Created(Some(id))));
         }
-        Ok(outcomes)
+        let mut untied: Vec<FlowLogId> = Vec::new();
+        if request.vpcs.len() > 1 {
+            let ids = outcomes
+                .iter_mut()
+                .filter_map(|(_, outcome)| match outcome {
+                    Created::Created(id) => id.take(),
+                    Created::AlreadyExists(_) | Created::Failed(_) => None,
+                });
+            untied = ids.collect();
+            untied.reverse();
+        }
+        Ok(Creation {
+            per_vpc: outcomes,
+            untied,
+        })
+    }
+
+    /// `DescribeFlowLogs` of the ids (a failure as [`FakeRegion::fail`] says: none read).
+    async fn vpcs_of(&self, ids: &[FlowLogId]) -> Vec<(FlowLogId, VpcId)> {
+        let Ok(state) = self.call("DescribeFlowLogs") else {
+            return Vec::new();
+        };
+        state
+            .flow_logs
+            .iter()
+            .filter(|fl| ids.contains(&fl.id))
+            .map(|fl| (fl.id.clone(), VpcId::new(fl.resource_id.clone())))
+            .collect()
     }
 
     /// Fails only as [`FakeRegion::fail`] says for `"GetRole"` (then counted as a call): the

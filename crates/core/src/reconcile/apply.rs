@@ -10,6 +10,7 @@ use crate::ids::{FlowLogId, LogGroupName, VpcId};
 use crate::observed::Destination;
 use crate::plan::{Step, units};
 use crate::ports::{Created, Inventory, Remediator};
+use crate::report::ActionKind;
 use std::collections::{BTreeMap, HashMap};
 
 /// Why the flow logs waiting for a step cannot be created in this round.
@@ -52,6 +53,7 @@ pub(super) async fn apply_round<I: Inventory, R: Remediator>(
         done: Vec::new(),
         held_groups: BTreeMap::new(),
         held_vpcs: BTreeMap::new(),
+        untied: Vec::new(),
     };
     for unit in units(steps) {
         // The deadline is looked at between units of work only; a unit not started is not
@@ -69,6 +71,7 @@ pub(super) async fn apply_round<I: Inventory, R: Remediator>(
             exec.step(step).await;
         }
     }
+    exec.tie_new_flow_logs().await;
     exec.done
 }
 
@@ -96,9 +99,37 @@ struct Executor<'a, I, R> {
     held_groups: BTreeMap<LogGroupName, Hold>,
     /// VPCs whose flow log to replace could not be deleted.
     held_vpcs: BTreeMap<VpcId, Hold>,
+    /// The round's new flow logs that `CreateFlowLogs` did not tie to their VPCs.
+    untied: Vec<FlowLogId>,
 }
 
 impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
+    /// Names the flow log of each VPC whose creation did not say it: one read of all the
+    /// round's new ids ([`Remediator::vpcs_of`]), so that every remediated VPC names its flow
+    /// log; what the read does not give stays unknown.
+    async fn tie_new_flow_logs(&mut self) {
+        if self.untied.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.untied);
+        let of_vpc: HashMap<VpcId, FlowLogId> = self
+            .rem
+            .vpcs_of(&ids)
+            .await
+            .into_iter()
+            .map(|(id, vpc)| (vpc, id))
+            .collect();
+        for done in &mut self.done {
+            if let (Outcome::Applied { flow_log_id }, [vpc]) =
+                (&mut done.outcome, done.vpcs.as_slice())
+                && flow_log_id.is_none()
+                && done.planned.kind == ActionKind::CreateFlowLogs
+            {
+                *flow_log_id = of_vpc.get(vpc).cloned();
+            }
+        }
+    }
+
     fn push(&mut self, planned: Planned, vpcs: Vec<VpcId>, outcome: Outcome) {
         self.done.push(Done {
             planned,
@@ -304,7 +335,10 @@ impl<I: Inventory, R: Remediator> Executor<'_, I, R> {
                 }
                 return;
             }
-            Ok(per_vpc) => per_vpc.into_iter().rev().collect(),
+            Ok(creation) => {
+                self.untied.extend(creation.untied);
+                creation.per_vpc.into_iter().rev().collect()
+            }
         };
         for (vpc, action) in ready {
             let outcome = match per_vpc.get(&vpc).cloned() {

@@ -1023,3 +1023,40 @@ fn every_report_names_a_vpc_by_its_name_tag_and_omits_a_missing_or_blank_name() 
         assert!(line("vpc-unnamed").get("name").is_none());
     }
 }
+
+/// A round's creates over several VPCs do not tie the new ids to their VPCs (as EC2 answers):
+/// the engine reads them back once for the round, and each remediated VPC names the flow log
+/// that was made for it (a failed read-back, which leaves the ids unknown, is the adapter's
+/// test).
+#[test]
+fn every_remediated_vpc_names_its_flow_log_read_back_once_per_round() {
+    let vpcs: Vec<String> = (0..650).map(|i| format!("vpc-{i:04}")).collect();
+    let names: Vec<&str> = vpcs.iter().map(String::as_str).collect();
+    let fake = with_managed_group(&names);
+    let report = enforce_sweep(&fake);
+    let calls = fake.calls();
+    let creates = calls.iter().filter(|c| **c == "CreateFlowLogs").count();
+    let reads = calls.iter().filter(|c| **c == "DescribeFlowLogs").count();
+    // 300 VPCs a create; the read-back once, after the round (one DescribeFlowLogs is the
+    // inventory's).
+    assert_eq!((creates, reads), (3, 2), "{calls:?}");
+    let state = fake.state();
+    let made_for = |vpc: &str| {
+        let made = state.flow_logs.iter().find(|fl| fl.resource_id == vpc);
+        made.map(|fl| fl.id.clone())
+    };
+    let named: Vec<_> = report
+        .actions
+        .iter()
+        .filter(|a| a.result == ActionResult::Applied && a.flow_log_id.is_some())
+        .collect();
+    assert_eq!(named.len(), 650);
+    for action in named {
+        assert_eq!(
+            action.flow_log_id,
+            made_for(&action.target),
+            "{}",
+            action.target
+        );
+    }
+}
