@@ -36,7 +36,10 @@ def checked_line(outcome, budget):
         lost.append(f"{fmt_n(s['runs_not_checked'])} not started before the deadline")
     if s["runs_unreachable"]:
         lost.append(f"{fmt_n(s['runs_unreachable'])} unreachable (a call that failed after its retries)")
-    if s["listed_first"]:
+    if s.get("listed_while_sweeping"):
+        how = (f"the sweep at once, taking the accounts as the listing brought them; the listing "
+               f"ended at {fmt_s(s['listing_s'])}")
+    elif s["listed_first"]:
         how = f"listing the organization {fmt_s(started)}, then the sweep {fmt_s(last - started)}"
     elif s["listed_beside"]:
         how = f"the sweep at once; the listing beside it ended at {fmt_s(s['listing_s'])}, for the next sweep"
@@ -48,6 +51,9 @@ def checked_line(outcome, budget):
 
 
 def listing_of(sweep):
+    if sweep.get("listed_while_sweeping"):
+        cut = " (cut by the deadline)" if sweep.get("listing_cut") else ""
+        return f"as it swept, ending at {fmt_s(sweep['listing_s'])}{cut}"
     if sweep["listed_first"]:
         return f"first, {fmt_s(sweep['listing_s'])}"
     if sweep["listed_beside"]:
@@ -86,10 +92,9 @@ def large_verdict(outcome, ok, budget):
     if ok:
         return "met"
     sweeps, why = outcome["sweeps"], []
-    left = [budget - s["sweep_started_s"] for s in sweeps if s["listed_first"]]
-    if left:
-        why.append(f"{len(left)} of {len(sweeps)} sweeps listed the organization first, which left them "
-                   f"{fmt_s(min(left))} to {fmt_s(max(left))} of the budget")
+    missing = outcome["scenario"]["accounts"] - outcome["accounts_checked_in_any"]
+    if missing:
+        why.append(f"{fmt_n(missing)} account(s) checked in none of the sweeps")
     ended = sum(1 for s in sweeps if s["timed_out"])
     if ended:
         why.append(f"{ended} ran past the function's timeout")
@@ -125,7 +130,8 @@ def section(d, org=None):
            f"the list kept from the sweep an hour before (up to {d['lambda']['scope_max_age_s'] / 3600:.0f} h "
            f"old) and lists the organization again beside itself, for the next sweep (the invocation "
            f"ends when both have); **cold** (a new execution environment: no list, no accounts due), "
-           f"it lists first, inside the budget.", ""]
+           f"the sweep starts at once on no list and takes the accounts as the listing's pages bring "
+           f"them, in the fair order, inside the budget.", ""]
 
     out += ["### Targets (issue 27)", "",
             "| target | simulated | |", "|---|---|---|"]
@@ -144,7 +150,7 @@ def section(d, org=None):
     for start, what in (("warm", f"{fmt_n(hub_n)} accounts, default latency: every account checked within "
                                  f"half the budget ({half:.0f} s) — (a) warm, the list kept from the sweep "
                                  f"an hour before"),
-                        ("cold", "the same — (b) a cold start, the organization listed first")):
+                        ("cold", "the same — (b) a cold start, the organization listed as the sweep goes")):
         o = hub[start]
         out.append(f"| {what} | at the default concurrency, {default}: {checked_line(o, budget)} "
                    f"| {target_verdict(o, d['hub_within_half_budget'][start], budget)} |")
@@ -188,26 +194,28 @@ def findings(d, org):
     out = ["### What limits the hub", "",
            f"- **Listing the organization.** Organizations' `ListAccounts` gives 20 accounts a page, one "
            f"page after the other: {pages} pages take {fmt_s(cold['listing_s'])} at {fmt_n(n)} accounts, "
-           f"{lpages} pages {fmt_s(lcold['listing_s'])} at {fmt_n(big)}; no concurrency shortens it. A warm "
-           f"hub no longer waits for it: its sweep starts at once and the listing runs beside it, for the "
-           f"next sweep. In the model the listing has its own rate and retry partition (Organizations') "
-           f"and shares only the clock with the sweep: "
-           + ("the warm sweep makes the same calls, at the same times, as the cold one after its listing"
-              if same else "the warm sweep's calls differ from the cold one's after its listing")
-           + f" (in the Lambda it shares the CPU too, a page every half second: not simulated). At "
-           f"{fmt_n(n)} accounts the warm sweep's last check is at {fmt_s(warm['last_checked_s'])} and the "
-           f"listing beside it ends at {fmt_s(warm['listing_s'])}; a cold start lists first and ends at "
-           f"{fmt_s(cold['last_checked_s'])}, a {budget / cold['last_checked_s']:.1f}× margin, not 2×. At "
-           f"{fmt_n(big)} a cold start's listing leaves its sweep {fmt_s(budget - lcold['listing_s'])}. The "
-           f"invocation awaits the listing beside a warm sweep, and at {fmt_n(big)} accounts it ends at up "
-           f"to {fmt_s(beside)} of the function's {timeout:.0f} s timeout"
-           + (" (it ran past it here)" if ended else " (none ran past it here)")
+           f"{lpages} pages {fmt_s(lcold['listing_s'])} at {fmt_n(big)}; no concurrency shortens it. The "
+           f"hub no longer waits for it. Warm, its sweep starts at once on the kept list and the listing "
+           f"runs beside it, for the next sweep. Cold, the sweep starts at once on no list and takes the "
+           f"accounts as the pages bring them: whenever a run may start it takes the first waiting "
+           f"account in the fair order (`flowguard_core::sweep::sweep`, a priority queue fed by "
+           f"`Directory::listing`), so a cold sweep takes about as long as the longer of listing and "
+           f"sweeping, not their sum. At {fmt_n(n)} accounts the warm sweep's last check is at "
+           f"{fmt_s(warm['last_checked_s'])} (the listing beside it ends at {fmt_s(warm['listing_s'])}); "
+           f"the cold one's at {fmt_s(cold['last_checked_s'])}, a {budget / cold['last_checked_s']:.1f}× "
+           f"margin (it listed first and ended at 650 s, 1.3×, before this change). At {fmt_n(big)} "
+           f"the listing takes nearly the whole budget; the fair order's key needs no other account (a "
+           f"point on a circle of account hashes, the clock hand half way round an hour), so the "
+           f"accounts whose turn it is are taken as soon as they are listed and two sweeps cover the "
+           f"circle, cold or warm. The invocation awaits the listing beside a warm sweep, and at "
+           f"{fmt_n(big)} accounts it ends at up to {fmt_s(beside)} of the function's {timeout:.0f} s "
+           f"timeout" + (" (it ran past it here)" if ended else " (none ran past it here)")
            + ". Were it to run past the timeout, Lambda would reset the environment (\"If the Lambda "
            "function crashes or times out during the Invoke phase, Lambda resets the execution "
            "environment\": https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), "
-           "losing the list and the accounts due; so the hub ends the listing beside a sweep at the "
-           "invocation's deadline (`Controller::handle_trigger`, after this simulation was built): a "
-           "listing cut short keeps the last good list, and the next sweep lists again beside itself.",
+           "losing the list and the accounts due; so the hub ends a listing, beside a sweep or read as "
+           "it goes, at the invocation's deadline (`Controller::handle_trigger`): a listing cut short "
+           "keeps the last good list, and the next sweep lists again.",
            "- **Whether the hub is warm.** The list and the accounts due live only in a warm execution "
            "environment, and AWS does not say how long an idle one lives; outside measurements put it at "
            "10 minutes (https://mikhail.io/2019/08/aws-lambda-cold-starts-after-10-minutes/) to 45–60 "
@@ -237,11 +245,13 @@ def findings(d, org):
     calm = [c for c in curve.values() if c["latency_scale"] == 1.0 and c["concurrency"] <= default]
     tail, runs = sum(c["runs_unreachable"] for c in calm), len(calm)
     out.append(
-        f"- **Slow tails.** Now and then an account is unreachable because its `AssumeRole` timed out "
-        f"twice (the model's p99.9 for it is about 6 s, beyond the 4 s attempt timeout, and the "
-        f"operation ends at 6 s): {fmt_n(warm['runs_unreachable'])} in the default run above, {fmt_n(tail)} "
-        f"over the {runs} runs of the curve at latency ×1 up to the default concurrency. The sweep reports them `unreachable` and "
-        f"retryable, and the next sweep takes them first.")
+        f"- **Slow tails.** Now and then an account's `AssumeRole` times out twice (the model's p99.9 "
+        f"for it is about 6 s, beyond the 4 s attempt timeout, and the operation ends at 6 s). The "
+        f"sweep takes such a run (throttled or timed out beyond the SDK's retries) once more, before "
+        f"any account not started yet, and reports it once; only a second failure leaves it "
+        f"`unreachable`, retryable, for the next sweep to take first: {fmt_n(warm['runs_unreachable'])} "
+        f"in the default run above, {fmt_n(tail)} over the {runs} runs of the curve at latency ×1 up "
+        f"to the default concurrency.")
     if org and "1000x1" in org.get("points", {}):
         fig = org["points"]["1000x1"][0]["sweep"]["flowguard"]
         per = fig["cpu_s"] / 1000
@@ -281,7 +291,7 @@ def choice(d):
            + f"; at half the latency it stays below the STS edge ({fmt_n(fast['runs_unreachable'])} "
            f"accounts unreachable; above it: " + ", ".join(edge) + "); at twice the latency a warm "
            f"invocation checks {fmt_n(slow['accounts_checked'])} by {fmt_s(slow['last_checked_s'])}, a "
-           f"cold one {fmt_n(slow_cold['accounts_checked'])} after its listing, and the next sweep takes "
+           f"cold one {fmt_n(slow_cold['accounts_checked'])} by {fmt_s(slow_cold['last_checked_s'])}, and the next sweep takes "
            "the rest first. A fixed concurrency: below the STS edge the simulation shows "
            "no need for an adaptive one (backing off on throttling); it would matter only above the "
            "edge, where a lower setting does as well. `FLOWGUARD_CONCURRENCY` still takes 1 to 128.", ""]
@@ -295,7 +305,7 @@ def curve(d):
     n = d["curve"][0]["accounts"] if d["curve"] else 0
     half = d["lambda"]["budget_s"] / 2
     out = ["### Accounts checked in time, against concurrency and latency", "",
-           f"{fmt_n(n)} accounts, one scheduled sweep, warm / cold (the organization listed first); "
+           f"{fmt_n(n)} accounts, one scheduled sweep, warm / cold (the organization listed as the sweep goes); "
            f"latency: every API's distribution times the factor (×1: the model below). Each cell: "
            f"accounts checked before the deadline, and when the last was, from the invocation's start. "
            f"✓: every account checked within half the budget ({half:.0f} s).", "",

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use flowguard_tests::processes::{KillOnDrop, LambdaEmulator};
+use flowguard_tests::proxy::{AwsRules, FaultProxy};
 use flowguard_tests::{
     Moto, REGION, Seed, create_vpc_event, delivery_role, fixture, moto, workspace_binary,
 };
@@ -287,6 +288,59 @@ async fn as_an_organization_hub_the_lambda_acts_in_the_events_account_only() {
     assert_eq!(one.flow_logs_of(&vpc_one).await.len(), 1, "{report}");
     assert!(sandbox.flow_logs_of(&vpc_sandbox).await.is_empty());
     assert!(hub.flow_logs_of(&hub_vpc).await.is_empty());
+}
+
+/// A cold hub's first sweep lists the organization as it goes (26 accounts: two pages of
+/// `ListAccounts`) and sweeps every account in scope; when the listing is denied, the sweep
+/// fails the invocation, naming the call, and acts nowhere.
+#[tokio::test]
+#[ignore = "needs moto server (and the built binaries): run ./scripts/test, which starts it and runs these"]
+async fn a_cold_hub_sweeps_the_organization_as_it_lists_it() {
+    use flowguard_tests::ACCOUNT;
+    let m = moto().await;
+    let names: Vec<String> = (1..=24).map(|i| format!("member-{i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    organization(&m, &names).await;
+    let hub = [
+        ("FLOWGUARD_ORGANIZATION", "true"),
+        ("FLOWGUARD_EXCLUDE_ACCOUNTS", ACCOUNT),
+        ("FLOWGUARD_DRY_RUN", "true"),
+        ("FLOWGUARD_CONCURRENCY", "8"),
+    ];
+    let watch = watch();
+    let schedule = fixture("scheduled_event.json");
+    let mut cold = function(&m, &watch, &hub);
+    let report = invoke_json(&watch, &mut cold, &schedule);
+    // The 24 members and the sandbox account; the hub's own is excluded.
+    assert_eq!(report["summary"]["accounts"]["ok"], 25, "{report}");
+    assert_eq!(report["summary"]["accounts"]["unreachable"], 0, "{report}");
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
+    drop(cold);
+
+    let denied = FaultProxy::with_aws_rules(
+        &m.url,
+        AwsRules {
+            denied_operations: ["ListAccounts".to_owned()].into(),
+            ..AwsRules::default()
+        },
+    );
+    let through = [hub.as_slice(), &[("AWS_ENDPOINT_URL", denied.url.as_str())]].concat();
+    let mut cold = function(&m, &watch, &through);
+    let (status, body) = invoke(&watch, &mut cold, schedule.to_string().as_bytes());
+    assert_eq!(status, 500, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("ListAccounts") && message.contains("AccessDenied"),
+        "{body}"
+    );
+    assert_eq!(
+        denied.refused(),
+        [(
+            "ListAccounts".to_owned(),
+            "AccessDeniedException".to_owned()
+        )]
+    );
 }
 
 /// `flowguard handle-event`, configured as the hub, replays a member's event exactly as the hub

@@ -139,6 +139,9 @@ pub struct AwsRules {
     /// `UnrecognizedClientException` from the JSON services: the credentials are not known in
     /// that region.
     pub disabled_regions: HashSet<String>,
+    /// Operations that a missing permission or an SCP denies: refused with
+    /// `AccessDeniedException` (the JSON services) or `UnauthorizedOperation` (EC2), HTTP 400.
+    pub denied_operations: HashSet<String>,
 }
 
 /// A VPC that its owner shares into a participant account (see [`AwsRules::shared_into`]).
@@ -443,6 +446,15 @@ impl AwsRules {
                     "AWS was not able to validate the provided access credentials".into(),
                 )
             });
+        }
+        if self.denied_operations.contains(operation.as_str()) {
+            let code = if request.is_json() {
+                "AccessDeniedException"
+            } else {
+                "UnauthorizedOperation"
+            };
+            let message = format!("You are not authorized to perform {operation}");
+            return Some((code.into(), message));
         }
         if request.is_json() {
             if operation != "DescribeLogGroups" {

@@ -2,8 +2,9 @@
 //! again at most every [`SCOPE_REFRESH`] after, so that a long-lived hub covers a new account
 //! by the next sweep after its spoke exists. An event waits for a list younger than that; a
 //! sweep starts at once on the last good list and refreshes it beside the sweep, for the next
-//! one (listing takes a page per 20 accounts: minutes in a large organization, which would
-//! otherwise come out of every sweep's time). A failed refresh keeps the last good list for
+//! one, or, with no list yet (a cold start), starts on none and takes the accounts as
+//! [`Directory::listing`] brings them (listing takes a page per 20 accounts: minutes in a large
+//! organization, which would otherwise come out of every sweep's time). A failed refresh keeps the last good list for
 //! up to [`SCOPE_MAX_AGE`], said in the sweep's report; only with no list at all does an
 //! invocation fail. The directory also remembers, while the function stays warm, which
 //! accounts the last sweep did not check or found failing: the next sweep takes them first.

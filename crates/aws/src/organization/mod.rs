@@ -3,7 +3,9 @@
 //!
 //! - [`organization_accounts`]: the ACTIVE accounts of the organization ([`OrgAccount`]), all
 //!   of them (`ListAccounts`) or those under some OUs or the root, recursively
-//!   (`ListAccountsForParent`, `ListOrganizationalUnitsForParent`), every listing paginated.
+//!   (`ListAccountsForParent`, `ListOrganizationalUnitsForParent`), every listing paginated;
+//!   [`account_pages`] gives the same a page at a time, for a sweep that starts before the list
+//!   is whole (a cold hub).
 //! - [`MemberAccess`]: an `SdkConfig` per account and region. A member account's credentials
 //!   come from aws-config's own [`AssumeRoleProvider`] (15-minute sessions, the external id when
 //!   set), one provider per account, kept: the SDK's identity cache then holds the credentials

@@ -3,8 +3,9 @@
 //! [`run_in_place`] is the only code that builds and runs one account×region: the policy
 //! rendered for the place, the [`Run`] context, [`reconcile`] through the place's ports. The
 //! handler calls it for an event, [`sweep`] for every place of a sweep. [`sweep`] is the only
-//! concurrent loop: every account of a scope in every region asked for, at most `concurrency`
-//! runs at a time. A single account is an organization of one (see
+//! concurrent loop: every account of a scope (or of the organization's listing, as its pages
+//! arrive) in every region asked for, in the fair order, at most `concurrency` runs at a time.
+//! A single account is an organization of one (see
 //! [`AccountScope::of_one`]): the CLI's `audit`, `plan` and `apply` and the hub's schedule run the
 //! same loop.
 
@@ -168,11 +169,11 @@ pub async fn sweep<P: Places>(
         }
         let arrived = match (&mut listing, running.is_empty()) {
             (None, true) => break,
-            (None, false) => Arrived::Run(running.next().await),
+            (None, false) => Arrived::Run(running.next().await.map(Box::new)),
             (Some(pages), true) => Arrived::Page(pages.next().await),
             (Some(pages), false) => match future::select(pages.next(), running.next()).await {
                 Either::Left((page, _)) => Arrived::Page(page),
-                Either::Right((run, _)) => Arrived::Run(run),
+                Either::Right((run, _)) => Arrived::Run(run.map(Box::new)),
             },
         };
         match arrived {
@@ -198,9 +199,10 @@ pub async fn sweep<P: Places>(
                 if run.cause.as_ref().is_some_and(ReconcileError::is_retryable)
                     && retried.insert((run.account.clone(), run.region.clone())) =>
             {
-                again.push_back(run);
+                again.push_back(*run);
             }
-            Arrived::Run(Some(mut run)) => {
+            Arrived::Run(Some(run)) => {
+                let mut run = *run;
                 run.name_account(&scope);
                 run.note_shared_vpcs(&scope, listed_all);
                 on_run(&run);
@@ -237,7 +239,7 @@ pub async fn sweep<P: Places>(
 /// What a sweep waits for: the listing's next page, or a run's end.
 enum Arrived {
     Page(Option<Result<Vec<(String, String)>, AwsError>>),
-    Run(Option<AccountRun>),
+    Run(Option<Box<AccountRun>>),
 }
 
 /// One account×region of a sweep: its run, or why there is none.
