@@ -67,23 +67,13 @@ fn swept_while_listing(
     .unwrap()
     .unwrap()
     .scope(&[]);
-    let setup = Setup {
-        policy: crate::Policy::default(),
-        region: "us-east-1".to_owned(),
-        warnings: Vec::new(),
-    };
+    let setup = setup();
     let trigger = Trigger::manual_sweep("schedule");
+    let regions = ["us-east-1".to_owned()];
     let plan = Sweep {
-        setup: &setup,
-        scope: &scope,
-        due: &BTreeSet::new(),
         at: Some(0),
-        regions: &["us-east-1".to_owned()],
-        regions_of: None,
-        trigger: &trigger,
-        mode: Mode::Audit,
-        concurrency: 2,
         deadline,
+        ..audit_of(&setup, &scope, &regions, &trigger)
     };
     let listed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut runs = Vec::new();
@@ -219,25 +209,11 @@ fn a_run_that_timed_out_is_taken_once_more_and_reported_once() {
         refused: refused.clone(),
         attempts: std::sync::Mutex::default(),
     };
-    let setup = Setup {
-        policy: crate::Policy::default(),
-        region: "us-east-1".to_owned(),
-        warnings: Vec::new(),
-    };
+    let setup = setup();
     let trigger = Trigger::manual_sweep("tail");
     let scope = scope_of(&all);
-    let plan = Sweep {
-        setup: &setup,
-        scope: &scope,
-        due: &BTreeSet::new(),
-        at: None,
-        regions: &["us-east-1".to_owned()],
-        regions_of: None,
-        trigger: &trigger,
-        mode: Mode::Audit,
-        concurrency: 2,
-        deadline: None,
-    };
+    let regions = ["us-east-1".to_owned()];
+    let plan = audit_of(&setup, &scope, &regions, &trigger);
     let mut reported = Vec::new();
     let report = futures::executor::block_on(sweep(&places, &plan, None, |run| {
         reported.push((run.account.clone(), run.status));

@@ -35,6 +35,40 @@ fn scope_of(accounts: &[String]) -> AccountScope {
     .scope(&[])
 }
 
+/// No account due.
+static NONE_DUE: BTreeSet<String> = BTreeSet::new();
+
+/// The setup of every test sweep: the default policy, in us-east-1.
+fn setup() -> Setup {
+    Setup {
+        policy: crate::Policy::default(),
+        region: "us-east-1".to_owned(),
+        warnings: Vec::new(),
+    }
+}
+
+/// An audit of `scope` in `regions`, by id, two runs at a time, without a deadline: each test
+/// changes what it needs.
+fn audit_of<'a>(
+    setup: &'a Setup,
+    scope: &'a AccountScope,
+    regions: &'a [String],
+    trigger: &'a Trigger,
+) -> Sweep<'a> {
+    Sweep {
+        setup,
+        scope,
+        due: &NONE_DUE,
+        at: None,
+        regions,
+        regions_of: None,
+        trigger,
+        mode: Mode::Audit,
+        concurrency: 2,
+        deadline: None,
+    }
+}
+
 fn checked(report: &OrgReport) -> BTreeSet<String> {
     report
         .accounts
@@ -47,23 +81,14 @@ fn checked(report: &OrgReport) -> BTreeSet<String> {
 /// A scheduled sweep at `at`, taking `due` first.
 fn scheduled(places: &Metered, scope: &AccountScope, due: &BTreeSet<String>, at: i64) -> OrgReport {
     places.restart();
-    let setup = Setup {
-        policy: crate::Policy::default(),
-        region: "us-east-1".to_owned(),
-        warnings: Vec::new(),
-    };
+    let setup = setup();
     let trigger = Trigger::manual_sweep("schedule");
+    let regions = ["us-east-1".to_owned()];
     let plan = Sweep {
-        setup: &setup,
-        scope,
         due,
         at: Some(at),
-        regions: &["us-east-1".to_owned()],
-        regions_of: None,
-        trigger: &trigger,
-        mode: Mode::Audit,
         concurrency: 1,
-        deadline: None,
+        ..audit_of(&setup, scope, &regions, &trigger)
     };
     futures::executor::block_on(sweep(places, &plan, None, |_| {}))
 }
@@ -83,24 +108,12 @@ fn a_sweep_keeps_neither_the_reports_nor_the_sessions_of_finished_accounts() {
         };
         let fake = Arc::new(FakeRegion::new(state));
         let places = Metered::new(FakePlaces::everywhere(fake), None);
-        let setup = Setup {
-            policy: crate::Policy::default(),
-            region: regions[0].clone(),
-            warnings: Vec::new(),
-        };
+        let setup = setup();
         let trigger = Trigger::manual_sweep("memory");
         let scope = scope_of(&accounts);
         let plan = Sweep {
-            setup: &setup,
-            scope: &scope,
-            due: &BTreeSet::new(),
-            at: None,
-            regions: &regions,
-            regions_of: None,
-            trigger: &trigger,
-            mode: Mode::Audit,
             concurrency: 4,
-            deadline: None,
+            ..audit_of(&setup, &scope, &regions, &trigger)
         };
         let mut seen = 0;
         let report = futures::executor::block_on(sweep(&places, &plan, None, |run| {
@@ -136,24 +149,10 @@ fn each_run_and_its_exports_name_the_account_as_the_organization_does() {
     let places = FakePlaces::everywhere(fake);
     let named = [(accounts[0].clone(), "payments-prod".to_owned())];
     let scope = scope_of(&accounts).with_names(named);
-    let setup = Setup {
-        policy: crate::Policy::default(),
-        region: "us-east-1".to_owned(),
-        warnings: Vec::new(),
-    };
+    let setup = setup();
     let trigger = Trigger::manual_sweep("names");
-    let plan = Sweep {
-        setup: &setup,
-        scope: &scope,
-        due: &BTreeSet::new(),
-        at: None,
-        regions: &["us-east-1".to_owned()],
-        regions_of: None,
-        trigger: &trigger,
-        mode: Mode::Audit,
-        concurrency: 2,
-        deadline: None,
-    };
+    let regions = ["us-east-1".to_owned()];
+    let plan = audit_of(&setup, &scope, &regions, &trigger);
     let mut runs = Vec::new();
     let report = futures::executor::block_on(sweep(&places, &plan, None, |run| {
         runs.push(run.clone());
