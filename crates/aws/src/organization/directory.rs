@@ -162,6 +162,11 @@ impl Directory {
         self.org.scope(&ids).with_names(names)
     }
 
+    /// Whether the scope is the organization's, read from Organizations (not a configured list).
+    pub fn lists_the_organization(&self) -> bool {
+        self.units.is_some()
+    }
+
     /// The organization's accounts a page at a time, for a sweep that starts before the list
     /// is read ([`AccountList::AsItSweeps`]); the whole list is kept once its last page is in.
     /// A listed scope needs no listing: it is whole at once (an empty stream).

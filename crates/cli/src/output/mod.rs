@@ -19,7 +19,7 @@ mod table;
 mod wide;
 
 pub use directory::with_directory;
-pub use progress::{Progress, Settings as ProgressSettings};
+pub use progress::{Listing, Progress, Settings as ProgressSettings};
 
 use crate::args::Format;
 use crate::failure::Failure;

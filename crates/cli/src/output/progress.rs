@@ -88,6 +88,40 @@ impl Progress {
     }
 }
 
+/// A spinner on stderr while the organization is listed, counting the accounts listed so far:
+/// a large organization takes minutes (20 accounts a page). On a terminal only, and not with
+/// `--quiet` or tracing.
+#[derive(Debug)]
+pub struct Listing(Option<ProgressBar>);
+
+impl Listing {
+    pub fn new(settings: Settings) -> Self {
+        let shown = settings.terminal && !settings.quiet && !settings.tracing;
+        Self(shown.then(|| {
+            let spinner = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+                spinner.set_style(style);
+            }
+            spinner.set_message("listing the organization: 0 accounts");
+            spinner.enable_steady_tick(Duration::from_millis(120));
+            spinner
+        }))
+    }
+
+    /// `accounts` listed so far.
+    pub fn listed(&self, accounts: usize) {
+        if let Some(spinner) = &self.0 {
+            spinner.set_message(format!("listing the organization: {accounts} accounts"));
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(spinner) = &self.0 {
+            spinner.finish_and_clear();
+        }
+    }
+}
+
 fn bar(total: usize, message: &'static str, units: &str) -> ProgressBar {
     let bar = ProgressBar::new(total as u64).with_message(message);
     let template = format!("{{spinner}} {{msg}}: {{pos}}/{{len}} {units} {{wide_bar}} {{elapsed}}");

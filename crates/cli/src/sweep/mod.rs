@@ -13,13 +13,14 @@ use crate::failure::{self, Failure, describe};
 use crate::output::{self, Head, Kind, Progress, ProgressSettings, Sink, Stream};
 use aws_config::SdkConfig;
 use confirm::{DECLINED, Scope, refuse_unsafe_apply};
-use flowguard_aws::organization::session_name;
+use flowguard_aws::organization::{Directory, session_name};
 use flowguard_aws::{Check, Controller, Mode};
 use flowguard_core::facts::facts;
 use flowguard_core::organization::{AccountScope, OrgReport, RunSummary};
 use flowguard_core::reconcile::unix_now;
 use flowguard_core::sweep::{Sweep, sweep};
-use flowguard_core::{Outcome, Place, Trigger};
+use flowguard_core::{AwsError, Outcome, Place, Trigger};
+use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -31,6 +32,33 @@ pub struct Talk {
     pub quiet: bool,
     /// Tracing is on: progress as lines, not a bar.
     pub tracing: bool,
+}
+
+/// The accounts in scope: the organization listed page by page, the count so far on a
+/// terminal's spinner ([`output::Listing`]), then the list the directory kept.
+async fn list(directory: &Directory, talk: Talk) -> Result<AccountScope, AwsError> {
+    let spinner = output::Listing::new(ProgressSettings {
+        quiet: talk.quiet || !directory.lists_the_organization(),
+        tracing: talk.tracing,
+        organization: true,
+        terminal: std::io::stderr().is_terminal(),
+    });
+    let mut pages = directory.listing();
+    let mut listed = 0;
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => {
+                listed += page.len();
+                spinner.listed(listed);
+            }
+            Err(error) => {
+                spinner.finish();
+                return Err(error);
+            }
+        }
+    }
+    spinner.finish();
+    directory.scope().await
 }
 
 /// Runs `audit`, `plan` or `apply` (`yes` only matters for `apply`).
@@ -73,8 +101,7 @@ pub async fn run(
             facts().organization.concurrency.default,
         ),
         Some(directory) => {
-            let scope = directory
-                .scope()
+            let scope = list(directory, talk)
                 .await
                 .map_err(|e| Failure(describe(&e, &config)))?;
             if scope.is_empty() {
