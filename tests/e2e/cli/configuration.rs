@@ -122,9 +122,11 @@ async fn environment_problems_are_one_or_two_clear_lines() {
     )
     .env("AWS_ENDPOINT_URL", &proxy.url)
     .run();
-    // The region's first reads run at once: whichever is refused first is named.
+    // The region's first reads (EC2's and CloudWatch Logs') run at once: whichever is refused
+    // first is named, with its service's code (AuthFailure, UnrecognizedClientException).
     out.expect(2)
-        .stderr_has("ap-southeast-2: AWS refused the credentials in ap-southeast-2 (AuthFailure on Describe")
+        .stderr_has("ap-southeast-2: AWS refused the credentials in ap-southeast-2 (")
+        .stderr_has(" on Describe")
         .stderr_has(
             "which it accepted in us-east-1: ap-southeast-2 is probably a Region that this \
              account has not enabled",
