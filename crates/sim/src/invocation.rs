@@ -82,12 +82,11 @@ impl Invocation<'_> {
             status: None,
             fault: Fault::Timeout,
         };
-        let pages = stream::unfold(0, move |page| async move {
+        // The next page to read; `None` once an error has ended the listing.
+        let pages = stream::unfold(Some(0), move |page| async move {
+            let page = page?;
             if page >= self.pages() {
                 listed.lock().ok()?.done_at = Some(Instant::now());
-                return None;
-            }
-            if page == usize::MAX {
                 return None;
             }
             let call = self.net.call(Api::ListAccounts, link);
@@ -104,14 +103,14 @@ impl Invocation<'_> {
                     let members = (page * size..((page + 1) * size).min(accounts))
                         .map(|i| (Organization::account_id(i), String::new()))
                         .collect();
-                    Some((Ok(members), page + 1))
+                    Some((Ok(members), Some(page + 1)))
                 }
                 Err((error, cut)) => {
                     if let Ok(mut listed) = listed.lock() {
                         listed.failed = !cut;
                         listed.cut = cut;
                     }
-                    Some((Err(error), usize::MAX))
+                    Some((Err(error), None))
                 }
             }
         });

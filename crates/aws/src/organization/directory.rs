@@ -3,13 +3,14 @@
 //! by the next sweep after its spoke exists. An event waits for a list younger than that; a
 //! sweep starts at once on the last good list and refreshes it beside the sweep, for the next
 //! one, or, with no list yet (a cold start), starts on none and takes the accounts as
-//! [`Directory::listing`] brings them (listing takes a page per 20 accounts: minutes in a large
-//! organization, which would otherwise come out of every sweep's time). A failed refresh keeps the last good list for
-//! up to [`SCOPE_MAX_AGE`], said in the sweep's report; only with no list at all does an
-//! invocation fail. The directory also remembers, while the function stays warm, which
-//! accounts the last sweep did not check or found failing: the next sweep takes them first.
+//! [`Directory::listing`] brings them (listing takes a page per 20 accounts: minutes in a
+//! large organization, which would otherwise come out of every sweep's time). A failed refresh
+//! keeps the last good list for up to [`SCOPE_MAX_AGE`], said in the sweep's report; an
+//! invocation fails only when it has no list and can list no account. The directory also
+//! remembers, while the function stays warm, which accounts the last sweep did not check or
+//! found failing: the next sweep takes them first.
 
-use super::{OrgAccount, account_pages, organization_accounts};
+use super::{OrgAccount, account_pages, organization_accounts, sorted_once};
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use flowguard_core::AwsError;
@@ -185,9 +186,7 @@ impl Directory {
                 }
                 Some(Err(error)) => Some((Err(error), None)),
                 None => {
-                    all.sort();
-                    all.dedup_by(|a: &mut OrgAccount, b| a.id == b.id);
-                    let scope = self.scope_of(all);
+                    let scope = self.scope_of(sorted_once(all));
                     self.state.lock().await.scope = Some((Instant::now(), scope));
                     None
                 }

@@ -63,10 +63,14 @@ pub async fn organization_accounts(
     units: &[String],
 ) -> Result<Vec<OrgAccount>, AwsError> {
     let pages: Vec<Vec<OrgAccount>> = account_pages(client, units).try_collect().await?;
-    let mut active: Vec<OrgAccount> = pages.into_iter().flatten().collect();
-    active.sort();
-    active.dedup_by(|a, b| a.id == b.id);
-    Ok(active)
+    Ok(sorted_once(pages.into_iter().flatten().collect()))
+}
+
+/// `accounts` sorted by id, each once (an account under two units named is listed twice).
+pub(crate) fn sorted_once(mut accounts: Vec<OrgAccount>) -> Vec<OrgAccount> {
+    accounts.sort();
+    accounts.dedup_by(|a, b| a.id == b.id);
+    accounts
 }
 
 /// The ACTIVE accounts of the organization, a page at a time as Organizations answers, for a
